@@ -1,0 +1,7 @@
+import PodioMirrorCLI
+@main
+struct Entrypoint {
+    static func main() async {
+        await PodioMirrorCommand.main()
+    }
+}

@@ -1,0 +1,6 @@
+import ArgumentParser
+import PodioSimulator
+@main
+struct SimulatorCommand: AsyncParsableCommand {
+    func run() async throws {}
+}

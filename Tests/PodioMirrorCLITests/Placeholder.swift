@@ -1,0 +1,2 @@
+import Testing
+@Test func placeholderPodioMirrorCLITests() { #expect(Bool(true)) }

@@ -1,0 +1,2 @@
+import Testing
+@Test func placeholderPodioMirrorTests() { #expect(Bool(true)) }
