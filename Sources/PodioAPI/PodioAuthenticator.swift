@@ -1,0 +1,200 @@
+import Foundation
+import Logging
+
+/// Obtains, caches, refreshes and persists the OAuth2 tokens of one identity.
+///
+/// Refreshes are serialized: when several requests find the token expired or rejected at
+/// once, one refresh runs and the others wait for its result (refresh tokens rotate, so two
+/// refreshes with the same refresh token would fail the second).
+actor PodioAuthenticator {
+    private let apiURL: String
+    private let key: PodioAPIKey
+    private let credentials: PodioCredentials
+    let identity: String
+    private let store: (any TokenStore)?
+    private let transport: any HTTPTransport
+    private let redactor: SecretRedactor
+    private let logger: Logger
+    private let refreshMargin: Double
+    private let timeout: Double
+    private let retry: RetryPolicy
+
+    private var token: OAuthToken?
+    private var loaded = false
+    private var renewal: Task<OAuthToken, any Error>?
+
+    init(
+        apiURL: String, key: PodioAPIKey, credentials: PodioCredentials, store: (any TokenStore)?,
+        transport: any HTTPTransport, redactor: SecretRedactor, logger: Logger, refreshMargin: Double,
+        timeout: Double, retry: RetryPolicy
+    ) {
+        self.apiURL = apiURL
+        self.key = key
+        self.credentials = credentials
+        self.identity = credentials.identity(clientID: key.clientID)
+        self.store = store
+        self.transport = transport
+        self.redactor = redactor
+        self.logger = logger
+        self.refreshMargin = refreshMargin
+        self.timeout = timeout
+        self.retry = retry
+    }
+
+    /// A token valid for at least the refresh margin (refreshing or granting one if needed).
+    func accessToken() async throws -> String {
+        if !loaded {
+            loaded = true
+            if let stored = try await store?.load(identity: identity) {
+                remember(stored)
+            }
+        }
+        if let token, token.expiresAt - refreshMargin > Date().timeIntervalSince1970 {
+            return token.accessToken
+        }
+        return try await renew().accessToken
+    }
+
+    /// Podio rejected `rejected` (401): renew once, unless another request already did.
+    func tokenRejected(_ rejected: String) async throws -> String {
+        if let token, token.accessToken != rejected { return token.accessToken }
+        return try await renew().accessToken
+    }
+
+    /// Exchanges an authorization code (the `login` flow) and stores the pair.
+    func exchange(code: String, redirectURI: String) async throws -> OAuthToken {
+        let token = try await grant([
+            "grant_type": "authorization_code", "code": code, "redirect_uri": redirectURI,
+        ])
+        try await store?.save(token, identity: identity)
+        remember(token)
+        return token
+    }
+
+    private func renew() async throws -> OAuthToken {
+        if let renewal { return try await renewal.value }
+        let task = Task { try await self.performRenewal() }
+        renewal = task
+        defer { renewal = nil }
+        let token = try await task.value
+        remember(token)
+        return token
+    }
+
+    private func performRenewal() async throws -> OAuthToken {
+        if let refresh = token?.refreshToken {
+            do {
+                let fresh = try await grant(["grant_type": "refresh_token", "refresh_token": refresh])
+                try await store?.save(fresh, identity: identity)
+                logger.debug("refreshed the access token", metadata: ["identity": "\(identity)"])
+                return fresh
+            } catch let error as PodioError where error.kind == .credentialsRefused {
+                logger.debug("refresh token refused; granting anew", metadata: ["identity": "\(identity)"])
+            }
+        }
+        let parameters: [String: String]
+        switch credentials {
+        case .password(let username, let password):
+            parameters = ["grant_type": "password", "username": username, "password": password]
+        case .app(let appID, let appToken):
+            parameters = ["grant_type": "app", "app_id": String(appID), "app_token": appToken]
+        case .stored:
+            throw PodioError(
+                kind: .credentialsRefused, endpoint: "POST /oauth/token",
+                detail: "no usable stored token for \(identity); run `podio-mirror login` again")
+        }
+        let fresh = try await grant(parameters)
+        try await store?.save(fresh, identity: identity)
+        logger.debug("obtained a new access token", metadata: ["identity": "\(identity)"])
+        return fresh
+    }
+
+    private func remember(_ token: OAuthToken) {
+        self.token = token
+        redactor.add(token.accessToken)
+        if let refresh = token.refreshToken { redactor.add(refresh) }
+    }
+
+    /// POSTs a grant to `/oauth/token/v2` (JSON), falling back to `/oauth/token` (form) when
+    /// the server does not know v2. Retries transport failures and 5xx within the policy.
+    private func grant(_ grantParameters: [String: String]) async throws -> OAuthToken {
+        var parameters = grantParameters
+        parameters["client_id"] = key.clientID
+        parameters["client_secret"] = key.clientSecret
+        let endpointName = "POST /oauth/token"
+        let started = Date()
+        var attempt = 0
+        var useForm = false
+        while true {
+            attempt += 1
+            let request: TransportRequest
+            if useForm {
+                let body = parameters.sorted { $0.key < $1.key }
+                    .map { "\(Self.formEscape($0.key))=\(Self.formEscape($0.value))" }.joined(separator: "&")
+                request = TransportRequest(
+                    method: "POST", url: apiURL + "/oauth/token",
+                    headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
+                    body: Data(body.utf8), timeout: timeout)
+            } else {
+                let body = try JSONSerialization.data(withJSONObject: parameters, options: [.sortedKeys])
+                request = TransportRequest(
+                    method: "POST", url: apiURL + "/oauth/token/v2",
+                    headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
+                    body: body, timeout: timeout)
+            }
+            let failure: PodioError
+            do {
+                let response = try await transport.send(request)
+                if response.status == 404, !useForm {
+                    useForm = true
+                    attempt -= 1
+                    continue
+                }
+                if (200..<300).contains(response.status) {
+                    if let token = Self.decodeToken(response.body) { return token }
+                    failure = PodioError(
+                        kind: .retryable, endpoint: endpointName, status: response.status,
+                        detail: "the token response is not the JSON Podio sends", attempts: attempt)
+                } else {
+                    failure = PodioClient.error(
+                        from: response, endpoint: endpointName, attempts: attempt, redactor: redactor)
+                }
+            } catch let error as TransportError {
+                failure = PodioError(
+                    kind: .retryable, endpoint: endpointName, detail: redactor.redact(error.message), attempts: attempt)
+            }
+            var final = failure
+            if failure.kind == .auth || (failure.kind == .invalidRequest && failure.code == "unauthorized") {
+                final.kind = .credentialsRefused
+            }
+            guard final.kind == .retryable, attempt < retry.maxAttempts,
+                Date().timeIntervalSince(started) < retry.maxElapsed
+            else { throw final }
+            try await Task.sleep(for: .seconds(retry.delay(after: attempt)))
+        }
+    }
+
+    private static func decodeToken(_ body: Data) -> OAuthToken? {
+        struct Ref: Decodable {
+            var type: String?
+            var id: Int?
+        }
+        struct Response: Decodable {
+            var access_token: String
+            var refresh_token: String?
+            var expires_in: Double?
+            var ref: Ref?
+        }
+        guard let response = try? JSONDecoder().decode(Response.self, from: body), !response.access_token.isEmpty
+        else { return nil }
+        return OAuthToken(
+            accessToken: response.access_token, refreshToken: response.refresh_token,
+            expiresAt: Date().timeIntervalSince1970 + (response.expires_in ?? 28800),
+            refType: response.ref?.type, refID: response.ref?.id)
+    }
+
+    static func formEscape(_ text: String) -> String {
+        let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}

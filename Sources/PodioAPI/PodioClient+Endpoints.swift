@@ -1,0 +1,79 @@
+import Foundation
+
+extension PodioEndpoint {
+    public static let organizations = PodioEndpoint("GET /org/", defaultTier: .general)
+    public static let spacesOfOrganization = PodioEndpoint("GET /org/{org_id}/space/", defaultTier: .general)
+    public static let space = PodioEndpoint("GET /space/{space_id}", defaultTier: .general)
+    public static let allApps = PodioEndpoint("GET /app/", defaultTier: .rateLimited)
+    public static let appsOfSpace = PodioEndpoint("GET /app/space/{space_id}/", defaultTier: .rateLimited)
+    public static let app = PodioEndpoint("GET /app/{app_id}", defaultTier: .general)
+    public static let filterItems = PodioEndpoint("POST /item/app/{app_id}/filter/", defaultTier: .rateLimited)
+    public static let itemCount = PodioEndpoint("GET /item/app/{app_id}/count", defaultTier: .rateLimited)
+    public static let item = PodioEndpoint("GET /item/{item_id}", defaultTier: .general)
+}
+
+extension PodioClient {
+    /// `GET /org/`: the organizations of the user, with their spaces.
+    public func organizations() async throws -> [PodioOrganization] {
+        try await request(.organizations, method: "GET", path: "/org/") {
+            try JSONDecoder().decode([PodioOrganization].self, from: $0)
+        }
+    }
+
+    /// `GET /org/{org_id}/space/`.
+    public func spaces(organizationID: Int) async throws -> [PodioSpace] {
+        try await request(.spacesOfOrganization, method: "GET", path: "/org/\(organizationID)/space/") {
+            try JSONDecoder().decode([PodioSpace].self, from: $0)
+        }
+    }
+
+    /// `GET /space/{space_id}`.
+    public func space(_ spaceID: Int) async throws -> PodioSpace {
+        try await request(.space, method: "GET", path: "/space/\(spaceID)") {
+            try JSONDecoder().decode(PodioSpace.self, from: $0)
+        }
+    }
+
+    /// `GET /app/`: every app the user can see.
+    public func allApps() async throws -> [PodioAppSummary] {
+        try await request(.allApps, method: "GET", path: "/app/") {
+            try JSONDecoder().decode([PodioAppSummary].self, from: $0)
+        }
+    }
+
+    /// `GET /app/space/{space_id}/`, inactive apps included by default (a mirror wants them).
+    public func apps(spaceID: Int, includeInactive: Bool = true) async throws -> [PodioAppSummary] {
+        try await request(
+            .appsOfSpace, method: "GET", path: "/app/space/\(spaceID)/",
+            query: [("include_inactive", includeInactive ? "1" : "0")]
+        ) { try JSONDecoder().decode([PodioAppSummary].self, from: $0) }
+    }
+
+    /// `GET /app/{app_id}`: the definition with every field, deleted ones included.
+    public func app(_ appID: Int) async throws -> PodioApp {
+        try await request(.app, method: "GET", path: "/app/\(appID)") { try PodioApp(raw: $0) }
+    }
+
+    /// `POST /item/app/{app_id}/filter/`; `micro` asks for the ID-only view (`items.view(micro)`).
+    public func filterItems(appID: Int, _ filter: ItemFilter, micro: Bool = false) async throws -> ItemPage {
+        try await request(
+            .filterItems, method: "POST", path: "/item/app/\(appID)/filter/",
+            query: micro ? [("fields", "items.view(micro)")] : [], body: filter.jsonBody()
+        ) { try ItemPage(body: $0) }
+    }
+
+    /// `GET /item/app/{app_id}/count`.
+    public func itemCount(appID: Int) async throws -> Int {
+        struct Count: Decodable { var count: Int }
+        return try await request(.itemCount, method: "GET", path: "/item/app/\(appID)/count") {
+            try JSONDecoder().decode(Count.self, from: $0).count
+        }
+    }
+
+    /// `GET /item/{item_id}` without marking the user's notifications as read.
+    public func item(_ itemID: Int) async throws -> PodioItem {
+        try await request(.item, method: "GET", path: "/item/\(itemID)", query: [("mark_as_viewed", "0")]) {
+            try PodioItem(raw: $0, decoder: JSONDecoder())
+        }
+    }
+}
