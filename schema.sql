@@ -21,6 +21,150 @@ CREATE TABLE IF NOT EXISTS podio.schema_version (
     applied_at  timestamptz NOT NULL DEFAULT now()
 );
 
+-- Safe conversions used when field values are normalized: Podio's data can carry values of an
+-- unexpected shape, which must never fail a page. Each returns NULL for text it cannot read.
+-- They are plain SQL functions, so the planner inlines them.
+CREATE OR REPLACE FUNCTION podio.to_numeric(t text) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN t ~ '^\s*[-+]?[0-9]{1,100}(\.[0-9]{1,100})?\s*$' THEN t::numeric END
+$$;
+
+CREATE OR REPLACE FUNCTION podio.to_bigint(t text) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN t ~ '^-?[0-9]{1,18}$' THEN t::bigint END
+$$;
+
+-- `YYYY-MM-DD` (a calendar date that exists) or NULL.
+CREATE OR REPLACE FUNCTION podio.to_date(t text) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN t ~ '^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' THEN
+        CASE WHEN substr(t, 9, 2)::int <= extract(day FROM make_date(substr(t, 1, 4)::int, substr(t, 6, 2)::int, 1)
+                                                   + interval '1 month - 1 day')::int
+             THEN make_date(substr(t, 1, 4)::int, substr(t, 6, 2)::int, substr(t, 9, 2)::int) END
+    END
+$$;
+
+-- Podio's `YYYY-MM-DD HH:MM:SS` (or `YYYY-MM-DD`), always UTC, or NULL.
+CREATE OR REPLACE FUNCTION podio.to_utc(t text) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN t ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}( ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])?$' THEN
+        (podio.to_date(substr(t, 1, 10))::timestamp
+         + CASE WHEN length(t) = 19 THEN substr(t, 12, 8)::interval ELSE interval '0' END) AT TIME ZONE 'UTC'
+    END
+$$;
+
+-- Field values: how each Podio field type maps onto the typed columns of podio.item_values.
+-- `t` is the field type, `v` one entry of the field's `values` array as Podio sent it.
+CREATE OR REPLACE FUNCTION podio.json_array(j jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN jsonb_typeof(j) = 'array' THEN j ELSE '[]'::jsonb END
+$$;
+
+CREATE OR REPLACE FUNCTION podio.page_without_items() RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'the Podio page has no "items" array';
+END
+$$;
+
+-- All-day dates have no time: Podio sends the time keys as null (or leaves them out).
+CREATE OR REPLACE FUNCTION podio.date_is_all_day(v jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN v ? 'start_time_utc' THEN v->>'start_time_utc' IS NULL
+        WHEN v ? 'start_time' THEN v->>'start_time' IS NULL
+        ELSE coalesce(length(v->>'start_utc'), length(v->>'start'), 10) = 10
+    END
+$$;
+
+CREATE OR REPLACE FUNCTION podio.value_text(t text, v jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN t IN ('text', 'email', 'phone', 'tel', 'state', 'tag') AND jsonb_typeof(v->'value') = 'string' THEN v->>'value'
+        WHEN t IN ('category', 'question') THEN v->'value'->>'text'
+        WHEN t = 'app' THEN v->'value'->>'title'
+        WHEN t = 'contact' THEN v->'value'->>'name'
+        WHEN t = 'location' THEN coalesce(v->>'formatted', CASE WHEN jsonb_typeof(v->'value') = 'string' THEN v->>'value' END)
+        WHEN t = 'embed' THEN coalesce(v->'embed'->>'resolved_url', v->'embed'->>'url', v->'embed'->>'original_url')
+        WHEN t IN ('image', 'file') THEN v->'value'->>'name'
+        WHEN t = 'calculation' AND jsonb_typeof(v->'value') = 'string' AND podio.to_numeric(v->>'value') IS NULL THEN v->>'value'
+    END
+$$;
+
+CREATE OR REPLACE FUNCTION podio.value_number(t text, v jsonb) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN t IN ('number', 'money', 'calculation', 'progress', 'duration')
+             AND jsonb_typeof(v->'value') IN ('string', 'number') THEN podio.to_numeric(v->>'value')
+    END
+$$;
+
+CREATE OR REPLACE FUNCTION podio.value_ref(t text, v jsonb) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN t IN ('category', 'question') THEN podio.to_bigint(v->'value'->>'id')
+        WHEN t = 'app' THEN podio.to_bigint(v->'value'->>'item_id')
+        WHEN t = 'contact' THEN podio.to_bigint(v->'value'->>'profile_id')
+        WHEN t IN ('image', 'file') THEN podio.to_bigint(v->'value'->>'file_id')
+        WHEN t = 'embed' THEN podio.to_bigint(v->'embed'->>'embed_id')
+    END
+$$;
+
+CREATE OR REPLACE FUNCTION podio.value_start(t text, v jsonb) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN t IN ('date', 'calculation') AND NOT podio.date_is_all_day(v) THEN podio.to_utc(v->>'start_utc') END
+$$;
+
+CREATE OR REPLACE FUNCTION podio.value_end(t text, v jsonb) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN t IN ('date', 'calculation') AND NOT podio.date_is_all_day(v) THEN podio.to_utc(v->>'end_utc') END
+$$;
+
+-- The date of a value: the UTC date of a timed value, the date itself of an all-day value
+-- (all-day dates are not moved across time zones).
+CREATE OR REPLACE FUNCTION podio.value_start_date(t text, v jsonb) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN t IN ('date', 'calculation') THEN
+        CASE WHEN podio.date_is_all_day(v)
+             THEN podio.to_date(coalesce(v->>'start_date', v->>'start_date_utc', left(v->>'start', 10)))
+             ELSE (podio.to_utc(v->>'start_utc') AT TIME ZONE 'UTC')::date END
+    END
+$$;
+
+CREATE OR REPLACE FUNCTION podio.value_end_date(t text, v jsonb) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN t IN ('date', 'calculation') THEN
+        CASE WHEN podio.date_is_all_day(v)
+             THEN podio.to_date(coalesce(v->>'end_date', v->>'end_date_utc', left(v->>'end', 10)))
+             ELSE (podio.to_utc(v->>'end_utc') AT TIME ZONE 'UTC')::date END
+    END
+$$;
+
+CREATE OR REPLACE FUNCTION podio.value_kind(t text, v jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN t = 'money' THEN v->>'currency'
+        WHEN t IN ('email', 'phone') THEN v->>'type'
+        WHEN t = 'contact' THEN v->'value'->>'type'
+    END
+$$;
+
+-- True when a value of a known type yielded nothing typed (an unexpected shape), or the type
+-- is unknown: the raw JSON keeps it and the sync warns.
+CREATE OR REPLACE FUNCTION podio.value_is_unreadable(t text, v jsonb, vtext text, vnumber numeric, vref bigint,
+                                                     vstart timestamptz, vdate date) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN t IN ('text', 'email', 'phone', 'tel', 'location') THEN vtext IS NULL
+        WHEN t IN ('number', 'money', 'progress', 'duration') THEN vnumber IS NULL
+        WHEN t IN ('category', 'app', 'contact', 'image', 'file') THEN vref IS NULL
+        WHEN t = 'date' THEN vstart IS NULL AND vdate IS NULL
+        WHEN t = 'calculation' THEN vnumber IS NULL AND vtext IS NULL AND vstart IS NULL AND vdate IS NULL
+        WHEN t = 'embed' THEN vtext IS NULL AND vref IS NULL
+        ELSE true
+    END
+$$;
+
 -- Apps (Podio "applications"): one row per mirrored app. `raw` is the app as received, less
 -- its `token` (an app token is a credential and is never stored in the mirror).
 CREATE TABLE IF NOT EXISTS podio.apps (

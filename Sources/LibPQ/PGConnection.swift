@@ -55,6 +55,8 @@ public final class PGConnection: Sendable {
                 message: "could not connect to PostgreSQL: \(message)",
                 hint: "check DATABASE_URL (or PGHOST, PGPORT, PGUSER, PGDATABASE) and that the server is running")
         }
+        // Server notices ("relation … already exists, skipping") would go to stderr by default.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
         handle = Mutex(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(conn))))
         try execute("SET client_encoding TO 'UTF8'; SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, YMD';")
         logger.debug("connected to PostgreSQL")

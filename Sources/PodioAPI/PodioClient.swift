@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// The Podio REST client: OAuth2, retries, rate-limit reporting, typed endpoints.
 ///
@@ -40,6 +41,10 @@ public final class PodioClient: Sendable {
     let authenticator: PodioAuthenticator
     let redactor: SecretRedactor
     let logger: Logger
+    private let counters = Mutex(ClientStats())
+
+    /// Time spent on the network and decoding, and requests made, since the client was made.
+    public var stats: ClientStats { counters.withLock { $0 } }
 
     public init(
         configuration: Configuration, transport: any HTTPTransport, tokenStore: (any TokenStore)? = nil,
@@ -98,9 +103,16 @@ public final class PodioClient: Sendable {
             let permit = try await gate.acquire(endpoint, identity: identity)
             let failure: PodioError
             do {
+                let sent = ContinuousClock.now
                 let response = try await transport.send(
                     TransportRequest(
                         method: method, url: url, headers: headers, body: body, timeout: configuration.requestTimeout))
+                let received = ContinuousClock.now
+                counters.withLock {
+                    $0.requests += 1
+                    $0.httpSeconds += Self.seconds(received - sent)
+                    $0.bytesReceived += response.body.count
+                }
                 var error: PodioError?
                 if !(200..<300).contains(response.status) {
                     error = Self.error(from: response, endpoint: endpoint.name, attempts: attempt, redactor: redactor)
@@ -112,7 +124,11 @@ public final class PodioClient: Sendable {
                     failure = error
                 } else {
                     do {
-                        return try decode(response.body)
+                        let decodeStart = ContinuousClock.now
+                        let value = try decode(response.body)
+                        let decoded = ContinuousClock.now
+                        counters.withLock { $0.decodeSeconds += Self.seconds(decoded - decodeStart) }
+                        return value
                     } catch {
                         failure = PodioError(
                             kind: .retryable, endpoint: endpoint.name, status: response.status,
@@ -148,6 +164,10 @@ public final class PodioClient: Sendable {
                 throw failure
             }
         }
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     /// Maps a non-2xx response to a `PodioError`, parsing Podio's error body when there is one.
@@ -195,4 +215,13 @@ public final class PodioClient: Sendable {
         }
         return "\(error)"
     }
+}
+
+/// Counters of one client.
+public struct ClientStats: Sendable {
+    public init() {}
+    public var requests = 0
+    public var httpSeconds = 0.0
+    public var decodeSeconds = 0.0
+    public var bytesReceived = 0
 }

@@ -74,6 +74,14 @@ public struct PodioAppSummary: Sendable, Decodable {
 
     struct Config: Decodable { var name: String? }
 
+    public init(appID: Int, spaceID: Int?, status: String?, urlLabel: String?, name: String) {
+        self.appID = appID
+        self.spaceID = spaceID
+        self.status = status
+        self.urlLabel = urlLabel
+        self.name = name
+    }
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         appID = try c.decode(Int.self, forKey: .appID)

@@ -1,0 +1,107 @@
+import Foundation
+import PodioAPI
+
+/// Everything a run needs to know, read from the environment (DESIGN.md, "Configuration").
+public struct MirrorSettings: Sendable {
+    public var databaseURL: String?
+    public var apiURL: String = "https://api.podio.com"
+    public var apiKey: PodioAPIKey?
+    /// The user identity: the password flow, or tokens stored by `login`.
+    public var userCredentials: PodioCredentials?
+    /// App authentication: app id → app token.
+    public var appTokens: [Int: String] = [:]
+    /// Apps to mirror; nil means every app the credentials see.
+    public var apps: [Int]?
+    public var quota = QuotaPolicy()
+    public var requestTimeout: Double = 60
+    public var retry = RetryPolicy()
+    /// How far before the high-water mark a delta starts reading again (clock skew, ties).
+    public var deltaOverlap: Double = 300
+
+    public init() {}
+
+    /// Reads and checks the environment; a bad value is a usage error naming the variable.
+    public static func fromEnvironment(_ env: [String: String]) throws -> MirrorSettings {
+        var s = MirrorSettings()
+        func value(_ name: String) -> String? {
+            guard let v = env[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !v.isEmpty else { return nil }
+            return v
+        }
+        s.databaseURL = value("DATABASE_URL")
+        if let url = value("PODIO_API_URL") {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil else {
+                throw MirrorError(.usage, "PODIO_API_URL is not an http(s) URL", fix: "set it to https://api.podio.com or unset it")
+            }
+            s.apiURL = url
+        }
+        if let id = value("PODIO_CLIENT_ID") {
+            guard let secret = value("PODIO_CLIENT_SECRET") else {
+                throw MirrorError(.usage, "PODIO_CLIENT_SECRET is not set", fix: "set the API key's secret from Podio's account settings")
+            }
+            s.apiKey = PodioAPIKey(clientID: id, clientSecret: secret)
+        }
+        if let username = value("PODIO_USERNAME") {
+            guard let password = value("PODIO_PASSWORD") else {
+                throw MirrorError(.usage, "PODIO_USERNAME is set but PODIO_PASSWORD is not", fix: "set both, or neither")
+            }
+            s.userCredentials = .password(username: username, password: password)
+        }
+        if let pairs = value("PODIO_APP_AUTH") {
+            for pair in pairs.split(separator: ",") {
+                let parts = pair.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, let id = Int(parts[0]), id > 0, !parts[1].isEmpty else {
+                    throw MirrorError(
+                        .usage, "PODIO_APP_AUTH must be app_id:app_token pairs separated by commas",
+                        fix: "for example PODIO_APP_AUTH=123:abc,456:def")
+                }
+                s.appTokens[id] = parts[1]
+            }
+        }
+        if s.userCredentials == nil && s.appTokens.isEmpty { s.userCredentials = .stored }
+        if let apps = value("PODIO_APPS") { s.apps = try parseApps(apps, name: "PODIO_APPS") }
+        if let v = value("PODIO_RATE_LIMIT") { s.quota.rateLimited = try positive(v, "PODIO_RATE_LIMIT") }
+        if let v = value("PODIO_RATE_LIMIT_GENERAL") { s.quota.general = try positive(v, "PODIO_RATE_LIMIT_GENERAL") }
+        if let v = value("PODIO_RATE_WINDOW") {
+            guard let seconds = DurationParser.seconds(v), seconds > 0 else {
+                throw MirrorError(.usage, "PODIO_RATE_WINDOW is not a duration", fix: "use 90s, 15m, 1h or plain seconds")
+            }
+            s.quota.window = seconds
+            s.quota.coolDown = min(seconds, 300)
+        }
+        if let v = value("PODIO_RATE_RESERVE") {
+            guard let r = Double(v.replacingOccurrences(of: "%", with: "")), r >= 0, r < 100 else {
+                throw MirrorError(.usage, "PODIO_RATE_RESERVE is not a percentage", fix: "use a number from 0 to 99, e.g. 5")
+            }
+            s.quota.reserve = r / 100
+        }
+        return s
+    }
+
+    /// Requires an API key: every Podio call needs one.
+    public func requireAPIKey() throws -> PodioAPIKey {
+        guard let apiKey else {
+            throw MirrorError(
+                .usage, "PODIO_CLIENT_ID and PODIO_CLIENT_SECRET are not set",
+                fix: "create an API key in Podio (account settings, API keys) and set both")
+        }
+        return apiKey
+    }
+
+    static func parseApps(_ text: String, name: String) throws -> [Int] {
+        var ids: [Int] = []
+        for part in text.split(separator: ",") {
+            guard let id = Int(part.trimmingCharacters(in: .whitespaces)), id > 0 else {
+                throw MirrorError(.usage, "\(name) must be app ids separated by commas", fix: "for example \(name)=123,456")
+            }
+            if !ids.contains(id) { ids.append(id) }
+        }
+        return ids
+    }
+
+    static func positive(_ text: String, _ name: String) throws -> Int {
+        guard let n = Int(text), n > 0 else {
+            throw MirrorError(.usage, "\(name) must be a whole number above zero (got \"\(text)\")", fix: "Podio's quotas are 250 and 1000 an hour")
+        }
+        return n
+    }
+}

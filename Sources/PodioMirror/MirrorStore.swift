@@ -1,0 +1,293 @@
+import Foundation
+import LibPQ
+import Logging
+import PodioAPI
+
+/// Every SQL statement of the engine (except the quota ledger's and the views'), over one
+/// connection. Methods are synchronous and meant to run inside `PGConnection.run`.
+public struct MirrorStore: Sendable {
+    public let db: PGConnection
+
+    public init(db: PGConnection) {
+        self.db = db
+    }
+
+    // MARK: - Apps
+
+    /// Upserts an app and its field definitions (deleted fields stay, marked deleted).
+    /// - Returns: true when the set of fields, their names, types or options changed.
+    @discardableResult
+    public func upsertApp(_ app: PodioApp) throws -> Bool {
+        try db.withTransaction { db in try MirrorStore(db: db).upsertAppInOpenTransaction(app) }
+    }
+
+    /// `upsertApp` inside a transaction the caller opened (a dry run rolls it back).
+    public func upsertAppInOpenTransaction(_ app: PodioApp) throws -> Bool {
+        let raw = String(decoding: app.raw, as: UTF8.self)
+        do {
+            try db.query(
+                """
+                INSERT INTO podio.apps (app_id, space_id, name, item_name, url_label, status, app_revision, raw, synced_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb - 'token', now())
+                ON CONFLICT (app_id) DO UPDATE SET space_id = EXCLUDED.space_id, name = EXCLUDED.name,
+                    item_name = EXCLUDED.item_name, url_label = EXCLUDED.url_label, status = EXCLUDED.status,
+                    app_revision = EXCLUDED.app_revision, raw = EXCLUDED.raw, synced_at = now()
+                """,
+                [app.appID, app.spaceID, app.name, app.itemName, app.urlLabel, app.status, app.currentRevision, raw])
+            // Fields: from the app's JSON, so `config` is stored exactly as received.
+            let changed = try db.query(
+                """
+                WITH incoming AS (
+                    SELECT podio.to_bigint(f->>'field_id') AS field_id, f->>'external_id' AS external_id,
+                           coalesce(f->>'label', f->'config'->>'label') AS label, coalesce(f->>'type', 'unknown') AS type,
+                           coalesce(f->>'status', 'active') AS status, podio.to_bigint(f->'config'->>'delta')::int AS position,
+                           coalesce(f->'config', '{}'::jsonb) AS config
+                    FROM jsonb_array_elements(podio.json_array($2::jsonb -> 'fields')) AS f
+                ), up AS (
+                    INSERT INTO podio.app_fields AS a (field_id, app_id, external_id, label, type, status, position, config)
+                    SELECT DISTINCT ON (field_id) field_id, $1, external_id, label, type, status, position, config
+                    FROM incoming WHERE field_id IS NOT NULL ORDER BY field_id
+                    ON CONFLICT (field_id) DO UPDATE SET app_id = EXCLUDED.app_id, external_id = EXCLUDED.external_id,
+                        label = EXCLUDED.label, type = EXCLUDED.type, status = EXCLUDED.status,
+                        position = EXCLUDED.position, config = EXCLUDED.config, updated_at = now()
+                    WHERE (a.app_id, a.external_id, a.label, a.type, a.status, a.position, a.config)
+                          IS DISTINCT FROM (EXCLUDED.app_id, EXCLUDED.external_id, EXCLUDED.label, EXCLUDED.type,
+                                            EXCLUDED.status, EXCLUDED.position, EXCLUDED.config)
+                    RETURNING 1
+                ), gone AS (
+                    -- A field that vanished from the definition altogether is kept, marked deleted.
+                    UPDATE podio.app_fields AS a SET status = 'deleted', updated_at = now()
+                    WHERE a.app_id = $1 AND a.status <> 'deleted'
+                      AND NOT EXISTS (SELECT 1 FROM incoming i WHERE i.field_id = a.field_id)
+                    RETURNING 1
+                )
+                SELECT (SELECT count(*) FROM up) + (SELECT count(*) FROM gone) AS changed
+                """, [app.appID, raw]
+            ).first?.int("changed") ?? 0
+            return changed > 0
+        }
+    }
+
+    /// The app ids the mirror holds, with their names.
+    public func mirroredApps() throws -> [(appID: Int, name: String)] {
+        try db.query("SELECT app_id, name FROM podio.apps ORDER BY app_id").rows.compactMap { row in
+            row.int("app_id").map { ($0, row.string("name") ?? "") }
+        }
+    }
+
+    // MARK: - Sync state
+
+    public func syncState(appID: Int) throws -> SyncState {
+        guard
+            let row = try db.query(
+                """
+                SELECT high_water_mark, last_full_sync_at, last_delta_sync_at, full_pass_run_id, full_pass_cutoff,
+                       full_pass_offset, full_pass_filtered
+                FROM podio.sync_state WHERE app_id = $1
+                """, [appID]
+            ).first
+        else { return SyncState() }
+        return SyncState(
+            highWaterMark: row.date("high_water_mark"), lastFullSyncAt: row.date("last_full_sync_at"),
+            lastDeltaSyncAt: row.date("last_delta_sync_at"), fullPassRunID: row.int64("full_pass_run_id"),
+            fullPassCutoff: row.date("full_pass_cutoff"), fullPassOffset: row.int("full_pass_offset") ?? 0,
+            fullPassFiltered: row.int("full_pass_filtered"))
+    }
+
+    /// Starts a full pass: forgets ids of any earlier unfinished pass, records the cutoff.
+    public func beginFullPass(appID: Int, runID: Int64, cutoff: Date) throws {
+        _ = try db.withTransaction { db in
+            try db.query("DELETE FROM podio.full_pass_seen WHERE app_id = $1", [appID])
+            try db.query(
+                """
+                INSERT INTO podio.sync_state (app_id, full_pass_run_id, full_pass_cutoff, full_pass_offset, full_pass_filtered, updated_at)
+                VALUES ($1, $2, $3, 0, NULL, now())
+                ON CONFLICT (app_id) DO UPDATE SET full_pass_run_id = $2, full_pass_cutoff = $3, full_pass_offset = 0,
+                    full_pass_filtered = NULL, updated_at = now()
+                """, [appID, runID, cutoff])
+        }
+    }
+
+    /// How a page advances the app's checkpoint, written in the page's transaction.
+    public enum Checkpoint: Sendable {
+        /// A full pass: the next offset and Podio's `filtered` for it.
+        case fullPass(nextOffset: Int, filtered: Int)
+        /// A delta: every edit up to `highWaterMark` is mirrored.
+        case delta(highWaterMark: Date?)
+        /// An ID sweep or a single fetched item: no checkpoint moves.
+        case none
+    }
+
+    /// Writes one page in one transaction: items upserted by revision, values replaced for
+    /// changed items, activity refreshed, ids remembered (full pass), checkpoint advanced.
+    /// With `dryRun`, the same statements run and the transaction is rolled back.
+    public func writePage(
+        appID: Int, runID: Int64, body: String, checkpoint: Checkpoint, podioTotal: Int, dryRun: Bool
+    ) throws -> PageOutcome {
+        try db.execute("BEGIN")
+        do {
+            try db.query(PageSQL.stage, [body])
+            let activity = try db.query(PageSQL.refreshActivity, [appID]).affectedRows
+            try db.query(PageSQL.upsertItems, [appID, runID])
+            try db.query(PageSQL.deleteValues)
+            try db.query(PageSQL.insertValues, [appID])
+            let unreadable = try db.query(PageSQL.unreadableValues).rows.compactMap { row -> UnreadableValue? in
+                guard let item = row.int("item_id"), let field = row.int("field_id") else { return nil }
+                return UnreadableValue(itemID: item, fieldID: field, type: row.string("type") ?? "?")
+            }
+            let unknown = try db.query(PageSQL.unknownFields, [appID]).rows.compactMap { $0.int("field_id") }
+            let summary = try db.query(PageSQL.summary).first
+            switch checkpoint {
+            case .fullPass(let nextOffset, let filtered):
+                try db.query(PageSQL.rememberSeen, [appID])
+                try db.query(
+                    """
+                    UPDATE podio.sync_state SET full_pass_offset = $2, full_pass_filtered = $3, last_podio_total = $4,
+                        updated_at = now() WHERE app_id = $1
+                    """, [appID, nextOffset, filtered, podioTotal])
+            case .delta(let mark):
+                try db.query(
+                    """
+                    INSERT INTO podio.sync_state (app_id, high_water_mark, last_podio_total, updated_at)
+                    VALUES ($1, $2, $3, now())
+                    ON CONFLICT (app_id) DO UPDATE SET
+                        high_water_mark = GREATEST(podio.sync_state.high_water_mark, EXCLUDED.high_water_mark),
+                        last_podio_total = $3, updated_at = now()
+                    """, [appID, mark, podioTotal])
+            case .none:
+                break
+            }
+            try db.execute(dryRun ? "ROLLBACK" : "COMMIT")
+            let inserted = summary?.int("inserted") ?? 0
+            let updated = summary?.int("updated") ?? 0
+            let seen = summary?.int("seen") ?? 0
+            return PageOutcome(
+                seen: seen, inserted: inserted, updated: updated, unchanged: seen - inserted - updated,
+                activityRefreshed: activity, unknownFieldIDs: unknown, unreadable: unreadable,
+                newestEdit: summary?.date("newest_edit"))
+        } catch {
+            _ = try? db.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Ends a full pass: items it did not see (and that existed before its cutoff) are marked
+    /// deleted, the high-water mark moves to the cutoff, the checkpoint is cleared.
+    /// - Returns: the number of items marked deleted.
+    public func finishFullPass(appID: Int, cutoff: Date, dryRun: Bool) throws -> Int {
+        try db.execute("BEGIN")
+        do {
+            let deleted = try db.query(
+                """
+                UPDATE podio.items AS i SET deleted_at = now()
+                WHERE i.app_id = $1 AND i.deleted_at IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM podio.full_pass_seen s WHERE s.app_id = $1 AND s.item_id = i.item_id)
+                """, [appID]
+            ).affectedRows
+            try db.query("DELETE FROM podio.full_pass_seen WHERE app_id = $1", [appID])
+            try db.query(
+                """
+                UPDATE podio.sync_state SET full_pass_run_id = NULL, full_pass_cutoff = NULL, full_pass_offset = NULL,
+                    full_pass_filtered = NULL, last_full_sync_at = now(), last_error = NULL,
+                    high_water_mark = GREATEST(high_water_mark, $2), updated_at = now()
+                WHERE app_id = $1
+                """, [appID, cutoff])
+            try db.execute(dryRun ? "ROLLBACK" : "COMMIT")
+            return deleted
+        } catch {
+            _ = try? db.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Ends a delta: the high-water mark moves to the delta's upper bound.
+    public func finishDelta(appID: Int, upTo: Date, dryRun: Bool) throws {
+        guard !dryRun else { return }
+        try db.query(
+            """
+            INSERT INTO podio.sync_state (app_id, high_water_mark, last_delta_sync_at, updated_at)
+            VALUES ($1, $2, now(), now())
+            ON CONFLICT (app_id) DO UPDATE SET high_water_mark = GREATEST(podio.sync_state.high_water_mark, $2),
+                last_delta_sync_at = now(), last_error = NULL, updated_at = now()
+            """, [appID, upTo])
+    }
+
+    /// Items live in the mirror for an app.
+    public func liveCount(appID: Int) throws -> Int {
+        try db.query("SELECT count(*) AS n FROM podio.items WHERE app_id = $1 AND deleted_at IS NULL", [appID])
+            .first?.int("n") ?? 0
+    }
+
+    /// After an ID sweep: live items created up to `cutoff` whose ids Podio did not list are
+    /// marked deleted. Returns how many.
+    public func markMissingDeleted(appID: Int, seen: [Int], cutoff: Date, dryRun: Bool) throws -> Int {
+        let sql = """
+            UPDATE podio.items SET deleted_at = now()
+            WHERE app_id = $1 AND deleted_at IS NULL AND (created_on IS NULL OR created_on <= $3)
+              AND NOT (item_id = ANY ($2::bigint[]))
+            """
+        if dryRun {
+            return try db.query(
+                """
+                SELECT count(*) AS n FROM podio.items WHERE app_id = $1 AND deleted_at IS NULL
+                  AND (created_on IS NULL OR created_on <= $3) AND NOT (item_id = ANY ($2::bigint[]))
+                """, [appID, seen, cutoff]
+            ).first?.int("n") ?? 0
+        }
+        return try db.query(sql, [appID, seen, cutoff]).affectedRows
+    }
+
+    /// Ids among `ids` that the mirror does not hold live.
+    public func missingLive(appID: Int, ids: [Int]) throws -> [Int] {
+        try db.query(
+            """
+            SELECT id FROM unnest($2::bigint[]) AS id
+            WHERE NOT EXISTS (SELECT 1 FROM podio.items i WHERE i.item_id = id AND i.app_id = $1 AND i.deleted_at IS NULL)
+            """, [appID, ids]
+        ).rows.compactMap { $0.int("id") }
+    }
+
+    public func recordAppError(appID: Int, _ message: String) throws {
+        try db.query(
+            """
+            INSERT INTO podio.sync_state (app_id, last_error, updated_at) VALUES ($1, $2, now())
+            ON CONFLICT (app_id) DO UPDATE SET last_error = $2, updated_at = now()
+            """, [appID, message])
+    }
+
+}
+
+/// The checkpoint and marks of one app.
+public struct SyncState: Sendable {
+    public var highWaterMark: Date?
+    public var lastFullSyncAt: Date?
+    public var lastDeltaSyncAt: Date?
+    public var fullPassRunID: Int64?
+    public var fullPassCutoff: Date?
+    public var fullPassOffset: Int = 0
+    public var fullPassFiltered: Int?
+
+    /// A full pass was started and not finished.
+    public var hasUnfinishedFullPass: Bool { fullPassRunID != nil && fullPassCutoff != nil }
+}
+
+/// A value the typed columns could not read.
+public struct UnreadableValue: Sendable, Equatable {
+    public var itemID: Int
+    public var fieldID: Int
+    public var type: String
+}
+
+/// What writing one page did.
+public struct PageOutcome: Sendable {
+    public var seen: Int
+    public var inserted: Int
+    public var updated: Int
+    public var unchanged: Int
+    public var activityRefreshed: Int
+    public var unknownFieldIDs: [Int]
+    public var unreadable: [UnreadableValue]
+    public var newestEdit: Date?
+
+    public var written: Int { inserted + updated }
+}

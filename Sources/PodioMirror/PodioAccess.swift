@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+import PodioAPI
+
+/// The Podio clients of a run: one for the user identity, one per app-auth app.
+public struct PodioAccess: Sendable {
+    public let userClient: PodioClient?
+    public let appClients: [Int: PodioClient]
+
+    public init(
+        settings: MirrorSettings, apiKey: PodioAPIKey, transport: any HTTPTransport, tokenStore: (any TokenStore)?,
+        gate: any CallGate, logger: Logger
+    ) {
+        func make(_ credentials: PodioCredentials) -> PodioClient {
+            var configuration = PodioClient.Configuration(apiURL: settings.apiURL, apiKey: apiKey, credentials: credentials)
+            configuration.requestTimeout = settings.requestTimeout
+            configuration.retry = settings.retry
+            return PodioClient(configuration: configuration, transport: transport, tokenStore: tokenStore, gate: gate, logger: logger)
+        }
+        userClient = settings.userCredentials.map(make)
+        var apps: [Int: PodioClient] = [:]
+        for (appID, token) in settings.appTokens { apps[appID] = make(.app(appID: appID, appToken: token)) }
+        appClients = apps
+    }
+
+    /// The client for an app: its app-auth client, else the user's.
+    public func client(for appID: Int) throws -> PodioClient {
+        if let client = appClients[appID] ?? userClient { return client }
+        throw MirrorError(
+            .usage, "no credentials can reach app \(appID)",
+            fix: "add \(appID):APP_TOKEN to PODIO_APP_AUTH, or set PODIO_USERNAME and PODIO_PASSWORD")
+    }
+
+    /// Every app the credentials see (`GET /app/` for the user; the app-auth apps otherwise).
+    public func visibleApps() async throws -> [PodioAppSummary] {
+        var apps: [PodioAppSummary] = []
+        if let userClient { apps = try await userClient.allApps() }
+        for (appID, client) in appClients.sorted(by: { $0.key < $1.key }) where !apps.contains(where: { $0.appID == appID }) {
+            let app = try await client.app(appID)
+            apps.append(PodioAppSummary(appID: app.appID, spaceID: app.spaceID, status: app.status, urlLabel: app.urlLabel, name: app.name))
+        }
+        return apps.sorted { $0.appID < $1.appID }
+    }
+
+    /// Redacts the secrets of every client from a text.
+    public func redact(_ text: String) -> String {
+        var text = text
+        if let userClient { text = userClient.redact(text) }
+        for client in appClients.values { text = client.redact(text) }
+        return text
+    }
+
+    /// HTTP and decoding time of all clients.
+    public var stats: ClientStats {
+        var total = ClientStats()
+        for client in [userClient].compactMap({ $0 }) + Array(appClients.values) {
+            let s = client.stats
+            total.requests += s.requests
+            total.httpSeconds += s.httpSeconds
+            total.decodeSeconds += s.decodeSeconds
+            total.bytesReceived += s.bytesReceived
+        }
+        return total
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+
+/// What one run did, for people (a summary line) and scripts (`--json`).
+public struct RunSummary: Sendable, Codable {
+    public var runID: Int64
+    public var kind: String
+    public var status: String
+    public var dryRun: Bool
+    public var seconds: Double = 0
+    public var callsRateLimited = 0
+    public var callsGeneral = 0
+    public var secondsWaitedForQuota = 0.0
+    public var rateLimitErrors = 0
+    public var apps: [AppRunSummary] = []
+    public var deferredUntil: Date?
+    public var error: String?
+    /// Seconds spent waiting on HTTP, decoding Podio's JSON, and writing to PostgreSQL.
+    public var httpSeconds = 0.0
+    public var decodeSeconds = 0.0
+    public var writeSeconds = 0.0
+
+    public var itemsSeen: Int { apps.reduce(0) { $0 + $1.itemsSeen } }
+    public var itemsWritten: Int { apps.reduce(0) { $0 + $1.itemsWritten } }
+    public var itemsUnchanged: Int { apps.reduce(0) { $0 + $1.itemsUnchanged } }
+    public var itemsDeleted: Int { apps.reduce(0) { $0 + $1.itemsDeleted } }
+
+    enum CodingKeys: String, CodingKey {
+        case runID = "run_id", kind, status, dryRun = "dry_run", seconds
+        case callsRateLimited = "calls_rate_limited", callsGeneral = "calls_general"
+        case secondsWaitedForQuota = "seconds_waited_for_quota", rateLimitErrors = "rate_limit_errors"
+        case apps, deferredUntil = "deferred_until", error
+        case httpSeconds = "http_seconds", decodeSeconds = "decode_seconds", writeSeconds = "write_seconds"
+    }
+
+    /// One line: what ran, how much moved, how many calls.
+    public var line: String {
+        var text = "\(kind)\(dryRun ? " (dry run)" : "") \(status): \(apps.count) app\(apps.count == 1 ? "" : "s"), "
+        text += "\(itemsSeen) items seen, \(itemsWritten) \(dryRun ? "would be written" : "written"), "
+        text += "\(itemsUnchanged) unchanged, \(itemsDeleted) \(dryRun ? "would be deleted" : "deleted"); "
+        text += "\(callsRateLimited + callsGeneral) API calls (\(callsRateLimited) rate-limited)"
+        if secondsWaitedForQuota >= 0.5 { text += ", \(DurationParser.describe(secondsWaitedForQuota.rounded())) waiting for quota" }
+        text += String(format: " in %.1fs", seconds)
+        return text
+    }
+}
+
+/// What one run did for one app.
+public struct AppRunSummary: Sendable, Codable {
+    public var appID: Int
+    public var name: String
+    /// `full` or `delta`.
+    public var mode: String
+    public var pages = 0
+    public var calls = 0
+    public var itemsSeen = 0
+    public var itemsWritten = 0
+    public var itemsUnchanged = 0
+    public var itemsDeleted = 0
+    public var activityRefreshed = 0
+    /// `full pass`, `id sweep`, or nil when no deletion check ran.
+    public var deletionsFoundBy: String?
+    public var fieldsChanged = false
+    public var warnings = 0
+
+    enum CodingKeys: String, CodingKey {
+        case appID = "app_id", name, mode, pages, calls
+        case itemsSeen = "items_seen", itemsWritten = "items_written", itemsUnchanged = "items_unchanged"
+        case itemsDeleted = "items_deleted", activityRefreshed = "activity_refreshed"
+        case deletionsFoundBy = "deletions_found_by", fieldsChanged = "fields_changed", warnings
+    }
+}
+
+/// Progress of a run, for the command line (one line per app and page on a terminal).
+public enum SyncEvent: Sendable {
+    case plan(appID: Int, name: String, mode: String, estimatedCalls: Int?, etaSeconds: Double?)
+    case page(appID: Int, mode: String, itemsDone: Int, itemsTotal: Int, calls: Int)
+    case appFinished(AppRunSummary)
+}
+
+/// Receives progress events.
+public typealias SyncObserver = @Sendable (SyncEvent) -> Void

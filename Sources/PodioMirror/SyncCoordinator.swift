@@ -1,0 +1,164 @@
+import Foundation
+import LibPQ
+import Logging
+import PodioAPI
+
+/// Options of one `sync` or `resync` run.
+public struct SyncOptions: Sendable {
+    public enum Kind: String, Sendable {
+        /// Incremental: a delta per app; an app never fully synced gets a full load.
+        case sync
+        /// A full re-read of the selected apps, with deletion detection.
+        case resync
+    }
+
+    public var kind: Kind
+    /// Apps chosen on the command line (`--app`); nil falls back to `PODIO_APPS`, then to every app.
+    public var apps: [Int]?
+    public var dryRun = false
+    /// How long the run may wait for quota before it defers (seconds).
+    public var maxWait: Double = 600
+
+    public init(kind: Kind, apps: [Int]? = nil, dryRun: Bool = false, maxWait: Double = 600) {
+        self.kind = kind
+        self.apps = apps
+        self.dryRun = dryRun
+        self.maxWait = maxWait
+    }
+}
+
+/// Runs a sync: takes the run lock, walks the selected apps and their items, writes pages,
+/// detects deletions, records the run in `podio.sync_runs`.
+public final class SyncCoordinator: Sendable {
+    let settings: MirrorSettings
+    let clock: any LedgerClock
+    let logger: Logger
+    let transport: any HTTPTransport
+    let observer: SyncObserver?
+
+    public init(
+        settings: MirrorSettings, transport: any HTTPTransport, clock: any LedgerClock = SystemClock(),
+        observer: SyncObserver? = nil, logger: Logger
+    ) {
+        self.settings = settings
+        self.transport = transport
+        self.clock = clock
+        self.observer = observer
+        self.logger = logger
+    }
+
+    /// Runs once. Throws `MirrorError` (deferred, usage, credentials, …) after recording the run.
+    public func run(_ options: SyncOptions) async throws -> RunSummary {
+        let started = ContinuousClock.now
+        let apiKey = try settings.requireAPIKey()
+        let db = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror sync", logger: logger)
+        defer { db.close() }
+        try await db.run { try SchemaMigrator.requireCurrent($0) }
+        guard try await db.run({ try $0.tryAdvisoryLock(LockKeys.run) }) else {
+            throw MirrorError(
+                .deferred, "another podio-mirror run is syncing this database",
+                fix: "this run stops here; the next scheduled run will sync")
+        }
+        let kindName = options.kind.rawValue + (options.dryRun ? "-dry-run" : "")
+        let runID: Int64 = try await db.run { db in
+            try db.query(
+                """
+                UPDATE podio.sync_runs SET status = 'failed', finished_at = now(),
+                    error = coalesce(error, 'interrupted: the process ended before the run finished')
+                WHERE status = 'running'
+                """)
+            return try db.query(
+                "INSERT INTO podio.sync_runs (kind, status, host, pid) VALUES ($1, 'running', $2, $3) RETURNING run_id",
+                [kindName, ProcessInfo.processInfo.hostName, Int(ProcessInfo.processInfo.processIdentifier)]
+            ).first?.int64("run_id") ?? 0
+        }
+        let ledgerDB = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror ledger", logger: logger)
+        defer { ledgerDB.close() }
+        let ledger = QuotaLedger(
+            db: ledgerDB, policy: settings.quota, clock: clock, runID: runID,
+            deadline: clock.now().addingTimeInterval(options.maxWait), logger: logger)
+        let access = PodioAccess(
+            settings: settings, apiKey: apiKey, transport: transport, tokenStore: PostgresTokenStore(db: ledgerDB),
+            gate: ledger, logger: logger)
+        var summary = RunSummary(runID: runID, kind: kindName, status: "running", dryRun: options.dryRun)
+        let store = MirrorStore(db: db)
+        let context = RunContext(
+            runID: runID, options: options, store: store, ledger: ledger, access: access, clock: clock,
+            logger: logger, observer: observer, overlap: settings.deltaOverlap)
+        do {
+            try await ledger.prune()
+            let apps = try await resolveApps(options: options, access: access)
+            for appID in apps {
+                try Task.checkCancellation()
+                let appSummary = try await context.syncApp(appID)
+                summary.apps.append(appSummary)
+                observer?(.appFinished(appSummary))
+            }
+            summary.status = "succeeded"
+        } catch let deferral as QuotaDeferral {
+            summary.status = "deferred"
+            summary.deferredUntil = deferral.freesAt
+            summary.error = deferral.description
+            summary.apps.append(contentsOf: context.partial())
+        } catch {
+            summary.status = "failed"
+            summary.error = access.redact(Self.describe(error))
+            summary.apps.append(contentsOf: context.partial())
+            summary.writeSeconds = context.writeSeconds
+            try? await finish(db: db, ledger: ledger, access: access, summary: &summary, started: started)
+            throw error
+        }
+        summary.writeSeconds = context.writeSeconds
+        try await finish(db: db, ledger: ledger, access: access, summary: &summary, started: started)
+        if let until = summary.deferredUntil {
+            throw MirrorError(
+                .deferred,
+                "deferred: \(summary.error ?? "the quota is used up"); progress is saved",
+                fix: "the next run after \(PodioTime.format(until)) UTC continues where this one stopped")
+        }
+        return summary
+    }
+
+    private func finish(
+        db: PGConnection, ledger: QuotaLedger, access: PodioAccess, summary: inout RunSummary, started: ContinuousClock.Instant
+    ) async throws {
+        let counts = await ledger.snapshot()
+        summary.callsRateLimited = counts.rateLimited
+        summary.callsGeneral = counts.general
+        summary.secondsWaitedForQuota = counts.secondsWaited
+        summary.rateLimitErrors = counts.rateLimitErrors
+        let stats = access.stats
+        summary.httpSeconds = stats.httpSeconds
+        summary.decodeSeconds = stats.decodeSeconds
+        summary.seconds = RunContext.seconds(ContinuousClock.now - started)
+        let s = summary
+        let deletedBy = Set(s.apps.compactMap(\.deletionsFoundBy)).sorted().joined(separator: ", ")
+        _ = try await db.run { db in
+            try db.query(
+                """
+                UPDATE podio.sync_runs SET status = $2, finished_at = now(), apps = $3::bigint[],
+                    calls_rate_limited = $4, calls_general = $5, items_seen = $6, items_written = $7,
+                    items_unchanged = $8, items_deleted = $9, deletions_found_by = $10, deferred_until = $11, error = $12
+                WHERE run_id = $1
+                """,
+                [s.runID, s.status, s.apps.map(\.appID), s.callsRateLimited, s.callsGeneral, s.itemsSeen,
+                 s.itemsWritten, s.itemsUnchanged, s.itemsDeleted, deletedBy.isEmpty ? nil : deletedBy,
+                 s.deferredUntil, s.error])
+        }
+    }
+
+    /// `--app`, then `PODIO_APPS`, then the app-auth apps, then every app the user sees.
+    private func resolveApps(options: SyncOptions, access: PodioAccess) async throws -> [Int] {
+        if let apps = options.apps, !apps.isEmpty { return apps }
+        if let apps = settings.apps, !apps.isEmpty { return apps }
+        if access.userClient == nil { return settings.appTokens.keys.sorted() }
+        return try await access.visibleApps().map(\.appID)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let e = error as? MirrorError { return e.description }
+        if let e = error as? PodioError { return e.description }
+        if let e = error as? PGError { return e.description }
+        return String(describing: error)
+    }
+}
