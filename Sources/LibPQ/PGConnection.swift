@@ -163,9 +163,11 @@ public final class PGConnection: Sendable {
             message: message.isEmpty ? "libpq returned no result" : message)
     }
 
+    /// libpq's message on one line (it uses newlines and tabs between parts).
     static func trimmed(_ pointer: UnsafePointer<CChar>?) -> String {
         guard let pointer else { return "" }
-        return String(cString: pointer).trimmingCharacters(in: .whitespacesAndNewlines)
+        return String(cString: pointer).split(whereSeparator: { $0 == "\n" || $0 == "\t" })
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
     }
 
     private static func copyResult(_ result: OpaquePointer) -> PGResult {

@@ -61,9 +61,12 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
     public var isLockNotAvailable: Bool { sqlState == "55P03" }
 
     public var description: String {
-        var text = "PostgreSQL \(kind)"
-        if let sqlState { text += " [\(sqlState)]" }
-        text += ": \(message)"
+        var text: String
+        switch kind {
+        case .connectionFailed: text = message
+        case .connectionLost: text = "lost the PostgreSQL connection: \(message)"
+        default: text = "PostgreSQL \(kind)\(sqlState.map { " [\($0)]" } ?? ""): \(message)"
+        }
         if let detail, !detail.isEmpty { text += " (detail: \(detail))" }
         if let hint, !hint.isEmpty { text += " (hint: \(hint))" }
         return text

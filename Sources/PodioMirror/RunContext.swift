@@ -120,6 +120,7 @@ final class RunContext {
         var seenInDryRun: [Int] = []
         var planned = false
         while true {
+            try checkStop()
             let filter = ItemFilter(sortBy: .itemID, offset: offset, createdOn: .init(to: cutoff))
             let page = try await client.filterItems(appID: appID, filter)
             if let previous = previousFiltered, page.filtered < previous {
@@ -169,6 +170,7 @@ final class RunContext {
         var podioTotal: Int?
         var planned = false
         while true {
+            try checkStop()
             let filter = ItemFilter(sortBy: .lastEditOn, offset: offset, lastEditOn: .init(from: from, to: upTo))
             let page = try await client.filterItems(appID: appID, filter)
             podioTotal = page.total
@@ -264,6 +266,11 @@ final class RunContext {
     }
 
     // MARK: - Writing
+
+    /// Stops between pages when the scheduler is shutting down.
+    private func checkStop() throws {
+        if options.stopRequested?() == true { throw SyncStopped() }
+    }
 
     private func write(appID: Int, page: ItemPage, checkpoint: MirrorStore.Checkpoint) async throws -> PageOutcome {
         let store = self.store

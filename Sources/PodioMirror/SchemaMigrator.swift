@@ -35,7 +35,7 @@ public enum SchemaMigrator {
                     "the database schema is version \(installed), newer than this podio-mirror understands (\(currentVersion))",
                     fix: "upgrade podio-mirror, or point DATABASE_URL at another database")
             }
-            logger.info("applying schema", metadata: ["from": "\(installed.map(String.init) ?? "none")", "to": "\(currentVersion)"])
+            logger.debug("applying schema", metadata: ["from": "\(installed.map(String.init) ?? "none")", "to": "\(currentVersion)"])
             try db.execute(script)
             return .applied(from: installed, to: currentVersion)
         }

@@ -18,6 +18,9 @@ public struct SyncOptions: Sendable {
     public var dryRun = false
     /// How long the run may wait for quota before it defers (seconds).
     public var maxWait: Double = 600
+    /// Asked between pages; when it answers true the run stops after the committed page
+    /// (the scheduler's graceful shutdown).
+    public var stopRequested: (@Sendable () -> Bool)?
 
     public init(kind: Kind, apps: [Int]? = nil, dryRun: Bool = false, maxWait: Double = 600) {
         self.kind = kind
@@ -95,6 +98,10 @@ public final class SyncCoordinator: Sendable {
                 observer?(.appFinished(appSummary))
             }
             summary.status = "succeeded"
+        } catch is SyncStopped {
+            summary.status = "deferred"
+            summary.error = "stopped by a signal after the last committed page; the next run continues"
+            summary.apps.append(contentsOf: context.partial())
         } catch let deferral as QuotaDeferral {
             summary.status = "deferred"
             summary.deferredUntil = deferral.freesAt
@@ -110,6 +117,9 @@ public final class SyncCoordinator: Sendable {
         }
         summary.writeSeconds = context.writeSeconds
         try await finish(db: db, ledger: ledger, access: access, summary: &summary, started: started)
+        if summary.status == "deferred" && summary.deferredUntil == nil {
+            throw MirrorError(.deferred, summary.error ?? "stopped")
+        }
         if let until = summary.deferredUntil {
             throw MirrorError(
                 .deferred,
@@ -162,3 +172,6 @@ public final class SyncCoordinator: Sendable {
         return String(describing: error)
     }
 }
+
+/// The run was asked to stop (a signal to the scheduler) between pages.
+struct SyncStopped: Error {}

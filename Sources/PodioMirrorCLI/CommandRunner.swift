@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import LibPQ
+import PodioAPI
+import PodioMirror
+
+/// Runs a command body and turns any error into one clear line on stderr and the documented
+/// exit code (DESIGN.md, "Exit codes"); never a stack trace.
+enum CommandRunner {
+    static func execute(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let exit as ExitCode {
+            throw exit
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            let (code, message) = describe(error)
+            FileHandle.standardError.write(Data("podio-mirror: \(message)\n".utf8))
+            throw ExitCode(code)
+        }
+    }
+
+    /// The exit code and the one-line message of an error.
+    static func describe(_ error: any Error) -> (Int32, String) {
+        switch error {
+        case let e as MirrorError:
+            return (e.category.exitCode, e.description)
+        case let e as PGError:
+            let what = e.kind == .connectionFailed ? "" : "database error: "
+            var text = "\(what)\(e.description)"
+            if e.isQueryCanceled { text += "; a statement ran past statement_timeout" }
+            if e.isLockNotAvailable { text += "; a lock was not granted in time (lock_timeout)" }
+            if e.kind == .connectionLost { text += "; the database connection was lost: the next run resumes from the last committed page" }
+            return (70, text)
+        case let e as PodioError:
+            switch e.kind {
+            case .credentialsRefused, .auth:
+                return (77, "Podio refused the credentials: \(e); check PODIO_CLIENT_ID, PODIO_CLIENT_SECRET and the user or app credentials")
+            case .retryable:
+                return (69, "Podio is unavailable: \(e); the next run tries again")
+            case .rateLimited:
+                return (75, "Podio's rate limit was hit: \(e); the next run continues")
+            case .notFound, .gone, .invalidRequest:
+                return (1, "\(e)")
+            }
+        case let e as TransportError:
+            return (69, "Podio is unreachable: \(e.message); check PODIO_API_URL and the network")
+        case let e as QuotaDeferral:
+            return (75, "deferred: \(e)")
+        case is CancellationError:
+            return (1, "stopped")
+        default:
+            return (1, "\(error)")
+        }
+    }
+
+    /// True when standard output is a terminal (progress lines only then; cron mails stay short).
+    static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+
+    static func print(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    static func printJSON<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        var data = try encoder.encode(value)
+        data.append(10)
+        FileHandle.standardOutput.write(data)
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import LibPQ
+import PodioMirror
+
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate", abstract: "Creates or upgrades the database schema; safe to run any number of times.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await CommandRunner.execute {
+            let logger = global.logger("podio-mirror.migrate")
+            let settings = try global.settings()
+            let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
+            defer { db.close() }
+            let outcome = try await db.run { try SchemaMigrator.migrate($0, logger: logger) }
+            switch outcome {
+            case .upToDate(let version):
+                CommandRunner.print("schema is up to date (version \(version))")
+            case .applied(nil, let to):
+                CommandRunner.print("schema created (version \(to))")
+            case .applied(let from?, let to):
+                CommandRunner.print("schema upgraded from version \(from) to \(to)")
+            }
+        }
+    }
+}
