@@ -1,0 +1,56 @@
+/// The API operations the simulator serves, matched strictly by method and path:
+/// collections end with '/', single objects do not (Podio's API is slash-aware).
+struct APIRoute: Sendable {
+    enum Operation: Sendable {
+        case orgs, org, orgSpaces, space, apps, appsV2, appsInSpace, app, filter, count, item
+    }
+
+    static let rateLimitedTier = "rate_limited"
+    static let generalTier = "general"
+
+    var operation: Operation
+    var method: String
+    /// Path segments; "#" is a numeric id.
+    var pattern: [String]
+    var tier: String
+    /// The endpoint name in stats, e.g. "POST /item/app/{app_id}/filter/".
+    var name: String
+
+    static let all: [APIRoute] = [
+        APIRoute(operation: .orgs, method: "GET", pattern: ["org", ""], tier: generalTier, name: "GET /org/"),
+        APIRoute(operation: .org, method: "GET", pattern: ["org", "#"], tier: generalTier, name: "GET /org/{org_id}"),
+        APIRoute(operation: .orgSpaces, method: "GET", pattern: ["org", "#", "space", ""], tier: generalTier, name: "GET /org/{org_id}/space/"),
+        APIRoute(operation: .space, method: "GET", pattern: ["space", "#"], tier: generalTier, name: "GET /space/{space_id}"),
+        APIRoute(operation: .apps, method: "GET", pattern: ["app", ""], tier: rateLimitedTier, name: "GET /app/"),
+        APIRoute(operation: .appsV2, method: "GET", pattern: ["app", "v2", ""], tier: rateLimitedTier, name: "GET /app/v2/"),
+        APIRoute(operation: .appsInSpace, method: "GET", pattern: ["app", "space", "#", ""], tier: rateLimitedTier, name: "GET /app/space/{space_id}/"),
+        APIRoute(operation: .app, method: "GET", pattern: ["app", "#"], tier: generalTier, name: "GET /app/{app_id}"),
+        APIRoute(operation: .filter, method: "POST", pattern: ["item", "app", "#", "filter", ""], tier: rateLimitedTier,
+                 name: "POST /item/app/{app_id}/filter/"),
+        APIRoute(operation: .count, method: "GET", pattern: ["item", "app", "#", "count"], tier: rateLimitedTier,
+                 name: "GET /item/app/{app_id}/count"),
+        APIRoute(operation: .item, method: "GET", pattern: ["item", "#"], tier: generalTier, name: "GET /item/{item_id}"),
+    ]
+
+    /// The route and its numeric parameters, or nil (404: no matching operation).
+    static func match(method: String, path: String) -> (route: APIRoute, ids: [Int])? {
+        guard path.hasPrefix("/") else { return nil }
+        let segments = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        for route in all where route.method == method && route.pattern.count == segments.count {
+            var ids: [Int] = []
+            var matched = true
+            for (expected, actual) in zip(route.pattern, segments) {
+                if expected == "#" {
+                    guard !actual.isEmpty, actual.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                          let id = Int(actual) else { matched = false; break }
+                    ids.append(id)
+                } else if expected != actual {
+                    matched = false
+                    break
+                }
+            }
+            if matched { return (route, ids) }
+        }
+        return nil
+    }
+}

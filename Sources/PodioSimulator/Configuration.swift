@@ -1,0 +1,27 @@
+extension PodioSimulator {
+    /// How a simulator is started. Every default matches `podio-simulator --help`.
+    public struct Configuration: Sendable {
+        public var host: String = "127.0.0.1"
+        /// 0 picks any free port.
+        public var port: Int = 0
+        public var seed: UInt64 = 1
+        /// Items in the largest app of the standard dataset.
+        public var items: Int = 1000
+        /// nil = the standard dataset (sized by `items`).
+        public var apps: [AppSpec]? = nil
+        public var clientID: String = "podio-mirror-dev"
+        public var clientSecret: String = "sim-client-secret"
+        public var username: String = "demo@example.com"
+        public var password: String = "sim-password"
+        /// Calls per window in the rate-limited tier; 0 = unlimited.
+        public var rateLimit: Int = 250
+        /// Calls per window in the general tier; 0 = unlimited.
+        public var rateLimitGeneral: Int = 1000
+        /// Length of the rolling rate-limit window, in seconds.
+        public var rateWindow: Double = 3600
+        /// Lifetime of access tokens, in seconds.
+        public var tokenTTL: Int = 28800
+
+        public init() {}
+    }
+}

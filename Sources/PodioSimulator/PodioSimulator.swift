@@ -1,0 +1,171 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A strict fake of the Podio API, served over HTTP/1.1 on loopback, with seeded data,
+/// OAuth2, Podio's two rate-limit tiers, injected faults and a control API under `/_sim/`.
+public final class PodioSimulator: Sendable {
+    let core: SimulatorCore
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: any Channel
+
+    /// "http://127.0.0.1:PORT", no trailing slash.
+    public let baseURL: String
+    public let port: Int
+
+    private init(core: SimulatorCore, group: MultiThreadedEventLoopGroup, channel: any Channel, host: String, port: Int) {
+        self.core = core
+        self.group = group
+        self.channel = channel
+        self.port = port
+        baseURL = "http://\(host):\(port)"
+    }
+
+    /// Builds the dataset and starts serving.
+    public static func start(_ configuration: Configuration) async throws -> PodioSimulator {
+        let core = try SimulatorCore(config: configuration)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        do {
+            let channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(HTTPServerHandler(core: core))
+                    }
+                }
+                .bind(host: configuration.host, port: configuration.port)
+                .get()
+            guard let port = channel.localAddress?.port else {
+                try? await channel.close()
+                throw ControlError.invalid("the server has no local port")
+            }
+            let simulator = PodioSimulator(core: core, group: group, channel: channel, host: configuration.host, port: port)
+            core.setBaseURL(simulator.baseURL)
+            return simulator
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    /// Stops listening, closes connections and stops the event loops.
+    public func shutdown() async throws {
+        try? await channel.close()
+        try await group.shutdownGracefully()
+    }
+
+    // MARK: - In-process control (the same state as `/_sim/`)
+
+    private func withState<T>(_ body: (inout SimulatorState) throws(ControlError) -> T) throws(ControlError) -> T {
+        let result: Result<T, ControlError> = core.state.withLock { state in
+            do throws(ControlError) {
+                return .success(try body(&state))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// App ids in creation order.
+    public func appIDs() -> [Int] {
+        core.state.withLock { $0.apps.map(\.id) }
+    }
+
+    public func appToken(appID: Int) -> String? {
+        core.state.withLock { state in state.appIndex[appID].map { state.apps[$0].token } }
+    }
+
+    /// A new item with generated values in every active field; returns its item_id.
+    @discardableResult
+    public func createItem(appID: Int, title: String? = nil) throws -> Int {
+        let now = PodioTime.now()
+        return try withState { state throws(ControlError) in try state.createItem(appID: appID, title: title, now: now) }
+    }
+
+    /// A new item whose `fields` are served exactly as given (a JSON array of field objects).
+    public func createItem(appID: Int, rawFields: Data) throws -> Int {
+        let now = PodioTime.now()
+        let bytes = [UInt8](rawFields)
+        return try withState { state throws(ControlError) in try state.createItem(appID: appID, rawFields: bytes, now: now) }
+    }
+
+    /// Changes the title and other values: revision += 1, current_revision.created_on = now.
+    public func editItem(itemID: Int, title: String? = nil) throws {
+        let now = PodioTime.now()
+        try withState { state throws(ControlError) in try state.editItem(itemID: itemID, title: title, now: now) }
+    }
+
+    /// An edit that empties a field (revision += 1).
+    public func clearField(itemID: Int, fieldID: Int) throws {
+        let now = PodioTime.now()
+        try withState { state throws(ControlError) in try state.clearField(itemID: itemID, fieldID: fieldID, now: now) }
+    }
+
+    public func deleteItem(itemID: Int) throws {
+        try withState { state throws(ControlError) in try state.deleteItem(itemID: itemID) }
+    }
+
+    /// comment_count += 1 and last_event_on = now, without a new revision.
+    public func comment(itemID: Int) throws {
+        let now = PodioTime.now()
+        try withState { state throws(ControlError) in try state.comment(itemID: itemID, now: now) }
+    }
+
+    /// Adds a field (app current_revision += 1); returns its field_id.
+    @discardableResult
+    public func addField(appID: Int, type: String, label: String, externalID: String? = nil,
+                         settings: [String: String] = [:]) throws -> Int {
+        try withState { state throws(ControlError) in
+            try state.addField(appID: appID, type: type, label: label, externalID: externalID, settings: settings)
+        }
+    }
+
+    /// Marks a field deleted: kept in `GET /app`, its values no longer served.
+    public func deleteField(appID: Int, fieldID: Int) throws {
+        try withState { state throws(ControlError) in try state.deleteField(appID: appID, fieldID: fieldID) }
+    }
+
+    public func renameField(appID: Int, fieldID: Int, label: String, externalID: String?) throws {
+        try withState { state throws(ControlError) in
+            try state.renameField(appID: appID, fieldID: fieldID, label: label, externalID: externalID)
+        }
+    }
+
+    public func addCategoryOption(appID: Int, fieldID: Int, text: String) throws -> Int {
+        try withState { state throws(ControlError) in try state.addCategoryOption(appID: appID, fieldID: fieldID, text: text) }
+    }
+
+    /// Adds an app in the first space; returns its app_id.
+    @discardableResult
+    public func addApp(_ spec: AppSpec) throws -> Int {
+        try withState { state throws(ControlError) in try state.addApp(spec) }
+    }
+
+    /// The next `count` API calls that can take the fault get it; with `rate`, that fraction
+    /// of calls (seeded) until `clearFaults()`. `/_sim/` and `/oauth/` calls never do.
+    public func injectFaults(_ fault: Fault, count: Int = 1, rate: Double? = nil) {
+        core.state.withLock { $0.faults.add(fault, count: count, rate: rate) }
+    }
+
+    public func clearFaults() {
+        core.state.withLock { $0.faults.clear() }
+    }
+
+    public func stats() -> Stats {
+        core.state.withLock { $0.stats }
+    }
+
+    public func resetStats() {
+        core.state.withLock { $0.resetStats() }
+    }
+
+    /// The JSON of `GET /_sim/truth`.
+    public func truth() -> Data {
+        Data(core.state.withLock { $0.truthBytes() })
+    }
+}

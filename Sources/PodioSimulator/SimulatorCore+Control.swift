@@ -1,0 +1,162 @@
+import Foundation
+
+/// The control API under `/_sim/` (no auth, no rate limits, no faults; JSON in and out).
+extension SimulatorCore {
+    typealias ControlError = PodioSimulator.ControlError
+
+    func controlFailure(_ error: ControlError) -> APIError {
+        switch error {
+        case .unknownApp, .unknownItem, .unknownField: return APIError.notFound(error.description)
+        case .itemDeleted: return APIError.gone(error.description)
+        case .invalid(let message): return APIError.invalidValue(message)
+        }
+    }
+
+    func handleControl(_ state: inout SimulatorState, _ request: SimRequest, now: Int) -> SimResponse {
+        do {
+            return try control(&state, request, now: now)
+        } catch {
+            return errorResponse(controlFailure(error), request, state)
+        }
+    }
+
+    private func body(_ request: SimRequest) throws(ControlError) -> JSON {
+        if request.body.isEmpty { return .object([]) }
+        do {
+            let json = try JSONParser.parse(request.body)
+            guard json.isObject else { throw ControlError.invalid("the body must be a JSON object") }
+            return json
+        } catch let failure as JSONParser.Failure {
+            throw .invalid("invalid JSON: \(failure.message)")
+        } catch let error as ControlError {
+            throw error
+        } catch {
+            throw .invalid("invalid body")
+        }
+    }
+
+    private func control(_ state: inout SimulatorState, _ request: SimRequest, now: Int) throws(ControlError) -> SimResponse {
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).dropFirst().map(String.init)
+        let ids = segments.map { Int($0) }
+        switch (request.method, segments.count) {
+        case ("GET", 1) where segments[0] == "stats":
+            return .json(200, Self.statsBytes(state.stats))
+        case ("POST", 2) where segments == ["stats", "reset"]:
+            state.resetStats()
+            return .noContent
+        case ("GET", 1) where segments[0] == "truth":
+            return .json(200, state.truthBytes())
+        case ("GET", 1) where segments[0] == "apps":
+            return .json(200, .array(state.apps.map { app in
+                .obj([
+                    "app_id": .int(app.id), "space_id": .int(app.spaceID), "name": .string(app.name),
+                    "url_label": .string(app.urlLabel), "status": .string(app.status), "item_count": .int(app.liveCount),
+                    "app_token": .string(app.token),
+                ])
+            }))
+        case ("POST", 1) where segments[0] == "apps":
+            let json = try body(request)
+            guard let name = json["name"]?.stringValue, let label = json["url_label"]?.stringValue else {
+                throw .invalid("name and url_label are required")
+            }
+            let fieldSet: PodioSimulator.FieldSet
+            switch json["fields"]?.stringValue ?? "everyType" {
+            case "everyType": fieldSet = .everyType
+            case "simple": fieldSet = .simple
+            case "hostile": fieldSet = .hostile
+            default: throw .invalid("fields must be everyType, simple or hostile")
+            }
+            let spec = PodioSimulator.AppSpec(name: name, urlLabel: label, itemCount: json["item_count"]?.intValue ?? 0,
+                                              fields: fieldSet, status: json["status"]?.stringValue ?? "active")
+            return .json(200, .obj(["app_id": .int(try state.addApp(spec))]))
+        case ("POST", 3) where segments[0] == "apps" && segments[2] == "fields":
+            guard let appID = ids[1] else { throw .invalid("bad app id") }
+            let json = try body(request)
+            guard let type = json["type"]?.stringValue, let label = json["label"]?.stringValue else {
+                throw .invalid("type and label are required")
+            }
+            var settings: [String: String] = [:]
+            if case .object(let members)? = json["settings"] {
+                for member in members {
+                    switch member.value {
+                    case .string(let text): settings[member.key] = text
+                    case .int(let number): settings[member.key] = String(number)
+                    case .bool(let flag): settings[member.key] = flag ? "true" : "false"
+                    default: throw .invalid("settings values must be strings, integers or booleans")
+                    }
+                }
+            }
+            let fieldID = try state.addField(appID: appID, type: type, label: label,
+                                             externalID: json["external_id"]?.stringValue, settings: settings)
+            return .json(200, .obj(["field_id": .int(fieldID)]))
+        case ("DELETE", 4) where segments[0] == "apps" && segments[2] == "fields":
+            guard let appID = ids[1], let fieldID = ids[3] else { throw .invalid("bad id") }
+            try state.deleteField(appID: appID, fieldID: fieldID)
+            return .noContent
+        case ("POST", 1) where segments[0] == "items":
+            let json = try body(request)
+            guard let appID = json["app_id"]?.intValue else { throw .invalid("app_id (integer) is required") }
+            var created: [Int] = []
+            if let count = json["count"]?.intValue {
+                guard (1...100_000).contains(count) else { throw .invalid("count must be 1…100000") }
+                for _ in 0..<count { created.append(try state.createItem(appID: appID, title: nil, now: now)) }
+            } else {
+                created.append(try state.createItem(appID: appID, title: json["title"]?.stringValue, now: now))
+            }
+            return .json(200, .obj(["item_ids": .array(created.map(JSON.int))]))
+        case ("POST", 3) where segments[0] == "items":
+            guard let itemID = ids[1] else { throw .invalid("bad item id") }
+            let json = try body(request)
+            switch segments[2] {
+            case "edit": try state.editItem(itemID: itemID, title: json["title"]?.stringValue, now: now)
+            case "comment": try state.comment(itemID: itemID, now: now)
+            case "clear":
+                guard let fieldID = json["field_id"]?.intValue else { throw .invalid("field_id (integer) is required") }
+                try state.clearField(itemID: itemID, fieldID: fieldID, now: now)
+            default: throw .invalid("unknown item action \(segments[2])")
+            }
+            return .noContent
+        case ("DELETE", 2) where segments[0] == "items":
+            guard let itemID = ids[1] else { throw .invalid("bad item id") }
+            try state.deleteItem(itemID: itemID)
+            return .noContent
+        case ("POST", 1) where segments[0] == "faults":
+            let json = try body(request)
+            let fault = try Self.fault(named: json["kind"]?.stringValue ?? "", delay: json["delay_ms"]?.intValue ?? 1000)
+            let rate: Double?
+            switch json["rate"] {
+            case .double(let value)?: rate = value
+            case .int(let value)?: rate = Double(value)
+            default: rate = nil
+            }
+            state.faults.add(fault, count: json["count"]?.intValue ?? 1, rate: rate)
+            return .noContent
+        case ("DELETE", 1) where segments[0] == "faults":
+            state.faults.clear()
+            return .noContent
+        default:
+            return errorResponse(.noOperation(path: request.path), request, state)
+        }
+    }
+
+    static func fault(named kind: String, delay: Int) throws(ControlError) -> PodioSimulator.Fault {
+        switch kind {
+        case "server_error": return .serverError
+        case "delay": return .delay(milliseconds: delay)
+        case "cut_body": return .cutBody
+        case "truncated_json": return .truncatedJSON
+        case "expire_token": return .expireToken
+        case "rate_limit": return .rateLimit
+        case "invalid_page": return .invalidPage
+        case "missing_items": return .missingItems
+        default: throw .invalid("unknown fault kind '\(kind)'")
+        }
+    }
+
+    /// Stats as JSON with the Swift property names (sorted keys), as `JSONDecoder` reads them.
+    static func statsBytes(_ stats: PodioSimulator.Stats) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(stats)).map { Array($0) } ?? Array("{}".utf8)
+    }
+}

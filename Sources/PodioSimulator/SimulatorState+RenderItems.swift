@@ -1,0 +1,189 @@
+/// Item JSON: the short view (filter results), the full view (`GET /item/{id}`) and the
+/// micro view. The `fields` array of each item is rendered once and cached as bytes.
+extension SimulatorState {
+    enum ItemView {
+        case micro, short, full
+    }
+
+    func itemLink(_ app: SimApp, _ item: SimItem) -> String {
+        "\(app.link)/items/\(item.appItemID)"
+    }
+
+    func revisionJSON(revision: Int, id: Int, createdOn: Int) -> JSON {
+        .obj([
+            "revision": .int(revision),
+            "item_revision_id": .int(id),
+            "type": .string(revision == 0 ? "creation" : "update"),
+            "created_on": .string(PodioTime.format(createdOn)),
+            "created_by": SeedData.userByline,
+        ])
+    }
+
+    func appMiniJSON(_ app: SimApp) -> JSON {
+        .obj([
+            "app_id": .int(app.id),
+            "status": .string(app.status),
+            "space_id": .int(app.spaceID),
+            "url_label": .string(app.urlLabel),
+            "link": .string(app.link),
+            "config": .obj(["name": .string(TextCoding.htmlEscape(app.name)), "item_name": .string(app.itemName),
+                            "type": .string("standard"), "icon": .string("55.png"), "icon_id": .int(55)]),
+        ])
+    }
+
+    /// Renders one item in `view` into `out`.
+    mutating func renderItem(appIdx: Int, itemIdx: Int, view: ItemView, into out: inout [UInt8]) {
+        let app = apps[appIdx]
+        let item = app.items[itemIdx]
+        if view == .micro {
+            JSONWriter.write(.obj([
+                "item_id": .int(item.itemID),
+                "app_item_id": .int(item.appItemID),
+                "title": .string(item.title),
+                "link": .string(itemLink(app, item)),
+                "revision": .int(item.revision),
+            ]), into: &out)
+            return
+        }
+        var head: JSON = .obj([
+            "item_id": .int(item.itemID),
+            "app_item_id": .int(item.appItemID),
+            "app_item_id_formatted": .string(String(item.appItemID)),
+            "external_id": .null,
+            "title": .string(item.title),
+            "link": .string(itemLink(app, item)),
+        ])
+        if view == .full { head.append("revision", .int(item.revision)) }
+        head.append("initial_revision", revisionJSON(revision: 0, id: item.initialRevisionID, createdOn: item.createdOn))
+        head.append("current_revision", revisionJSON(revision: item.revision, id: item.currentRevisionID, createdOn: item.lastEditOn))
+        head.append("created_on", .string(PodioTime.format(item.createdOn)))
+        head.append("created_by", SeedData.userByline)
+        head.append("created_via", SeedData.createdVia)
+        head.append("last_event_on", .string(PodioTime.format(item.lastEventOn)))
+        head.append("comment_count", .int(item.commentCount))
+        head.append("file_count", .int(0))
+        head.append("tags", .array([]))
+        head.append("rights", SeedData.rights)
+        if view == .full {
+            head.append("app", appMiniJSON(app))
+            head.append("files", .array([]))
+            head.append("comments", .array(commentsJSON(item)))
+            var revisions = [revisionJSON(revision: item.revision, id: item.currentRevisionID, createdOn: item.lastEditOn)]
+            if item.revision > 0 {
+                revisions.append(revisionJSON(revision: 0, id: item.initialRevisionID, createdOn: item.createdOn))
+            }
+            head.append("revisions", .array(revisions))
+        }
+        JSONWriter.write(head, into: &out)
+        out.removeLast()  // the closing brace; the fields array follows
+        out.append(contentsOf: #","fields":"#.utf8)
+        appendFields(appIdx: appIdx, itemIdx: itemIdx, into: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// Comments of the full view (synthesized: only their count and last time are tracked).
+    private func commentsJSON(_ item: SimItem) -> [JSON] {
+        (0..<item.commentCount).map { index in
+            let time = index == item.commentCount - 1 ? item.lastEventOn : item.createdOn
+            return .obj([
+                "comment_id": .int(item.itemID % 100_000_000 * 100 + index),
+                "value": .string("Comment \(index + 1) — ✓"),
+                "rich_value": .string("Comment \(index + 1) — ✓"),
+                "external_id": .null,
+                "created_on": .string(PodioTime.format(time)),
+                "created_by": SeedData.userByline,
+                "created_via": SeedData.createdVia,
+                "ref": .obj(["type": .string("item"), "id": .int(item.itemID)]),
+                "files": .array([]),
+            ])
+        }
+    }
+
+    /// The `fields` array (only fields with values), from cache when still valid.
+    mutating func appendFields(appIdx: Int, itemIdx: Int, into out: inout [UInt8]) {
+        let epoch = apps[appIdx].renderEpoch
+        if let cached = apps[appIdx].items[itemIdx].cachedFields, apps[appIdx].items[itemIdx].cacheEpoch == epoch {
+            out.append(contentsOf: cached)
+            return
+        }
+        let bytes = renderFields(appIdx: appIdx, itemIdx: itemIdx)
+        out.append(contentsOf: bytes)
+        var item = apps[appIdx].items[itemIdx]
+        dropCache(&item)
+        if cachedBytes + bytes.count <= Self.cacheBudget {
+            item.cachedFields = bytes
+            item.cacheEpoch = epoch
+            cachedBytes += bytes.count
+        }
+        apps[appIdx].items[itemIdx] = item
+    }
+
+    private func renderFields(appIdx: Int, itemIdx: Int) -> [UInt8] {
+        let app = apps[appIdx]
+        let item = app.items[itemIdx]
+        if let raw = item.rawFields {
+            return JSON.array(raw).bytes
+        }
+        var fields: [JSON] = []
+        for field in app.fields.sorted(by: { $0.delta < $1.delta }) where field.isActive {
+            guard field.id < item.fieldLimit, !item.cleared.contains(field.id) else { continue }
+            let values: [JSON]?
+            if field.type == "app" {
+                values = referenceValues(field: field, item: item)
+            } else {
+                values = ValueGenerator.values(field: field, item: item)
+            }
+            guard let values, !values.isEmpty else { continue }
+            fields.append(.obj([
+                "field_id": .int(field.id),
+                "external_id": .string(field.externalID),
+                "type": .string(field.type),
+                "label": .string(field.label),
+                "status": .string("active"),
+                "config": field.configJSON,
+                "values": .array(values),
+            ]))
+        }
+        return JSON.array(fields).bytes
+    }
+
+    /// App reference values: mini items of live items in the referenced app.
+    private func referenceValues(field: SimField, item: SimItem) -> [JSON]? {
+        var random = ValueGenerator.rng(item, field)
+        if !item.fillAll && !random.chance(0.85) { return nil }
+        guard let targetID = field.settings["referenced_apps"]?.arrayValue?.first?["app_id"]?.intValue,
+              let targetIdx = appIndex[targetID] else { return nil }
+        let target = apps[targetIdx]
+        guard !target.items.isEmpty else { return nil }
+        let multiple = field.settings["multiple"]?.boolValue ?? false
+        let count = multiple ? random.int(1...2) : 1
+        var values: [JSON] = []
+        var seen: Set<Int> = []
+        for _ in 0..<count {
+            let referenced = target.items[random.int(0...(target.items.count - 1))]
+            // References to deleted items (or the item itself) are not served.
+            guard !referenced.deleted, referenced.itemID != item.itemID, seen.insert(referenced.itemID).inserted else { continue }
+            values.append(.obj(["value": miniItemJSON(target, referenced)]))
+        }
+        return values
+    }
+
+    private func miniItemJSON(_ app: SimApp, _ item: SimItem) -> JSON {
+        let space = space(app.spaceID)
+        return .obj([
+            "item_id": .int(item.itemID),
+            "app_item_id": .int(item.appItemID),
+            "title": .string(item.title),
+            "link": .string(itemLink(app, item)),
+            "revision": .int(item.revision),
+            "created_on": .string(PodioTime.format(item.createdOn)),
+            "app": appMiniJSON(app),
+            "space": .obj([
+                "space_id": .int(app.spaceID),
+                "org_id": .int(space?.orgID ?? 0),
+                "name": .string(space?.name ?? ""),
+                "url_label": .string(space?.urlLabel ?? ""),
+            ]),
+        ])
+    }
+}
