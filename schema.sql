@@ -282,7 +282,9 @@ CREATE TABLE IF NOT EXISTS podio.sync_runs (
     deferred_until      timestamptz,
     error               text,
     host                text,
-    pid                 integer
+    pid                 integer,
+    backend_pid         integer           -- the run's database session; a 'running' run whose
+                                          -- session is gone was interrupted
 );
 CREATE INDEX IF NOT EXISTS sync_runs_started_idx ON podio.sync_runs (started_at DESC);
 

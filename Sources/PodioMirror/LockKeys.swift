@@ -2,8 +2,10 @@
 public enum LockKeys {
     /// Held (transaction-scoped) while `migrate` applies the schema.
     public static let migrate: Int64 = 0x706F_6469_6F01  // "podio" + 1
-    /// Held (session-scoped) by the run that syncs; a second run exits with the deferred code.
-    public static let run: Int64 = 0x706F_6469_6F02
+    /// Held (session-scoped) by the run that syncs an app; a second run that wants the same app
+    /// exits with the deferred code. Runs of disjoint apps may sync together (the quota ledger
+    /// keeps them within the quota together).
+    public static func app(_ appID: Int) -> Int64 { 0x706F_6400_0000_0000 ^ Int64(appID) }
     /// Base of the per-credential quota ledger locks (transaction-scoped).
     public static let quotaBase: Int64 = 0x706F_6469_0000_0000
 }

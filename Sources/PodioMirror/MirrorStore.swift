@@ -122,10 +122,13 @@ public struct MirrorStore: Sendable {
     /// changed items, activity refreshed, ids remembered (full pass), checkpoint advanced.
     /// With `dryRun`, the same statements run and the transaction is rolled back.
     public func writePage(
-        appID: Int, runID: Int64, body: String, checkpoint: Checkpoint, podioTotal: Int, dryRun: Bool
+        appID: Int, runID: Int64, body: String, checkpoint: Checkpoint, podioTotal: Int, dryRun: Bool,
+        app: PodioApp? = nil
     ) throws -> PageOutcome {
         try db.execute("BEGIN")
         do {
+            // A dry run has not stored the app (its transaction was rolled back): do it here too.
+            if dryRun, let app { _ = try upsertAppInOpenTransaction(app) }
             try db.query(PageSQL.stage, [body])
             let activity = try db.query(PageSQL.refreshActivity, [appID]).affectedRows
             try db.query(PageSQL.upsertItems, [appID, runID])

@@ -2,6 +2,7 @@ import Foundation
 import LibPQ
 import Logging
 import PodioAPI
+import Synchronization
 
 public typealias TierName = QuotaTier
 
@@ -19,7 +20,7 @@ public final class QuotaLedger: CallGate {
     private let policy: QuotaPolicy
     private let clock: any LedgerClock
     private let logger: Logger
-    private let runID: Int64?
+    private let runID: Mutex<Int64?>
     /// The latest moment the run is willing to wait until (`--max-wait` from the run's start).
     private let deadline: Date?
     private let stats = LedgerStats()
@@ -31,9 +32,14 @@ public final class QuotaLedger: CallGate {
         self.db = db
         self.policy = policy
         self.clock = clock
-        self.runID = runID
+        self.runID = Mutex(runID)
         self.deadline = deadline
         self.logger = logger
+    }
+
+    /// Tags later calls with a run (a run is recorded once it holds its locks).
+    public func attach(runID: Int64) {
+        self.runID.withLock { $0 = runID }
     }
 
     /// Calls made through this ledger instance, per tier, and the time spent waiting.
@@ -69,8 +75,7 @@ public final class QuotaLedger: CallGate {
                 try db.withTransaction { db in
                     try db.advisoryTransactionLock(Self.lockKey(permit.identity))
                     var tier = permit.tier
-                    if let limit = headers.limit {
-                        let learned = policy.tier(forLimit: limit)
+                    if let limit = headers.limit, let learned = policy.tier(forLimit: limit) {
                         try db.query(
                             """
                             INSERT INTO podio.endpoint_tiers (endpoint, tier, limit_seen, learned_at) VALUES ($1, $2, $3, now())
@@ -83,7 +88,11 @@ public final class QuotaLedger: CallGate {
                         }
                     }
                     if let id = permit.id {
-                        try db.query("UPDATE podio.api_calls SET status = $2, tier = $3 WHERE call_id = $1", [id, status, tier.rawValue])
+                        // The call counts from its answer on: Podio counted it somewhere between the
+                        // request and the answer, so the window computed from the answer is never shorter.
+                        try db.query(
+                            "UPDATE podio.api_calls SET status = $2, tier = $3, called_at = greatest(called_at, $4) WHERE call_id = $1",
+                            [id, status, tier.rawValue, now])
                     }
                     if status == 420 {
                         let pause = retryAfterSeconds.map(Double.init) ?? policy.coolDown
@@ -96,14 +105,14 @@ public final class QuotaLedger: CallGate {
                             """,
                             [permit.identity, tier.rawValue, now.addingTimeInterval(pause),
                              "Podio answered 420 on \(permit.endpoint.name)", now])
-                    } else if let remaining = headers.remaining {
+                    } else if let remaining = headers.remaining, let limit = headers.limit, policy.tier(forLimit: limit) != nil {
                         try db.query(
                             """
                             INSERT INTO podio.quota_state (credential, tier, limit_seen, remaining_seen, remaining_seen_at)
                             VALUES ($1, $2, $3, $4, $5)
                             ON CONFLICT (credential, tier) DO UPDATE SET limit_seen = coalesce($3, podio.quota_state.limit_seen),
                                 remaining_seen = $4, remaining_seen_at = $5
-                            """, [permit.identity, tier.rawValue, headers.limit, remaining, now])
+                            """, [permit.identity, tier.rawValue, limit, remaining, now])
                     }
                 }
             }
@@ -146,7 +155,7 @@ public final class QuotaLedger: CallGate {
 
     private func decide(endpoint: PodioEndpoint, identity: String, now: Date) async throws -> Decision {
         let policy = self.policy
-        let runID = self.runID
+        let runID = self.runID.withLock { $0 }
         return try await db.run { db in
             try db.withTransaction { db -> Decision in
                 try db.advisoryTransactionLock(Self.lockKey(identity))

@@ -29,8 +29,12 @@ public struct QuotaPolicy: Sendable, Equatable {
         return max(1, quota - Int((Double(quota) * reserve).rounded(.up)))
     }
 
-    /// The tier a server's `X-Rate-Limit-Limit` value belongs to: the configured one it is closest to.
-    public func tier(forLimit limit: Int) -> TierName {
-        abs(limit - rateLimited) <= abs(limit - general) ? .rateLimited : .general
+    /// The tier a server's `X-Rate-Limit-Limit` value belongs to, or nil when the value says
+    /// nothing about it (zero, or far above any quota: a server without limits).
+    public func tier(forLimit limit: Int) -> TierName? {
+        guard limit > 0 else { return nil }
+        if limit <= (rateLimited + general) / 2 { return .rateLimited }
+        if limit <= max(general, rateLimited) * 20 { return .general }
+        return nil
     }
 }

@@ -16,6 +16,8 @@ final class RunContext {
     let overlap: Double
     private(set) var writeSeconds = 0.0
     private var current: AppRunSummary?
+    /// The definition read in this run (a dry run writes it with every page it rolls back).
+    private var definition: PodioApp?
 
     init(
         runID: Int64, options: SyncOptions, store: MirrorStore, ledger: QuotaLedger, access: PodioAccess,
@@ -49,7 +51,10 @@ final class RunContext {
         }
         let full = options.kind == .resync || state.lastFullSyncAt == nil || state.hasUnfinishedFullPass
         current = AppRunSummary(appID: appID, name: known ?? "app \(appID)", mode: full ? "full" : "delta")
-        defer { current = nil }
+        defer {
+            current = nil
+            definition = nil
+        }
         let callsBefore = await callCount()
         if full || known == nil {
             try await refreshDefinition(appID: appID, client: client)
@@ -90,6 +95,7 @@ final class RunContext {
             return try MirrorStore(db: db).upsertApp(app)
         }
         current?.name = app.name
+        definition = app
         if changed { current?.fieldsChanged = true }
     }
 
@@ -279,9 +285,10 @@ final class RunContext {
         let body = String(decoding: page.body, as: UTF8.self)
         let total = page.total
         let started = ContinuousClock.now
+        let app = dryRun ? definition : nil
         let outcome = try await store.db.run { db in
             try MirrorStore(db: db).writePage(
-                appID: appID, runID: runID, body: body, checkpoint: checkpoint, podioTotal: total, dryRun: dryRun)
+                appID: appID, runID: runID, body: body, checkpoint: checkpoint, podioTotal: total, dryRun: dryRun, app: app)
         }
         writeSeconds += Self.seconds(ContinuousClock.now - started)
         _ = store

@@ -57,32 +57,61 @@ public final class SyncCoordinator: Sendable {
         let db = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror sync", logger: logger)
         defer { db.close() }
         try await db.run { try SchemaMigrator.requireCurrent($0) }
-        guard try await db.run({ try $0.tryAdvisoryLock(LockKeys.run) }) else {
+        let kindName = options.kind.rawValue + (options.dryRun ? "-dry-run" : "")
+        let ledgerDB = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror ledger", logger: logger)
+        defer { ledgerDB.close() }
+        let ledger = QuotaLedger(
+            db: ledgerDB, policy: settings.quota, clock: clock,
+            deadline: clock.now().addingTimeInterval(options.maxWait), logger: logger)
+        let access = PodioAccess(
+            settings: settings, apiKey: apiKey, transport: transport, tokenStore: PostgresTokenStore(db: ledgerDB),
+            gate: ledger, logger: logger)
+        let apps: [Int]
+        do {
+            apps = try await resolveApps(options: options, access: access)
+        } catch {
+            // Refused credentials and the like still leave a trace for `status`.
+            let message = access.redact(Self.describe(error))
+            _ = try? await db.run { db in
+                try db.query(
+                    """
+                    INSERT INTO podio.sync_runs (kind, status, finished_at, host, pid, error)
+                    VALUES ($1, 'failed', now(), $2, $3, $4)
+                    """, [kindName, ProcessInfo.processInfo.hostName, Int(ProcessInfo.processInfo.processIdentifier), message])
+            }
+            throw error
+        }
+        // The run lock: one session lock per app, all taken before anything is written.
+        let busy: Int? = try await db.run { db in
+            for appID in apps where try !db.tryAdvisoryLock(LockKeys.app(appID)) {
+                try db.query("SELECT pg_advisory_unlock_all()")
+                return appID
+            }
+            return nil
+        }
+        if let busy {
             throw MirrorError(
-                .deferred, "another podio-mirror run is syncing this database",
+                .deferred, "another podio-mirror run is syncing app \(busy)",
                 fix: "this run stops here; the next scheduled run will sync")
         }
-        let kindName = options.kind.rawValue + (options.dryRun ? "-dry-run" : "")
         let runID: Int64 = try await db.run { db in
+            // A run left 'running' whose database session is gone was interrupted (killed, crashed).
             try db.query(
                 """
                 UPDATE podio.sync_runs SET status = 'failed', finished_at = now(),
                     error = coalesce(error, 'interrupted: the process ended before the run finished')
                 WHERE status = 'running'
+                  AND (backend_pid IS NULL OR backend_pid NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))
                 """)
             return try db.query(
-                "INSERT INTO podio.sync_runs (kind, status, host, pid) VALUES ($1, 'running', $2, $3) RETURNING run_id",
-                [kindName, ProcessInfo.processInfo.hostName, Int(ProcessInfo.processInfo.processIdentifier)]
+                """
+                INSERT INTO podio.sync_runs (kind, status, host, pid, backend_pid, apps)
+                VALUES ($1, 'running', $2, $3, pg_backend_pid(), $4::bigint[]) RETURNING run_id
+                """,
+                [kindName, ProcessInfo.processInfo.hostName, Int(ProcessInfo.processInfo.processIdentifier), apps]
             ).first?.int64("run_id") ?? 0
         }
-        let ledgerDB = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror ledger", logger: logger)
-        defer { ledgerDB.close() }
-        let ledger = QuotaLedger(
-            db: ledgerDB, policy: settings.quota, clock: clock, runID: runID,
-            deadline: clock.now().addingTimeInterval(options.maxWait), logger: logger)
-        let access = PodioAccess(
-            settings: settings, apiKey: apiKey, transport: transport, tokenStore: PostgresTokenStore(db: ledgerDB),
-            gate: ledger, logger: logger)
+        ledger.attach(runID: runID)
         var summary = RunSummary(runID: runID, kind: kindName, status: "running", dryRun: options.dryRun)
         let store = MirrorStore(db: db)
         let context = RunContext(
@@ -90,7 +119,6 @@ public final class SyncCoordinator: Sendable {
             logger: logger, observer: observer, overlap: settings.deltaOverlap)
         do {
             try await ledger.prune()
-            let apps = try await resolveApps(options: options, access: access)
             for appID in apps {
                 try Task.checkCancellation()
                 let appSummary = try await context.syncApp(appID)
