@@ -307,6 +307,8 @@ CREATE TABLE IF NOT EXISTS podio.quota_state (
     limit_seen        integer,            -- X-Rate-Limit-Limit
     remaining_seen    integer,            -- X-Rate-Limit-Remaining
     remaining_seen_at timestamptz,
+    external_calls    integer,            -- calls the server counted that the ledger did not make
+    external_until    timestamptz,        -- when those leave the window
     paused_until      timestamptz,        -- after a 420
     pause_reason      text,
     PRIMARY KEY (credential, tier)

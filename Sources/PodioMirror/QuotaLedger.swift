@@ -98,21 +98,35 @@ public final class QuotaLedger: CallGate {
                         let pause = retryAfterSeconds.map(Double.init) ?? policy.coolDown
                         try db.query(
                             """
-                            INSERT INTO podio.quota_state (credential, tier, paused_until, pause_reason, remaining_seen, remaining_seen_at)
-                            VALUES ($1, $2, $3, $4, 0, $5)
+                            INSERT INTO podio.quota_state (credential, tier, paused_until, pause_reason)
+                            VALUES ($1, $2, $3, $4)
                             ON CONFLICT (credential, tier) DO UPDATE SET paused_until = GREATEST(podio.quota_state.paused_until, $3),
-                                pause_reason = $4, remaining_seen = 0, remaining_seen_at = $5
+                                pause_reason = $4
                             """,
                             [permit.identity, tier.rawValue, now.addingTimeInterval(pause),
-                             "Podio answered 420 on \(permit.endpoint.name)", now])
-                    } else if let remaining = headers.remaining, let limit = headers.limit, policy.tier(forLimit: limit) != nil {
+                             "Podio answered 420 on \(permit.endpoint.name)"])
+                    } else if let remaining = headers.remaining, let limit = headers.limit, policy.tier(forLimit: limit) != nil,
+                        let id = permit.id
+                    {
+                        // Calls the server counted beyond the ledger's own (up to this one) were made
+                        // by someone else on the same key: they count until a window after now.
+                        let ours = try db.query(
+                            """
+                            SELECT count(*) AS n FROM podio.api_calls
+                            WHERE credential = $1 AND tier = $2 AND called_at > $3 AND call_id <= $4
+                            """, [permit.identity, tier.rawValue, now.addingTimeInterval(-policy.window), id]
+                        ).first?.int("n") ?? 0
+                        let external = max(0, limit - remaining - ours)
                         try db.query(
                             """
-                            INSERT INTO podio.quota_state (credential, tier, limit_seen, remaining_seen, remaining_seen_at)
-                            VALUES ($1, $2, $3, $4, $5)
-                            ON CONFLICT (credential, tier) DO UPDATE SET limit_seen = coalesce($3, podio.quota_state.limit_seen),
-                                remaining_seen = $4, remaining_seen_at = $5
-                            """, [permit.identity, tier.rawValue, limit, remaining, now])
+                            INSERT INTO podio.quota_state (credential, tier, limit_seen, remaining_seen, remaining_seen_at,
+                                                           external_calls, external_until)
+                            VALUES ($1, $2, $3, $4, $5, $6, $7)
+                            ON CONFLICT (credential, tier) DO UPDATE SET limit_seen = $3, remaining_seen = $4,
+                                remaining_seen_at = $5, external_calls = $6, external_until = $7
+                            """,
+                            [permit.identity, tier.rawValue, limit, remaining, now, external,
+                             now.addingTimeInterval(policy.window)])
                     }
                 }
             }
@@ -165,7 +179,7 @@ public final class QuotaLedger: CallGate {
                 let windowStart = now.addingTimeInterval(-policy.window)
                 let state = try db.query(
                     """
-                    SELECT paused_until, pause_reason, limit_seen, remaining_seen, remaining_seen_at
+                    SELECT paused_until, pause_reason, external_calls, external_until
                     FROM podio.quota_state WHERE credential = $1 AND tier = $2
                     """, [identity, tier.rawValue]
                 ).first
@@ -182,13 +196,9 @@ public final class QuotaLedger: CallGate {
                 // key): they are assumed made when the server said so, and leave the window then.
                 var external = 0
                 var externalUntil = now
-                if let remaining = state?.int("remaining_seen"), let seenAt = state?.date("remaining_seen_at"),
-                    seenAt > windowStart
-                {
-                    let serverLimit = state?.int("limit_seen") ?? policy.limit(tier)
-                    let ours = calls.filter { $0 <= seenAt }.count
-                    external = max(0, (serverLimit - remaining) - ours)
-                    externalUntil = seenAt.addingTimeInterval(policy.window)
+                if let until = state?.date("external_until"), until > now {
+                    external = state?.int("external_calls") ?? 0
+                    externalUntil = until
                 }
                 let allowed = policy.allowed(tier)
                 if calls.count + external < allowed {

@@ -1,0 +1,194 @@
+import Foundation
+import LibPQ
+import PodioAPI
+import PodioMirror
+import Synchronization
+import Testing
+import TestSupport
+
+/// A clock that jumps instead of sleeping, so a one-hour rule runs in milliseconds.
+final class TestClock: LedgerClock {
+    private let current: Mutex<Date>
+    private let slept = Mutex<[Double]>([])
+
+    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
+        current = Mutex(start)
+    }
+
+    func now() -> Date { current.withLock { $0 } }
+
+    func sleep(until deadline: Date) async throws {
+        current.withLock { now in
+            slept.withLock { $0.append(max(0, deadline.timeIntervalSince(now))) }
+            now = max(now, deadline)
+        }
+    }
+
+    func advance(_ seconds: Double) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
+
+    var totalSlept: Double { slept.withLock { $0.reduce(0, +) } }
+}
+
+@Suite("Quota ledger in PostgreSQL, with an injected clock")
+struct QuotaLedgerTests {
+    static let filter = PodioEndpoint.filterItems
+    static let headersNone = RateLimitHeaders(limit: nil, remaining: nil)
+
+    private func withLedgerDB(_ body: (PGConnection, TestDatabase) async throws -> Void) async throws {
+        let database = try await TestDatabase.create(prefix: "ledger")
+        let db = try await database.connect()
+        try await db.run { _ = try SchemaMigrator.migrate($0, logger: TestDatabase.logger) }
+        do {
+            try await body(db, database)
+        } catch {
+            db.close()
+            await database.drop()
+            throw error
+        }
+        db.close()
+        await database.drop()
+    }
+
+    @Test func callsUnderTheQuotaNeverWait() async throws {
+        try await withLedgerDB { db, _ in
+            let clock = TestClock()
+            let ledger = QuotaLedger(db: db, policy: QuotaPolicy(rateLimited: 4, general: 10, window: 20, reserve: 0), clock: clock, logger: TestDatabase.logger)
+            for _ in 0..<4 {
+                let permit = try await ledger.acquire(Self.filter, identity: "user:a")
+                await ledger.complete(permit, status: 200, headers: Self.headersNone, retryAfterSeconds: nil)
+            }
+            #expect(clock.totalSlept == 0)
+            let snapshot = await ledger.snapshot()
+            #expect(snapshot.rateLimited == 4 && snapshot.secondsWaited == 0)
+        }
+    }
+
+    @Test func theFifthCallWaitsExactlyUntilTheOldestLeavesTheWindow() async throws {
+        try await withLedgerDB { db, _ in
+            let clock = TestClock()
+            let start = clock.now()
+            let ledger = QuotaLedger(db: db, policy: QuotaPolicy(rateLimited: 4, general: 10, window: 20, reserve: 0), clock: clock, logger: TestDatabase.logger)
+            for i in 0..<4 {
+                let permit = try await ledger.acquire(Self.filter, identity: "user:a")
+                await ledger.complete(permit, status: 200, headers: Self.headersNone, retryAfterSeconds: nil)
+                if i < 3 { clock.advance(1) }
+            }
+            _ = try await ledger.acquire(Self.filter, identity: "user:a")
+            // The first call was answered at start: it leaves the window at start + 20.
+            #expect(abs(clock.now().timeIntervalSince(start) - 20) < 0.01)
+            #expect(abs(clock.totalSlept - 17) < 0.01)
+            // Another identity has its own quota.
+            let before = clock.now()
+            _ = try await ledger.acquire(Self.filter, identity: "app:b")
+            #expect(clock.now() == before)
+            // The general tier is not touched by the rate-limited one.
+            _ = try await ledger.acquire(.app, identity: "user:a")
+            #expect(clock.now() == before)
+        }
+    }
+
+    @Test func reserveIsKeptForOthers() async throws {
+        let policy = QuotaPolicy(rateLimited: 250, general: 1000, window: 3600)
+        #expect(policy.allowed(.rateLimited) == 237)
+        #expect(policy.allowed(.general) == 950)
+        #expect(QuotaPolicy(rateLimited: 4, general: 4, window: 20).allowed(.rateLimited) == 3)
+    }
+
+    @Test func waitingPastTheDeadlineDefers() async throws {
+        try await withLedgerDB { db, _ in
+            let clock = TestClock()
+            let ledger = QuotaLedger(
+                db: db, policy: QuotaPolicy(rateLimited: 2, general: 10, window: 60, reserve: 0), clock: clock,
+                deadline: clock.now().addingTimeInterval(30), logger: TestDatabase.logger)
+            for _ in 0..<2 { _ = try await ledger.acquire(Self.filter, identity: "user:a") }
+            await #expect(throws: QuotaDeferral.self) { _ = try await ledger.acquire(Self.filter, identity: "user:a") }
+            do {
+                _ = try await ledger.acquire(Self.filter, identity: "user:a")
+            } catch let deferral as QuotaDeferral {
+                #expect(abs(deferral.freesAt.timeIntervalSince(clock.now()) - 60) < 0.01)
+            }
+        }
+    }
+
+    @Test func a420PausesTheIdentityForTheNamedWait() async throws {
+        try await withLedgerDB { db, _ in
+            let clock = TestClock()
+            let ledger = QuotaLedger(db: db, policy: QuotaPolicy(rateLimited: 100, general: 100, window: 3600, reserve: 0), clock: clock, logger: TestDatabase.logger)
+            let permit = try await ledger.acquire(Self.filter, identity: "user:a")
+            let at = clock.now()
+            await ledger.complete(permit, status: 420, headers: RateLimitHeaders(limit: 100, remaining: 0), retryAfterSeconds: 300)
+            _ = try await ledger.acquire(Self.filter, identity: "user:a")
+            #expect(abs(clock.now().timeIntervalSince(at) - 300) < 0.01)
+            #expect(await ledger.snapshot().rateLimitErrors == 1)
+        }
+    }
+
+    @Test func theServersLowerRemainingCountWins() async throws {
+        try await withLedgerDB { db, _ in
+            let clock = TestClock()
+            let ledger = QuotaLedger(db: db, policy: QuotaPolicy(rateLimited: 10, general: 1000, window: 100, reserve: 0), clock: clock, logger: TestDatabase.logger)
+            let permit = try await ledger.acquire(Self.filter, identity: "user:a")
+            // Another tool used 8 calls of the same key: the server says 1 remains.
+            await ledger.complete(permit, status: 200, headers: RateLimitHeaders(limit: 10, remaining: 1), retryAfterSeconds: nil)
+            let at = clock.now()
+            _ = try await ledger.acquire(Self.filter, identity: "user:a")
+            #expect(clock.now() == at)
+            _ = try await ledger.acquire(Self.filter, identity: "user:a")
+            // Ten calls counted in the window now: the next waits a window for the others to leave.
+            #expect(abs(clock.now().timeIntervalSince(at) - 100) < 0.01)
+        }
+    }
+
+    @Test func tiersAreLearnedFromTheLimitHeader() async throws {
+        try await withLedgerDB { db, _ in
+            let clock = TestClock()
+            let ledger = QuotaLedger(db: db, policy: QuotaPolicy(), clock: clock, logger: TestDatabase.logger)
+            // GET /app/{id} is assumed general; the server says its limit is 250.
+            let permit = try await ledger.acquire(.app, identity: "user:a")
+            #expect(permit.tier == .general)
+            await ledger.complete(permit, status: 200, headers: RateLimitHeaders(limit: 250, remaining: 249), retryAfterSeconds: nil)
+            let next = try await ledger.acquire(.app, identity: "user:a")
+            #expect(next.tier == .rateLimited)
+            let stored = try await db.run { try $0.query("SELECT tier FROM podio.endpoint_tiers WHERE endpoint = 'GET /app/{app_id}'").first?.string("tier") }
+            #expect(stored == "rate_limited")
+        }
+    }
+
+    @Test func twoLedgersOnOneDatabaseShareTheQuota() async throws {
+        try await withLedgerDB { db, database in
+            let other = try await database.connect()
+            defer { other.close() }
+            let clock = TestClock()
+            let policy = QuotaPolicy(rateLimited: 5, general: 100, window: 1000, reserve: 0)
+            let a = QuotaLedger(db: db, policy: policy, clock: clock, deadline: clock.now().addingTimeInterval(1), logger: TestDatabase.logger)
+            let b = QuotaLedger(db: other, policy: policy, clock: clock, deadline: clock.now().addingTimeInterval(1), logger: TestDatabase.logger)
+            let granted = await withTaskGroup(of: Int.self) { group in
+                for ledger in [a, b, a, b] {
+                    group.addTask {
+                        var n = 0
+                        for _ in 0..<5 {
+                            guard (try? await ledger.acquire(Self.filter, identity: "user:shared")) != nil else { break }
+                            n += 1
+                        }
+                        return n
+                    }
+                }
+                return await group.reduce(0, +)
+            }
+            #expect(granted == 5)
+            #expect(try await db.run { try $0.query("SELECT count(*) AS n FROM podio.api_calls").first?.int("n") } == 5)
+        }
+    }
+
+    @Test func pruneKeepsTheTableSmall() async throws {
+        try await withLedgerDB { db, _ in
+            let clock = TestClock()
+            let ledger = QuotaLedger(db: db, policy: QuotaPolicy(rateLimited: 100, general: 100, window: 10, reserve: 0), clock: clock, logger: TestDatabase.logger)
+            for _ in 0..<5 { _ = try await ledger.acquire(Self.filter, identity: "user:a") }
+            clock.advance(25)
+            _ = try await ledger.acquire(Self.filter, identity: "user:a")
+            try await ledger.prune()
+            #expect(try await db.run { try $0.query("SELECT count(*) AS n FROM podio.api_calls").first?.int("n") } == 1)
+        }
+    }
+}
