@@ -27,6 +27,9 @@ struct FilterTests {
             #expect(badSort.status == 400)
             let stringBool = try await sim.filter(app, ["sort_desc": "true"], token: token)
             #expect(stringBool.status == 400)
+            let emptyArray = try await sim.send(.POST, "/item/app/\(app)/filter/",
+                                                headers: [("Authorization", "OAuth2 \(token)")], body: Array("[]".utf8))
+            #expect(sim.items(emptyArray).count == 30)
             let noBody = try await sim.send(.POST, "/item/app/\(app)/filter/", headers: [("Authorization", "OAuth2 \(token)")])
             #expect(noBody.status == 404)
             let count = try await sim.get("/item/app/\(app)/count", token: token)
