@@ -102,7 +102,16 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "LibPQTests", dependencies: ["LibPQ", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "PodioSimulatorTests", dependencies: ["PodioSimulator", .product(name: "AsyncHTTPClient", package: "async-http-client")], swiftSettings: strict),
+        .testTarget(
+            name: "PodioSimulatorTests",
+            dependencies: [
+                "PodioSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "PodioAPITests",
             dependencies: ["PodioAPI", "PodioSimulator", .product(name: "Logging", package: "swift-log")],

@@ -1,11 +1,5 @@
 /// Field definitions of the three field sets, and the default settings of each type.
 enum FieldCatalog {
-    /// The field types the simulator knows how to generate values for.
-    static let knownTypes: Set<String> = [
-        "text", "number", "money", "progress", "duration", "category", "date", "app", "contact",
-        "location", "embed", "image", "file", "email", "phone", "tel", "calculation",
-    ]
-
     /// A field template before ids are assigned.
     struct Template {
         var externalID: String

@@ -34,8 +34,12 @@ struct FilterRequest: Sendable {
         } catch {
             throw APIError(status: 400, error: "invalid_value", description: "Invalid JSON in request body: \(error.message)")
         }
-        guard case .object(let members) = json else {
-            throw APIError.badValue(json, "must be an object")
+        let members: [JSONMember]
+        switch json {
+        case .object(let given): members = given
+        // PHP's json_encode(array()) is "[]": podio-php sends that for a filter without options.
+        case .array(let elements) where elements.isEmpty: members = []
+        default: throw APIError.badValue(json, "must be an object")
         }
         var request = FilterRequest()
         var sortDescGiven = false

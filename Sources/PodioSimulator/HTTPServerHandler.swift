@@ -25,6 +25,11 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             head = requestHead
             body = nil
             tooLarge = false
+            // curl asks before sending larger bodies; answer at once instead of letting it wait.
+            if requestHead.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+                let interim = HTTPResponseHead(version: requestHead.version, status: .continue)
+                context.writeAndFlush(wrapOutboundOut(.head(interim)), promise: nil)
+            }
         case .body(var chunk):
             guard !tooLarge else { return }
             if (body?.readableBytes ?? 0) + chunk.readableBytes > Self.maxBodySize {

@@ -56,15 +56,6 @@ struct RateLimiter {
         windows[key] = current
     }
 
-    /// Calls left in the window without counting one.
-    mutating func remaining(identity: String, tier: String, limit: Int, window: Double, now: Double) -> Int {
-        let key = Self.key(identity, tier)
-        guard var current = windows[key] else { return limit }
-        current.prune(before: now - window)
-        windows[key] = current
-        return max(0, limit - current.count)
-    }
-
     /// Seconds until the oldest call of the window leaves it (for an injected 420).
     mutating func secondsUntilSlot(identity: String, tier: String, window: Double, now: Double) -> Int {
         let key = Self.key(identity, tier)

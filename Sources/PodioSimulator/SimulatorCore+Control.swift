@@ -156,7 +156,7 @@ extension SimulatorCore {
     /// Stats as JSON with the Swift property names (sorted keys), as `JSONDecoder` reads them.
     static func statsBytes(_ stats: PodioSimulator.Stats) -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(stats)).map { Array($0) } ?? Array("{}".utf8)
     }
 }

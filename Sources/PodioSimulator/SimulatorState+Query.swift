@@ -5,22 +5,26 @@ extension SimulatorState {
     mutating func order(appIdx: Int, sortBy: String, desc: Bool) -> [Int32] {
         let key = "\(sortBy)/\(desc)"
         if let cached = apps[appIdx].sortCache[key] { return cached }
-        let items = apps[appIdx].items
-        // `items` is in item_id order (and so in app_item_id order).
+        // Items are stored in item_id order (and so in app_item_id order).
         var indexes: [Int32] = []
         indexes.reserveCapacity(apps[appIdx].liveCount)
-        for index in items.indices where !items[index].deleted {
+        for index in apps[appIdx].items.indices where !apps[appIdx].items[index].deleted {
             indexes.append(Int32(index))
         }
         switch sortBy {
         case "created_on", "last_edit_on":
             let byCreation = sortBy == "created_on"
-            let keys = items.map { byCreation ? $0.createdOn : $0.lastEditOn }
-            indexes.sort { left, right in
-                let a = keys[Int(left)], b = keys[Int(right)]
-                if a != b { return desc ? a > b : a < b }
-                return left < right
+            // One packed key per item: time in the high bits, the (unique) index in the low 24+ bits,
+            // so a plain integer sort gives "time, then item_id ascending" in both directions.
+            var packed: [Int] = []
+            packed.reserveCapacity(indexes.count)
+            for index in indexes {
+                let item = apps[appIdx].items[Int(index)]
+                let time = byCreation ? item.createdOn : item.lastEditOn
+                packed.append((desc ? -time : time) << 26 | Int(index))
             }
+            packed.sort()
+            indexes = packed.map { Int32($0 & (1 << 26 - 1)) }
         default:
             if desc { indexes.reverse() }
         }
@@ -39,11 +43,11 @@ extension SimulatorState {
                 page = Array(ordered[request.offset..<min(ordered.count, request.offset + request.limit)])
             }
         } else {
-            let items = apps[appIdx].items
             for index in ordered {
-                let item = items[Int(index)]
-                if let range = request.createdOn, !range.contains(item.createdOn) { continue }
-                if let range = request.lastEditOn, !range.contains(item.lastEditOn) { continue }
+                let created = apps[appIdx].items[Int(index)].createdOn
+                let edited = apps[appIdx].items[Int(index)].lastEditOn
+                if let range = request.createdOn, !range.contains(created) { continue }
+                if let range = request.lastEditOn, !range.contains(edited) { continue }
                 if filtered >= request.offset && page.count < request.limit { page.append(index) }
                 filtered += 1
             }

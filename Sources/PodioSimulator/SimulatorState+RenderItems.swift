@@ -33,6 +33,17 @@ extension SimulatorState {
 
     /// Renders one item in `view` into `out`.
     mutating func renderItem(appIdx: Int, itemIdx: Int, view: ItemView, into out: inout [UInt8]) {
+        // The head is rendered by a non-mutating method, so no copy of the app's item array is
+        // alive when `appendFields` writes the cache back (which would copy the whole array).
+        renderHead(appIdx: appIdx, itemIdx: itemIdx, view: view, into: &out)
+        guard view != .micro else { return }
+        out.removeLast()  // the closing brace; the fields array follows
+        out.append(contentsOf: #","fields":"#.utf8)
+        appendFields(appIdx: appIdx, itemIdx: itemIdx, into: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    private func renderHead(appIdx: Int, itemIdx: Int, view: ItemView, into out: inout [UInt8]) {
         let app = apps[appIdx]
         let item = app.items[itemIdx]
         if view == .micro {
@@ -75,10 +86,6 @@ extension SimulatorState {
             head.append("revisions", .array(revisions))
         }
         JSONWriter.write(head, into: &out)
-        out.removeLast()  // the closing brace; the fields array follows
-        out.append(contentsOf: #","fields":"#.utf8)
-        appendFields(appIdx: appIdx, itemIdx: itemIdx, into: &out)
-        out.append(UInt8(ascii: "}"))
     }
 
     /// Comments of the full view (synthesized: only their count and last time are tracked).
@@ -108,14 +115,16 @@ extension SimulatorState {
         }
         let bytes = renderFields(appIdx: appIdx, itemIdx: itemIdx)
         out.append(contentsOf: bytes)
-        var item = apps[appIdx].items[itemIdx]
-        dropCache(&item)
+        // Written in place (no copy of the item array).
+        if let stale = apps[appIdx].items[itemIdx].cachedFields {
+            cachedBytes -= stale.count
+            apps[appIdx].items[itemIdx].cachedFields = nil
+        }
         if cachedBytes + bytes.count <= Self.cacheBudget {
-            item.cachedFields = bytes
-            item.cacheEpoch = epoch
+            apps[appIdx].items[itemIdx].cachedFields = bytes
+            apps[appIdx].items[itemIdx].cacheEpoch = epoch
             cachedBytes += bytes.count
         }
-        apps[appIdx].items[itemIdx] = item
     }
 
     private func renderFields(appIdx: Int, itemIdx: Int) -> [UInt8] {

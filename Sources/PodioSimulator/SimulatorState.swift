@@ -27,7 +27,6 @@ struct SimulatorState {
     var limiter = RateLimiter()
     var faults: FaultInjector
     var stats = PodioSimulator.Stats()
-    var requestRandom: SplitMix64
 
     /// Bytes held by item render caches, and the most they may hold.
     var cachedBytes = 0
@@ -37,7 +36,6 @@ struct SimulatorState {
         self.config = config
         tokens = TokenStore(seed: config.seed)
         faults = FaultInjector(seed: config.seed)
-        requestRandom = SplitMix64(seed: config.seed, 0x5EED)
         resetStats()
         guard config.items >= 0 else { throw .invalid("items must not be negative") }
         if let specs = config.apps {

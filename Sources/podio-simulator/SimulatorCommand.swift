@@ -66,10 +66,11 @@ struct SimulatorCommand: AsyncParsableCommand {
         configuration.rateWindow = rateWindow
         configuration.tokenTTL = tokenTTL
 
+        let stop = StopSignal()
         let simulator = try await PodioSimulator.start(configuration)
         // One line, written unbuffered, so a script reading stdout sees it at once.
         FileHandle.standardOutput.write(Data("podio-simulator listening on \(simulator.baseURL)\n".utf8))
-        let signal = await StopSignal.wait()
+        let signal = await stop.wait()
         FileHandle.standardError.write(Data("podio-simulator: received \(signal), shutting down\n".utf8))
         try await simulator.shutdown()
     }

@@ -1,10 +1,13 @@
 import Dispatch
 import Foundation
 
-/// Waiting for SIGINT or SIGTERM (dispatch sources, so the default handlers do not kill us).
-enum StopSignal {
-    /// Returns the name of the first of SIGINT / SIGTERM received.
-    static func wait() async -> String {
+/// SIGINT / SIGTERM turned into an async wait (dispatch sources, so the default handlers
+/// do not kill the process). Installed before the server starts, so no signal is missed.
+struct StopSignal {
+    private let stream: AsyncStream<String>
+    private let sources: [any DispatchSourceSignal]
+
+    init() {
         let (stream, continuation) = AsyncStream<String>.makeStream()
         var sources: [any DispatchSourceSignal] = []
         for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
@@ -14,6 +17,12 @@ enum StopSignal {
             source.resume()
             sources.append(source)
         }
+        self.stream = stream
+        self.sources = sources
+    }
+
+    /// Returns the name of the first signal received.
+    func wait() async -> String {
         defer { sources.forEach { $0.cancel() } }
         for await name in stream {
             return name
