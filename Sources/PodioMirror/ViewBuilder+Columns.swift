@@ -14,6 +14,19 @@ struct ViewField: Sendable, Equatable {
     var returnType: String?
 }
 
+extension ViewField {
+    /// Where the field's join goes in the FROM clause: lower first. PostgreSQL reorders at most
+    /// `join_collapse_limit` (8) explicit joins together; with more, only the first seven joins
+    /// can drive a `SELECT *` from an index (a query naming its columns drops the other joins, so
+    /// then every column can). The first places go to the types people filter on most.
+    var joinRank: Int {
+        switch type {
+        case "category", "question", "number", "money", "progress", "duration", "date", "calculation": 0
+        default: 1
+        }
+    }
+}
+
 /// The shape of a field's column(s) and where the value comes from in `podio.item_values`.
 enum ColumnKind: Sendable, Equatable {
     /// Single value, `value_text` of position 0.
@@ -138,8 +151,12 @@ struct ViewColumn: Sendable, Equatable {
 struct ViewDefinition: Sendable {
     var appID: Int
     var columns: [ViewColumn]
-    /// `LEFT JOIN` clauses, one per single-valued field.
-    var joins: [String]
+    /// `LEFT JOIN` clauses, one per single-valued field, in the order they are written: the
+    /// likely filter columns first (see `joinRank`).
+    var joins: [String] {
+        rankedJoins.enumerated().sorted { ($0.element.rank, $0.offset) < ($1.element.rank, $1.offset) }.map(\.element.clause)
+    }
+    private var rankedJoins: [(rank: Int, clause: String)] = []
 
     /// PostgreSQL refuses more than 1,664 result columns; fields past this many are left out
     /// (and logged).
@@ -157,7 +174,6 @@ struct ViewDefinition: Sendable {
             ViewColumn(name: "created_on", expression: "i.created_on", fieldID: nil, comment: "created (UTC)"),
             ViewColumn(name: "last_edit_on", expression: "i.last_edit_on", fieldID: nil, comment: "last edited (UTC)"),
         ]
-        joins = []
         var namer = ViewNaming.ColumnNamer()
         for field in fields {
             let kind = ColumnKind(field)
@@ -171,11 +187,14 @@ struct ViewDefinition: Sendable {
             let about = "field \(field.fieldID) (\(field.type)): \(field.label ?? field.externalID ?? "")"
             let id = field.fieldID
             if kind.isJoined {
-                let alias = "f\(joins.count + 1)"
+                let alias = "f\(rankedJoins.count + 1)"
                 let present = kind.presentColumn.map { " AND \(alias).\($0) IS NOT NULL" } ?? ""
-                joins.append(
-                    "LEFT JOIN podio.item_values AS \(alias) ON \(alias).item_id = i.item_id AND \(alias).field_id = \(id) AND \(alias).position = 0"
-                        + present)
+                rankedJoins.append(
+                    (
+                        field.joinRank,
+                        "LEFT JOIN podio.item_values AS \(alias) ON \(alias).item_id = i.item_id AND \(alias).field_id = \(id) AND \(alias).position = 0"
+                            + present
+                    ))
                 for (offset, expression) in Self.joinedExpressions(kind, alias).enumerated() {
                     let columnName = offset == 0 ? name : name + kind.companions[offset - 1]
                     let note = offset == 0 ? about : about + " \(kind.companions[offset - 1].dropFirst())"
