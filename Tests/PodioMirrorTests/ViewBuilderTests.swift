@@ -108,6 +108,36 @@ struct ViewNamingTests {
     }
 }
 
+@Suite("View SQL")
+struct ViewDefinitionTests {
+    func field(_ id: Int, _ type: String, _ externalID: String) -> ViewField {
+        ViewField(
+            fieldID: id, externalID: externalID, label: nil, type: type, multiple: false, endSetting: "disabled",
+            timeSetting: "enabled", returnType: nil)
+    }
+
+    @Test func columnsKeepPodioOrderWhileFilterableJoinsComeFirst() {
+        let fields = (1...9).map { field($0, "text", "note-\($0)") } + [field(10, "category", "status"), field(11, "tags", "hologram")]
+        let definition = ViewDefinition(appID: 5, fields: fields)
+        #expect(definition.columns.map(\.name).suffix(3) == ["note_9", "status", "hologram"])
+        #expect(definition.joins.count == 10)
+        #expect(definition.joins.first?.contains("field_id = 10 ") == true)
+        #expect(definition.joins.dropFirst().first?.contains("field_id = 1 ") == true)
+        let sql = definition.createStatement(viewName: "my \"app\"")
+        #expect(sql.hasPrefix("CREATE VIEW podio_views.\"my \"\"app\"\"\" AS"))
+        #expect(sql.hasSuffix("WHERE i.app_id = 5 AND i.deleted_at IS NULL"))
+        #expect(sql.contains("jsonb_agg(v.value ORDER BY v.position) FROM podio.item_values AS v WHERE v.item_id = i.item_id AND v.field_id = 11)"))
+    }
+
+    @Test func fieldsBeyondPostgreSQLsColumnLimitAreLeftOut() {
+        let fields = (1...1_000).map { field($0, "money", "m\($0)") }
+        let definition = ViewDefinition(appID: 5, fields: fields)
+        #expect(definition.columns.count <= ViewDefinition.maxColumns)
+        #expect(definition.omittedFieldIDs.first == 798)
+        #expect(definition.omittedFieldIDs.count == 203)
+    }
+}
+
 // MARK: - Views in a real PostgreSQL
 
 /// A freshly migrated test database and fixtures that write rows the way the engine does.
