@@ -334,6 +334,14 @@ CREATE TABLE IF NOT EXISTS podio_auth.oauth_tokens (
 );
 REVOKE ALL ON podio_auth.oauth_tokens FROM PUBLIC;
 
+-- Typed views (ViewBuilder): a timed date column reads `value_start_date + time of day` (UTC),
+-- which also covers all-day values in fields whose time is optional. This index has exactly that
+-- expression, so a range filter on such a column (`WHERE due < now() + interval '7 days'`) is an
+-- index scan. Keep it identical to `ViewDefinition.moment` in ViewBuilder+Columns.swift.
+CREATE INDEX IF NOT EXISTS item_values_field_moment_idx ON podio.item_values
+    (field_id, ((value_start_date + coalesce((value_start AT TIME ZONE 'UTC') - value_start_date, interval '0')) AT TIME ZONE 'UTC'))
+    WHERE value_start_date IS NOT NULL;
+
 INSERT INTO podio.schema_version (singleton, version) VALUES (true, 1)
 ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, applied_at = now()
 WHERE podio.schema_version.version < EXCLUDED.version;
