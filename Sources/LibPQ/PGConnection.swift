@@ -14,6 +14,9 @@ import Synchronization
 public final class PGConnection: Sendable {
     private let handle: Mutex<UInt>
     private let secrets: ConnectionSecrets
+    /// Held for the whole of a `run` closure, so that the statements of one closure (a
+    /// transaction, say) never interleave with another task's on the same connection.
+    private let session = Mutex(())
     public let logger: Logger
 
     /// Threads for blocking libpq calls. Sized above the core count: a connection that waits for
@@ -75,9 +78,12 @@ public final class PGConnection: Sendable {
         }
     }
 
-    /// Runs blocking work with this connection on the libpq thread pool.
+    /// Runs blocking work with this connection on the libpq thread pool. Closures given to
+    /// `run` on one connection run one at a time, each as a whole.
     public func run<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
-        try await Self.threadPool.runIfActive { try body(self) }
+        try await Self.threadPool.runIfActive {
+            try self.session.withLock { _ in try body(self) }
+        }
     }
 
     /// Closes the connection; later calls throw `.closed`. Safe to call more than once.

@@ -20,6 +20,9 @@ enum PageSQL {
                                        ELSE podio.page_without_items() END) WITH ORDINALITY AS t(e, ord)
         """
 
+    /// Statistics for the staged page, so the planner does not guess (and JIT-compile) wildly.
+    static let analyze = "ANALYZE pm_page"
+
     /// Items whose revision did not move but whose activity (comments, files) did: only the
     /// activity columns are written.
     static let refreshActivity = """

@@ -130,6 +130,7 @@ public struct MirrorStore: Sendable {
             // A dry run has not stored the app (its transaction was rolled back): do it here too.
             if dryRun, let app { _ = try upsertAppInOpenTransaction(app) }
             try db.query(PageSQL.stage, [body])
+            try db.execute(PageSQL.analyze)
             let activity = try db.query(PageSQL.refreshActivity, [appID]).affectedRows
             try db.query(PageSQL.upsertItems, [appID, runID])
             try db.query(PageSQL.deleteValues)

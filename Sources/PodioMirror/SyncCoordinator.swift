@@ -56,7 +56,11 @@ public final class SyncCoordinator: Sendable {
         let apiKey = try settings.requireAPIKey()
         let db = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror sync", logger: logger)
         defer { db.close() }
-        try await db.run { try SchemaMigrator.requireCurrent($0) }
+        try await db.run { db in
+            try SchemaMigrator.requireCurrent(db)
+            // Page statements are short and many: JIT compilation would cost more than it saves.
+            try db.execute("SET jit = off")
+        }
         let kindName = options.kind.rawValue + (options.dryRun ? "-dry-run" : "")
         let ledgerDB = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror ledger", logger: logger)
         defer { ledgerDB.close() }

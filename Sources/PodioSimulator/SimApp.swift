@@ -20,6 +20,9 @@ struct SimApp: Sendable {
     /// item_id → index in `items`.
     var itemIndex: [Int: Int] = [:]
     var liveCount = 0
+    /// References from this app's items to the app's items pick among the first this many
+    /// (the seeded ones), so that creating items never changes existing items' values.
+    var referencePool = 0
     var nextAppItemID = 1
     /// Bumped whenever every rendered item of this app must be rendered again.
     var renderEpoch = 0

@@ -140,6 +140,7 @@ extension SimulatorState {
             nextItemID += 1
         }
         apps[appIdx].liveCount += count
+        apps[appIdx].referencePool = apps[appIdx].items.count
         apps[appIdx].nextAppItemID = count + 1
         apps[appIdx].invalidateOrders()
     }

@@ -169,7 +169,8 @@ extension SimulatorState {
         var values: [JSON] = []
         var seen: Set<Int> = []
         for _ in 0..<count {
-            let referenced = target.items[random.int(0...(target.items.count - 1))]
+            let pool = target.referencePool > 0 ? min(target.referencePool, target.items.count) : target.items.count
+            let referenced = target.items[random.int(0...(pool - 1))]
             // References to deleted items (or the item itself) are not served.
             guard !referenced.deleted, referenced.itemID != item.itemID, seen.insert(referenced.itemID).inserted else { continue }
             values.append(.obj(["value": miniItemJSON(target, referenced)]))
