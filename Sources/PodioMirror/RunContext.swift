@@ -64,8 +64,24 @@ final class RunContext {
         } else {
             try await delta(appID: appID, client: client, state: state)
         }
+        if current?.fieldsChanged == true && !options.dryRun {
+            await rebuildView(appID: appID)
+        }
         current?.calls = await callCount() - callsBefore
         return current ?? AppRunSummary(appID: appID, name: "app \(appID)", mode: full ? "full" : "delta")
+    }
+
+    /// Rebuilds the app's typed view after its fields changed. A view that cannot be rebuilt
+    /// (a user's own view depends on it, say) is reported and never fails the sync.
+    private func rebuildView(appID: Int) async {
+        let logger = self.logger
+        do {
+            let name = try await store.db.run { db in try ViewBuilder(db: db, logger: logger).rebuild(appID: appID) }
+            logger.debug("rebuilt the typed view", metadata: ["app": "\(appID)", "view": "\(name ?? "-")"])
+        } catch {
+            current?.warnings += 1
+            logger.warning("the typed view of app \(appID) was not rebuilt: \(access.redact(String(describing: error)))")
+        }
     }
 
     private func callCount() async -> Int {

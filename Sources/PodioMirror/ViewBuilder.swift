@@ -18,7 +18,7 @@ public struct ViewBuilder: Sendable {
 
     /// Transaction advisory lock held while views are rebuilt (sync engine and `views` command
     /// may rebuild at the same time).
-    static let lockKey: Int64 = 0x706F_6469_6F03
+    static let lockKey: Int64 = LockKeys.views
     /// How long a rebuild waits for a lock: a long query on the old view holds one, and the sync
     /// must not hang behind it (the rebuild fails instead, and the next one catches up).
     static let lockTimeout = "30s"
