@@ -8,6 +8,7 @@ build:
 
 ## Runs the whole test suite against a throwaway PostgreSQL (or $DATABASE_URL when set).
 test:
+	python3 scripts/check-compose.py
 	scripts/with-postgres.sh $(SWIFT) test
 
 ## Scenarios that take over a minute each (CI runs them too).

@@ -196,7 +196,7 @@ public struct ViewBuilder: Sendable {
         ).first?.string("script")
         if let comments { try db.execute(comments) }
         try db.query("UPDATE podio.apps SET view_name = $2 WHERE app_id = $1", [app.appID, viewName])
-        logger.info(
+        logger.debug(
             "rebuilt typed view",
             metadata: ["view": "podio_views.\(viewName)", "app_id": "\(app.appID)", "columns": "\(definition.columns.count)"])
     }

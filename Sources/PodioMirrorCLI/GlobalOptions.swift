@@ -8,8 +8,8 @@ import PodioMirror
 /// Secrets (client secret, password, app tokens, a password inside DATABASE_URL) are read from
 /// the environment only, never from arguments, so they never show in `ps` output.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (default: warning; info for run).")
+    var logLevel: String?
 
     @Option(name: .long, help: "Log format: text or json (one object a line, for log collectors).")
     var logFormat: String = "text"
@@ -21,7 +21,7 @@ struct GlobalOptions: ParsableArguments {
     var databaseURL: String?
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel.lowercased()) != nil else {
+        if let logLevel, Logger.Level(rawValue: logLevel.lowercased()) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         guard ["text", "json"].contains(logFormat.lowercased()) else {
@@ -33,9 +33,11 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
-    /// Bootstraps logging (once per process) and returns the logger of the command.
-    func logger(_ label: String) -> Logger {
-        LogSetup.bootstrap(level: Logger.Level(rawValue: logLevel.lowercased()) ?? .info, json: logFormat.lowercased() == "json")
+    /// Bootstraps logging (once per process) and returns the logger of the command. One-shot
+    /// commands log warnings and worse by default, so cron mails stay short.
+    func logger(_ label: String, defaultLevel: Logger.Level = .warning) -> Logger {
+        let level = logLevel.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? defaultLevel
+        LogSetup.bootstrap(level: level, json: logFormat.lowercased() == "json")
         return Logger(label: label)
     }
 

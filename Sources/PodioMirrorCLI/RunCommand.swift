@@ -32,7 +32,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CommandRunner.execute {
-            let logger = global.logger("podio-mirror.run")
+            let logger = global.logger("podio-mirror.run", defaultLevel: .info)
             let settings = try global.settings()
             _ = try settings.requireAPIKey()
             let interval = DurationParser.seconds(every) ?? 900

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Checks docker-compose.yml, the Dockerfile and the env example by reading them (there is no
+Docker engine where the tests run): the services, their order, the healthcheck, the image stages,
+and that no secret is written into the compose file. Exits 1 with one line per problem."""
+import os
+import re
+import subprocess
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.dirname(here)
+
+try:
+    import yaml  # PyYAML
+except ImportError:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "pyyaml"], check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import yaml
+    except ImportError:
+        print("check-compose: PyYAML is not available; skipped (pip install pyyaml)")
+        sys.exit(0)
+
+problems = []
+def need(cond, message):
+    if not cond:
+        problems.append(message)
+
+with open(os.path.join(root, "docker-compose.yml")) as f:
+    text = f.read()
+compose = yaml.safe_load(text)
+services = compose.get("services", {})
+need(set(services) >= {"db", "migrate", "mirror"}, "services db, migrate and mirror are required")
+db = services.get("db", {})
+need(re.match(r"postgres:\d+", str(db.get("image", ""))), "db must use an official postgres:<major> image")
+need("healthcheck" in db and "pg_isready" in str(db["healthcheck"].get("test")), "db needs a pg_isready healthcheck")
+need(any(str(v).endswith(":/var/lib/postgresql/data") for v in db.get("volumes", [])), "db needs a data volume")
+need("pgdata" in (compose.get("volumes") or {}), "the pgdata volume must be declared")
+migrate = services.get("migrate", {})
+need(migrate.get("command") == ["migrate"], "migrate must run `migrate`")
+need((migrate.get("depends_on") or {}).get("db", {}).get("condition") == "service_healthy", "migrate waits for a healthy db")
+mirror = services.get("mirror", {})
+command = mirror.get("command") or []
+need(command[:1] == ["run"] and "--every" in command, "mirror must run the scheduler (`run --every D`)")
+deps = mirror.get("depends_on") or {}
+need(deps.get("db", {}).get("condition") == "service_healthy", "mirror waits for a healthy db")
+need(deps.get("migrate", {}).get("condition") == "service_completed_successfully", "mirror starts after migrate")
+need(mirror.get("image") == migrate.get("image") and "build" in migrate, "migrate builds the image mirror runs")
+for name, service in services.items():
+    need(service.get("env_file") == "podio-mirror.env", f"{name} reads podio-mirror.env")
+    env = service.get("environment") or {}
+    for key, value in env.items():
+        need(not re.search(r"PASSWORD|SECRET|TOKEN", key) and ":" not in str(value).split("@")[0].split("//")[-1],
+             f"{name}: no secrets inline in docker-compose.yml ({key})")
+
+with open(os.path.join(root, "Dockerfile")) as f:
+    dockerfile = f.read()
+stages = re.findall(r"^FROM\s+(\S+)", dockerfile, re.M)
+need(len(stages) == 2 and stages[0].startswith("swift:"), "the Dockerfile builds in a swift image and runs in a second stage")
+need("libpq5" in dockerfile and "libpq-dev" in dockerfile, "libpq-dev to build, libpq5 to run")
+need(re.search(r"^ENTRYPOINT \[\"podio-mirror\"\]", dockerfile, re.M), "the image's entrypoint is podio-mirror")
+
+with open(os.path.join(root, "podio-mirror.env.example")) as f:
+    example = f.read()
+for line in example.splitlines():
+    if re.match(r"^(PODIO_CLIENT_SECRET|PODIO_PASSWORD|PODIO_APP_AUTH)=.+", line):
+        problems.append(f"the env example must not carry a secret: {line.split('=')[0]}")
+for var in ["POSTGRES_PASSWORD", "PGPASSWORD", "PODIO_CLIENT_ID", "PODIO_CLIENT_SECRET"]:
+    need(re.search(rf"^#?\s*{var}=", example, re.M), f"the env example names {var}")
+
+if problems:
+    for p in problems:
+        print("check-compose: " + p)
+    sys.exit(1)
+print("check-compose: docker-compose.yml, Dockerfile and podio-mirror.env.example look right")
