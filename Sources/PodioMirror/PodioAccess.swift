@@ -31,10 +31,24 @@ public struct PodioAccess: Sendable {
             fix: "add \(appID):APP_TOKEN to PODIO_APP_AUTH, or set PODIO_USERNAME and PODIO_PASSWORD")
     }
 
-    /// Every app the credentials see (`GET /app/` for the user; the app-auth apps otherwise).
+    /// Every app the credentials see: `GET /app/` for the user (one call), or, where that is
+    /// not served, Podio's documented walk `GET /org/` → `GET /app/space/{id}/` per space;
+    /// plus the app-auth apps.
     public func visibleApps() async throws -> [PodioAppSummary] {
         var apps: [PodioAppSummary] = []
-        if let userClient { apps = try await userClient.allApps() }
+        if let userClient {
+            do {
+                apps = try await userClient.allApps()
+            } catch let error as PodioError where error.kind == .notFound || error.kind == .invalidRequest {
+                for org in try await userClient.organizations() {
+                    var spaces = org.spaces ?? []
+                    if org.spaces == nil { spaces = try await userClient.spaces(organizationID: org.orgID) }
+                    for space in spaces {
+                        apps += try await userClient.apps(spaceID: space.spaceID, includeInactive: true)
+                    }
+                }
+            }
+        }
         for (appID, client) in appClients.sorted(by: { $0.key < $1.key }) where !apps.contains(where: { $0.appID == appID }) {
             let app = try await client.app(appID)
             apps.append(PodioAppSummary(appID: app.appID, spaceID: app.spaceID, status: app.status, urlLabel: app.urlLabel, name: app.name))

@@ -17,7 +17,8 @@ public typealias TierName = QuotaTier
 /// rolling window that is never exceeded cannot exceed a clock-aligned one either.
 public final class QuotaLedger: CallGate {
     private let db: PGConnection
-    private let policy: QuotaPolicy
+    /// The quota this ledger enforces.
+    public let policy: QuotaPolicy
     private let clock: any LedgerClock
     private let logger: Logger
     private let runID: Mutex<Int64?>

@@ -82,8 +82,9 @@ enum SyncRunner {
     /// One line per app plan and page, for people watching a terminal.
     static let progressPrinter: SyncObserver = { event in
         switch event {
-        case .plan(let appID, let name, let mode, let calls, _):
-            let estimate = calls.map { " ~\($0) call\($0 == 1 ? "" : "s")" } ?? ""
+        case .plan(let appID, let name, let mode, let calls, let eta):
+            var estimate = calls.map { " ~\($0) call\($0 == 1 ? "" : "s")" } ?? ""
+            if let eta, eta > 0 { estimate += ", ~\(DurationParser.describe(eta)) under the quota" }
             CommandRunner.print("\(mode == "full" ? "full load" : "delta") of app \(appID) (\(name)):\(estimate)")
         case .page(let appID, _, let done, let total, let calls):
             CommandRunner.print("  app \(appID): \(min(done, total))/\(total) items, \(calls) calls used")
