@@ -25,9 +25,9 @@ struct QuotaSyncTests {
             let stats = h.simulator.stats()
             #expect(stats.rateLimitErrors == 0)
             #expect((stats.maxCallsInWindow["rate_limited"] ?? 99) <= 4)
-            // The 9th call cannot come before two windows have passed, and the ledger waited for it.
+            // The 9th call cannot come before two windows have passed (the ledger waits for it
+            // when pages are fast; on a loaded machine the pages alone may take that long).
             #expect(summary.seconds >= 2 * window - 0.5)
-            #expect(summary.secondsWaitedForQuota > 0)
             let differences = try await h.differences()
             #expect(differences == [])
         }
