@@ -73,12 +73,16 @@ actor PodioAuthenticator {
 
     private func renew() async throws -> OAuthToken {
         if let renewal { return try await renewal.value }
-        let task = Task { try await self.performRenewal() }
+        // The task remembers the new token itself, before any waiter resumes: a waiter that
+        // resumed first would otherwise read the rejected token again from `token`.
+        let task = Task { () async throws -> OAuthToken in
+            defer { self.renewal = nil }
+            let fresh = try await self.performRenewal()
+            self.remember(fresh)
+            return fresh
+        }
         renewal = task
-        defer { renewal = nil }
-        let token = try await task.value
-        remember(token)
-        return token
+        return try await task.value
     }
 
     private func performRenewal() async throws -> OAuthToken {
