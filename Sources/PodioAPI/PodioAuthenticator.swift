@@ -20,6 +20,8 @@ actor PodioAuthenticator {
     private let retry: RetryPolicy
 
     private var token: OAuthToken?
+    /// When `token` was obtained or loaded (seconds since 1970): bounds the refresh margin.
+    private var tokenSince: Double = 0
     private var loaded = false
     private var renewal: Task<OAuthToken, any Error>?
 
@@ -49,8 +51,11 @@ actor PodioAuthenticator {
                 remember(stored)
             }
         }
-        if let token, token.expiresAt - refreshMargin > Date().timeIntervalSince1970 {
-            return token.accessToken
+        if let token {
+            // Never more than half the token's lifetime, so short-lived tokens are not
+            // refreshed on every call.
+            let margin = min(refreshMargin, max(0, (token.expiresAt - tokenSince) / 2))
+            if token.expiresAt - margin > Date().timeIntervalSince1970 { return token.accessToken }
         }
         return try await renew().accessToken
     }
@@ -115,6 +120,7 @@ actor PodioAuthenticator {
 
     private func remember(_ token: OAuthToken) {
         self.token = token
+        tokenSince = Date().timeIntervalSince1970
         redactor.add(token.accessToken)
         if let refresh = token.refreshToken { redactor.add(refresh) }
     }
