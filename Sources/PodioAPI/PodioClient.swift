@@ -141,6 +141,11 @@ public final class PodioClient: Sendable {
                 await gate.complete(permit, status: nil, headers: RateLimitHeaders(limit: nil, remaining: nil), retryAfterSeconds: nil)
                 failure = PodioError(
                     kind: .retryable, endpoint: endpoint.name, detail: redactor.redact(error.message), attempts: attempt)
+            } catch {
+                // Cancellation (or any other failure of the transport): the permit goes back
+                // too, so the gate never keeps a call open that ended without an answer.
+                await gate.complete(permit, status: nil, headers: RateLimitHeaders(limit: nil, remaining: nil), retryAfterSeconds: nil)
+                throw error
             }
             switch failure.kind {
             case .auth where failure.status == 401 && !refreshed:
