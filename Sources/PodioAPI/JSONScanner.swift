@@ -12,9 +12,12 @@ public enum JSONScanner {
         public var description: String { "invalid JSON at byte \(offset): \(reason)" }
     }
 
-    /// The members of the object that is the whole document: key → byte range of the value.
+    /// The members of the object that is the whole document: key → byte range of the value,
+    /// in `data`'s own indices (a slice's ranges index the slice). `Failure.offset` counts from
+    /// the document's first byte.
     public static func objectMembers(_ data: Data) throws -> [String: Range<Int>] {
-        try data.withUnsafeBytes { raw in
+        let base = data.startIndex
+        return try data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
             var i = skipSpace(bytes, 0)
             guard i < bytes.count, bytes[i] == 0x7B else { throw Failure(offset: i, reason: "expected an object") }
@@ -32,7 +35,7 @@ public enum JSONScanner {
                 guard i < bytes.count, bytes[i] == 0x3A else { throw Failure(offset: i, reason: "expected ':'") }
                 let valueStart = skipSpace(bytes, i + 1)
                 let valueEnd = try skipValue(bytes, valueStart, depth: 1)
-                members[key] = valueStart..<valueEnd
+                members[key] = (base + valueStart)..<(base + valueEnd)
                 i = skipSpace(bytes, valueEnd)
                 guard i < bytes.count else { throw Failure(offset: i, reason: "unexpected end") }
                 if bytes[i] == 0x2C {
@@ -46,18 +49,25 @@ public enum JSONScanner {
         }
     }
 
-    /// The byte ranges of the elements of the array at `range`.
+    /// The byte ranges of the elements of the array at `range` (ranges in `data`'s own indices,
+    /// as `objectMembers` returns them).
     public static func arrayElements(_ data: Data, in range: Range<Int>) throws -> [Range<Int>] {
-        try data.withUnsafeBytes { raw in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            var i = range.lowerBound
-            guard i < range.upperBound, bytes[i] == 0x5B else { throw Failure(offset: i, reason: "expected an array") }
+        let base = data.startIndex
+        guard range.lowerBound >= base, range.upperBound <= data.endIndex else {
+            throw Failure(offset: max(0, range.lowerBound - base), reason: "range outside the document")
+        }
+        return try data.withUnsafeBytes { raw in
+            // Only the array's own bytes: nothing past its end is read.
+            let bytes = UnsafeBufferPointer(
+                rebasing: raw.bindMemory(to: UInt8.self)[0..<(range.upperBound - base)])
+            var i = range.lowerBound - base
+            guard i < bytes.count, bytes[i] == 0x5B else { throw Failure(offset: i, reason: "expected an array") }
             var elements: [Range<Int>] = []
             i = skipSpace(bytes, i + 1)
-            if i < bytes.count, bytes[i] == 0x5D { return elements }
+            if i < bytes.count, bytes[i] == 0x5D { return try arrayEnd(bytes, i, elements) }
             while true {
                 let end = try skipValue(bytes, i, depth: 1)
-                elements.append(i..<end)
+                elements.append((base + i)..<(base + end))
                 i = skipSpace(bytes, end)
                 guard i < bytes.count else { throw Failure(offset: i, reason: "unexpected end") }
                 if bytes[i] == 0x2C {
@@ -65,9 +75,15 @@ public enum JSONScanner {
                     continue
                 }
                 guard bytes[i] == 0x5D else { throw Failure(offset: i, reason: "expected ',' or ']'") }
-                return elements
+                return try arrayEnd(bytes, i, elements)
             }
         }
+    }
+
+    /// The array closed at `i` must end the range it was asked for.
+    private static func arrayEnd(_ b: UnsafeBufferPointer<UInt8>, _ i: Int, _ elements: [Range<Int>]) throws -> [Range<Int>] {
+        guard skipSpace(b, i + 1) == b.count else { throw Failure(offset: i + 1, reason: "bytes after the array") }
+        return elements
     }
 
     private static func expectEnd(_ b: UnsafeBufferPointer<UInt8>, _ i: Int) throws {
@@ -83,15 +99,59 @@ public enum JSONScanner {
 
     private static func skipString(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) throws -> Int {
         var i = start + 1
-        while i < b.count {
-            switch b[i] {
-            case 0x22: return i + 1
-            case 0x5C: i += 2
-            case 0..<0x20: throw Failure(offset: i, reason: "control character in a string")
-            default: i += 1
+        scan: while i < b.count {
+            let c = b[i]
+            if c == 0x22 { return i + 1 }
+            if c < 0x20 { throw Failure(offset: i, reason: "control character in a string") }
+            if c != 0x5C {
+                i += 1
+                continue
+            }
+            guard i + 1 < b.count else { break scan }
+            switch b[i + 1] {
+            case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74:  // \" \\ \/ \b \f \n \r \t
+                i += 2
+            case 0x75:  // \u and four hex digits
+                for k in (i + 2)..<(i + 6) {
+                    guard k < b.count else { break scan }
+                    guard isHex(b[k]) else { throw Failure(offset: k, reason: "invalid \\u escape") }
+                }
+                i += 6
+            default:
+                throw Failure(offset: i + 1, reason: "invalid escape in a string")
             }
         }
         throw Failure(offset: b.count, reason: "unterminated string")
+    }
+
+    private static func isHex(_ c: UInt8) -> Bool {
+        (0x30...0x39).contains(c) || (0x41...0x46).contains(c) || (0x61...0x66).contains(c)
+    }
+
+    private static func isDigit(_ c: UInt8) -> Bool { (0x30...0x39).contains(c) }
+
+    /// A number by JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    private static func skipNumber(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) throws -> Int {
+        var i = start
+        if b[i] == 0x2D { i += 1 }
+        guard i < b.count, isDigit(b[i]) else { throw Failure(offset: i, reason: "invalid number") }
+        if b[i] == 0x30 {
+            i += 1
+        } else {
+            while i < b.count, isDigit(b[i]) { i += 1 }
+        }
+        if i < b.count, b[i] == 0x2E {
+            i += 1
+            guard i < b.count, isDigit(b[i]) else { throw Failure(offset: i, reason: "invalid number") }
+            while i < b.count, isDigit(b[i]) { i += 1 }
+        }
+        if i < b.count, b[i] == 0x65 || b[i] == 0x45 {
+            i += 1
+            if i < b.count, b[i] == 0x2B || b[i] == 0x2D { i += 1 }
+            guard i < b.count, isDigit(b[i]) else { throw Failure(offset: i, reason: "invalid number") }
+            while i < b.count, isDigit(b[i]) { i += 1 }
+        }
+        return i
     }
 
     private static func skipValue(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, depth: Int) throws -> Int {
@@ -127,14 +187,7 @@ public enum JSONScanner {
             for k in 0..<word.count where b[start + k] != word[k] { throw Failure(offset: start + k, reason: "invalid literal") }
             return start + word.count
         case 0x2D, 0x30...0x39:
-            var i = start + 1
-            while i < b.count {
-                switch b[i] {
-                case 0x30...0x39, 0x2E, 0x65, 0x45, 0x2B, 0x2D: i += 1
-                default: return i
-                }
-            }
-            return i
+            return try skipNumber(b, start)
         default:
             throw Failure(offset: start, reason: "unexpected byte")
         }
@@ -144,6 +197,9 @@ public enum JSONScanner {
         let inner = UnsafeBufferPointer(rebasing: b[(range.lowerBound + 1)..<(range.upperBound - 1)])
         if !inner.contains(0x5C) { return String(decoding: inner, as: UTF8.self) }
         let quoted = Data(UnsafeBufferPointer(rebasing: b[range]))
-        return try JSONDecoder().decode(String.self, from: quoted)
+        guard let key = try? JSONDecoder().decode(String.self, from: quoted) else {
+            throw Failure(offset: range.lowerBound, reason: "invalid key")
+        }
+        return key
     }
 }

@@ -20,6 +20,8 @@ actor PodioAuthenticator {
     private let retry: RetryPolicy
 
     private var token: OAuthToken?
+    /// When `token` was obtained or loaded (seconds since 1970): bounds the refresh margin.
+    private var tokenSince: Double = 0
     private var loaded = false
     private var renewal: Task<OAuthToken, any Error>?
 
@@ -49,8 +51,11 @@ actor PodioAuthenticator {
                 remember(stored)
             }
         }
-        if let token, token.expiresAt - refreshMargin > Date().timeIntervalSince1970 {
-            return token.accessToken
+        if let token {
+            // Never more than half the token's lifetime, so short-lived tokens are not
+            // refreshed on every call.
+            let margin = min(refreshMargin, max(0, (token.expiresAt - tokenSince) / 2))
+            if token.expiresAt - margin > Date().timeIntervalSince1970 { return token.accessToken }
         }
         return try await renew().accessToken
     }
@@ -73,12 +78,16 @@ actor PodioAuthenticator {
 
     private func renew() async throws -> OAuthToken {
         if let renewal { return try await renewal.value }
-        let task = Task { try await self.performRenewal() }
+        // The task remembers the new token itself, before any waiter resumes: a waiter that
+        // resumed first would otherwise read the rejected token again from `token`.
+        let task = Task { () async throws -> OAuthToken in
+            defer { self.renewal = nil }
+            let fresh = try await self.performRenewal()
+            self.remember(fresh)
+            return fresh
+        }
         renewal = task
-        defer { renewal = nil }
-        let token = try await task.value
-        remember(token)
-        return token
+        return try await task.value
     }
 
     private func performRenewal() async throws -> OAuthToken {
@@ -111,6 +120,7 @@ actor PodioAuthenticator {
 
     private func remember(_ token: OAuthToken) {
         self.token = token
+        tokenSince = Date().timeIntervalSince1970
         redactor.add(token.accessToken)
         if let refresh = token.refreshToken { redactor.add(refresh) }
     }
@@ -136,7 +146,10 @@ actor PodioAuthenticator {
                     headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
                     body: Data(body.utf8), timeout: timeout)
             } else {
-                let body = try JSONSerialization.data(withJSONObject: parameters, options: [.sortedKeys])
+                // JSON types are strict in v2: `app_id` is an integer, not a string.
+                var object: [String: Any] = parameters
+                if let appID = parameters["app_id"].flatMap({ Int($0) }) { object["app_id"] = appID }
+                let body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 request = TransportRequest(
                     method: "POST", url: apiURL + "/oauth/token/v2",
                     headers: [("Content-Type", "application/json"), ("Accept", "application/json")],

@@ -132,7 +132,8 @@ public final class PodioClient: Sendable {
                     } catch {
                         failure = PodioError(
                             kind: .retryable, endpoint: endpoint.name, status: response.status,
-                            detail: "the response is not the JSON Podio sends (\(Self.describe(decoding: error)))",
+                            detail: redactor.redact(
+                                "the response is not the JSON Podio sends (\(Self.describe(decoding: error)))"),
                             requestID: response.header("X-Podio-Request-Id"), attempts: attempt)
                     }
                 }
@@ -140,6 +141,11 @@ public final class PodioClient: Sendable {
                 await gate.complete(permit, status: nil, headers: RateLimitHeaders(limit: nil, remaining: nil), retryAfterSeconds: nil)
                 failure = PodioError(
                     kind: .retryable, endpoint: endpoint.name, detail: redactor.redact(error.message), attempts: attempt)
+            } catch {
+                // Cancellation (or any other failure of the transport): the permit goes back
+                // too, so the gate never keeps a call open that ended without an answer.
+                await gate.complete(permit, status: nil, headers: RateLimitHeaders(limit: nil, remaining: nil), retryAfterSeconds: nil)
+                throw error
             }
             switch failure.kind {
             case .auth where failure.status == 401 && !refreshed:
@@ -182,8 +188,10 @@ public final class PodioClient: Sendable {
         if let text = parsed?.error_description {
             description = text
         } else if parsed?.error == nil {
-            // Not Podio's JSON (a proxy's HTML page, say): keep a short, single-line excerpt.
-            let excerpt = String(decoding: response.body.prefix(200), as: UTF8.self)
+            // Not Podio's JSON (a proxy's HTML page, say): keep a short, single-line excerpt,
+            // redacted before it is cut (a secret cut in half could no longer be recognized).
+            let redacted = redactor.redact(String(decoding: response.body.prefix(4096), as: UTF8.self))
+            let excerpt = String(redacted.prefix(200))
                 .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
             description = excerpt.isEmpty ? "no body" : "non-JSON body: \(excerpt)"
             if kind == .invalidRequest && response.status >= 500 { kind = .retryable }

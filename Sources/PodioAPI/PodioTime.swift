@@ -15,7 +15,7 @@ public enum PodioTime {
             return v
         }
         guard let y = num(0, 4), b[4] == 45, let m = num(5, 2), b[7] == 45, let d = num(8, 2),
-            (1...12).contains(m), (1...31).contains(d)
+            (1...12).contains(m), d >= 1, d <= daysIn(month: m, year: y)
         else { return nil }
         var seconds: Int64 = 0
         if b.count == 19 {
@@ -33,6 +33,14 @@ public enum PodioTime {
         return Date(timeIntervalSince1970: Double(days * 86_400 + seconds))
     }
 
+    private static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
     /// Formats a date as `YYYY-MM-DD HH:MM:SS` in UTC (whole seconds, rounded down).
     public static func format(_ date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
@@ -43,9 +51,15 @@ public enum PodioTime {
             c.second ?? 0)
     }
 
-    /// A Podio decimal string ("6513.5100", "-0.5000") as an exact `Decimal`.
+    /// A Podio decimal string ("6513.5100", "-0.5000") as an exact `Decimal`; nil for anything
+    /// that is not `-?digits[.digits]` (no partial parses such as "1-2" → 1).
     public static func decimal(_ text: String) -> Decimal? {
-        guard !text.isEmpty, text.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == 46 || $0 == 45 }) else { return nil }
+        var digits = text.utf8[...]
+        if digits.first == 45 { digits = digits.dropFirst() }
+        let parts = digits.split(separator: 46, maxSplits: 1, omittingEmptySubsequences: false)
+        guard let whole = parts.first, !whole.isEmpty, whole.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+            parts.count == 1 || (!parts[1].isEmpty && parts[1].allSatisfy { $0 >= 48 && $0 <= 57 })
+        else { return nil }
         return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
     }
 }

@@ -1,2 +1,0 @@
-import Testing
-@Test func placeholderPodioAPITests() { #expect(Bool(true)) }
