@@ -144,7 +144,7 @@ final class RunContext {
             previousFiltered = state.fullPassFiltered
             logger.info("resuming the full load", metadata: ["app": "\(appID)", "offset": "\(offset)"])
         } else {
-            cutoff = Date(timeIntervalSince1970: clock.now().timeIntervalSince1970.rounded(.down))
+            cutoff = lastWholeSecond()
             if !dryRun {
                 let runID = self.runID
                 try await store.db.run { try MirrorStore(db: $0).beginFullPass(appID: appID, runID: runID, cutoff: cutoff) }
@@ -209,7 +209,7 @@ final class RunContext {
     /// leaving lowers `filtered`, and the walk steps back), so the mark can move to the bound.
     private func delta(appID: Int, client: PodioClient, state: SyncState) async throws {
         let store = self.store
-        let upTo = Date(timeIntervalSince1970: clock.now().timeIntervalSince1970.rounded(.down))
+        let upTo = lastWholeSecond()
         let from = state.highWaterMark.map { $0.addingTimeInterval(-overlap) }
         var offset = 0
         var previousFiltered: Int?
@@ -312,6 +312,13 @@ final class RunContext {
     }
 
     // MARK: - Writing
+
+    /// The bound of a pass: the last second that is over. Podio's times have whole seconds and
+    /// its filters include their bounds, so anything created or edited from now on (in the
+    /// current second too) falls outside the pass and cannot shift its pages.
+    private func lastWholeSecond() -> Date {
+        Date(timeIntervalSince1970: clock.now().timeIntervalSince1970.rounded(.down) - 1)
+    }
 
     /// Stops between pages when the scheduler is shutting down.
     private func checkStop() throws {
