@@ -25,9 +25,12 @@ struct Report: Codable, Sendable {
         var fetchSeconds: Double
         /// COPY of the items, already in memory, into one jsonb column.
         var copySeconds: Double
+        /// `default_toast_compression` of the COPY session.
+        var compression: String
 
         enum CodingKeys: String, CodingKey {
             case items, averageItemBytes = "average_item_bytes", fetchSeconds = "fetch_seconds", copySeconds = "copy_seconds"
+            case compression
         }
     }
 
@@ -105,7 +108,9 @@ struct Report: Codable, Sendable {
         if let b = baseline {
             rows.append(("items (every field type)", "\(items), \(b.averageItemBytes) bytes of JSON each on average"))
             rows.append(("baseline: fetch pages (HTTP)", "\(f(b.fetchSeconds, 2)) s, \(f(Double(b.items) / b.fetchSeconds, 0)) items/s"))
-            rows.append(("baseline: COPY into jsonb", "\(f(b.copySeconds, 2)) s, \(f(Double(b.items) / b.copySeconds, 0)) items/s"))
+            rows.append((
+                "baseline: COPY into jsonb (\(b.compression))",
+                "\(f(b.copySeconds, 2)) s, \(f(Double(b.items) / b.copySeconds, 0)) items/s"))
         }
         if let s = fullSync {
             rows.append(("full sync", "\(f(s.wallSeconds, 2)) s, \(f(Double(items) / s.wallSeconds, 0)) items/s end to end"))

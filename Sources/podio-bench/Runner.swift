@@ -159,7 +159,17 @@ struct Runner: Sendable {
 
         let database = try await BenchDatabase.create(serverURL: serverURL, label: "copy")
         let db = try await database.connect()
-        _ = try await db.run { try $0.execute("CREATE TABLE bench_copy (raw jsonb NOT NULL)") }
+        // The same compression choice as podio-mirror's (SyncCoordinator): lz4 when the server
+        // has it and nobody chose otherwise, so the ratio compares the work, not the codec.
+        let compression: String = try await db.run { db in
+            try db.query(
+                """
+                SELECT set_config('default_toast_compression', 'lz4', false) FROM pg_settings
+                WHERE name = 'default_toast_compression' AND source = 'default' AND 'lz4' = ANY (enumvals)
+                """)
+            try db.execute("CREATE TABLE bench_copy (raw jsonb NOT NULL)")
+            return try db.query("SHOW default_toast_compression").first?[0] ?? "?"
+        }
         try await checkpoint()
         let rows = raws
         let copyStarted = ContinuousClock.now
@@ -174,6 +184,6 @@ struct Runner: Sendable {
         guard copied == raws.count else { throw Bench.Failure("COPY wrote \(copied) rows of \(raws.count)") }
         return Report.Baseline(
             items: raws.count, averageItemBytes: raws.isEmpty ? 0 : bytes / raws.count, fetchSeconds: fetchSeconds,
-            copySeconds: copySeconds)
+            copySeconds: copySeconds, compression: compression)
     }
 }
