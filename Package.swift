@@ -94,6 +94,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // `make bench`: the real binary against the in-process simulator and a COPY baseline.
+        .executableTarget(
+            name: "podio-bench",
+            dependencies: [
+                "PodioMirror", "PodioAPI", "PodioSimulator", "LibPQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // Helpers shared by test targets: the test database, process runner.
         .target(
             name: "TestSupport",

@@ -56,9 +56,15 @@ enum PageSQL {
         SELECT item_id, inserted FROM up
         """
 
-    /// The normalized values of changed items are replaced.
+    /// Statistics for the changed items: without them the planner assumes 2,200 rows and
+    /// answers the statements below with full scans of `podio.item_values`, a cost per page that
+    /// grows with the mirror (quadratic over a full load).
+    static let analyzeChanged = "ANALYZE pm_changed"
+
+    /// The normalized values of changed items are replaced. Items this page inserted have no
+    /// values yet (values reference their item), so only rewritten items are looked up.
     static let deleteValues = """
-        DELETE FROM podio.item_values AS v USING pm_changed AS c WHERE v.item_id = c.item_id
+        DELETE FROM podio.item_values AS v USING pm_changed AS c WHERE v.item_id = c.item_id AND NOT c.inserted
         """
 
     /// One row per value, typed by the field's type (`podio.value_*` in schema.sql decide how).
@@ -81,17 +87,24 @@ enum PageSQL {
         """
 
     /// Values of changed items that the typed columns could not read (shape or type unknown):
-    /// the raw JSON keeps them; the engine warns once per item.
+    /// the raw JSON keeps them; the engine warns once per item. The values are looked up item by
+    /// item (the OFFSET 0 keeps the planner from turning the lookup into a scan of the whole
+    /// table when `podio.item_values` has no statistics yet, as during a first load).
     static let unreadableValues = """
-        SELECT v.item_id, v.field_id, v.type FROM podio.item_values AS v JOIN pm_changed AS c ON c.item_id = v.item_id
+        SELECT v.item_id, v.field_id, v.type
+        FROM pm_changed AS c
+        CROSS JOIN LATERAL (SELECT * FROM podio.item_values AS v WHERE v.item_id = c.item_id OFFSET 0) AS v
         WHERE podio.value_is_unreadable(v.type, v.value, v.value_text, v.value_number, v.value_ref, v.value_start,
                                         v.value_start_date)
         ORDER BY v.item_id, v.field_id
         """
 
     /// Field ids the changed items carry that the app's definition does not know.
+    /// Looked up item by item, like `unreadableValues`.
     static let unknownFields = """
-        SELECT DISTINCT v.field_id FROM podio.item_values AS v JOIN pm_changed AS c ON c.item_id = v.item_id
+        SELECT DISTINCT v.field_id
+        FROM pm_changed AS c
+        CROSS JOIN LATERAL (SELECT v.field_id FROM podio.item_values AS v WHERE v.item_id = c.item_id OFFSET 0) AS v
         WHERE NOT EXISTS (SELECT 1 FROM podio.app_fields AS f WHERE f.field_id = v.field_id AND f.app_id = $1)
         """
 

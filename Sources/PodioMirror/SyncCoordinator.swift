@@ -60,6 +60,14 @@ public final class SyncCoordinator: Sendable {
             try SchemaMigrator.requireCurrent(db)
             // Page statements are short and many: JIT compilation would cost more than it saves.
             try db.execute("SET jit = off")
+            // Items' raw JSON is compressed with lz4 rather than pglz when the server has lz4
+            // and nobody chose a method: a full load is ~17% faster (pglz costs more than the
+            // rest of storing the JSON), for ~12% more space. Readers see no difference.
+            try db.query(
+                """
+                SELECT set_config('default_toast_compression', 'lz4', false) FROM pg_settings
+                WHERE name = 'default_toast_compression' AND source = 'default' AND 'lz4' = ANY (enumvals)
+                """)
         }
         let kindName = options.kind.rawValue + (options.dryRun ? "-dry-run" : "")
         let ledgerDB = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror ledger", logger: logger)

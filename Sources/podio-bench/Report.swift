@@ -1,0 +1,151 @@
+import Foundation
+
+/// Every figure of one bench run: printed as a table and written as JSON.
+struct Report: Codable, Sendable {
+    struct Machine: Codable, Sendable {
+        var cpu: String
+        var cores: Int
+        var memoryGiB: Double
+
+        static func current() -> Machine {
+            let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+            let model = info.split(separator: "\n").first { $0.hasPrefix("model name") }
+                .flatMap { $0.split(separator: ":", maxSplits: 1).last }
+                .map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+            return Machine(
+                cpu: model, cores: ProcessInfo.processInfo.activeProcessorCount,
+                memoryGiB: (Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824 * 10).rounded() / 10)
+        }
+    }
+
+    struct Baseline: Codable, Sendable {
+        var items: Int
+        var averageItemBytes: Int
+        /// Reading the pages from the simulator over HTTP (its first, cold read).
+        var fetchSeconds: Double
+        /// COPY of the items, already in memory, into one jsonb column.
+        var copySeconds: Double
+        /// `default_toast_compression` of the COPY session.
+        var compression: String
+
+        enum CodingKeys: String, CodingKey {
+            case items, averageItemBytes = "average_item_bytes", fetchSeconds = "fetch_seconds", copySeconds = "copy_seconds"
+            case compression
+        }
+    }
+
+    struct MemoryPoint: Codable, Sendable {
+        var items: Int
+        var peakRSSMiB: Double
+
+        enum CodingKeys: String, CodingKey { case items, peakRSSMiB = "peak_rss_mib" }
+    }
+
+    struct Derived: Codable, Sendable {
+        var ingestItemsPerSecond: Double
+        var copyItemsPerSecond: Double
+        var ingestToCopyRatio: Double
+        var fullSyncCallLowerBound: Int
+        var memoryRatio: Double?
+        var targetIngestHalfOfCopy: Bool
+        var targetCallsAtLowerBound: Bool
+        var targetUnchangedDeltaOneCall: Bool
+        var targetMemoryUnder1_5x: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case ingestItemsPerSecond = "ingest_items_per_second", copyItemsPerSecond = "copy_items_per_second"
+            case ingestToCopyRatio = "ingest_to_copy_ratio", fullSyncCallLowerBound = "full_sync_call_lower_bound"
+            case memoryRatio = "memory_ratio", targetIngestHalfOfCopy = "target_ingest_at_least_half_of_copy"
+            case targetCallsAtLowerBound = "target_full_sync_calls_at_lower_bound"
+            case targetUnchangedDeltaOneCall = "target_unchanged_delta_one_call"
+            case targetMemoryUnder1_5x = "target_memory_10x_under_1_5x"
+        }
+    }
+
+    var items: Int
+    var changePercent: Double
+    var machine: Machine
+    var baseline: Baseline?
+    var fullSync: SyncRun?
+    var unchangedDelta: SyncRun?
+    var itemsEdited = 0
+    var changedDelta: SyncRun?
+    var memory: [MemoryPoint] = []
+    var derived: Derived?
+
+    enum CodingKeys: String, CodingKey {
+        case items, changePercent = "change_percent", machine, baseline, fullSync = "full_sync"
+        case unchangedDelta = "unchanged_delta", itemsEdited = "items_edited", changedDelta = "changed_delta", memory, derived
+    }
+
+    init(items: Int, changePercent: Double, machine: Machine) {
+        self.items = items
+        self.changePercent = changePercent
+        self.machine = machine
+    }
+
+    mutating func finish() {
+        guard let full = fullSync, let baseline, let unchangedDelta else { return }
+        let ingest = Double(items) / full.wallSeconds
+        let copy = Double(baseline.items) / baseline.copySeconds
+        let bound = 1 + (items + 499) / 500
+        var ratio: Double?
+        if memory.count == 2, memory[0].peakRSSMiB > 0 { ratio = memory[1].peakRSSMiB / memory[0].peakRSSMiB }
+        derived = Derived(
+            ingestItemsPerSecond: ingest, copyItemsPerSecond: copy, ingestToCopyRatio: ingest / copy,
+            fullSyncCallLowerBound: bound, memoryRatio: ratio, targetIngestHalfOfCopy: ingest >= copy / 2,
+            targetCallsAtLowerBound: full.callsServed == bound, targetUnchangedDeltaOneCall: unchangedDelta.callsServed == 1,
+            targetMemoryUnder1_5x: ratio.map { $0 < 1.5 })
+    }
+
+    // MARK: - The table
+
+    func table() -> String {
+        var rows: [(String, String)] = []
+        func f(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
+        func mark(_ ok: Bool?) -> String { ok.map { $0 ? "met" : "NOT met" } ?? "n/a" }
+        rows.append(("machine", "\(machine.cores) cores, \(f(machine.memoryGiB)) GiB, \(machine.cpu)"))
+        if let b = baseline {
+            rows.append(("items (every field type)", "\(items), \(b.averageItemBytes) bytes of JSON each on average"))
+            rows.append(("baseline: fetch pages (HTTP)", "\(f(b.fetchSeconds, 2)) s, \(f(Double(b.items) / b.fetchSeconds, 0)) items/s"))
+            rows.append((
+                "baseline: COPY into jsonb (\(b.compression))",
+                "\(f(b.copySeconds, 2)) s, \(f(Double(b.items) / b.copySeconds, 0)) items/s"))
+        }
+        if let s = fullSync {
+            rows.append(("full sync", "\(f(s.wallSeconds, 2)) s, \(f(Double(items) / s.wallSeconds, 0)) items/s end to end"))
+            let other = max(0, s.runSeconds - s.httpSeconds - s.decodeSeconds - s.writeSeconds)
+            rows.append((
+                "  split of the run's \(f(s.runSeconds, 2)) s",
+                "HTTP wait \(f(s.httpSeconds, 2)) s, decode \(f(s.decodeSeconds, 2)) s, PostgreSQL writes \(f(s.writeSeconds, 2)) s, other \(f(other, 2)) s"))
+            rows.append(("  items written", "\(s.itemsWritten)"))
+            rows.append(("  API calls (served / ledger)", "\(s.callsServed) / \(s.callsLedger)"))
+            rows.append(("  peak RSS", "\(f(s.peakRSSMiB)) MiB"))
+        }
+        if let s = unchangedDelta {
+            rows.append(("unchanged delta", "\(s.callsServed) call\(s.callsServed == 1 ? "" : "s"), \(f(s.wallSeconds, 2)) s, \(s.itemsWritten) written"))
+        }
+        if let s = changedDelta {
+            rows.append((
+                "changed delta (\(itemsEdited) edited, \(f(changePercent, 1)) %)",
+                "\(s.callsServed) call\(s.callsServed == 1 ? "" : "s"), \(s.itemsWritten) written, \(f(s.wallSeconds, 2)) s"))
+        }
+        for point in memory {
+            rows.append(("peak RSS of sync at \(point.items) items", "\(f(point.peakRSSMiB)) MiB"))
+        }
+        if let d = derived {
+            rows.append(("ingest / COPY", "\(f(d.ingestToCopyRatio, 2)) (target ≥ 0.50: \(mark(d.targetIngestHalfOfCopy)))"))
+            rows.append((
+                "full-sync calls vs lower bound",
+                "\(fullSync?.callsServed ?? 0) vs \(d.fullSyncCallLowerBound) = 1 + ceil(\(items)/500) (\(mark(d.targetCallsAtLowerBound)))"))
+            rows.append(("unchanged delta = 1 call", mark(d.targetUnchangedDeltaOneCall)))
+            if let r = d.memoryRatio, memory.count == 2 {
+                rows.append((
+                    "peak RSS \(memory[1].items) / \(memory[0].items) items",
+                    "\(f(r, 2))× (target < 1.5×: \(mark(d.targetMemoryUnder1_5x)))"))
+            }
+        }
+        let width = rows.map { $0.0.count }.max() ?? 0
+        return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
+    }
+}
