@@ -10,7 +10,7 @@ import Darwin
 struct ChildOutcome: Sendable {
     var status: Int32
     var seconds: Double
-    /// Peak resident set size of the child (its `ru_maxrss` from `wait4`), in KiB.
+    /// Peak resident set size of the child (`VmHWM`, read while it runs), in KiB.
     var maxRSSKiB: Int
     var stdout: String
     var stderr: String
@@ -18,8 +18,8 @@ struct ChildOutcome: Sendable {
     var ok: Bool { status == 0 }
 }
 
-/// Spawns executables with `posix_spawn` and reaps them with `wait4`, so that each child's own
-/// resource usage (peak RSS) is read, not the maximum over all children.
+/// Spawns executables with `posix_spawn`, follows each child's own peak RSS while it runs, and
+/// reaps it with `wait4`.
 enum Child {
     struct SpawnError: Error, CustomStringConvertible {
         var description: String
@@ -39,21 +39,33 @@ enum Child {
         let pid = try spawn(path, arguments, environment: environment, stdout: outPath, stderr: errPath)
         var status: Int32 = 0
         var usage = rusage()
+        var peakKiB = 0
         while true {
+            // VmHWM is the high-water mark of the child's own address space, so the last reading
+            // before it exits is its peak (less what it gained in its last 10 ms).
+            if let hwm = highWaterMarkKiB(pid) { peakKiB = max(peakKiB, hwm) }
             let reaped = wait4(pid, &status, WNOHANG, &usage)
             if reaped == pid { break }
             if reaped < 0 && errno != EINTR {
                 throw SpawnError(description: "wait4 failed for \(path): errno \(errno)")
             }
-            try? await Task.sleep(for: .milliseconds(2))
+            try? await Task.sleep(for: .milliseconds(10))
         }
         let elapsed = ContinuousClock.now - started
         // Exited normally: the code; killed by a signal: 128 + the signal, like a shell.
         let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
         let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-        return ChildOutcome(
-            status: code, seconds: Bench.seconds(elapsed), maxRSSKiB: Int(usage.ru_maxrss), stdout: out, stderr: err)
+        return ChildOutcome(status: code, seconds: Bench.seconds(elapsed), maxRSSKiB: peakKiB, stdout: out, stderr: err)
+    }
+
+    /// `VmHWM` of /proc/PID/status in KiB. Not `ru_maxrss` from `wait4`: Linux starts a child's
+    /// `ru_maxrss` at the high-water mark of the address space it exec'd from, which for a
+    /// posix_spawn (vfork) child is this process's, simulator and all.
+    private static func highWaterMarkKiB(_ pid: pid_t) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+        return line.split(separator: " ").compactMap { Int($0) }.first
     }
 
     private static func spawn(
