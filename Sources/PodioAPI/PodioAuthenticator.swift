@@ -136,7 +136,10 @@ actor PodioAuthenticator {
                     headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
                     body: Data(body.utf8), timeout: timeout)
             } else {
-                let body = try JSONSerialization.data(withJSONObject: parameters, options: [.sortedKeys])
+                // v2 takes JSON with the app id as a number, as Podio documents it.
+                var object: [String: Any] = parameters
+                if let appID = parameters["app_id"].flatMap({ Int($0) }) { object["app_id"] = appID }
+                let body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 request = TransportRequest(
                     method: "POST", url: apiURL + "/oauth/token/v2",
                     headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
