@@ -20,6 +20,8 @@ actor PodioAuthenticator {
     private let retry: RetryPolicy
 
     private var token: OAuthToken?
+    /// How long the last token this process obtained was valid for when it arrived.
+    private var lifetime: Double?
     private var loaded = false
     private var renewal: Task<OAuthToken, any Error>?
 
@@ -49,8 +51,11 @@ actor PodioAuthenticator {
                 remember(stored)
             }
         }
-        if let token, token.expiresAt - refreshMargin > Date().timeIntervalSince1970 {
-            return token.accessToken
+        if let token {
+            // Refresh `refreshMargin` early, but a token that lives shorter than twice the margin
+            // is used for half its life: renewing it before every call would waste grants.
+            let margin = min(refreshMargin, (lifetime ?? .infinity) / 2)
+            if token.expiresAt - margin > Date().timeIntervalSince1970 { return token.accessToken }
         }
         return try await renew().accessToken
     }
@@ -78,6 +83,7 @@ actor PodioAuthenticator {
         defer { renewal = nil }
         let token = try await task.value
         remember(token)
+        lifetime = token.expiresAt - Date().timeIntervalSince1970
         return token
     }
 

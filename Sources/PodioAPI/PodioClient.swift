@@ -8,7 +8,7 @@ import Synchronization
 /// answer's status and rate-limit headers back to it. Retryable failures (5xx, timeouts, cut
 /// connections, truncated or malformed bodies) are retried with exponential backoff and jitter,
 /// bounded in count and time; a 401 for an expired or invalid token is answered with one
-/// refresh and one retry.
+/// refresh and a retry (twice at most).
 public final class PodioClient: Sendable {
     public struct Configuration: Sendable {
         /// `PODIO_API_URL`, without a trailing slash.
@@ -22,6 +22,9 @@ public final class PodioClient: Sendable {
         public var refreshMargin: Double = 300
         /// Calls answered 420 that are tried again (the gate decides how long to wait first).
         public var rateLimitRetries: Int = 2
+        /// Token refreshes after a 401 before the call fails: a token can also expire (or be
+        /// revoked) right after a refresh; a second rejection of a fresh token means refusal.
+        public var tokenRefreshesPerCall: Int = 2
         public var userAgent = "podio-mirror/1.0"
 
         public init(apiURL: String, apiKey: PodioAPIKey, credentials: PodioCredentials) {
@@ -89,7 +92,7 @@ public final class PodioClient: Sendable {
         }
         let started = Date()
         var attempt = 0
-        var refreshed = false
+        var refreshes = 0
         var rateLimited = 0
         while true {
             try Task.checkCancellation()
@@ -142,9 +145,9 @@ public final class PodioClient: Sendable {
                     kind: .retryable, endpoint: endpoint.name, detail: redactor.redact(error.message), attempts: attempt)
             }
             switch failure.kind {
-            case .auth where failure.status == 401 && !refreshed:
-                refreshed = true
-                logger.debug("token rejected; refreshing once", metadata: ["endpoint": "\(endpoint)"])
+            case .auth where failure.status == 401 && refreshes < configuration.tokenRefreshesPerCall:
+                refreshes += 1
+                logger.debug("token rejected; refreshing", metadata: ["endpoint": "\(endpoint)", "refresh": "\(refreshes)"])
                 _ = try await authenticator.tokenRejected(token)
                 attempt -= 1
                 continue
