@@ -188,7 +188,11 @@ public final class PodioClient: Sendable {
             // Not Podio's JSON (a proxy's HTML page, say): keep a short, single-line excerpt.
             let excerpt = String(decoding: response.body.prefix(200), as: UTF8.self)
                 .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
-            description = excerpt.isEmpty ? "no body" : "non-JSON body: \(excerpt)"
+            if let title = Self.htmlTitle(response.body) {
+                description = "an HTML page (\(title))"
+            } else {
+                description = excerpt.isEmpty ? "no body" : "non-JSON body: \(excerpt)"
+            }
             if kind == .invalidRequest && response.status >= 500 { kind = .retryable }
         } else {
             description = ""
@@ -197,6 +201,17 @@ public final class PodioClient: Sendable {
             kind: kind, endpoint: endpoint, status: response.status, code: parsed?.error,
             detail: redactor.redact(description), requestID: response.header("X-Podio-Request-Id"),
             retryAfterSeconds: kind == .rateLimited ? PodioError.waitSeconds(in: description) : nil, attempts: attempts)
+    }
+
+    /// The `<title>` of an HTML page (a proxy's or load balancer's error page), on one line.
+    static func htmlTitle(_ body: Data) -> String? {
+        let text = String(decoding: body.prefix(4096), as: UTF8.self)
+        guard let open = text.range(of: "<title>", options: .caseInsensitive),
+            let close = text.range(of: "</title>", options: .caseInsensitive, range: open.upperBound..<text.endIndex)
+        else { return nil }
+        let title = text[open.upperBound..<close.lowerBound]
+            .split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        return title.isEmpty ? nil : String(title.prefix(120))
     }
 
     static func rateLimitHeaders(_ response: TransportResponse) -> RateLimitHeaders {
