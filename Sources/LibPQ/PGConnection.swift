@@ -53,6 +53,9 @@ public final class PGConnection: Sendable {
         guard PQstatus(conn) == CONNECTION_OK else {
             let message = secrets.redact(Self.trimmed(PQerrorMessage(conn)))
             PQfinish(conn)
+            if let connectionString, !connectionString.isEmpty, !Self.parses(connectionString) {
+                throw PGError(kind: .invalidConnectionString, message: message)
+            }
             throw PGError(
                 kind: .connectionFailed,
                 message: "could not connect to PostgreSQL: \(message)",
@@ -63,6 +66,17 @@ public final class PGConnection: Sendable {
         handle = Mutex(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(conn))))
         try execute("SET client_encoding TO 'UTF8'; SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, YMD';")
         logger.debug("connected to PostgreSQL")
+    }
+
+    /// Whether libpq can parse a connection string (keywords and URI syntax; values such as
+    /// `sslmode` are checked only when connecting).
+    static func parses(_ connectionString: String) -> Bool {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let options = PQconninfoParse(connectionString, &errorMessage)
+        if let errorMessage { PQfreemem(errorMessage) }
+        guard let options else { return false }
+        PQconninfoFree(options)
+        return true
     }
 
     deinit {

@@ -8,6 +8,8 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
         fileprivate let raw: String
         /// The connection could not be opened.
         public static let connectionFailed = Kind(raw: "connection failed")
+        /// The connection string itself is malformed (libpq cannot parse it): a configuration error.
+        public static let invalidConnectionString = Kind(raw: "invalid connection string")
         /// The connection was lost or is no longer usable.
         public static let connectionLost = Kind(raw: "connection lost")
         /// The server reported an error for a statement.
@@ -63,7 +65,7 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         var text: String
         switch kind {
-        case .connectionFailed: text = message
+        case .connectionFailed, .invalidConnectionString: text = message
         case .connectionLost: text = "lost the PostgreSQL connection: \(message)"
         default: text = "PostgreSQL \(kind)\(sqlState.map { " [\($0)]" } ?? ""): \(message)"
         }
