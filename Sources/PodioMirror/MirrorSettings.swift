@@ -45,6 +45,8 @@ public struct MirrorSettings: Sendable {
                 throw MirrorError(.usage, "PODIO_USERNAME is set but PODIO_PASSWORD is not", fix: "set both, or neither")
             }
             s.userCredentials = .password(username: username, password: password)
+        } else if value("PODIO_PASSWORD") != nil {
+            throw MirrorError(.usage, "PODIO_PASSWORD is set but PODIO_USERNAME is not", fix: "set both, or neither")
         }
         if let pairs = value("PODIO_APP_AUTH") {
             for pair in pairs.split(separator: ",") {

@@ -37,8 +37,13 @@ enum CommandRunner {
             return (70, text)
         case let e as PodioError:
             switch e.kind {
+            case .credentialsRefused where e.code == PodioError.noStoredTokenCode:
+                return (64, "no Podio user credentials: \(e.detail); set PODIO_USERNAME and PODIO_PASSWORD, or PODIO_APP_AUTH, or run `podio-mirror login` once")
             case .credentialsRefused, .auth:
-                return (77, "Podio refused the credentials: \(e); check PODIO_CLIENT_ID, PODIO_CLIENT_SECRET and the user or app credentials")
+                return (77, "Podio refused the credentials: \(e); check PODIO_CLIENT_ID and PODIO_CLIENT_SECRET, and PODIO_USERNAME and PODIO_PASSWORD (or PODIO_APP_AUTH, or run `podio-mirror login` again)")
+            case .retryable where e.status == nil:
+                // No HTTP answer at all: a wrong URL as likely as an outage.
+                return (69, "Podio is unreachable: \(e); check PODIO_API_URL and the network; the next run tries again")
             case .retryable:
                 return (69, "Podio is unavailable: \(e); the next run tries again")
             case .rateLimited:
