@@ -70,6 +70,12 @@ public struct MirrorSettings: Sendable {
             s.quota.window = seconds
             s.quota.coolDown = min(seconds, 300)
         }
+        if let v = value("PODIO_REQUEST_TIMEOUT") {
+            guard let seconds = DurationParser.seconds(v), seconds > 0 else {
+                throw MirrorError(.usage, "PODIO_REQUEST_TIMEOUT is not a duration", fix: "use 90s, 2m or plain seconds")
+            }
+            s.requestTimeout = seconds
+        }
         if let v = value("PODIO_RATE_RESERVE") {
             guard let r = Double(v.replacingOccurrences(of: "%", with: "")), r >= 0, r < 100 else {
                 throw MirrorError(.usage, "PODIO_RATE_RESERVE is not a percentage", fix: "use a number from 0 to 99, e.g. 5")
