@@ -16,7 +16,7 @@ enum CommandRunner {
             throw error
         } catch {
             let (code, message) = describe(error)
-            FileHandle.standardError.write(Data("podio-mirror: \(message)\n".utf8))
+            FileHandle.standardError.write(Data("podio-mirror: \(printable(message))\n".utf8))
             throw ExitCode(code)
         }
     }
@@ -66,7 +66,26 @@ enum CommandRunner {
     static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 
     static func print(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        FileHandle.standardOutput.write(Data((printable(line) + "\n").utf8))
+    }
+
+    /// The text with control characters (which Podio names may carry) shown as `\u{1B}`, so
+    /// that a name can neither break a line nor send escape sequences to the terminal.
+    static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if isControl(scalar) {
+                out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     static func printJSON<T: Encodable>(_ value: T) throws {
