@@ -53,13 +53,14 @@ public final class PGConnection: Sendable {
         guard PQstatus(conn) == CONNECTION_OK else {
             let message = secrets.redact(Self.trimmed(PQerrorMessage(conn)))
             PQfinish(conn)
-            if let connectionString, !connectionString.isEmpty, !Self.parses(connectionString) {
-                throw PGError(kind: .invalidConnectionString, message: message)
-            }
-            throw PGError(
+            var error = PGError(
                 kind: .connectionFailed,
                 message: "could not connect to PostgreSQL: \(message)",
                 hint: "check DATABASE_URL (or PGHOST, PGPORT, PGUSER, PGDATABASE) and that the server is running")
+            if let connectionString, !connectionString.isEmpty, !Self.parses(connectionString) {
+                error.isInvalidConnectionString = true
+            }
+            throw error
         }
         // Server notices ("relation … already exists, skipping") would go to stderr by default.
         PQsetNoticeProcessor(conn, { _, _ in }, nil)

@@ -8,8 +8,6 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
         fileprivate let raw: String
         /// The connection could not be opened.
         public static let connectionFailed = Kind(raw: "connection failed")
-        /// The connection string itself is malformed (libpq cannot parse it): a configuration error.
-        public static let invalidConnectionString = Kind(raw: "invalid connection string")
         /// The connection was lost or is no longer usable.
         public static let connectionLost = Kind(raw: "connection lost")
         /// The server reported an error for a statement.
@@ -29,6 +27,9 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
     public var detail: String?
     public var hint: String?
     public var constraint: String?
+    /// The connection failed because libpq cannot parse the connection string itself (a
+    /// configuration error, not a server that is down).
+    public var isInvalidConnectionString = false
 
     public init(
         kind: Kind, sqlState: String? = nil, message: String, detail: String? = nil, hint: String? = nil,
@@ -65,7 +66,7 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         var text: String
         switch kind {
-        case .connectionFailed, .invalidConnectionString: text = message
+        case .connectionFailed: text = message
         case .connectionLost: text = "lost the PostgreSQL connection: \(message)"
         default: text = "PostgreSQL \(kind)\(sqlState.map { " [\($0)]" } ?? ""): \(message)"
         }

@@ -26,8 +26,8 @@ enum CommandRunner {
         switch error {
         case let e as MirrorError:
             return (e.category.exitCode, e.description)
-        case let e as PGError where e.kind == .invalidConnectionString:
-            return (64, "DATABASE_URL is not a valid connection string: \(e.message); use postgresql://user@host:5432/dbname or host=… dbname=… (libpq's syntax)")
+        case let e as PGError where e.isInvalidConnectionString:
+            return (64, "DATABASE_URL is not a valid connection string (\(e.message)); use postgresql://user@host:5432/dbname or host=… dbname=… (libpq's syntax)")
         case let e as PGError:
             let what = e.kind == .connectionFailed ? "" : "database error: "
             var text = "\(what)\(e.description)"
