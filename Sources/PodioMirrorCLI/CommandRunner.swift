@@ -28,12 +28,14 @@ enum CommandRunner {
             return (e.category.exitCode, e.description)
         case let e as PGError where e.isInvalidConnectionString:
             return (64, "DATABASE_URL is not a valid connection string (\(e.message)); use postgresql://user@host:5432/dbname or host=… dbname=… (libpq's syntax)")
+        case let e as PGError where e.kind == .connectionLost || e.sqlState.map({ ["57P01", "57P02"].contains($0) }) == true:
+            // A restarted or crashed server: nothing of the page in flight was committed.
+            return (70, "lost the connection to PostgreSQL (\(e.message)); check that the server is up: the next run resumes from the last committed page")
         case let e as PGError:
             let what = e.kind == .connectionFailed ? "" : "database error: "
             var text = "\(what)\(e.description)"
             if e.isQueryCanceled { text += "; a statement ran past statement_timeout" }
             if e.isLockNotAvailable { text += "; a lock was not granted in time (lock_timeout)" }
-            if e.kind == .connectionLost { text += "; the database connection was lost: the next run resumes from the last committed page" }
             return (70, text)
         case let e as PodioError:
             switch e.kind {
