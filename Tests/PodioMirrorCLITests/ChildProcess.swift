@@ -73,7 +73,7 @@ final class ChildProcess: Sendable {
             stdoutTask = nil
             stderrTask = nil
         }
-        DispatchQueue.global().async { [self] in
+        Self.onThread { [self] in
             var raw: Int32 = 0
             while waitpid(pid, &raw, 0) == -1 && errno == EINTR {}
             waitStatus.withLock { $0 = raw }
@@ -97,10 +97,19 @@ final class ChildProcess: Sendable {
         symbol("posix_spawn_file_actions_addclosefrom_np", as: AddCloseFrom.self)?(actions, from) ?? -1
     }
 
-    /// Reads a pipe to its end on a GCD thread (never blocking the cooperative pool).
+    /// Blocking work on a thread of its own: not on the cooperative pool, and not on GCD's global
+    /// queues either (on Linux the cooperative pool shares their few threads, so blocked reads there
+    /// stall every test).
+    private static func onThread(_ body: @escaping @Sendable () -> Void) {
+        let thread = Thread(block: body)
+        thread.stackSize = 256 * 1024
+        thread.start()
+    }
+
+    /// Reads a pipe to its end on a thread of its own.
     private static func readToEnd(_ fd: Int32) async -> Data {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            onThread {
                 let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
                 continuation.resume(returning: handle.readDataToEndOfFile())
             }
