@@ -53,16 +53,31 @@ public final class PGConnection: Sendable {
         guard PQstatus(conn) == CONNECTION_OK else {
             let message = secrets.redact(Self.trimmed(PQerrorMessage(conn)))
             PQfinish(conn)
-            throw PGError(
+            var error = PGError(
                 kind: .connectionFailed,
                 message: "could not connect to PostgreSQL: \(message)",
                 hint: "check DATABASE_URL (or PGHOST, PGPORT, PGUSER, PGDATABASE) and that the server is running")
+            if let connectionString, !connectionString.isEmpty, !Self.parses(connectionString) {
+                error.isInvalidConnectionString = true
+            }
+            throw error
         }
         // Server notices ("relation … already exists, skipping") would go to stderr by default.
         PQsetNoticeProcessor(conn, { _, _ in }, nil)
         handle = Mutex(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(conn))))
         try execute("SET client_encoding TO 'UTF8'; SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, YMD';")
         logger.debug("connected to PostgreSQL")
+    }
+
+    /// Whether libpq can parse a connection string (keywords and URI syntax; values such as
+    /// `sslmode` are checked only when connecting).
+    static func parses(_ connectionString: String) -> Bool {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let options = PQconninfoParse(connectionString, &errorMessage)
+        if let errorMessage { PQfreemem(errorMessage) }
+        guard let options else { return false }
+        PQconninfoFree(options)
+        return true
     }
 
     deinit {

@@ -27,6 +27,9 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
     public var detail: String?
     public var hint: String?
     public var constraint: String?
+    /// The connection failed because libpq cannot parse the connection string itself (a
+    /// configuration error, not a server that is down).
+    public var isInvalidConnectionString = false
 
     public init(
         kind: Kind, sqlState: String? = nil, message: String, detail: String? = nil, hint: String? = nil,

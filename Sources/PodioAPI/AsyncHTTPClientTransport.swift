@@ -21,6 +21,9 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             connect: .milliseconds(Int64(connectTimeout * 1000)), read: .milliseconds(Int64(readTimeout * 1000)))
         configuration.redirectConfiguration = .disallow
         configuration.httpVersion = .http1Only
+        // A refused connection fails the attempt at once: PodioClient's RetryPolicy retries with
+        // backoff, bounded. (The pool's own retries would spend the connect timeout on every attempt.)
+        configuration.connectionPool.retryConnectionEstablishment = false
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.maxBodyBytes = maxBodyBytes
     }

@@ -107,6 +107,10 @@ actor PodioAuthenticator {
             parameters = ["grant_type": "password", "username": username, "password": password]
         case .app(let appID, let appToken):
             parameters = ["grant_type": "app", "app_id": String(appID), "app_token": appToken]
+        case .stored where token == nil:
+            throw PodioError(
+                kind: .credentialsRefused, endpoint: "POST /oauth/token", code: PodioError.noStoredTokenCode,
+                detail: "none are configured and no token is stored for \(identity)")
         case .stored:
             throw PodioError(
                 kind: .credentialsRefused, endpoint: "POST /oauth/token",

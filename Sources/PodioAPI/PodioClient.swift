@@ -8,7 +8,7 @@ import Synchronization
 /// answer's status and rate-limit headers back to it. Retryable failures (5xx, timeouts, cut
 /// connections, truncated or malformed bodies) are retried with exponential backoff and jitter,
 /// bounded in count and time; a 401 for an expired or invalid token is answered with one
-/// refresh and one retry.
+/// refresh and a retry (twice at most).
 public final class PodioClient: Sendable {
     public struct Configuration: Sendable {
         /// `PODIO_API_URL`, without a trailing slash.
@@ -22,6 +22,9 @@ public final class PodioClient: Sendable {
         public var refreshMargin: Double = 300
         /// Calls answered 420 that are tried again (the gate decides how long to wait first).
         public var rateLimitRetries: Int = 2
+        /// Token refreshes after a 401 before the call fails: a token can also expire (or be
+        /// revoked) right after a refresh; a second rejection of a fresh token means refusal.
+        public var tokenRefreshesPerCall: Int = 2
         public var userAgent = "podio-mirror/1.0"
 
         public init(apiURL: String, apiKey: PodioAPIKey, credentials: PodioCredentials) {
@@ -89,7 +92,7 @@ public final class PodioClient: Sendable {
         }
         let started = Date()
         var attempt = 0
-        var refreshed = false
+        var refreshes = 0
         var rateLimited = 0
         while true {
             try Task.checkCancellation()
@@ -148,9 +151,9 @@ public final class PodioClient: Sendable {
                 throw error
             }
             switch failure.kind {
-            case .auth where failure.status == 401 && !refreshed:
-                refreshed = true
-                logger.debug("token rejected; refreshing once", metadata: ["endpoint": "\(endpoint)"])
+            case .auth where failure.status == 401 && refreshes < configuration.tokenRefreshesPerCall:
+                refreshes += 1
+                logger.debug("token rejected; refreshing", metadata: ["endpoint": "\(endpoint)", "refresh": "\(refreshes)"])
                 _ = try await authenticator.tokenRejected(token)
                 attempt -= 1
                 continue
@@ -193,7 +196,11 @@ public final class PodioClient: Sendable {
             let redacted = redactor.redact(String(decoding: response.body.prefix(4096), as: UTF8.self))
             let excerpt = String(redacted.prefix(200))
                 .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
-            description = excerpt.isEmpty ? "no body" : "non-JSON body: \(excerpt)"
+            if let title = Self.htmlTitle(response.body) {
+                description = "an HTML page (\(title))"
+            } else {
+                description = excerpt.isEmpty ? "no body" : "non-JSON body: \(excerpt)"
+            }
             if kind == .invalidRequest && response.status >= 500 { kind = .retryable }
         } else {
             description = ""
@@ -202,6 +209,17 @@ public final class PodioClient: Sendable {
             kind: kind, endpoint: endpoint, status: response.status, code: parsed?.error,
             detail: redactor.redact(description), requestID: response.header("X-Podio-Request-Id"),
             retryAfterSeconds: kind == .rateLimited ? PodioError.waitSeconds(in: description) : nil, attempts: attempts)
+    }
+
+    /// The `<title>` of an HTML page (a proxy's or load balancer's error page), on one line.
+    static func htmlTitle(_ body: Data) -> String? {
+        let text = String(decoding: body.prefix(4096), as: UTF8.self)
+        guard let open = text.range(of: "<title>", options: .caseInsensitive),
+            let close = text.range(of: "</title>", options: .caseInsensitive, range: open.upperBound..<text.endIndex)
+        else { return nil }
+        let title = text[open.upperBound..<close.lowerBound]
+            .split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        return title.isEmpty ? nil : String(title.prefix(120))
     }
 
     static func rateLimitHeaders(_ response: TransportResponse) -> RateLimitHeaders {

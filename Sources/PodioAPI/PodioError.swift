@@ -52,6 +52,11 @@ public struct PodioError: Error, Sendable, CustomStringConvertible {
 
     public var isRetryable: Bool { kind == .retryable }
 
+    /// `code` of the error for stored-token credentials (`podio-mirror login`) when no token was
+    /// ever stored: a configuration gap, not a refusal by Podio.
+    public static let noStoredTokenCode = "no_stored_token"
+
+
     public var description: String {
         var text = "Podio \(endpoint)"
         if let status { text += " answered \(status)" } else { text += " failed" }

@@ -45,6 +45,8 @@ public struct MirrorSettings: Sendable {
                 throw MirrorError(.usage, "PODIO_USERNAME is set but PODIO_PASSWORD is not", fix: "set both, or neither")
             }
             s.userCredentials = .password(username: username, password: password)
+        } else if value("PODIO_PASSWORD") != nil {
+            throw MirrorError(.usage, "PODIO_PASSWORD is set but PODIO_USERNAME is not", fix: "set both, or neither")
         }
         if let pairs = value("PODIO_APP_AUTH") {
             for pair in pairs.split(separator: ",") {
@@ -67,6 +69,12 @@ public struct MirrorSettings: Sendable {
             }
             s.quota.window = seconds
             s.quota.coolDown = min(seconds, 300)
+        }
+        if let v = value("PODIO_REQUEST_TIMEOUT") {
+            guard let seconds = DurationParser.seconds(v), seconds > 0 else {
+                throw MirrorError(.usage, "PODIO_REQUEST_TIMEOUT is not a duration", fix: "use 90s, 2m or plain seconds")
+            }
+            s.requestTimeout = seconds
         }
         if let v = value("PODIO_RATE_RESERVE") {
             guard let r = Double(v.replacingOccurrences(of: "%", with: "")), r >= 0, r < 100 else {

@@ -36,12 +36,18 @@ enum PageSQL {
 
     /// Inserts new items and rewrites those whose revision differs (or that come back from the
     /// dead); the comparison happens here, not by reading rows first. Records what changed.
-    static let upsertItems = """
+    static let upsertItems = upsertItems(title: "title")
+
+    /// `upsertItems` with titles longer than `maxIndexedBytes` left NULL (see `cappedTitles`).
+    static let upsertItemsCapped = upsertItems(title: "CASE WHEN octet_length(title) <= \(maxIndexedBytes) THEN title END")
+
+    private static func upsertItems(title: String) -> String {
+        """
         CREATE TEMP TABLE pm_changed ON COMMIT DROP AS
         WITH up AS (
             INSERT INTO podio.items AS i (item_id, app_id, app_item_id, title, revision, created_on, last_edit_on,
                                          last_event_on, comment_count, file_count, raw, deleted_at, synced_at, run_id)
-            SELECT DISTINCT ON (item_id) item_id, $1, app_item_id, title, revision, created_on, last_edit_on,
+            SELECT DISTINCT ON (item_id) item_id, $1, app_item_id, \(title), revision, created_on, last_edit_on,
                    last_event_on, comment_count, file_count, raw, NULL, now(), $2
             FROM pm_page ORDER BY item_id, ord DESC
             ON CONFLICT (item_id) DO UPDATE SET
@@ -55,6 +61,7 @@ enum PageSQL {
         )
         SELECT item_id, inserted FROM up
         """
+    }
 
     /// Statistics for the changed items: without them the planner assumes 2,200 rows and
     /// answers the statements below with full scans of `podio.item_values`, a cost per page that
@@ -68,11 +75,18 @@ enum PageSQL {
         """
 
     /// One row per value, typed by the field's type (`podio.value_*` in schema.sql decide how).
-    static let insertValues = """
+    static let insertValues = insertValues(text: "podio.value_text(ftype, v.val)")
+
+    /// `insertValues` with texts longer than `maxIndexedBytes` left NULL (see `cappedValues`).
+    static let insertValuesCapped = insertValues(
+        text: "CASE WHEN octet_length(podio.value_text(ftype, v.val)) <= \(maxIndexedBytes) THEN podio.value_text(ftype, v.val) END")
+
+    private static func insertValues(text: String) -> String {
+        """
         INSERT INTO podio.item_values (item_id, field_id, app_id, position, type, value_text, value_number, value_ref,
                                        value_start, value_end, value_start_date, value_end_date, value_kind, value)
         SELECT p.item_id, fid, $1, (v.pos - 1)::int, ftype,
-               podio.value_text(ftype, v.val), podio.value_number(ftype, v.val), podio.value_ref(ftype, v.val),
+               \(text), podio.value_number(ftype, v.val), podio.value_ref(ftype, v.val),
                podio.value_start(ftype, v.val), podio.value_end(ftype, v.val),
                podio.value_start_date(ftype, v.val), podio.value_end_date(ftype, v.val),
                podio.value_kind(ftype, v.val), v.val
@@ -84,6 +98,39 @@ enum PageSQL {
         CROSS JOIN LATERAL jsonb_array_elements(podio.json_array(f.field -> 'values')) WITH ORDINALITY AS v(val, pos)
         WHERE meta.fid IS NOT NULL
         ON CONFLICT (item_id, field_id, position) DO NOTHING
+        """
+    }
+
+    // MARK: - Texts too large for an index
+
+    /// A btree index entry holds at most 2,704 bytes after compression; texts up to this many
+    /// bytes always fit. Longer ones usually compress enough; an incompressible one (a pasted
+    /// document, an inline image) makes PostgreSQL refuse the whole statement (SQLSTATE 54000).
+    /// Then the page is written again with long texts left out, and each is put back on its own.
+    static let maxIndexedBytes = 2_000
+
+    /// Changed items whose title `upsertItemsCapped` left out.
+    static let cappedTitles = """
+        SELECT p.item_id FROM (SELECT DISTINCT ON (item_id) item_id, title FROM pm_page ORDER BY item_id, ord DESC) AS p
+        JOIN pm_changed AS c ON c.item_id = p.item_id
+        WHERE octet_length(p.title) > \(maxIndexedBytes)
+        """
+
+    static let restoreTitle = """
+        UPDATE podio.items SET title = (SELECT title FROM pm_page WHERE item_id = $1 ORDER BY ord DESC LIMIT 1)
+        WHERE item_id = $1
+        """
+
+    /// Values of changed items whose text `insertValuesCapped` left out.
+    static let cappedValues = """
+        SELECT v.item_id, v.field_id, v.position, v.type FROM podio.item_values AS v JOIN pm_changed AS c ON c.item_id = v.item_id
+        WHERE v.value_text IS NULL AND octet_length(podio.value_text(v.type, v.value)) > \(maxIndexedBytes)
+        ORDER BY v.item_id, v.field_id, v.position
+        """
+
+    static let restoreValueText = """
+        UPDATE podio.item_values SET value_text = podio.value_text(type, value)
+        WHERE item_id = $1 AND field_id = $2 AND position = $3
         """
 
     /// Values of changed items that the typed columns could not read (shape or type unknown):
@@ -97,6 +144,12 @@ enum PageSQL {
         WHERE podio.value_is_unreadable(v.type, v.value, v.value_text, v.value_number, v.value_ref, v.value_start,
                                         v.value_start_date)
         ORDER BY v.item_id, v.field_id
+        """
+
+    /// Changed items without a title (the key missing, null or empty).
+    static let untitledItems = """
+        SELECT DISTINCT p.item_id FROM pm_page AS p JOIN pm_changed AS c ON c.item_id = p.item_id
+        WHERE coalesce(p.title, '') = '' ORDER BY p.item_id
         """
 
     /// Field ids the changed items carry that the app's definition does not know.

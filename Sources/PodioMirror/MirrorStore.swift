@@ -132,14 +132,12 @@ public struct MirrorStore: Sendable {
             try db.query(PageSQL.stage, [body])
             try db.execute(PageSQL.analyze)
             let activity = try db.query(PageSQL.refreshActivity, [appID]).affectedRows
-            try db.query(PageSQL.upsertItems, [appID, runID])
-            try db.execute(PageSQL.analyzeChanged)
-            try db.query(PageSQL.deleteValues)
-            try db.query(PageSQL.insertValues, [appID])
+            let oversized = try writeItemsAndValues(appID: appID, runID: runID)
             let unreadable = try db.query(PageSQL.unreadableValues).rows.compactMap { row -> UnreadableValue? in
                 guard let item = row.int("item_id"), let field = row.int("field_id") else { return nil }
                 return UnreadableValue(itemID: item, fieldID: field, type: row.string("type") ?? "?")
             }
+            let untitled = try db.query(PageSQL.untitledItems).rows.compactMap { $0.int("item_id") }
             let unknown = try db.query(PageSQL.unknownFields, [appID]).rows.compactMap { $0.int("field_id") }
             let summary = try db.query(PageSQL.summary).first
             switch checkpoint {
@@ -168,11 +166,60 @@ public struct MirrorStore: Sendable {
             let seen = summary?.int("seen") ?? 0
             return PageOutcome(
                 seen: seen, inserted: inserted, updated: updated, unchanged: seen - inserted - updated,
-                activityRefreshed: activity, unknownFieldIDs: unknown, unreadable: unreadable,
+                activityRefreshed: activity, unknownFieldIDs: unknown, unreadable: unreadable, oversized: oversized,
+                untitled: untitled,
                 newestEdit: summary?.date("newest_edit"))
         } catch {
             _ = try? db.execute("ROLLBACK")
             throw error
+        }
+    }
+
+    /// Upserts the staged items and replaces the values of changed ones. When a text is too
+    /// large for its index (SQLSTATE 54000), writes them again with long texts left out and puts
+    /// each back on its own; those that still do not fit stay NULL in the typed column (the raw
+    /// JSON keeps them) and are returned. Runs inside the page's transaction.
+    private func writeItemsAndValues(appID: Int, runID: Int64) throws -> [UnreadableValue] {
+        try db.execute("SAVEPOINT pm_page_rows")
+        do {
+            try db.query(PageSQL.upsertItems, [appID, runID])
+            try db.execute(PageSQL.analyzeChanged)
+            try db.query(PageSQL.deleteValues)
+            try db.query(PageSQL.insertValues, [appID])
+            try db.execute("RELEASE SAVEPOINT pm_page_rows")
+            return []
+        } catch let error as PGError where error.sqlState == "54000" {
+            try db.execute("ROLLBACK TO SAVEPOINT pm_page_rows")
+        }
+        try db.query(PageSQL.upsertItemsCapped, [appID, runID])
+        try db.execute(PageSQL.analyzeChanged)
+        try db.query(PageSQL.deleteValues)
+        try db.query(PageSQL.insertValuesCapped, [appID])
+        var oversized: [UnreadableValue] = []
+        for row in try db.query(PageSQL.cappedTitles).rows {
+            guard let item = row.int("item_id") else { continue }
+            if try !restore(PageSQL.restoreTitle, [item]) { oversized.append(UnreadableValue(itemID: item, fieldID: 0, type: "title")) }
+        }
+        for row in try db.query(PageSQL.cappedValues).rows {
+            guard let item = row.int("item_id"), let field = row.int("field_id"), let position = row.int("position") else { continue }
+            if try !restore(PageSQL.restoreValueText, [item, field, position]) {
+                oversized.append(UnreadableValue(itemID: item, fieldID: field, type: row.string("type") ?? "?"))
+            }
+        }
+        try db.execute("RELEASE SAVEPOINT pm_page_rows")
+        return oversized
+    }
+
+    /// One statement in its own savepoint; false when a value was too large for an index.
+    private func restore(_ sql: String, _ parameters: [(any PGEncodable)?]) throws -> Bool {
+        try db.execute("SAVEPOINT pm_restore")
+        do {
+            try db.query(sql, parameters)
+            try db.execute("RELEASE SAVEPOINT pm_restore")
+            return true
+        } catch let error as PGError where error.sqlState == "54000" {
+            try db.execute("ROLLBACK TO SAVEPOINT pm_restore")
+            return false
         }
     }
 
@@ -302,6 +349,11 @@ public struct PageOutcome: Sendable {
     public var activityRefreshed: Int
     public var unknownFieldIDs: [Int]
     public var unreadable: [UnreadableValue]
+    /// Texts too large for the typed columns' indexes, kept only in the raw JSON (`fieldID` 0 and
+    /// type `title`: the item's title).
+    public var oversized: [UnreadableValue] = []
+    /// Changed items without a title.
+    public var untitled: [Int] = []
     public var newestEdit: Date?
 
     public var written: Int { inserted + updated }

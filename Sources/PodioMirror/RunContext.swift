@@ -344,7 +344,18 @@ final class RunContext {
         current?.itemsWritten += outcome.written
         current?.itemsUnchanged += outcome.unchanged
         current?.activityRefreshed += outcome.activityRefreshed
+        // One warning line per item, naming its first problem; the raw JSON keeps everything.
         var warned = Set<Int>()
+        for value in outcome.oversized where warned.insert(value.itemID).inserted {
+            current?.warnings += 1
+            let what = value.type == "title" ? "its title" : "field \(value.fieldID) (\(value.type))"
+            logger.warning(
+                "item \(value.itemID) of app \(appID): \(what) is too large for the typed columns; it is kept in the raw JSON")
+        }
+        for itemID in outcome.untitled where warned.insert(itemID).inserted {
+            current?.warnings += 1
+            logger.warning("item \(itemID) of app \(appID) has no title; it is stored with an empty one")
+        }
         for value in outcome.unreadable where warned.insert(value.itemID).inserted {
             current?.warnings += 1
             logger.warning(

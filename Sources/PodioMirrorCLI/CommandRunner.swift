@@ -16,7 +16,7 @@ enum CommandRunner {
             throw error
         } catch {
             let (code, message) = describe(error)
-            FileHandle.standardError.write(Data("podio-mirror: \(message)\n".utf8))
+            FileHandle.standardError.write(Data("podio-mirror: \(printable(message))\n".utf8))
             throw ExitCode(code)
         }
     }
@@ -26,17 +26,26 @@ enum CommandRunner {
         switch error {
         case let e as MirrorError:
             return (e.category.exitCode, e.description)
+        case let e as PGError where e.isInvalidConnectionString:
+            return (64, "DATABASE_URL is not a valid connection string (\(e.message)); use postgresql://user@host:5432/dbname or host=… dbname=… (libpq's syntax)")
+        case let e as PGError where e.kind == .connectionLost || e.sqlState.map({ ["57P01", "57P02"].contains($0) }) == true:
+            // A restarted or crashed server: nothing of the page in flight was committed.
+            return (70, "lost the connection to PostgreSQL (\(e.message)); check that the server is up: the next run resumes from the last committed page")
         case let e as PGError:
             let what = e.kind == .connectionFailed ? "" : "database error: "
             var text = "\(what)\(e.description)"
             if e.isQueryCanceled { text += "; a statement ran past statement_timeout" }
             if e.isLockNotAvailable { text += "; a lock was not granted in time (lock_timeout)" }
-            if e.kind == .connectionLost { text += "; the database connection was lost: the next run resumes from the last committed page" }
             return (70, text)
         case let e as PodioError:
             switch e.kind {
+            case .credentialsRefused where e.code == PodioError.noStoredTokenCode:
+                return (64, "no Podio user credentials: \(e.detail); set PODIO_USERNAME and PODIO_PASSWORD, or PODIO_APP_AUTH, or run `podio-mirror login` once")
             case .credentialsRefused, .auth:
-                return (77, "Podio refused the credentials: \(e); check PODIO_CLIENT_ID, PODIO_CLIENT_SECRET and the user or app credentials")
+                return (77, "Podio refused the credentials: \(e); check PODIO_CLIENT_ID and PODIO_CLIENT_SECRET, and PODIO_USERNAME and PODIO_PASSWORD (or PODIO_APP_AUTH, or run `podio-mirror login` again)")
+            case .retryable where e.status == nil:
+                // No HTTP answer at all: a wrong URL as likely as an outage.
+                return (69, "Podio is unreachable: \(e); check PODIO_API_URL and the network; the next run tries again")
             case .retryable:
                 return (69, "Podio is unavailable: \(e); the next run tries again")
             case .rateLimited:
@@ -59,7 +68,26 @@ enum CommandRunner {
     static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 
     static func print(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        FileHandle.standardOutput.write(Data((printable(line) + "\n").utf8))
+    }
+
+    /// The text with control characters (which Podio names may carry) shown as `\u{1B}`, so
+    /// that a name can neither break a line nor send escape sequences to the terminal.
+    static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if isControl(scalar) {
+                out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     static func printJSON<T: Encodable>(_ value: T) throws {

@@ -8,7 +8,7 @@ public struct PodioMirrorCommand: AsyncParsableCommand {
         discussion: """
             Configuration comes from the environment: DATABASE_URL, PODIO_API_URL, PODIO_CLIENT_ID, \
             PODIO_CLIENT_SECRET, PODIO_USERNAME, PODIO_PASSWORD, PODIO_APP_AUTH, PODIO_APPS, \
-            PODIO_RATE_LIMIT, PODIO_RATE_LIMIT_GENERAL, PODIO_RATE_WINDOW (see the README).
+            PODIO_RATE_LIMIT, PODIO_RATE_LIMIT_GENERAL, PODIO_RATE_WINDOW, PODIO_REQUEST_TIMEOUT (see the README).
 
             Exit codes: 0 done, 75 deferred (quota or run lock: try again later), 64 bad usage or \
             configuration, 77 Podio refused the credentials, 69 Podio unavailable, 70 database error, \

@@ -72,7 +72,7 @@ extension SimulatorCore {
         // Injected 420 and expired token behave like the real conditions: not served calls.
         if fault == .rateLimit || fault == .expireToken {
             state.limiter.revokeLast(identity: grant.identity, tier: tier)
-            remaining += 1
+            if remaining < Int.max { remaining += 1 }  // Int.max: an unlimited tier
             var response: SimResponse
             if fault == .rateLimit {
                 let wait = state.limiter.secondsUntilSlot(identity: grant.identity, tier: tier, window: window, now: now)

@@ -1,2 +1,0 @@
-import Testing
-@Test func placeholderPodioMirrorCLITests() { #expect(Bool(true)) }
