@@ -56,7 +56,6 @@ public struct PodioError: Error, Sendable, CustomStringConvertible {
     /// ever stored: a configuration gap, not a refusal by Podio.
     public static let noStoredTokenCode = "no_stored_token"
 
-
     public var description: String {
         var text = "Podio \(endpoint)"
         if let status { text += " answered \(status)" } else { text += " failed" }

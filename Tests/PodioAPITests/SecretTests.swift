@@ -110,9 +110,9 @@ struct SecretTests {
                 credentials: .app(appID: c.projects, appToken: c.sim.appToken(appID: c.projects) ?? ""))
             _ = try await appClient.app(c.projects)
             await record { _ = try await appClient.organizations() }
-            // 401 that persists after a refresh.
+            // 401 that persists after the refreshes.
             _ = try await c.client.organizations()
-            c.sim.injectFaults(.expireToken, count: 2)
+            c.sim.injectFaults(.expireToken, count: 3)
             await record { _ = try await c.client.organizations() }
             // 420.
             _ = try await c.client.itemCount(appID: c.projects)
@@ -128,7 +128,7 @@ struct SecretTests {
             #expect(descriptions.count == 9)
             let logs = c.logs.all
             #expect(logs.contains { $0.contains("retrying") })  // the capture sees the client's lines
-            #expect(logs.contains { $0.contains("refreshing once") })
+            #expect(logs.contains { $0.contains("token rejected; refreshing") })
             let secrets = await baseSecrets(c) + [wrongSecret, wrongPassword, wrongAppToken]
             #expect(await c.store.allSecrets().count >= 6)  // user and app pairs, the refreshed pair
             assertNoSecrets(descriptions + logs, secrets: secrets)
