@@ -14,6 +14,8 @@ final class RunContext {
     let logger: Logger
     let observer: SyncObserver?
     let overlap: Double
+    /// When the run began: its passes include everything Podio stamped up to this second.
+    let startedAt: Date
     private(set) var writeSeconds = 0.0
     private var current: AppRunSummary?
     /// The definition read in this run (a dry run writes it with every page it rolls back).
@@ -32,6 +34,7 @@ final class RunContext {
         self.logger = logger
         self.observer = observer
         self.overlap = overlap
+        self.startedAt = clock.now()
     }
 
     /// The app that was in progress when the run stopped, if any.
@@ -144,7 +147,7 @@ final class RunContext {
             previousFiltered = state.fullPassFiltered
             logger.info("resuming the full load", metadata: ["app": "\(appID)", "offset": "\(offset)"])
         } else {
-            cutoff = lastWholeSecond()
+            cutoff = try await passBound()
             if !dryRun {
                 let runID = self.runID
                 try await store.db.run { try MirrorStore(db: $0).beginFullPass(appID: appID, runID: runID, cutoff: cutoff) }
@@ -209,7 +212,7 @@ final class RunContext {
     /// leaving lowers `filtered`, and the walk steps back), so the mark can move to the bound.
     private func delta(appID: Int, client: PodioClient, state: SyncState) async throws {
         let store = self.store
-        let upTo = lastWholeSecond()
+        let upTo = try await passBound()
         let from = state.highWaterMark.map { $0.addingTimeInterval(-overlap) }
         var offset = 0
         var previousFiltered: Int?
@@ -315,9 +318,14 @@ final class RunContext {
 
     /// The bound of a pass: the last second that is over. Podio's times have whole seconds and
     /// its filters include their bounds, so anything created or edited from now on (in the
-    /// current second too) falls outside the pass and cannot shift its pages.
-    private func lastWholeSecond() -> Date {
-        Date(timeIntervalSince1970: clock.now().timeIntervalSince1970.rounded(.down) - 1)
+    /// current second too) falls outside the pass and cannot shift its pages. The first pass of
+    /// a run waits for the second the run began in to end (at most a second), so that what was
+    /// changed just before the run, in that same second, is inside the bound and not left to
+    /// the next run.
+    private func passBound() async throws -> Date {
+        let ready = Date(timeIntervalSince1970: startedAt.timeIntervalSince1970.rounded(.down) + 1.005)
+        if clock.now() < ready { try await clock.sleep(until: ready) }
+        return Date(timeIntervalSince1970: clock.now().timeIntervalSince1970.rounded(.down) - 1)
     }
 
     /// Stops between pages when the scheduler is shutting down.

@@ -76,7 +76,6 @@ struct DatabaseTroubleTests {
         try await CLIHarness.with(options) { h in
             try await h.sync()
             let app = h.simulator.appIDs()[0]
-            try await Task.sleep(for: .milliseconds(1100))
             for id in try await h.itemIDs(app: app).prefix(5) { try h.simulator.editItem(itemID: id) }
             let locker = try await h.database.connect()
             defer { locker.close() }

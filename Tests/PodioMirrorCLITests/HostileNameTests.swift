@@ -96,7 +96,6 @@ struct HostileNameTests {
             #expect(names.contains(Self.appName))
 
             // A delta after edits of hostile items, and a rebuild after a hostile field appears.
-            try await Task.sleep(for: .milliseconds(1100))
             for id in created.prefix(3) { try h.simulator.editItem(itemID: id, title: Self.hostileValues.last) }
             try h.simulator.addField(appID: apps[0], type: "text", label: "\"; DROP VIEW x;--\u{1}", externalID: "select\\\"")
             let delta = try await h.run(["sync"])

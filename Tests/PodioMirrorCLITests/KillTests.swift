@@ -54,7 +54,6 @@ enum KillScenario {
             var deletedBefore: [Int] = []
             if point.isDelta || point == .resyncMarkingDeletions {
                 try await h.sync()
-                try await Task.sleep(for: .milliseconds(1100))  // edits land after the full load's bound
                 switch point {
                 case .deltaBetweenPages:
                     for id in ids { try h.simulator.editItem(itemID: id) }
@@ -167,7 +166,6 @@ enum KillScenario {
             #expect(try await h.count("SELECT count(*) FROM podio.sync_state WHERE full_pass_run_id IS NOT NULL") == 0)
 
             // The state it left is a sound base for the next delta: changes after it arrive too.
-            try await Task.sleep(for: .milliseconds(1100))
             let live = ids.filter { !deletedBefore.contains($0) }
             for id in live.suffix(4) { try h.simulator.editItem(itemID: id) }
             for id in live.prefix(2) { try h.simulator.deleteItem(itemID: id) }

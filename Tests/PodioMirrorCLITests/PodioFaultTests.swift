@@ -53,7 +53,6 @@ struct PodioFaultTests {
             // Edits, creations and deletions, then a delta through the same faults.
             let app = h.simulator.appIDs()[0]
             let ids = try await h.itemIDs(app: app)
-            try await Task.sleep(for: .milliseconds(1100))
             for id in ids.prefix(30) { try h.simulator.editItem(itemID: id) }
             for id in ids.suffix(5) { try h.simulator.deleteItem(itemID: id) }
             for _ in 0..<4 { try h.simulator.createItem(appID: app) }

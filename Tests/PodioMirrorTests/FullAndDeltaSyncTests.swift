@@ -54,7 +54,6 @@ struct FullAndDeltaSyncTests {
             for id in ids.prefix(25) { try h.simulator.editItem(itemID: id) }
             for _ in 0..<14 { try h.simulator.createItem(appID: big) }
             for id in ids.suffix(9) { try h.simulator.deleteItem(itemID: id) }
-            try await Task.sleep(for: .milliseconds(1100))  // edits land in a later second than the last sync's bound
             let delta = try await h.sync()
             #expect(delta.status == "succeeded")
             let differences2 = try await h.differences()
@@ -103,7 +102,6 @@ struct FullAndDeltaSyncTests {
             #expect(stillThere.subtracting(mirrored).isEmpty)
             #expect(try await h.count("SELECT count(*) - count(DISTINCT item_id) FROM podio.items") == 0)
             // The next delta brings the rest (creations after the cutoff, deletions) in line.
-            try await Task.sleep(for: .milliseconds(1100))
             _ = try await h.sync()
             let differences3 = try await h.differences()
             #expect(differences3 == [])
@@ -119,12 +117,10 @@ struct FullAndDeltaSyncTests {
             // here the item was edited a moment ago and is inside the delta's overlap window.
             let item = try #require(Int(try await h.scalar("SELECT min(item_id) FROM podio.items") ?? ""))
             try h.simulator.editItem(itemID: item)
-            try await Task.sleep(for: .milliseconds(1100))
             _ = try await h.sync()
             let before = try await h.scalar(
                 "SELECT synced_at::text || revision FROM podio.items WHERE item_id = $1", [item])
             try h.simulator.comment(itemID: item)
-            try await Task.sleep(for: .milliseconds(1100))
             let summary = try await h.sync()
             #expect(summary.itemsWritten == 0)
             #expect(summary.apps.first?.activityRefreshed == 1)
@@ -157,7 +153,6 @@ struct FullAndDeltaSyncTests {
             let fieldsBefore = try await h.count("SELECT count(*) FROM podio.app_fields WHERE status = 'active'")
             let newField = try h.simulator.addField(appID: app, type: "text", label: "Notes", externalID: "notes")
             let item = try h.simulator.createItem(appID: app, title: "after the new field")
-            try await Task.sleep(for: .milliseconds(1100))
             let summary = try await h.sync()
             #expect(summary.apps.first?.fieldsChanged == true)
             #expect(
