@@ -362,7 +362,7 @@ final class RunContext {
         }
         for itemID in outcome.untitled where warned.insert(itemID).inserted {
             current?.warnings += 1
-            logger.warning("item \(itemID) of app \(appID) has no title; it is stored with an empty one")
+            logger.warning("item \(itemID) of app \(appID) has no title; it is stored as Podio sent it")
         }
         for value in outcome.unreadable where warned.insert(value.itemID).inserted {
             current?.warnings += 1
