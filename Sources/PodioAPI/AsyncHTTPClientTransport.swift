@@ -34,8 +34,10 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(data: body)) }
         do {
-            let response = try await client.execute(outgoing, timeout: .milliseconds(Int64(request.timeout * 1000)))
-            let body = try await response.body.collect(upTo: maxBodyBytes)
+            let timeout = TimeAmount.milliseconds(Int64(request.timeout * 1000))
+            let deadline = NIODeadline.now() + timeout
+            let response = try await client.execute(outgoing, deadline: deadline)
+            let body = try await Self.collect(response.body, upTo: maxBodyBytes, before: deadline)
             return TransportResponse(
                 status: Int(response.status.code),
                 headers: response.headers.map { ($0.name, $0.value) },
@@ -54,6 +56,28 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             throw CancellationError()
         } catch {
             throw TransportError(.connection, "connection failed (\(error))")
+        }
+    }
+
+    /// The whole body, by `deadline`. AsyncHTTPClient's deadline ends when the response head
+    /// arrives, and its read timeout only notices idle gaps, so a body that trickles in would
+    /// otherwise hold the call for as long as the server likes. Cancelling the collection
+    /// cancels the request (and closes its connection).
+    private static func collect(_ body: HTTPClientResponse.Body, upTo limit: Int, before deadline: NIODeadline) async throws -> ByteBuffer {
+        try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try await body.collect(upTo: limit) }
+            group.addTask {
+                let nanoseconds = deadline.uptimeNanoseconds.subtractingReportingOverflow(NIODeadline.now().uptimeNanoseconds)
+                if !nanoseconds.overflow && nanoseconds.partialValue > 0 {
+                    try await Task.sleep(nanoseconds: nanoseconds.partialValue)
+                }
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let buffer = first else {
+                throw HTTPClientError.deadlineExceeded
+            }
+            return buffer
         }
     }
 

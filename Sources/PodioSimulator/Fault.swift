@@ -7,6 +7,9 @@ extension PodioSimulator {
         case delay(milliseconds: Int)
         /// Headers with the full Content-Length, half the body, then the connection is closed.
         case cutBody
+        /// Headers and the first bytes at once, the rest of the body trickled out over this long
+        /// (a byte every few milliseconds): no idle gap, but slower than a request timeout.
+        case slowBody(milliseconds: Int)
         /// A complete HTTP 200 whose body is a prefix of the JSON (Content-Length matches the prefix).
         case truncatedJSON
         /// The presented access token expires now: 401 expired_token.
@@ -24,6 +27,7 @@ extension PodioSimulator {
             case .serverError: return "server_error"
             case .delay: return "delay"
             case .cutBody: return "cut_body"
+            case .slowBody: return "slow_body"
             case .truncatedJSON: return "truncated_json"
             case .expireToken: return "expire_token"
             case .rateLimit: return "rate_limit"

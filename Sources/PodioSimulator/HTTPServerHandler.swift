@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 
 /// Collects one HTTP/1.1 request, lets `SimulatorCore` answer it and writes the answer,
-/// honouring keep-alive and the delivery faults (delay, cut body).
+/// honouring keep-alive and the delivery faults (delay, cut body, slow body).
 final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -94,6 +94,10 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.close(promise: nil)
             return
         }
+        if case .slowBody(let milliseconds) = response.delivery, response.body.count > 1 {
+            trickle(response.body, over: milliseconds, persistent: persistent, context: context)
+            return
+        }
         if !response.body.isEmpty {
             buffer.writeBytes(response.body)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
@@ -103,6 +107,32 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         if !persistent {
             let channel = context.channel
             done?.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    /// The body in 20 pieces: the first at once, the others evenly over `milliseconds`. Keeps
+    /// the connection busy (no idle gap a read timeout would notice) but ends late.
+    private func trickle(_ body: [UInt8], over milliseconds: Int, persistent: Bool, context: ChannelHandlerContext) {
+        let pieces = min(20, body.count)
+        let size = (body.count + pieces - 1) / pieces
+        let chunks = stride(from: 0, to: body.count, by: size).map { Array(body[$0..<min($0 + size, body.count)]) }
+        let step = Int64(max(1, milliseconds / max(1, chunks.count - 1)))
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        for (index, chunk) in chunks.enumerated() {
+            context.eventLoop.scheduleTask(in: .milliseconds(step * Int64(index))) {
+                let (handler, context) = bound.value
+                guard context.channel.isActive else { return }
+                var buffer = context.channel.allocator.buffer(capacity: chunk.count)
+                buffer.writeBytes(chunk)
+                context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                guard index == chunks.count - 1 else { return }
+                let done = context.writeAndFlushPromise()
+                context.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: done)
+                if !persistent {
+                    let channel = context.channel
+                    done?.futureResult.whenComplete { _ in channel.close(promise: nil) }
+                }
+            }
         }
     }
 

@@ -6,6 +6,8 @@ struct SimResponse: Sendable {
         case delay(milliseconds: Int)
         /// Send the head with the full Content-Length and half the body, then close.
         case cutBody
+        /// Send the head and a first part at once, the rest in pieces spread over this long.
+        case slowBody(milliseconds: Int)
     }
 
     var status: Int

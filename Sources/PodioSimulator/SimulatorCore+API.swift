@@ -114,6 +114,8 @@ extension SimulatorCore {
             response.delivery = .delay(milliseconds: max(0, milliseconds))
         case .cutBody:
             response.delivery = .cutBody
+        case .slowBody(let milliseconds):
+            response.delivery = .slowBody(milliseconds: max(0, milliseconds))
         case .truncatedJSON:
             response.status = 200
             response.body = Array(response.body.prefix(max(1, response.body.count / 2)))

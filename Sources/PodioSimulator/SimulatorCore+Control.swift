@@ -144,6 +144,7 @@ extension SimulatorCore {
         case "server_error": return .serverError
         case "delay": return .delay(milliseconds: delay)
         case "cut_body": return .cutBody
+        case "slow_body": return .slowBody(milliseconds: delay)
         case "truncated_json": return .truncatedJSON
         case "expire_token": return .expireToken
         case "rate_limit": return .rateLimit

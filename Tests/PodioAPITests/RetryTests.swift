@@ -168,6 +168,32 @@ struct RetryTests {
         }
     }
 
+    @Test func aBodyThatTricklesInPastTheTimeoutIsARetryableTimeout() async throws {
+        // The head arrives at once and a piece of the body every ~200 ms: never idle, but the
+        // whole answer takes 4 s. The request timeout bounds the call, body included.
+        try await withClient(client: {
+            $0.requestTimeout = 0.8
+            $0.retry.maxAttempts = 1
+        }) { c in
+            c.sim.injectFaults(.slowBody(milliseconds: 4_000), count: 1)
+            let started = ContinuousClock.now
+            let error = try #require(await podioError { try await c.client.app(c.projects) })
+            #expect(ContinuousClock.now - started < .seconds(2.5))
+            #expect(error.kind == .retryable)
+            #expect(error.detail.contains("timed out"))
+            #expect(error.endpoint == "GET /app/{app_id}")
+        }
+    }
+
+    @Test func aSlowBodyWithinTheTimeoutIsRead() async throws {
+        try await withClient(client: { $0.requestTimeout = 5 }) { c in
+            c.sim.injectFaults(.slowBody(milliseconds: 600), count: 1)
+            let app = try await c.client.app(c.projects)
+            #expect(app.appID == c.projects)
+            #expect(c.served("GET /app/{app_id}") == 1)
+        }
+    }
+
     @Test func callGateSeesEveryCallWithHeadersAndDefaultTiers() async throws {
         try await withClient { c in
             let projects = c.projects

@@ -39,6 +39,7 @@ struct PodioFaultTests {
             h.simulator.injectFaults(.cutBody, rate: 0.04)
             h.simulator.injectFaults(.truncatedJSON, rate: 0.04)
             h.simulator.injectFaults(.delay(milliseconds: 2_500), rate: 0.04)
+            h.simulator.injectFaults(.slowBody(milliseconds: 2_500), rate: 0.04)
             let env: [String: String?] = ["PODIO_REQUEST_TIMEOUT": "1s"]
             let started = Date()
             _ = try await Self.syncUntilDone(h, env: env)

@@ -45,6 +45,19 @@ struct FaultTests {
         }
     }
 
+    @Test func slowBodyTricklesTheWholeAnswerOut() async throws {
+        try await withSimulator { sim in
+            let token = try await sim.userToken()
+            let normal = try await sim.get("/app/\(sim.projects)", token: token)
+            #expect(try await sim.json("/_sim/faults", ["kind": "slow_body", "delay_ms": 400, "count": 1]).status == 204)
+            let started = ContinuousClock.now
+            let reply = try await sim.get("/app/\(sim.projects)", token: token)
+            #expect(ContinuousClock.now - started >= .milliseconds(380))
+            #expect(reply.status == 200)
+            #expect(reply.body == normal.body)  // late, but whole
+        }
+    }
+
     @Test func truncatedJSONIsAComplete200WithAPrefix() async throws {
         try await withSimulator { sim in
             let token = try await sim.userToken()
