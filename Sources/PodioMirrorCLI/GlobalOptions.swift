@@ -20,6 +20,24 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Database connection string without a password (overrides DATABASE_URL).")
     var databaseURL: String?
 
+    @Option(name: .long, help: "The API key's client id (overrides PODIO_CLIENT_ID; the secret comes from the environment only).")
+    var clientID: String?
+
+    @Option(name: .long, help: "The Podio user of the password flow (overrides PODIO_USERNAME; the password comes from the environment only).")
+    var username: String?
+
+    @Option(name: .long, help: "Calls per window for rate-limited operations (overrides PODIO_RATE_LIMIT).")
+    var rateLimit: String?
+
+    @Option(name: .long, help: "Calls per window for other operations (overrides PODIO_RATE_LIMIT_GENERAL).")
+    var rateLimitGeneral: String?
+
+    @Option(name: .long, help: "The quota window: 90s, 15m, 1h (overrides PODIO_RATE_WINDOW).")
+    var rateWindow: String?
+
+    @Option(name: .long, help: "How long one Podio request may take: 90s, 2m (overrides PODIO_REQUEST_TIMEOUT).")
+    var requestTimeout: String?
+
     func validate() throws {
         if let logLevel, Logger.Level(rawValue: logLevel.lowercased()) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -41,16 +59,19 @@ struct GlobalOptions: ParsableArguments {
         return Logger(label: label)
     }
 
-    /// The settings: environment first, then these options on top.
+    /// The settings: environment first, then these options on top (checked the same way, and
+    /// named by their variable in messages).
     func settings() throws -> MirrorSettings {
-        var settings = try MirrorSettings.fromEnvironment(ProcessInfo.processInfo.environment)
-        if let apiURL {
-            var env = ProcessInfo.processInfo.environment
-            env["PODIO_API_URL"] = apiURL
-            settings.apiURL = try MirrorSettings.fromEnvironment(env).apiURL
+        var env = ProcessInfo.processInfo.environment
+        let overrides: [(variable: String, value: String?)] = [
+            ("PODIO_API_URL", apiURL), ("DATABASE_URL", databaseURL), ("PODIO_CLIENT_ID", clientID),
+            ("PODIO_USERNAME", username), ("PODIO_RATE_LIMIT", rateLimit), ("PODIO_RATE_LIMIT_GENERAL", rateLimitGeneral),
+            ("PODIO_RATE_WINDOW", rateWindow), ("PODIO_REQUEST_TIMEOUT", requestTimeout),
+        ]
+        for (variable, value) in overrides {
+            if let value { env[variable] = value }
         }
-        if let databaseURL { settings.databaseURL = databaseURL }
-        return settings
+        return try MirrorSettings.fromEnvironment(env)
     }
 
     static func containsPassword(_ url: String) -> Bool {

@@ -60,6 +60,9 @@ struct ConfigurationCase: Sendable, CustomTestStringConvertible {
         ConfigurationCase(
             name: "quota of zero", env: ["PODIO_RATE_LIMIT": "0"], exitCode: 64, says: ["PODIO_RATE_LIMIT", "above zero"]),
         ConfigurationCase(
+            name: "quota of zero by option", arguments: ["sync", "--rate-limit", "0"], exitCode: 64,
+            says: ["PODIO_RATE_LIMIT", "above zero"]),
+        ConfigurationCase(
             name: "window not a duration", env: ["PODIO_RATE_WINDOW": "an hour"], exitCode: 64, says: ["PODIO_RATE_WINDOW"]),
         ConfigurationCase(
             name: "bad --max-wait", arguments: ["sync", "--max-wait", "soon"], exitCode: 64, says: ["--max-wait"],
@@ -105,6 +108,28 @@ struct ConfigurationTests {
                 #expect(try await h.count("SELECT count(*) FROM podio.sync_runs WHERE status <> 'failed'") == 0)
             }
             try await h.expectNoSecretsLeaked(extra: ["not-the-secret-1234", "not-the-password-1234"])
+        }
+    }
+
+    /// Every setting that is not a secret has an option too, and the option wins over the variable.
+    @Test func optionsOverrideTheEnvironment() async throws {
+        var options = CLIHarness.Options()
+        options.apps = [PodioSimulator.AppSpec(name: "Projects", urlLabel: "projects", itemCount: 3, fields: .simple)]
+        try await CLIHarness.with(options) { h in
+            try await h.sync()
+            let status = try await h.run(
+                ["status", "--json", "--rate-limit", "120", "--rate-limit-general", "400", "--rate-window", "90s"],
+                env: ["PODIO_RATE_LIMIT": "250", "PODIO_RATE_WINDOW": "1h"])
+            #expect(status.status == 0, "\(status.printed)")
+            let report = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+            #expect(report?["windowSeconds"] as? Double == 90)
+            let quotas = (report?["quota"] as? [[String: Any]]) ?? []
+            #expect(quotas.first { $0["tier"] as? String == "rate_limited" }?["quota"] as? Int == 120, "\(quotas)")
+            // A client id given as an option is the one Podio sees: a wrong one is refused.
+            let refused = try await h.run(["sync", "--client-id", "not-our-client"])
+            #expect(refused.status == 77, "\(refused.printed)")
+            let timeout = try await h.run(["sync", "--request-timeout", "soon"])
+            #expect(timeout.status == 64 && timeout.stderr.contains("PODIO_REQUEST_TIMEOUT"), "\(timeout.printed)")
         }
     }
 }
