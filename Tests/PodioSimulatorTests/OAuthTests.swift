@@ -167,10 +167,11 @@ struct OAuthTests {
     }
 
     @Test func accessTokenExpiresAfterTTL() async throws {
-        try await withSimulator({ $0.tokenTTL = 1 }) { sim in
+        // Two seconds of life: the first call lands inside it even on a loaded machine.
+        try await withSimulator({ $0.tokenTTL = 2 }) { sim in
             let token = try await sim.userToken()
             #expect(try await sim.get("/org/", token: token).status == 200)
-            try await Task.sleep(for: .milliseconds(1300))
+            try await Task.sleep(for: .milliseconds(2300))
             let expired = try await sim.get("/org/", token: token)
             #expect(expired.status == 401)
             #expect(expired.errorCode == "unauthorized")
