@@ -191,14 +191,15 @@ public final class PodioClient: Sendable {
         if let text = parsed?.error_description {
             description = text
         } else if parsed?.error == nil {
-            // Not Podio's JSON (a proxy's HTML page, say): keep a short, single-line excerpt,
-            // redacted before it is cut (a secret cut in half could no longer be recognized).
+            // Not Podio's JSON (a proxy's HTML page, say): its title, or a short single-line
+            // excerpt, taken from text redacted before it is cut (a secret cut in half could no
+            // longer be recognized).
             let redacted = redactor.redact(String(decoding: response.body.prefix(4096), as: UTF8.self))
-            let excerpt = String(redacted.prefix(200))
-                .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
-            if let title = Self.htmlTitle(response.body) {
+            if let title = Self.htmlTitle(redacted) {
                 description = "an HTML page (\(title))"
             } else {
+                let excerpt = String(redacted.prefix(200))
+                    .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
                 description = excerpt.isEmpty ? "no body" : "non-JSON body: \(excerpt)"
             }
             if kind == .invalidRequest && response.status >= 500 { kind = .retryable }
@@ -212,8 +213,7 @@ public final class PodioClient: Sendable {
     }
 
     /// The `<title>` of an HTML page (a proxy's or load balancer's error page), on one line.
-    static func htmlTitle(_ body: Data) -> String? {
-        let text = String(decoding: body.prefix(4096), as: UTF8.self)
+    static func htmlTitle(_ text: String) -> String? {
         guard let open = text.range(of: "<title>", options: .caseInsensitive),
             let close = text.range(of: "</title>", options: .caseInsensitive, range: open.upperBound..<text.endIndex)
         else { return nil }
