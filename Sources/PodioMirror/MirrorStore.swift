@@ -182,19 +182,13 @@ public struct MirrorStore: Sendable {
     private func writeItemsAndValues(appID: Int, runID: Int64) throws -> [UnreadableValue] {
         try db.execute("SAVEPOINT pm_page_rows")
         do {
-            try db.query(PageSQL.upsertItems, [appID, runID])
-            try db.execute(PageSQL.analyzeChanged)
-            try db.query(PageSQL.deleteValues)
-            try db.query(PageSQL.insertValues, [appID])
+            try writeRows(appID: appID, runID: runID, capped: false)
             try db.execute("RELEASE SAVEPOINT pm_page_rows")
             return []
         } catch let error as PGError where error.sqlState == "54000" {
             try db.execute("ROLLBACK TO SAVEPOINT pm_page_rows")
         }
-        try db.query(PageSQL.upsertItemsCapped, [appID, runID])
-        try db.execute(PageSQL.analyzeChanged)
-        try db.query(PageSQL.deleteValues)
-        try db.query(PageSQL.insertValuesCapped, [appID])
+        try writeRows(appID: appID, runID: runID, capped: true)
         var oversized: [UnreadableValue] = []
         for row in try db.query(PageSQL.cappedTitles).rows {
             guard let item = row.int("item_id") else { continue }
@@ -208,6 +202,15 @@ public struct MirrorStore: Sendable {
         }
         try db.execute("RELEASE SAVEPOINT pm_page_rows")
         return oversized
+    }
+
+    /// The items upserted, then the values of the changed ones replaced; `capped` leaves texts
+    /// longer than `PageSQL.maxIndexedBytes` out of the indexed columns.
+    private func writeRows(appID: Int, runID: Int64, capped: Bool) throws {
+        try db.query(capped ? PageSQL.upsertItemsCapped : PageSQL.upsertItems, [appID, runID])
+        try db.execute(PageSQL.analyzeChanged)
+        try db.query(PageSQL.deleteValues)
+        try db.query(capped ? PageSQL.insertValuesCapped : PageSQL.insertValues, [appID])
     }
 
     /// One statement in its own savepoint; false when a value was too large for an index.
