@@ -185,11 +185,9 @@ final class RunContext {
                 observer?(.plan(appID: appID, name: current?.name ?? "", mode: "full", estimatedCalls: calls, etaSeconds: eta))
             }
             let next = offset + page.items.count
-            let outcome = try await write(
-                appID: appID, page: page, checkpoint: .fullPass(nextOffset: next, filtered: page.filtered))
+            _ = try await write(appID: appID, page: page, checkpoint: .fullPass(nextOffset: next, filtered: page.filtered))
             if dryRun { seenInDryRun.append(contentsOf: page.items.map(\.itemID)) }
             observer?(.page(appID: appID, mode: "full", itemsDone: next, itemsTotal: page.filtered, calls: await callCount()))
-            _ = outcome
             previousFiltered = page.filtered
             offset = next
             if page.items.count < PageSize.maximum.value || offset >= page.filtered { break }
@@ -346,7 +344,6 @@ final class RunContext {
                 appID: appID, runID: runID, body: body, checkpoint: checkpoint, podioTotal: total, dryRun: dryRun, app: app)
         }
         writeSeconds += Self.seconds(ContinuousClock.now - started)
-        _ = store
         current?.pages += 1
         current?.itemsSeen += outcome.seen
         current?.itemsWritten += outcome.written
