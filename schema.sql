@@ -4,13 +4,18 @@
 -- transaction, under an advisory lock. Every statement is idempotent, so the file upgrades any
 -- older version in place: new columns are added with ADD COLUMN IF NOT EXISTS, never by editing
 -- an earlier CREATE TABLE in a way older databases would miss. Bump the version on the last line
--- when the file changes.
+-- when the file changes; steps that need more than SQL (filling the app tables) are taken by
+-- SchemaMigrator after this file, in the same transaction.
 --
--- schema-version: 1
+-- Versions: 1, the first version (podio.item_values and views in podio_views); 2, one real table
+-- per app in podio_apps (item_values and the views are dropped, the tables filled from raw JSON).
+--
+-- schema-version: 2
 
 CREATE SCHEMA IF NOT EXISTS podio;
-CREATE SCHEMA IF NOT EXISTS podio_views;
--- OAuth tokens live apart from the mirror: a role that may read `podio` and `podio_views`
+-- One real table per mirrored app (AppTableStore); podio-mirror owns every table in it.
+CREATE SCHEMA IF NOT EXISTS podio_apps;
+-- OAuth tokens live apart from the mirror: a role that may read `podio` and `podio_apps`
 -- cannot read them unless granted this schema explicitly (README, "Security").
 CREATE SCHEMA IF NOT EXISTS podio_auth;
 REVOKE ALL ON SCHEMA podio_auth FROM PUBLIC;
@@ -140,29 +145,90 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     END
 $$;
 
-CREATE OR REPLACE FUNCTION podio.value_kind(t text, v jsonb) RETURNS text
+-- The typed columns of the app tables: `t` is the field's type, `vals` the field's `values`
+-- array as Podio sent it (NULL when the item has no such field). ColumnKind (Swift) decides
+-- which function fills which column. A field without a value, or with a value of a shape these
+-- cannot read, gives NULL, never an error; multi-valued columns are NULL when empty, never '{}'.
+CREATE OR REPLACE FUNCTION podio.col_text(t text, vals jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE
-        WHEN t = 'money' THEN v->>'currency'
-        WHEN t IN ('email', 'phone') THEN v->>'type'
-        WHEN t = 'contact' THEN v->'value'->>'type'
+    SELECT podio.value_text(t, vals -> 0)
+$$;
+
+CREATE OR REPLACE FUNCTION podio.col_numeric(t text, vals jsonb) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT podio.value_number(t, vals -> 0)
+$$;
+
+CREATE OR REPLACE FUNCTION podio.col_currency(t text, vals jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN t = 'money' AND jsonb_typeof(vals -> 0 -> 'currency') = 'string' THEN vals -> 0 ->> 'currency' END
+$$;
+
+-- Progress: a whole number; an absurd value reads as NULL instead of failing the page.
+CREATE OR REPLACE FUNCTION podio.col_integer(t text, vals jsonb) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN n BETWEEN -2147483648 AND 2147483647 THEN round(n)::integer END
+    FROM (SELECT podio.value_number(t, vals -> 0) AS n) AS s
+$$;
+
+-- Duration: seconds as an interval (93784 → 26:03:04).
+CREATE OR REPLACE FUNCTION podio.col_interval(t text, vals jsonb) RETURNS interval
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN abs(n) < 1e15 THEN make_interval(secs => n::double precision) END
+    FROM (SELECT podio.value_number(t, vals -> 0) AS n) AS s
+$$;
+
+-- A timed date (`side` start or end): the UTC instant, or midnight UTC of an all-day value (a
+-- field whose time is optional holds both).
+CREATE OR REPLACE FUNCTION podio.col_moment(t text, vals jsonb, side text) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN side = 'end'
+        THEN coalesce(podio.value_end(t, vals -> 0), podio.value_end_date(t, vals -> 0)::timestamp AT TIME ZONE 'UTC')
+        ELSE coalesce(podio.value_start(t, vals -> 0), podio.value_start_date(t, vals -> 0)::timestamp AT TIME ZONE 'UTC')
     END
 $$;
 
--- True when a value of a known type yielded nothing typed (an unexpected shape), or the type
--- is unknown: the raw JSON keeps it and the sync warns.
-CREATE OR REPLACE FUNCTION podio.value_is_unreadable(t text, v jsonb, vtext text, vnumber numeric, vref bigint,
-                                                     vstart timestamptz, vdate date) RETURNS boolean
+-- An all-day date field (`side` start or end): the date as entered, not moved across time zones.
+CREATE OR REPLACE FUNCTION podio.col_date(t text, vals jsonb, side text) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE
-        WHEN t IN ('text', 'email', 'phone', 'tel', 'location') THEN vtext IS NULL
-        WHEN t IN ('number', 'money', 'progress', 'duration') THEN vnumber IS NULL
-        WHEN t IN ('category', 'app', 'contact', 'image', 'file') THEN vref IS NULL
-        WHEN t = 'date' THEN vstart IS NULL AND vdate IS NULL
-        WHEN t = 'calculation' THEN vnumber IS NULL AND vtext IS NULL AND vstart IS NULL AND vdate IS NULL
-        WHEN t = 'embed' THEN vtext IS NULL AND vref IS NULL
-        ELSE true
-    END
+    SELECT CASE WHEN side = 'end' THEN podio.value_end_date(t, vals -> 0) ELSE podio.value_start_date(t, vals -> 0) END
+$$;
+
+-- A calculation returning text: its text, or its number as text.
+CREATE OR REPLACE FUNCTION podio.col_calc_text(t text, vals jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(podio.value_text(t, vals -> 0), podio.value_number(t, vals -> 0)::text)
+$$;
+
+CREATE OR REPLACE FUNCTION podio.col_text_array(t text, vals jsonb) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT array_agg(x ORDER BY o)
+    FROM jsonb_array_elements(podio.json_array(vals)) WITH ORDINALITY AS e(v, o)
+    CROSS JOIN LATERAL (SELECT podio.value_text(t, e.v) AS x) AS s
+    WHERE x IS NOT NULL
+$$;
+
+CREATE OR REPLACE FUNCTION podio.col_id_array(t text, vals jsonb) RETURNS bigint[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT array_agg(x ORDER BY o)
+    FROM jsonb_array_elements(podio.json_array(vals)) WITH ORDINALITY AS e(v, o)
+    CROSS JOIN LATERAL (SELECT podio.value_ref(t, e.v) AS x) AS s
+    WHERE x IS NOT NULL
+$$;
+
+-- Any other type: the value objects as received.
+CREATE OR REPLACE FUNCTION podio.col_json(t text, vals jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN jsonb_typeof(vals) = 'array' AND jsonb_array_length(vals) > 0 THEN vals END
+$$;
+
+-- Each field's `values` keyed by field id: the app tables' writers read every column from it,
+-- so an item's `fields` array is walked once, not once per column.
+CREATE OR REPLACE FUNCTION podio.field_values(item jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(jsonb_object_agg(f ->> 'field_id', f -> 'values'), '{}'::jsonb)
+    FROM jsonb_array_elements(podio.json_array(item -> 'fields')) AS f
+    WHERE f ->> 'field_id' IS NOT NULL
 $$;
 
 -- Apps (Podio "applications"): one row per mirrored app. `raw` is the app as received, less
@@ -176,7 +242,7 @@ CREATE TABLE IF NOT EXISTS podio.apps (
     status        text NOT NULL,          -- active, inactive, deleted
     app_revision  integer,                -- Podio's current_revision of the definition
     raw           jsonb NOT NULL,
-    view_name     text,                   -- podio_views.<view_name>, set by the view builder
+    table_name    text,                   -- podio_apps.<table_name>, set by AppTableStore
     synced_at     timestamptz NOT NULL DEFAULT now()
 );
 
@@ -215,32 +281,19 @@ CREATE TABLE IF NOT EXISTS podio.items (
 );
 CREATE INDEX IF NOT EXISTS items_app_live_idx ON podio.items (app_id, item_id) WHERE deleted_at IS NULL;
 CREATE INDEX IF NOT EXISTS items_app_last_edit_idx ON podio.items (app_id, last_edit_on);
-CREATE INDEX IF NOT EXISTS items_title_lower_idx ON podio.items (app_id, lower(title));
 
--- One row per field value of a live item version, typed for SQL. Rewritten when the item's
--- revision changes; `value` keeps the value object as received.
-CREATE TABLE IF NOT EXISTS podio.item_values (
-    item_id          bigint NOT NULL REFERENCES podio.items (item_id) ON DELETE CASCADE,
-    field_id         bigint NOT NULL,
-    app_id           bigint NOT NULL,
-    position         integer NOT NULL,    -- 0-based order within a multi-valued field
-    type             text NOT NULL,
-    value_text       text,                -- text, category option text, email, phone, location, embed URL, file name
-    value_number     numeric,             -- number, money, progress, duration (seconds), numeric calculation
-    value_ref        bigint,              -- category option id, referenced item id, profile id, file id, embed id
-    value_start      timestamptz,         -- timed date start (UTC)
-    value_end        timestamptz,         -- timed date end (UTC)
-    value_start_date date,                -- date part (all-day values and timed ones, UTC)
-    value_end_date   date,
-    value_kind       text,                -- currency, email/phone type, contact type
-    value            jsonb NOT NULL,
-    PRIMARY KEY (item_id, field_id, position)
+-- The columns of each app table: one row per column of a field (`part` value, currency or end).
+-- `state` is `kept` for the column of a field deleted in Podio that an object of the user's
+-- depends on: it is no longer written, and is dropped once nothing depends on it.
+CREATE TABLE IF NOT EXISTS podio.app_columns (
+    app_id       bigint NOT NULL REFERENCES podio.apps (app_id) ON DELETE CASCADE,
+    field_id     bigint NOT NULL,
+    part         text NOT NULL,           -- value, currency, end
+    column_name  text NOT NULL,
+    kind         text NOT NULL,           -- ColumnPart.Kind: text, numeric, integer, interval, moment, date, ...
+    state        text NOT NULL DEFAULT 'active',
+    PRIMARY KEY (app_id, field_id, part)
 );
-CREATE INDEX IF NOT EXISTS item_values_field_number_idx ON podio.item_values (field_id, value_number) WHERE value_number IS NOT NULL;
-CREATE INDEX IF NOT EXISTS item_values_field_text_idx ON podio.item_values (field_id, value_text) WHERE value_text IS NOT NULL;
-CREATE INDEX IF NOT EXISTS item_values_field_ref_idx ON podio.item_values (field_id, value_ref) WHERE value_ref IS NOT NULL;
-CREATE INDEX IF NOT EXISTS item_values_field_start_idx ON podio.item_values (field_id, value_start) WHERE value_start IS NOT NULL;
-CREATE INDEX IF NOT EXISTS item_values_field_date_idx ON podio.item_values (field_id, value_start_date) WHERE value_start_date IS NOT NULL;
 
 -- Per-app sync state: the checkpoint of an unfinished full pass and the delta high-water mark.
 CREATE TABLE IF NOT EXISTS podio.sync_state (
@@ -334,14 +387,39 @@ CREATE TABLE IF NOT EXISTS podio_auth.oauth_tokens (
 );
 REVOKE ALL ON podio_auth.oauth_tokens FROM PUBLIC;
 
--- Typed views (ViewBuilder): a timed date column reads `value_start_date + time of day` (UTC),
--- which also covers all-day values in fields whose time is optional. This index has exactly that
--- expression, so a range filter on such a column (`WHERE due < now() + interval '7 days'`) is an
--- index scan. Keep it identical to `ViewDefinition.moment` in ViewBuilder+Columns.swift.
-CREATE INDEX IF NOT EXISTS item_values_field_moment_idx ON podio.item_values
-    (field_id, ((value_start_date + coalesce((value_start AT TIME ZONE 'UTC') - value_start_date, interval '0')) AT TIME ZONE 'UTC'))
-    WHERE value_start_date IS NOT NULL;
+-- Upgrade from version 1: the app tables replace podio.item_values and the views of
+-- podio_views. The views podio-mirror made are dropped (a view of the user's on one of them makes
+-- this fail with PostgreSQL's message naming it: drop it, migrate, and recreate it on the app
+-- table); the schema goes too when nothing else is in it. SchemaMigrator then creates and fills
+-- the app tables from podio.items.raw, in this same transaction.
+DO $$
+DECLARE
+    v record;
+BEGIN
+    IF EXISTS (SELECT 1 FROM information_schema.columns
+               WHERE table_schema = 'podio' AND table_name = 'apps' AND column_name = 'view_name') THEN
+        ALTER TABLE podio.apps RENAME COLUMN view_name TO table_name;
+        UPDATE podio.apps SET table_name = NULL;
+    END IF;
+    IF to_regnamespace('podio_views') IS NOT NULL THEN
+        FOR v IN SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'podio_views' AND c.relkind = 'v'
+                   AND obj_description(c.oid, 'pg_class') LIKE 'podio-mirror: typed view of app %' LOOP
+            EXECUTE format('DROP VIEW podio_views.%I', v.relname);
+        END LOOP;
+        BEGIN
+            DROP SCHEMA podio_views;
+        EXCEPTION WHEN dependent_objects_still_exist THEN
+            RAISE NOTICE 'schema podio_views holds objects podio-mirror did not make; it is left in place';
+        END;
+    END IF;
+END
+$$;
+DROP TABLE IF EXISTS podio.item_values;
+DROP INDEX IF EXISTS podio.items_title_lower_idx;
+DROP FUNCTION IF EXISTS podio.value_is_unreadable(text, jsonb, text, numeric, bigint, timestamptz, date);
+DROP FUNCTION IF EXISTS podio.value_kind(text, jsonb);
 
-INSERT INTO podio.schema_version (singleton, version) VALUES (true, 1)
+INSERT INTO podio.schema_version (singleton, version) VALUES (true, 2)
 ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, applied_at = now()
 WHERE podio.schema_version.version < EXCLUDED.version;

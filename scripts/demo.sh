@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo: a simulated Podio, a throwaway PostgreSQL (from with-postgres.sh), a full sync, some
-# edits and deletions in the simulator, a delta sync, `status`, and two queries on the typed views.
+# edits and deletions in the simulator, a delta sync, `status`, and queries on the app tables.
 #
 #   make demo        (builds, then runs this inside scripts/with-postgres.sh)
 set -euo pipefail
@@ -52,10 +52,10 @@ step "podio-mirror sync   (a delta: only what changed, deletions found by an id 
 step "podio-mirror status"
 "$bin/podio-mirror" status
 
-step "Query 1: Projects by status (podio_views.projects)"
-psql -c "SELECT status, count(*) AS items, sum(amount) AS amount FROM podio_views.projects GROUP BY status ORDER BY items DESC"
+step "Query 1: Projects by status (podio_apps.projects)"
+psql -c "SELECT status, count(*) AS items, sum(amount) AS amount FROM podio_apps.projects GROUP BY status ORDER BY items DESC"
 step "Query 2: budget per month of the deadline, in EUR"
 psql -c "SELECT date_trunc('month', deadline)::date AS month, sum(budget) AS budget
-         FROM podio_views.projects WHERE budget_currency = 'EUR' AND deadline IS NOT NULL
+         FROM podio_apps.projects WHERE budget_currency = 'EUR' AND deadline IS NOT NULL
          GROUP BY 1 ORDER BY 1 LIMIT 6"
 step "Done. The demo's database and simulator stop now."

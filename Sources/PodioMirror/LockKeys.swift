@@ -6,8 +6,9 @@ public enum LockKeys {
     /// exits with the deferred code. Runs of disjoint apps may sync together (the quota ledger
     /// keeps them within the quota together).
     public static func app(_ appID: Int) -> Int64 { 0x706F_6400_0000_0000 ^ Int64(appID) }
-    /// Held (transaction-scoped) while the typed views are rebuilt.
-    public static let views: Int64 = 0x706F_6469_6F03
+    /// Held (transaction-scoped) while app tables change shape or name (names are decided
+    /// from the whole set of apps, so one app's change can rename another's table).
+    public static let tables: Int64 = 0x706F_6469_6F03
     /// Base of the per-credential quota ledger locks (transaction-scoped).
     public static let quotaBase: Int64 = 0x706F_6469_0000_0000
 }

@@ -3,8 +3,9 @@ import LibPQ
 import Logging
 import PodioAPI
 
-/// Every SQL statement of the engine (except the quota ledger's and the views'), over one
-/// connection. Methods are synchronous and meant to run inside `PGConnection.run`.
+/// Every SQL statement of the engine (except the quota ledger's and the app tables' own, in
+/// `AppTableStore`), over one connection. Methods are synchronous and meant to run inside
+/// `PGConnection.run`.
 public struct MirrorStore: Sendable {
     public let db: PGConnection
 
@@ -14,15 +15,15 @@ public struct MirrorStore: Sendable {
 
     // MARK: - Apps
 
-    /// Upserts an app and its field definitions (deleted fields stay, marked deleted).
-    /// - Returns: true when the set of fields, their names, types or options changed.
+    /// Upserts an app and its field definitions (deleted fields stay, marked deleted) and brings
+    /// its table in step with them, in one transaction.
     @discardableResult
-    public func upsertApp(_ app: PodioApp) throws -> Bool {
+    public func upsertApp(_ app: PodioApp) throws -> DefinitionChange {
         try db.withTransaction { db in try MirrorStore(db: db).upsertAppInOpenTransaction(app) }
     }
 
     /// `upsertApp` inside a transaction the caller opened (a dry run rolls it back).
-    public func upsertAppInOpenTransaction(_ app: PodioApp) throws -> Bool {
+    public func upsertAppInOpenTransaction(_ app: PodioApp) throws -> DefinitionChange {
         let raw = String(decoding: app.raw, as: UTF8.self)
         do {
             try db.query(
@@ -64,15 +65,16 @@ public struct MirrorStore: Sendable {
                 SELECT (SELECT count(*) FROM up) + (SELECT count(*) FROM gone) AS changed
                 """, [app.appID, raw]
             ).first?.int("changed") ?? 0
-            return changed > 0
+            let table = try AppTableStore(db: db, logger: db.logger).reconcile(appID: app.appID)
+            return DefinitionChange(fieldsChanged: changed > 0, table: table)
         }
     }
 
-    /// The app ids the mirror holds, with their names.
-    public func mirroredApps() throws -> [(appID: Int, name: String)] {
-        try db.query("SELECT app_id, name FROM podio.apps ORDER BY app_id").rows.compactMap { row in
-            row.int("app_id").map { ($0, row.string("name") ?? "") }
-        }
+    /// Brings the app's table in step with its stored fields, in a transaction of its own (a run
+    /// does it before each app: a table that a user dropped comes back, a column kept for a
+    /// user's view goes once the view is gone).
+    public func reconcileAppTable(appID: Int) throws -> AppTableStore.Report {
+        try db.withTransaction { db in try AppTableStore(db: db, logger: db.logger).reconcile(appID: appID) }
     }
 
     // MARK: - Sync state
@@ -131,12 +133,13 @@ public struct MirrorStore: Sendable {
             if dryRun, let app { _ = try upsertAppInOpenTransaction(app) }
             try db.query(PageSQL.stage, [body])
             try db.execute(PageSQL.analyze)
-            let activity = try db.query(PageSQL.refreshActivity, [appID]).affectedRows
-            let oversized = try writeItemsAndValues(appID: appID, runID: runID)
-            let unreadable = try db.query(PageSQL.unreadableValues).rows.compactMap { row -> UnreadableValue? in
-                guard let item = row.int("item_id"), let field = row.int("field_id") else { return nil }
-                return UnreadableValue(itemID: item, fieldID: field, type: row.string("type") ?? "?")
-            }
+            let tables = AppTableStore(db: db, logger: db.logger)
+            let activity = try db.query(PageSQL.refreshActivity, [appID]).rows.compactMap { $0.int("item_id") }
+            try tables.refreshActivity(appID: appID, items: activity)
+            try db.query(PageSQL.upsertItems, [appID, runID])
+            try db.execute(PageSQL.analyzeChanged)
+            try tables.writeChanged(appID: appID)
+            let unreadable = try tables.unreadableValues(appID: appID)
             let untitled = try db.query(PageSQL.untitledItems).rows.compactMap { $0.int("item_id") }
             let unknown = try db.query(PageSQL.unknownFields, [appID]).rows.compactMap { $0.int("field_id") }
             let summary = try db.query(PageSQL.summary).first
@@ -166,63 +169,10 @@ public struct MirrorStore: Sendable {
             let seen = summary?.int("seen") ?? 0
             return PageOutcome(
                 seen: seen, inserted: inserted, updated: updated, unchanged: seen - inserted - updated,
-                activityRefreshed: activity, unknownFieldIDs: unknown, unreadable: unreadable, oversized: oversized,
-                untitled: untitled,
-                newestEdit: summary?.date("newest_edit"))
+                activityRefreshed: activity.count, unknownFieldIDs: unknown, unreadable: unreadable, untitled: untitled)
         } catch {
             _ = try? db.execute("ROLLBACK")
             throw error
-        }
-    }
-
-    /// Upserts the staged items and replaces the values of changed ones. When a text is too
-    /// large for its index (SQLSTATE 54000), writes them again with long texts left out and puts
-    /// each back on its own; those that still do not fit stay NULL in the typed column (the raw
-    /// JSON keeps them) and are returned. Runs inside the page's transaction.
-    private func writeItemsAndValues(appID: Int, runID: Int64) throws -> [UnreadableValue] {
-        try db.execute("SAVEPOINT pm_page_rows")
-        do {
-            try writeRows(appID: appID, runID: runID, capped: false)
-            try db.execute("RELEASE SAVEPOINT pm_page_rows")
-            return []
-        } catch let error as PGError where error.sqlState == "54000" {
-            try db.execute("ROLLBACK TO SAVEPOINT pm_page_rows")
-        }
-        try writeRows(appID: appID, runID: runID, capped: true)
-        var oversized: [UnreadableValue] = []
-        for row in try db.query(PageSQL.cappedTitles).rows {
-            guard let item = row.int("item_id") else { continue }
-            if try !restore(PageSQL.restoreTitle, [item]) { oversized.append(UnreadableValue(itemID: item, fieldID: 0, type: "title")) }
-        }
-        for row in try db.query(PageSQL.cappedValues).rows {
-            guard let item = row.int("item_id"), let field = row.int("field_id"), let position = row.int("position") else { continue }
-            if try !restore(PageSQL.restoreValueText, [item, field, position]) {
-                oversized.append(UnreadableValue(itemID: item, fieldID: field, type: row.string("type") ?? "?"))
-            }
-        }
-        try db.execute("RELEASE SAVEPOINT pm_page_rows")
-        return oversized
-    }
-
-    /// The items upserted, then the values of the changed ones replaced; `capped` leaves texts
-    /// longer than `PageSQL.maxIndexedBytes` out of the indexed columns.
-    private func writeRows(appID: Int, runID: Int64, capped: Bool) throws {
-        try db.query(capped ? PageSQL.upsertItemsCapped : PageSQL.upsertItems, [appID, runID])
-        try db.execute(PageSQL.analyzeChanged)
-        try db.query(PageSQL.deleteValues)
-        try db.query(capped ? PageSQL.insertValuesCapped : PageSQL.insertValues, [appID])
-    }
-
-    /// One statement in its own savepoint; false when a value was too large for an index.
-    private func restore(_ sql: String, _ parameters: [(any PGEncodable)?]) throws -> Bool {
-        try db.execute("SAVEPOINT pm_restore")
-        do {
-            try db.query(sql, parameters)
-            try db.execute("RELEASE SAVEPOINT pm_restore")
-            return true
-        } catch let error as PGError where error.sqlState == "54000" {
-            try db.execute("ROLLBACK TO SAVEPOINT pm_restore")
-            return false
         }
     }
 
@@ -249,6 +199,7 @@ public struct MirrorStore: Sendable {
                 WHERE app_id = $1 AND deleted_at IS NULL AND item_id = ANY ($2::bigint[])
                 """, [appID, unseen]
             ).affectedRows
+            try AppTableStore(db: db, logger: db.logger).deleteRows(appID: appID, items: unseen)
             try db.query("DELETE FROM podio.full_pass_seen WHERE app_id = $1", [appID])
             try db.query(
                 """
@@ -290,6 +241,7 @@ public struct MirrorStore: Sendable {
             UPDATE podio.items SET deleted_at = now()
             WHERE app_id = $1 AND deleted_at IS NULL AND (created_on IS NULL OR created_on <= $3)
               AND NOT (item_id = ANY ($2::bigint[]))
+            RETURNING item_id
             """
         if dryRun {
             return try db.query(
@@ -299,7 +251,11 @@ public struct MirrorStore: Sendable {
                 """, [appID, seen, cutoff]
             ).first?.int("n") ?? 0
         }
-        return try db.query(sql, [appID, seen, cutoff]).affectedRows
+        return try db.withTransaction { db in
+            let deleted = try db.query(sql, [appID, seen, cutoff]).rows.compactMap { $0.int("item_id") }
+            try AppTableStore(db: db, logger: db.logger).deleteRows(appID: appID, items: deleted)
+            return deleted.count
+        }
     }
 
     /// Ids among `ids` that the mirror does not hold live.
@@ -352,12 +308,16 @@ public struct PageOutcome: Sendable {
     public var activityRefreshed: Int
     public var unknownFieldIDs: [Int]
     public var unreadable: [UnreadableValue]
-    /// Texts too large for the typed columns' indexes, kept only in the raw JSON (`fieldID` 0 and
-    /// type `title`: the item's title).
-    public var oversized: [UnreadableValue] = []
     /// Changed items without a title.
     public var untitled: [Int] = []
-    public var newestEdit: Date?
 
     public var written: Int { inserted + updated }
+}
+
+/// What storing an app's definition changed.
+public struct DefinitionChange: Sendable {
+    /// The set of fields, their names, types or options changed.
+    public var fieldsChanged: Bool
+    /// What the app's table had to do to follow.
+    public var table: AppTableStore.Report
 }

@@ -59,6 +59,12 @@ final class RunContext {
             definition = nil
         }
         let callsBefore = await callCount()
+        if known != nil && !options.dryRun {
+            // The table follows the stored fields even when the definition is not read again:
+            // a table a user dropped comes back, a change a user's view blocked is tried again.
+            let report = try await store.db.run { try MirrorStore(db: $0).reconcileAppTable(appID: appID) }
+            noteTableChanges(report, appID: appID)
+        }
         if full || known == nil {
             try await refreshDefinition(appID: appID, client: client)
         }
@@ -67,23 +73,25 @@ final class RunContext {
         } else {
             try await delta(appID: appID, client: client, state: state)
         }
-        if current?.fieldsChanged == true && !options.dryRun {
-            await rebuildView(appID: appID)
-        }
         current?.calls = await callCount() - callsBefore
         return current ?? AppRunSummary(appID: appID, name: "app \(appID)", mode: full ? "full" : "delta")
     }
 
-    /// Rebuilds the app's typed view after its fields changed. A view that cannot be rebuilt
-    /// (a user's own view depends on it, say) is reported and never fails the sync.
-    private func rebuildView(appID: Int) async {
-        let logger = self.logger
-        do {
-            let name = try await store.db.run { db in try ViewBuilder(db: db, logger: logger).rebuild(appID: appID) }
-            logger.debug("rebuilt the typed view", metadata: ["app": "\(appID)", "view": "\(name ?? "-")"])
-        } catch {
+    /// Logs what an app table's reconciliation did; its warnings (a user's view holding a
+    /// column) count as the run's warnings and never fail the sync.
+    private func noteTableChanges(_ report: AppTableStore.Report, appID: Int) {
+        for warning in report.warnings {
             current?.warnings += 1
-            logger.warning("the typed view of app \(appID) was not rebuilt: \(access.redact(String(describing: error)))")
+            logger.warning("\(warning)")
+        }
+        if report.changed, let table = report.table {
+            logger.info(
+                "the table of app \(appID) follows its fields",
+                metadata: [
+                    "table": "podio_apps.\(table)", "created": "\(report.created)", "added": "\(report.added)",
+                    "dropped": "\(report.dropped)", "renamed": "\(report.renamed + report.renamedTables)",
+                    "retyped": "\(report.retyped)", "rows_filled": "\(report.filledRows)",
+                ])
         }
     }
 
@@ -115,7 +123,7 @@ final class RunContext {
         }
         let store = self.store
         let dryRun = options.dryRun
-        let changed = try await store.db.run { db -> Bool in
+        let change = try await store.db.run { db -> DefinitionChange in
             if dryRun {
                 // A dry run writes nothing: compare inside a transaction that is rolled back.
                 try db.execute("BEGIN")
@@ -126,7 +134,8 @@ final class RunContext {
         }
         current?.name = app.name
         definition = app
-        if changed { current?.fieldsChanged = true }
+        if change.fieldsChanged { current?.fieldsChanged = true }
+        noteTableChanges(change.table, appID: appID)
     }
 
     // MARK: - Full pass
@@ -351,12 +360,6 @@ final class RunContext {
         current?.activityRefreshed += outcome.activityRefreshed
         // One warning line per item, naming its first problem; the raw JSON keeps everything.
         var warned = Set<Int>()
-        for value in outcome.oversized where warned.insert(value.itemID).inserted {
-            current?.warnings += 1
-            let what = value.type == "title" ? "its title" : "field \(value.fieldID) (\(value.type))"
-            logger.warning(
-                "item \(value.itemID) of app \(appID): \(what) is too large for the typed columns; it is kept in the raw JSON")
-        }
         for itemID in outcome.untitled where warned.insert(itemID).inserted {
             current?.warnings += 1
             logger.warning("item \(itemID) of app \(appID) has no title; it is stored as Podio sent it")

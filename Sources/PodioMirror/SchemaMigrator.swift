@@ -36,7 +36,21 @@ public enum SchemaMigrator {
                     fix: "upgrade podio-mirror, or point DATABASE_URL at another database")
             }
             logger.debug("applying schema", metadata: ["from": "\(installed.map(String.init) ?? "none")", "to": "\(currentVersion)"])
-            try db.execute(script)
+            do {
+                try db.execute(script)
+            } catch let error as PGError where error.sqlState == "2BP01" {
+                throw MirrorError(
+                    .database,
+                    "the upgrade drops podio-mirror's old views and podio.item_values, and objects of yours depend on them",
+                    fix: "drop those objects (PostgreSQL names them: \(error.detail ?? error.message)), run `podio-mirror migrate`, "
+                        + "then recreate them on the app tables in podio_apps")
+            }
+            // Steps SQL alone cannot take: every app's table, created and filled from the raw
+            // JSON (from version 1, whose values were in podio.item_values), no call to Podio.
+            let tables = try AppTableStore(db: db, logger: logger).reconcileAll()
+            if !tables.isEmpty {
+                logger.info("app tables in step", metadata: ["tables": "\(tables.map { "podio_apps.\($0.table)" })"])
+            }
             return .applied(from: installed, to: currentVersion)
         }
     }

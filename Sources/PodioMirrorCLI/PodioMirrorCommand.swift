@@ -16,7 +16,7 @@ public struct PodioMirrorCommand: AsyncParsableCommand {
             """,
         subcommands: [
             MigrateCommand.self, AppsCommand.self, SyncCommand.self, ResyncCommand.self, StatusCommand.self,
-            LoginCommand.self, RunCommand.self, ViewsCommand.self,
+            LoginCommand.self, RunCommand.self, TablesCommand.self,
         ])
 
     public init() {}

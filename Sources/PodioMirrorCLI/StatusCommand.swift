@@ -39,7 +39,7 @@ struct StatusReport: Codable {
     struct App: Codable {
         var appID: Int
         var name: String
-        var view: String?
+        var table: String?
         var liveItems: Int
         var deletedItems: Int
         var lastFullSync: Date?
@@ -83,7 +83,7 @@ struct StatusReport: Codable {
         var report = StatusReport(windowSeconds: policy.window)
         report.apps = try db.query(
             """
-            SELECT a.app_id, a.name, a.view_name,
+            SELECT a.app_id, a.name, a.table_name,
                    (SELECT count(*) FROM podio.items i WHERE i.app_id = a.app_id AND i.deleted_at IS NULL) AS live,
                    (SELECT count(*) FROM podio.items i WHERE i.app_id = a.app_id AND i.deleted_at IS NOT NULL) AS deleted,
                    s.last_full_sync_at, s.last_delta_sync_at, s.high_water_mark, s.full_pass_run_id, s.full_pass_offset,
@@ -92,7 +92,7 @@ struct StatusReport: Codable {
             """
         ).rows.map { r in
             App(
-                appID: r.int("app_id") ?? 0, name: r.string("name") ?? "", view: r.string("view_name"),
+                appID: r.int("app_id") ?? 0, name: r.string("name") ?? "", table: r.string("table_name"),
                 liveItems: r.int("live") ?? 0, deletedItems: r.int("deleted") ?? 0,
                 lastFullSync: r.date("last_full_sync_at"), lastDeltaSync: r.date("last_delta_sync_at"),
                 highWaterMark: r.date("high_water_mark"),
@@ -177,7 +177,7 @@ struct StatusReport: Codable {
         if apps.isEmpty { out.append("  (none mirrored yet)") }
         for a in apps {
             out.append(
-                "  \(a.appID) \(a.name): \(a.liveItems) items, \(a.deletedItems) deleted; full sync \(Self.format(a.lastFullSync)), delta \(Self.format(a.lastDeltaSync)), cursor \(Self.format(a.highWaterMark))\(a.view.map { "; view podio_views.\($0)" } ?? "")")
+                "  \(a.appID) \(a.name): \(a.liveItems) items, \(a.deletedItems) deleted; full sync \(Self.format(a.lastFullSync)), delta \(Self.format(a.lastDeltaSync)), cursor \(Self.format(a.highWaterMark))\(a.table.map { "; table podio_apps.\($0)" } ?? "")")
         }
         out.append("Quota (window \(DurationParser.describe(windowSeconds))):")
         if quota.isEmpty { out.append("  no calls in the current window") }

@@ -1,22 +1,28 @@
 import Foundation
 
-/// How the typed views and their columns are named (docs/views.md, "Naming").
+/// How the app tables and their columns are named (docs/tables.md, "Naming").
 ///
 /// Names come from Podio (URL labels, external ids, labels) and may hold anything: quotes,
 /// backslashes, spaces, SQL keywords, control characters, any script, a thousand characters.
 /// They are turned into snake_case, cut to PostgreSQL's identifier limit on a character
 /// boundary, made unique, and always written double-quoted in SQL.
-public enum ViewNaming {
+public enum TableNaming {
     /// PostgreSQL keeps the first 63 bytes of an identifier (NAMEDATALEN - 1) and silently drops
     /// the rest; names are cut here instead, so that two long names never end up equal.
     public static let maxIdentifierBytes = 63
 
-    /// The fixed columns every view starts with; field columns never take these names.
-    public static let fixedColumns = ["item_id", "app_item_id", "title", "created_on", "last_edit_on"]
+    /// The fixed columns every app table starts with; field columns never take these names.
+    public static let fixedColumns = ["item_id", "app_item_id", "title", "revision", "created_on", "last_edit_on", "last_event_on"]
 
     /// `"name"` with every `"` doubled: a quoted identifier PostgreSQL reads back exactly.
     public static func quoteIdentifier(_ name: String) -> String {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// `E'text'` with every `\\` and `'` doubled: a string literal PostgreSQL reads back exactly,
+    /// whatever `standard_conforming_strings` says.
+    public static func quoteLiteral(_ text: String) -> String {
+        "E'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''") + "'"
     }
 
     /// Lowercase; every run of characters that are neither letters nor digits becomes one `_`,
@@ -70,9 +76,9 @@ public enum ViewNaming {
         name.first?.isNumber ?? false
     }
 
-    // MARK: - View names
+    // MARK: - Table names
 
-    /// What names a view: the app's id, URL label and name.
+    /// What names a table: the app's id, URL label and name.
     public struct AppLabel: Sendable, Equatable {
         public var appID: Int
         public var urlLabel: String?
@@ -85,27 +91,27 @@ public enum ViewNaming {
         }
     }
 
-    /// The plain (unsuffixed, untruncated) view name of an app: its URL label in snake_case, or
+    /// The plain (unsuffixed, untruncated) table name of an app: its URL label in snake_case, or
     /// its name when the label is missing or has no letters or digits; `app_` in front of a
     /// leading digit; `app_<app_id>` when nothing is left.
-    static func baseViewName(_ app: AppLabel) -> String {
+    static func baseTableName(_ app: AppLabel) -> String {
         var base = snakeCase(app.urlLabel ?? "")
         if base.isEmpty { base = snakeCase(app.name ?? "") }
         if base.isEmpty { return "app_\(app.appID)" }
         return startsWithDigit(base) ? "app_" + base : base
     }
 
-    /// The view name of every app, unique among them and at most 63 bytes, decided from the
+    /// The table name of every app, unique among them and at most 63 bytes, decided from the
     /// whole set of apps alone (not from history): among apps whose names would collide, the
     /// lowest app id keeps the plain name and the others get `_<app_id>` appended.
-    public static func viewNames(_ apps: [AppLabel]) -> [Int: String] {
+    public static func tableNames(_ apps: [AppLabel]) -> [Int: String] {
         let sorted = apps.sorted { $0.appID < $1.appID }
         var names: [Int: String] = [:]
         var taken = Set<String>()
         var suffixed: [(app: AppLabel, base: String)] = []
         // Plain names first, so that a suffixed name can never take another app's plain name.
         for app in sorted where names[app.appID] == nil {
-            let base = baseViewName(app)
+            let base = baseTableName(app)
             let plain = truncateUTF8(base, maxBytes: maxIdentifierBytes)
             if taken.insert(plain).inserted {
                 names[app.appID] = plain
@@ -130,9 +136,14 @@ public enum ViewNaming {
 
     // MARK: - Column names
 
-    /// Hands out column names, each unique in the view and at most 63 bytes.
+    /// Hands out column names, each unique in the table and at most 63 bytes.
     struct ColumnNamer {
-        private(set) var taken = Set(ViewNaming.fixedColumns)
+        private(set) var taken = Set(TableNaming.fixedColumns)
+
+        /// A namer that also treats `reserved` as taken (the columns of deleted fields that are kept).
+        init(reserved: some Sequence<String> = []) {
+            taken.formUnion(reserved)
+        }
 
         /// The base name of a field's column: its external id in snake_case, else its label,
         /// else `field_<field_id>`; `field_` in front of a leading digit.

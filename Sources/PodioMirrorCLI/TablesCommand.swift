@@ -1,0 +1,34 @@
+import ArgumentParser
+import LibPQ
+import PodioMirror
+
+/// `podio-mirror tables`: brings every app table in step with its stored fields, without a call
+/// to Podio (the sync does the same for each app it syncs). `views`, the first version's
+/// command, is an alias so existing scripts keep working.
+struct TablesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tables",
+        abstract: "Brings the app tables in schema podio_apps in step with their fields (no Podio calls).",
+        aliases: ["views"])
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await CommandRunner.execute {
+            let logger = global.logger("podio-mirror.tables")
+            let settings = try global.settings()
+            let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
+            defer { db.close() }
+            let tables = try await db.run { db in
+                try SchemaMigrator.requireCurrent(db)
+                return try db.withTransaction { db in try AppTableStore(db: db, logger: logger).reconcileAll() }
+            }
+            for warning in tables.flatMap(\.report.warnings) { logger.warning("\(warning)") }
+            let changed = tables.filter { $0.report.changed }.count
+            let names = tables.map { "podio_apps.\($0.table)" }
+            CommandRunner.print(
+                "\(tables.count) app table\(tables.count == 1 ? "" : "s"), \(changed) changed"
+                    + (names.isEmpty ? "" : ": " + names.joined(separator: ", ")))
+        }
+    }
+}
