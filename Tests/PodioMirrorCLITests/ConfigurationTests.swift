@@ -100,7 +100,7 @@ struct ConfigurationTests {
             }
             if c.migrate {
                 // Nothing of the mirror is written; a failed run may be recorded for `status`.
-                var tables = ["podio.apps", "podio.app_fields", "podio.items", "podio.item_values", "podio.sync_state"]
+                var tables = ["podio.apps", "podio.app_fields", "podio.items", "podio.app_columns", "podio.sync_state"]
                 if !c.tokensMayBeStored { tables.append("podio_auth.oauth_tokens") }
                 for table in tables {
                     #expect(try await h.count("SELECT count(*) FROM \(table)") == 0, "\(table) was written")

@@ -48,14 +48,14 @@ struct HostileNameTests {
                 #expect(try await h.scalar("SELECT title FROM podio.items WHERE item_id = $1", [id]) == value)
             }
 
-            let views = try await h.run(["views"])
-            #expect(views.status == 0, "\(views.printed)")
-            let viewNames = try await h.rows("SELECT app_id, view_name FROM podio.apps ORDER BY app_id")
-            #expect(viewNames.count == 2)
-            for row in viewNames {
-                let name = try #require(row.string("view_name"))
+            let tables = try await h.run(["tables"])
+            #expect(tables.status == 0, "\(tables.printed)")
+            let tableNames = try await h.rows("SELECT app_id, table_name FROM podio.apps ORDER BY app_id")
+            #expect(tableNames.count == 2)
+            for row in tableNames {
+                let name = try #require(row.string("table_name"))
                 #expect(name.utf8.count <= 63)
-                let quoted = "podio_views.\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                let quoted = "podio_apps.\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
                 let appID = row.int("app_id") ?? 0
                 let items = try await h.count("SELECT count(*) FROM \(quoted)")
                 #expect(items == (appID == apps[0] ? 25 + Self.hostileValues.count : 10))
@@ -78,7 +78,7 @@ struct HostileNameTests {
             let columnNames = try await h.rows(
                 """
                 SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-                JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'podio_views' AND a.attnum > 0
+                JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'podio_apps' AND a.attnum > 0
                 """
             ).compactMap { $0.string("attname") }
             #expect(columnNames.allSatisfy { $0.utf8.count <= 63 })

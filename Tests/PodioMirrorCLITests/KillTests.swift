@@ -98,7 +98,7 @@ enum KillScenario {
                             switch point {
                             case .fullAtCheckpoint: "LOCK TABLE podio.sync_state IN EXCLUSIVE MODE"
                             case .resyncMarkingDeletions: "SELECT 1 FROM podio.items WHERE item_id = \(deletedBefore[1]) FOR UPDATE"
-                            default: "LOCK TABLE podio.item_values IN EXCLUSIVE MODE"
+                            default: "LOCK TABLE podio.items IN EXCLUSIVE MODE"
                             }
                         try await locker.run { db in
                             try db.execute("BEGIN")

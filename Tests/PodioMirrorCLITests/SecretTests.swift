@@ -71,7 +71,7 @@ struct SecretTests {
             // Nor in any table of the mirror (app tokens come with GET /app and are dropped).
             let secrets = await h.secrets(extra: extra)
             let tables = try await h.rows(
-                "SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema IN ('podio', 'podio_views')"
+                "SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema IN ('podio', 'podio_apps')"
             ).compactMap { $0.string("t") }
             #expect(tables.count >= 10)
             for table in tables {
@@ -91,21 +91,21 @@ struct SecretTests {
             let role = "reader_" + UUID().uuidString.prefix(8).lowercased()
             try await h.db.run { db in
                 try db.execute("CREATE ROLE \(role) NOLOGIN")
-                try db.execute("GRANT USAGE ON SCHEMA podio, podio_views TO \(role)")
-                try db.execute("GRANT SELECT ON ALL TABLES IN SCHEMA podio TO \(role)")
-                // docs/security.md: views rebuilt later stay readable.
-                try db.execute("ALTER DEFAULT PRIVILEGES IN SCHEMA podio, podio_views GRANT SELECT ON TABLES TO \(role)")
+                try db.execute("GRANT USAGE ON SCHEMA podio, podio_apps TO \(role)")
+                try db.execute("GRANT SELECT ON ALL TABLES IN SCHEMA podio, podio_apps TO \(role)")
+                // docs/security.md: app tables created later are readable too.
+                try db.execute("ALTER DEFAULT PRIVILEGES IN SCHEMA podio, podio_apps GRANT SELECT ON TABLES TO \(role)")
             }
-            let views = try await h.run(["views"])
-            #expect(views.status == 0, "\(views.printed)")
-            let view = try #require(try await h.scalar("SELECT view_name FROM podio.apps LIMIT 1"))
+            let tables = try await h.run(["tables"])
+            #expect(tables.status == 0, "\(tables.printed)")
+            let view = try #require(try await h.scalar("SELECT table_name FROM podio.apps LIMIT 1"))
             do {
                 let (items, tokens, schema) = try await h.db.run { db -> (Int?, PGError?, PGError?) in
                     try db.execute("SET ROLE \(role)")
                     defer { _ = try? db.execute("RESET ROLE") }
                     let items = try db.query("SELECT count(*) AS n FROM podio.items").first?.int("n")
-                    let viewItems = try db.query("SELECT count(*) AS n FROM podio_views.\"\(view)\"").first?.int("n")
-                    guard viewItems == items else { throw PGError(kind: .server, message: "the view reads \(viewItems ?? -1) items") }
+                    let viewItems = try db.query("SELECT count(*) AS n FROM podio_apps.\"\(view)\"").first?.int("n")
+                    guard viewItems == items else { throw PGError(kind: .server, message: "the app table reads \(viewItems ?? -1) items") }
                     var tokens: PGError?
                     do {
                         try db.query("SELECT access_token, refresh_token FROM podio_auth.oauth_tokens")

@@ -88,9 +88,11 @@ struct CommandTests {
             #expect(
                 (try JSONSerialization.jsonObject(with: Data(statusJSON.stdout.utf8)) as? [String: Any])?["apps"] != nil
             )
-            let views = try await run(["views"], env)
-            #expect(views.status == 0)
-            #expect(views.stdout.contains("podio_views.projects") && views.stdout.contains("podio_views.leads_clients"))
+            let tables = try await run(["tables"], env)
+            #expect(tables.status == 0)
+            #expect(tables.stdout.contains("podio_apps.projects") && tables.stdout.contains("podio_apps.leads_clients"))
+            #expect(tables.stdout.contains(" 0 changed"))
+            #expect(try await run(["views"], env).status == 0)  // the first version's name still works
             let appsJSON = try await run(["apps", "--json"], env)
             let rows = try JSONSerialization.jsonObject(with: Data(appsJSON.stdout.utf8)) as? [[String: Any]]
             #expect(rows?.allSatisfy { $0["mirrored"] as? Bool == true } == true)
