@@ -73,7 +73,7 @@ extension PodioClient {
     /// `GET /item/{item_id}` without marking the user's notifications as read.
     public func item(_ itemID: Int) async throws -> PodioItem {
         try await request(.item, method: "GET", path: "/item/\(itemID)", query: [("mark_as_viewed", "0")]) {
-            try PodioItem(raw: $0, decoder: JSONDecoder())
+            try PodioItem(raw: $0)
         }
     }
 }

@@ -23,34 +23,45 @@ public struct PodioItem: Sendable {
         return try JSONDecoder().decode(Wrapper.self, from: raw).fields ?? []
     }
 
-    struct Core: Decodable {
-        struct Revision: Decodable {
-            var revision: Int?
-            var created_on: String?
+    /// Reads the few members the engine needs straight from the item's bytes: the item is never
+    /// decoded whole (its `fields`, most of its bytes, go to PostgreSQL as they are).
+    init(raw: Data) throws {
+        let members = try JSONScanner.objectMembers(raw)
+        func slice(_ key: String, in members: [String: Range<Int>]) -> Data? {
+            members[key].map { raw[$0] }
         }
-        var item_id: Int
-        var app_item_id: Int?
-        var title: String?
-        var revision: Int?
-        var current_revision: Revision?
-        var created_on: String?
-        var last_event_on: String?
-        var comment_count: Int?
-        var file_count: Int?
+        guard let id = slice("item_id", in: members).flatMap(Self.integer) else {
+            throw JSONScanner.Failure(offset: 0, reason: "an item has no numeric \"item_id\"")
+        }
+        itemID = id
+        appItemID = slice("app_item_id", in: members).flatMap(Self.integer)
+        title = slice("title", in: members).flatMap(Self.string)
+        var revisionMembers: [String: Range<Int>] = [:]
+        if let range = members["current_revision"], raw[range.lowerBound] == UInt8(ascii: "{") {
+            revisionMembers = try JSONScanner.objectMembers(raw[range])
+        }
+        revision = slice("revision", in: revisionMembers).flatMap(Self.integer)
+            ?? slice("revision", in: members).flatMap(Self.integer) ?? 0
+        lastEditOn = slice("created_on", in: revisionMembers).flatMap(Self.string).flatMap(PodioTime.parse)
+        createdOn = slice("created_on", in: members).flatMap(Self.string).flatMap(PodioTime.parse)
+        lastEventOn = slice("last_event_on", in: members).flatMap(Self.string).flatMap(PodioTime.parse)
+        commentCount = slice("comment_count", in: members).flatMap(Self.integer)
+        fileCount = slice("file_count", in: members).flatMap(Self.integer)
+        self.raw = raw
     }
 
-    init(raw: Data, decoder: JSONDecoder) throws {
-        let core = try decoder.decode(Core.self, from: raw)
-        itemID = core.item_id
-        appItemID = core.app_item_id
-        title = core.title
-        revision = core.current_revision?.revision ?? core.revision ?? 0
-        lastEditOn = core.current_revision?.created_on.flatMap(PodioTime.parse)
-        createdOn = core.created_on.flatMap(PodioTime.parse)
-        lastEventOn = core.last_event_on.flatMap(PodioTime.parse)
-        commentCount = core.comment_count
-        fileCount = core.file_count
-        self.raw = raw
+    /// A JSON integer (`null`, a string or a fraction: nil).
+    static func integer(_ bytes: Data) -> Int? {
+        Int(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// A JSON string, unescaped (`null` or another type: nil).
+    static func string(_ bytes: Data) -> String? {
+        guard bytes.first == UInt8(ascii: "\""), bytes.count >= 2 else { return nil }
+        if !bytes.contains(UInt8(ascii: "\\")) {
+            return String(decoding: bytes.dropFirst().dropLast(), as: UTF8.self)
+        }
+        return try? JSONDecoder().decode(String.self, from: bytes)
     }
 }
 
@@ -102,10 +113,9 @@ public struct ItemPage: Sendable {
         func int(_ key: String) -> Int? {
             members[key].flatMap { Int(String(decoding: body[$0], as: UTF8.self)) }
         }
-        let decoder = JSONDecoder()
         var items: [PodioItem] = []
         for range in try JSONScanner.arrayElements(body, in: itemsRange) {
-            items.append(try PodioItem(raw: body.subdata(in: range), decoder: decoder))
+            items.append(try PodioItem(raw: body.subdata(in: range)))
         }
         self.items = items
         self.total = int("total") ?? items.count
