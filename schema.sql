@@ -415,6 +415,10 @@ BEGIN
     END IF;
 END
 $$;
+-- Columns that version 1 gained after its first release, for mirrors made before them.
+ALTER TABLE podio.sync_runs ADD COLUMN IF NOT EXISTS backend_pid integer;
+ALTER TABLE podio.quota_state ADD COLUMN IF NOT EXISTS external_calls integer;
+ALTER TABLE podio.quota_state ADD COLUMN IF NOT EXISTS external_until timestamptz;
 DROP TABLE IF EXISTS podio.item_values;
 DROP INDEX IF EXISTS podio.items_title_lower_idx;
 DROP FUNCTION IF EXISTS podio.value_is_unreadable(text, jsonb, text, numeric, bigint, timestamptz, date);

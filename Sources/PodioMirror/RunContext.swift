@@ -20,6 +20,9 @@ final class RunContext {
     private var current: AppRunSummary?
     /// The definition read in this run (a dry run writes it with every page it rolls back).
     private var definition: PodioApp?
+    /// Field ids items carry that the app's definition lacks even after reading it again:
+    /// warned about once per app and run.
+    private var unknownFieldsWarned: Set<Int> = []
 
     init(
         runID: Int64, options: SyncOptions, store: MirrorStore, ledger: QuotaLedger, access: PodioAccess,
@@ -57,6 +60,7 @@ final class RunContext {
         defer {
             current = nil
             definition = nil
+            unknownFieldsWarned = []
         }
         let callsBefore = await callCount()
         if known != nil && !options.dryRun {
@@ -138,6 +142,28 @@ final class RunContext {
         noteTableChanges(change.table, appID: appID)
     }
 
+    /// Items carry fields the stored definition does not know: the definition is read again
+    /// (once per app and run; its new fields get columns filled from the raw JSON). A field still
+    /// unknown after that (Podio's definition lacks it) is warned about once: its values stay in
+    /// `podio.items.raw` only.
+    private func followUnknownFields(_ ids: [Int], appID: Int, client: PodioClient) async throws {
+        let fresh = ids.filter { !unknownFieldsWarned.contains($0) }
+        guard !fresh.isEmpty else { return }
+        if definition == nil {
+            logger.info(
+                "items carry fields the mirror does not know; refreshing the app definition",
+                metadata: ["app": "\(appID)", "fields": "\(fresh)"])
+            try await refreshDefinition(appID: appID, client: client)
+        }
+        guard let definition else { return }
+        let defined = Set(definition.fields.map(\.fieldID))
+        for id in fresh where !defined.contains(id) && unknownFieldsWarned.insert(id).inserted {
+            current?.warnings += 1
+            logger.warning(
+                "items of app \(appID) carry field \(id), which the app's definition does not have; its values are kept in podio.items.raw only")
+        }
+    }
+
     // MARK: - Full pass
 
     /// Pages every item created up to the pass's cutoff in item-id order, 500 at a time, and
@@ -194,7 +220,8 @@ final class RunContext {
                 observer?(.plan(appID: appID, name: current?.name ?? "", mode: "full", estimatedCalls: calls, etaSeconds: eta))
             }
             let next = offset + page.items.count
-            _ = try await write(appID: appID, page: page, checkpoint: .fullPass(nextOffset: next, filtered: page.filtered))
+            let outcome = try await write(appID: appID, page: page, checkpoint: .fullPass(nextOffset: next, filtered: page.filtered))
+            try await followUnknownFields(outcome.unknownFieldIDs, appID: appID, client: client)
             if dryRun { seenInDryRun.append(contentsOf: page.items.map(\.itemID)) }
             observer?(.page(appID: appID, mode: "full", itemsDone: next, itemsTotal: page.filtered, calls: await callCount()))
             previousFiltered = page.filtered
@@ -243,12 +270,7 @@ final class RunContext {
             }
             let newest = page.items.compactMap(\.lastEditOn).max().map { min($0, upTo) }
             let outcome = try await write(appID: appID, page: page, checkpoint: .delta(highWaterMark: newest))
-            if !outcome.unknownFieldIDs.isEmpty {
-                logger.info(
-                    "items carry fields the mirror does not know; refreshing the app definition",
-                    metadata: ["app": "\(appID)", "fields": "\(outcome.unknownFieldIDs)"])
-                try await refreshDefinition(appID: appID, client: client)
-            }
+            try await followUnknownFields(outcome.unknownFieldIDs, appID: appID, client: client)
             offset += page.items.count
             observer?(.page(appID: appID, mode: "delta", itemsDone: offset, itemsTotal: page.filtered, calls: await callCount()))
             previousFiltered = page.filtered

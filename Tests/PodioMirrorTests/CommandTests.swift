@@ -51,14 +51,14 @@ struct CommandTests {
         // An older schema (version 0, an index missing) is upgraded.
         let db = try await database.connect()
         _ = try await db.run { db in
-            try db.execute("DROP INDEX podio.items_title_lower_idx; UPDATE podio.schema_version SET version = 0")
+            try db.execute("DROP INDEX podio.items_app_last_edit_idx; UPDATE podio.schema_version SET version = 0")
         }
         env["DATABASE_URL"] = database.url
         let upgrade = try await run(["migrate"], env)
         #expect(upgrade.stdout.contains("upgraded from version 0"))
         #expect(
             try await db.run {
-                try $0.query("SELECT to_regclass('podio.items_title_lower_idx') IS NOT NULL AS ok").first?.bool("ok")
+                try $0.query("SELECT to_regclass('podio.items_app_last_edit_idx') IS NOT NULL AS ok").first?.bool("ok")
             } == true)
         db.close()
         await database.drop()

@@ -78,16 +78,26 @@ public enum AppTableOracle {
                 continue
             }
             switch entry["state"] ?? "" {
-            case "active": mapped[FieldPart(field: fieldID, part: part)] = name
+            // `stale`: a user's view blocked a type change; the column type is then checked below.
+            case "active", "stale": mapped[FieldPart(field: fieldID, part: part)] = name
             case "kept": kept.insert(name)
             default: lines.append("\(a) field \(fieldID) part \(part): state \(entry["state"] ?? "NULL") in podio.app_columns")
             }
         }
 
         // The columns the truth calls for: the fixed ones, then each part of each active field.
+        // A field no live item has a value in, and that the mirror's definition does not know
+        // yet (added in Podio since the definition was last read), loses nothing: it is not
+        // required until the mirror reads the definition again.
+        let definedInMirror = Set(
+            try db.query("SELECT field_id::text AS field_id FROM podio.app_fields WHERE app_id = $1 AND status = 'active'", [app.id])
+                .rows.compactMap { $0.int("field_id") })
+        func hasValues(_ field: TruthField) -> Bool {
+            app.items.contains { item in ((item.values[field.id] as? [Any])?.isEmpty == false) }
+        }
         var columns = fixedColumns
         var claimed: Set<FieldPart> = []
-        for field in app.fields where field.active {
+        for field in app.fields where field.active && (definedInMirror.contains(field.id) || hasValues(field)) {
             for (part, rule) in parts(of: field) {
                 let key = FieldPart(field: field.id, part: part)
                 guard let name = mapped[key] else {
