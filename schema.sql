@@ -306,6 +306,8 @@ CREATE TABLE IF NOT EXISTS podio.sync_state (
     full_pass_offset    integer,          -- next offset of the unfinished pass
     full_pass_filtered  integer,          -- Podio's `filtered` at the last committed page
     last_podio_total    integer,          -- Podio's `total` at the last page read
+    sweep_gap           integer,          -- Podio's total less the live count after the last ID sweep
+    swept_at            timestamptz,      -- when that sweep ran
     last_error          text,
     updated_at          timestamptz NOT NULL DEFAULT now()
 );
@@ -332,6 +334,7 @@ CREATE TABLE IF NOT EXISTS podio.sync_runs (
     items_unchanged     integer NOT NULL DEFAULT 0,
     items_deleted       integer NOT NULL DEFAULT 0,
     deletions_found_by  text,             -- full pass, id sweep, none
+    deletions_withheld  text,             -- why a full pass or sweep marked nothing (it saw less than Podio counted)
     deferred_until      timestamptz,
     error               text,
     host                text,
@@ -419,6 +422,10 @@ $$;
 ALTER TABLE podio.sync_runs ADD COLUMN IF NOT EXISTS backend_pid integer;
 ALTER TABLE podio.quota_state ADD COLUMN IF NOT EXISTS external_calls integer;
 ALTER TABLE podio.quota_state ADD COLUMN IF NOT EXISTS external_until timestamptz;
+-- Columns of version 2.
+ALTER TABLE podio.sync_state ADD COLUMN IF NOT EXISTS sweep_gap integer;
+ALTER TABLE podio.sync_state ADD COLUMN IF NOT EXISTS swept_at timestamptz;
+ALTER TABLE podio.sync_runs ADD COLUMN IF NOT EXISTS deletions_withheld text;
 DROP TABLE IF EXISTS podio.item_values;
 DROP INDEX IF EXISTS podio.items_title_lower_idx;
 DROP FUNCTION IF EXISTS podio.value_is_unreadable(text, jsonb, text, numeric, bigint, timestamptz, date);

@@ -17,6 +17,9 @@ public struct MirrorSettings: Sendable {
     public var retry = RetryPolicy()
     /// How far before the high-water mark a delta starts reading again (clock skew, ties).
     public var deltaOverlap: Double = 300
+    /// How long a gap between Podio's item count and the mirror's that an ID sweep explained
+    /// (items the credentials cannot list) goes without another sweep.
+    public var sweepInterval: Double = 86_400
 
     public init() {}
 
@@ -75,6 +78,12 @@ public struct MirrorSettings: Sendable {
                 throw MirrorError(.usage, "PODIO_REQUEST_TIMEOUT is not a duration", fix: "use 90s, 2m or plain seconds")
             }
             s.requestTimeout = seconds
+        }
+        if let v = value("PODIO_SWEEP_INTERVAL") {
+            guard let seconds = DurationParser.seconds(v), seconds > 0 else {
+                throw MirrorError(.usage, "PODIO_SWEEP_INTERVAL is not a duration", fix: "use 6h, 24h or plain seconds")
+            }
+            s.sweepInterval = seconds
         }
         if let v = value("PODIO_RATE_RESERVE") {
             guard let r = Double(v.replacingOccurrences(of: "%", with: "")), r >= 0, r < 100 else {

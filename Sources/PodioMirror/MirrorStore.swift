@@ -84,7 +84,7 @@ public struct MirrorStore: Sendable {
             let row = try db.query(
                 """
                 SELECT high_water_mark, last_full_sync_at, last_delta_sync_at, full_pass_run_id, full_pass_cutoff,
-                       full_pass_offset, full_pass_filtered
+                       full_pass_offset, full_pass_filtered, sweep_gap, swept_at
                 FROM podio.sync_state WHERE app_id = $1
                 """, [appID]
             ).first
@@ -93,7 +93,7 @@ public struct MirrorStore: Sendable {
             highWaterMark: row.date("high_water_mark"), lastFullSyncAt: row.date("last_full_sync_at"),
             lastDeltaSyncAt: row.date("last_delta_sync_at"), fullPassRunID: row.int64("full_pass_run_id"),
             fullPassCutoff: row.date("full_pass_cutoff"), fullPassOffset: row.int("full_pass_offset") ?? 0,
-            fullPassFiltered: row.int("full_pass_filtered"))
+            fullPassFiltered: row.int("full_pass_filtered"), sweepGap: row.int("sweep_gap"), sweptAt: row.date("swept_at"))
     }
 
     /// Starts a full pass: forgets ids of any earlier unfinished pass, records the cutoff.
@@ -176,17 +176,17 @@ public struct MirrorStore: Sendable {
         }
     }
 
-    /// Ends a full pass: items it did not see (and that existed before its cutoff) are marked
-    /// deleted, the high-water mark moves to the cutoff, the checkpoint is cleared.
+    /// Ends a full pass: with `markDeletions`, items it did not see (and that existed before its
+    /// cutoff) are marked deleted; the high-water mark moves to the cutoff, the checkpoint is cleared.
     /// - Returns: the number of items marked deleted.
-    public func finishFullPass(appID: Int, cutoff: Date, dryRun: Bool) throws -> Int {
+    public func finishFullPass(appID: Int, cutoff: Date, markDeletions: Bool) throws -> Int {
         try db.execute("BEGIN")
         do {
             // The unseen ids first, by a set difference, then the update by id. As one statement
             // (NOT EXISTS, or a join with the difference), the plan made without statistics (a
             // first load that autovacuum has not analyzed yet) compared every item with every
             // seen id: quadratic in the app's size. Each of these two is linear whatever the estimates.
-            let unseen = try db.query(
+            let unseen = !markDeletions ? [] : try db.query(
                 """
                 SELECT item_id FROM podio.items WHERE app_id = $1 AND deleted_at IS NULL
                 EXCEPT
@@ -208,12 +208,27 @@ public struct MirrorStore: Sendable {
                     high_water_mark = GREATEST(high_water_mark, $2), updated_at = now()
                 WHERE app_id = $1
                 """, [appID, cutoff])
-            try db.execute(dryRun ? "ROLLBACK" : "COMMIT")
+            try db.execute("COMMIT")
             return deleted
         } catch {
             _ = try? db.execute("ROLLBACK")
             throw error
         }
+    }
+
+    /// Distinct items the unfinished full pass of an app has seen (across resumed runs).
+    public func fullPassSeenCount(appID: Int) throws -> Int {
+        try db.query("SELECT count(*) AS n FROM podio.full_pass_seen WHERE app_id = $1", [appID]).first?.int("n") ?? 0
+    }
+
+    /// What an ID sweep left unexplained: Podio's total less the live count, and when.
+    public func recordSweep(appID: Int, gap: Int, at time: Date) throws {
+        try db.query("UPDATE podio.sync_state SET sweep_gap = $2, swept_at = $3, updated_at = now() WHERE app_id = $1", [appID, gap, time])
+    }
+
+    /// The next run of this app re-reads it in full (the mirror lacks many items Podio lists).
+    public func requireFullPass(appID: Int) throws {
+        try db.query("UPDATE podio.sync_state SET last_full_sync_at = NULL WHERE app_id = $1", [appID])
     }
 
     /// Ends a delta: the high-water mark moves to the delta's upper bound.
@@ -287,6 +302,9 @@ public struct SyncState: Sendable {
     public var fullPassCutoff: Date?
     public var fullPassOffset: Int = 0
     public var fullPassFiltered: Int?
+    /// Podio's total less the mirror's live count after the last ID sweep, and when it ran.
+    public var sweepGap: Int?
+    public var sweptAt: Date?
 
     /// A full pass was started and not finished.
     public var hasUnfinishedFullPass: Bool { fullPassRunID != nil && fullPassCutoff != nil }

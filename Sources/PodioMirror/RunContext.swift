@@ -14,6 +14,9 @@ final class RunContext {
     let logger: Logger
     let observer: SyncObserver?
     let overlap: Double
+    /// How long a gap between Podio's total and the mirror's live count that a sweep explained
+    /// goes without another sweep.
+    let sweepInterval: Double
     /// When the run began: its passes include everything Podio stamped up to this second.
     let startedAt: Date
     private(set) var writeSeconds = 0.0
@@ -26,7 +29,7 @@ final class RunContext {
 
     init(
         runID: Int64, options: SyncOptions, store: MirrorStore, ledger: QuotaLedger, access: PodioAccess,
-        clock: any LedgerClock, logger: Logger, observer: SyncObserver?, overlap: Double
+        clock: any LedgerClock, logger: Logger, observer: SyncObserver?, overlap: Double, sweepInterval: Double
     ) {
         self.runID = runID
         self.options = options
@@ -37,6 +40,7 @@ final class RunContext {
         self.logger = logger
         self.observer = observer
         self.overlap = overlap
+        self.sweepInterval = sweepInterval
         self.startedAt = clock.now()
     }
 
@@ -166,154 +170,202 @@ final class RunContext {
 
     // MARK: - Full pass
 
-    /// Pages every item created up to the pass's cutoff in item-id order, 500 at a time, and
-    /// marks what it did not see as deleted. Deletions in Podio while it pages shift later
-    /// items to lower offsets; Podio's `filtered` drops by as many, and the pass steps back by
-    /// that much so that nothing is skipped (creations land after the cutoff and shift nothing).
+    /// Pages every item created up to the pass's cutoff in item-id order (`ItemPager`) and,
+    /// when the pass saw every item Podio counted, marks what it did not see as deleted.
+    /// Creations land after the cutoff and shift nothing.
     private func fullPass(appID: Int, client: PodioClient, state: SyncState) async throws {
         let store = self.store
         let dryRun = options.dryRun
-        var offset = 0
-        var previousFiltered: Int?
         let cutoff: Date
+        var pager: ItemPager
         if state.hasUnfinishedFullPass, let resumeCutoff = state.fullPassCutoff {
             cutoff = resumeCutoff
-            offset = state.fullPassOffset
-            previousFiltered = state.fullPassFiltered
-            logger.info("resuming the full load", metadata: ["app": "\(appID)", "offset": "\(offset)"])
+            pager = ItemPager(
+                appID: appID, filter: ItemFilter(sortBy: .itemID, createdOn: .init(to: cutoff)), offset: state.fullPassOffset,
+                filtered: state.fullPassFiltered)
+            logger.info("resuming the full load", metadata: ["app": "\(appID)", "offset": "\(state.fullPassOffset)"])
         } else {
             cutoff = try await passBound()
+            pager = ItemPager(appID: appID, filter: ItemFilter(sortBy: .itemID, createdOn: .init(to: cutoff)))
             if !dryRun {
                 let runID = self.runID
                 try await store.db.run { try MirrorStore(db: $0).beginFullPass(appID: appID, runID: runID, cutoff: cutoff) }
             }
         }
-        var seenInDryRun: [Int] = []
+        var seenInDryRun = Set<Int>()
         var planned = false
-        var useCutoff = true
         while true {
-            try checkStop()
-            let filter = ItemFilter(sortBy: .itemID, offset: offset, createdOn: useCutoff ? .init(to: cutoff) : nil)
-            let page: ItemPage
+            let step: ItemPager.Step
             do {
-                page = try await client.filterItems(appID: appID, filter)
-            } catch let error as PodioError where error.kind == .invalidRequest && useCutoff && offset == 0 {
-                // A server that refuses the created_on filter: read without it. Items created
-                // meanwhile then join the pass at its end (item ids only grow).
+                guard let next = try await pager.next(client, checkStop: checkStop) else { break }
+                step = next
+            } catch let error as PodioError
+                where error.kind == .invalidRequest && pager.filter.createdOn != nil && pager.offset == 0 {
                 logger.warning("Podio refused the created_on filter (\(error)); the full load reads without it")
-                useCutoff = false
+                pager.dropCreatedOnFilter()
                 continue
             }
-            if let previous = previousFiltered, page.filtered < previous {
-                let shift = previous - page.filtered
-                logger.debug("items were deleted while paging; stepping back", metadata: ["app": "\(appID)", "by": "\(shift)"])
-                offset = max(0, offset - shift)
-                previousFiltered = page.filtered
-                continue
-            }
+            let page = step.page
             if !planned {
                 planned = true
-                let calls = max(1, (page.filtered - offset + 499) / 500)
+                let calls = max(1, (page.filtered - (step.nextOffset - page.items.count) + 499) / 500)
                 let eta = await estimate(calls: calls - 1, identity: client.identity)
                 logger.info(
                     "full load of app \(appID): ~\(calls) calls\(eta.map { ", ~\(DurationParser.describe($0.rounded(.up))) under the quota" } ?? "")")
                 observer?(.plan(appID: appID, name: current?.name ?? "", mode: "full", estimatedCalls: calls, etaSeconds: eta))
             }
-            let next = offset + page.items.count
-            let outcome = try await write(appID: appID, page: page, checkpoint: .fullPass(nextOffset: next, filtered: page.filtered))
+            let outcome = try await write(
+                appID: appID, page: page, checkpoint: .fullPass(nextOffset: step.nextOffset, filtered: page.filtered))
             try await followUnknownFields(outcome.unknownFieldIDs, appID: appID, client: client)
-            if dryRun { seenInDryRun.append(contentsOf: page.items.map(\.itemID)) }
-            observer?(.page(appID: appID, mode: "full", itemsDone: next, itemsTotal: page.filtered, calls: await callCount()))
-            previousFiltered = page.filtered
-            offset = next
-            if page.items.count < PageSize.maximum.value || offset >= page.filtered { break }
+            if dryRun { seenInDryRun.formUnion(page.items.map(\.itemID)) }
+            observer?(.page(appID: appID, mode: "full", itemsDone: step.nextOffset, itemsTotal: page.filtered, calls: await callCount()))
         }
+        let counted = pager.filtered ?? 0
+        let seen = dryRun ? seenInDryRun.count : try await store.db.run { try MirrorStore(db: $0).fullPassSeenCount(appID: appID) }
+        let withheld = Self.incompleteWalk(seen: seen, counted: counted, skippedPages: pager.skippedPages, what: "the full pass")
+        if let withheld { withholdDeletions(appID: appID, because: withheld) }
         let deleted: Int
         if dryRun {
-            let seen = seenInDryRun
-            deleted = try await store.db.run { try MirrorStore(db: $0).markMissingDeleted(appID: appID, seen: seen, cutoff: cutoff, dryRun: true) }
+            let seenIDs = Array(seenInDryRun)
+            deleted = withheld != nil ? 0 : try await store.db.run {
+                try MirrorStore(db: $0).markMissingDeleted(appID: appID, seen: seenIDs, cutoff: cutoff, dryRun: true)
+            }
         } else {
-            deleted = try await store.db.run { try MirrorStore(db: $0).finishFullPass(appID: appID, cutoff: cutoff, dryRun: false) }
+            deleted = try await store.db.run {
+                try MirrorStore(db: $0).finishFullPass(appID: appID, cutoff: cutoff, markDeletions: withheld == nil)
+            }
         }
         current?.itemsDeleted += deleted
-        current?.deletionsFoundBy = "full pass"
+        current?.deletionsFoundBy = withheld == nil ? "full pass" : nil
+    }
+
+    /// Why a walk cannot tell which items are gone (it saw fewer items than Podio counted, or
+    /// stepped over empty pages), or nil when it saw everything.
+    static func incompleteWalk(seen: Int, counted: Int, skippedPages: Int, what: String) -> String? {
+        if skippedPages > 0 {
+            return "\(what) met \(skippedPages) empty page\(skippedPages == 1 ? "" : "s") before the end Podio announced"
+        }
+        if seen < counted { return "\(what) saw \(seen) of the \(counted) items Podio counted" }
+        return nil
+    }
+
+    /// Deletions are not marked from an incomplete walk: every item stays live, the run warns
+    /// and records why (`sync_runs.deletions_withheld`).
+    private func withholdDeletions(appID: Int, because reason: String) {
+        current?.warnings += 1
+        current?.deletionsWithheld = reason
+        logger.warning(
+            "app \(appID): \(reason); no item is marked deleted this time (the next full pass or sweep checks again)")
     }
 
     // MARK: - Delta
 
-    /// Pages the items edited since the high-water mark (less the overlap) up to now, in
-    /// last-edit order. The upper bound keeps items edited during the walk out of it (their
-    /// leaving lowers `filtered`, and the walk steps back), so the mark can move to the bound.
+    /// Reads the items edited since the high-water mark (less the overlap) up to the pass's
+    /// bound, by time, so that no order of items with equal times can make it miss one: each
+    /// request starts at the newest second the previous page reached (inclusive; what is read
+    /// twice costs no write), and a second holding more than a page of items is read alone in
+    /// item-id order. The mark moves to the bound only when the walk read everything.
     private func delta(appID: Int, client: PodioClient, state: SyncState) async throws {
         let store = self.store
         let upTo = try await passBound()
-        let from = state.highWaterMark.map { $0.addingTimeInterval(-overlap) }
-        var offset = 0
-        var previousFiltered: Int?
+        var cursor = state.highWaterMark.map { $0.addingTimeInterval(-overlap) }
         var podioTotal: Int?
         var planned = false
+        var read = 0
+        var incomplete: String?
         while true {
             try checkStop()
-            let filter = ItemFilter(sortBy: .lastEditOn, offset: offset, lastEditOn: .init(from: from, to: upTo))
-            let page = try await client.filterItems(appID: appID, filter)
+            let page = try await client.filterItems(appID: appID, ItemFilter(sortBy: .lastEditOn, lastEditOn: .init(from: cursor, to: upTo)))
             podioTotal = page.total
-            if let previous = previousFiltered, page.filtered < previous {
-                offset = max(0, offset - (previous - page.filtered))
-                previousFiltered = page.filtered
-                continue
-            }
             if !planned {
                 planned = true
                 let calls = max(1, (page.filtered + 499) / 500)
                 let eta = await estimate(calls: calls - 1, identity: client.identity)
                 observer?(.plan(appID: appID, name: current?.name ?? "", mode: "delta", estimatedCalls: calls, etaSeconds: eta))
             }
+            // The page holds every item of the range older than its newest second (the order is
+            // by time); items of that second may go on past the page.
+            let complete = page.items.count >= page.filtered
             let newest = page.items.compactMap(\.lastEditOn).max().map { min($0, upTo) }
-            let outcome = try await write(appID: appID, page: page, checkpoint: .delta(highWaterMark: newest))
+            let mark = complete ? newest : newest.map { $0.addingTimeInterval(-1) }
+            let outcome = try await write(appID: appID, page: page, checkpoint: .delta(highWaterMark: mark))
             try await followUnknownFields(outcome.unknownFieldIDs, appID: appID, client: client)
-            offset += page.items.count
-            observer?(.page(appID: appID, mode: "delta", itemsDone: offset, itemsTotal: page.filtered, calls: await callCount()))
-            previousFiltered = page.filtered
-            if page.items.count < PageSize.maximum.value || offset >= page.filtered { break }
+            read += page.items.count
+            observer?(.page(appID: appID, mode: "delta", itemsDone: read, itemsTotal: read + max(0, page.filtered - page.items.count), calls: await callCount()))
+            if complete { break }
+            guard let newest else {
+                incomplete = "the delta met an empty page before the end Podio announced"
+                break
+            }
+            if let from = cursor, newest <= from {
+                // A whole page of one second: that second alone, in item-id order.
+                var pager = ItemPager(appID: appID, filter: ItemFilter(sortBy: .itemID, lastEditOn: .init(from: newest, to: newest)))
+                while let step = try await pager.next(client, checkStop: checkStop) {
+                    let outcome = try await write(appID: appID, page: step.page, checkpoint: .delta(highWaterMark: newest.addingTimeInterval(-1)))
+                    try await followUnknownFields(outcome.unknownFieldIDs, appID: appID, client: client)
+                    read += step.page.items.count
+                }
+                if pager.skippedPages > 0 {
+                    incomplete = "the delta met an empty page in the items edited at \(PodioTime.format(newest))"
+                    break
+                }
+                cursor = newest.addingTimeInterval(1)
+            } else {
+                cursor = newest
+            }
+        }
+        if let incomplete {
+            current?.warnings += 1
+            logger.warning("app \(appID): \(incomplete); the next run reads again from there")
+            return
         }
         try await store.db.run { [dryRun = options.dryRun] in try MirrorStore(db: $0).finishDelta(appID: appID, upTo: upTo, dryRun: dryRun) }
-        // Deletions without a full re-read: Podio's total against the mirror's live count.
+        // Deletions without a full re-read: Podio's total against the mirror's live count. A gap
+        // that an earlier sweep already explained (items the credentials cannot list, say) is
+        // not swept again until it changes or the sweep interval has passed.
         let live = try await store.db.run { try MirrorStore(db: $0).liveCount(appID: appID) }
-        if let total = podioTotal, total != live {
-            logger.info(
-                "Podio's item count differs from the mirror's; sweeping ids",
+        guard let total = podioTotal, total != live else { return }
+        let sweptRecently = state.sweptAt.map { clock.now().timeIntervalSince($0) < sweepInterval } ?? false
+        if state.sweepGap == total - live && sweptRecently {
+            logger.debug(
+                "Podio's item count differs from the mirror's as at the last sweep; not sweeping again yet",
                 metadata: ["app": "\(appID)", "podio": "\(total)", "mirror": "\(live)"])
-            try await idSweep(appID: appID, client: client, cutoff: upTo)
+            return
+        }
+        logger.info(
+            "Podio's item count differs from the mirror's; sweeping ids",
+            metadata: ["app": "\(appID)", "podio": "\(total)", "mirror": "\(live)"])
+        try await idSweep(appID: appID, client: client, cutoff: upTo)
+        if !options.dryRun {
+            let now = clock.now()
+            try await store.db.run { db in
+                let store = MirrorStore(db: db)
+                try store.recordSweep(appID: appID, gap: total - (try store.liveCount(appID: appID)), at: now)
+            }
         }
     }
 
     // MARK: - ID sweep
 
-    /// Lists every item id (micro view, 500 a page), marks mirror items Podio no longer has as
-    /// deleted, and fetches live items the mirror lacks (a few directly; many: a full pass next run).
+    /// Lists every item id (micro view, `ItemPager`), marks mirror items Podio no longer has as
+    /// deleted when the sweep saw every item Podio counted, and fetches live items the mirror
+    /// lacks (a few directly; many: a full pass next run).
     private func idSweep(appID: Int, client: PodioClient, cutoff: Date) async throws {
         let store = self.store
         let dryRun = options.dryRun
-        var ids: [Int] = []
-        var offset = 0
-        var previousFiltered: Int?
-        while true {
-            let filter = ItemFilter(sortBy: .itemID, offset: offset, createdOn: .init(to: cutoff))
-            let page = try await client.filterItems(appID: appID, filter, micro: true)
-            if let previous = previousFiltered, page.filtered < previous {
-                offset = max(0, offset - (previous - page.filtered))
-                previousFiltered = page.filtered
-                continue
-            }
-            ids.append(contentsOf: page.items.map(\.itemID))
-            offset += page.items.count
-            previousFiltered = page.filtered
-            if page.items.count < PageSize.maximum.value || offset >= page.filtered { break }
+        var ids = Set<Int>()
+        var pager = ItemPager(appID: appID, filter: ItemFilter(sortBy: .itemID, createdOn: .init(to: cutoff)), micro: true)
+        while let step = try await pager.next(client, checkStop: checkStop) {
+            ids.formUnion(step.page.items.map(\.itemID))
         }
-        let seen = Array(Set(ids))
-        let deleted = try await store.db.run { try MirrorStore(db: $0).markMissingDeleted(appID: appID, seen: seen, cutoff: cutoff, dryRun: dryRun) }
-        current?.itemsDeleted += deleted
-        current?.deletionsFoundBy = "id sweep"
+        let seen = Array(ids)
+        if let withheld = Self.incompleteWalk(seen: ids.count, counted: pager.filtered ?? 0, skippedPages: pager.skippedPages, what: "the id sweep") {
+            withholdDeletions(appID: appID, because: withheld)
+        } else {
+            let deleted = try await store.db.run { try MirrorStore(db: $0).markMissingDeleted(appID: appID, seen: seen, cutoff: cutoff, dryRun: dryRun) }
+            current?.itemsDeleted += deleted
+            current?.deletionsFoundBy = "id sweep"
+        }
         let missing = try await store.db.run { try MirrorStore(db: $0).missingLive(appID: appID, ids: seen) }
         guard !missing.isEmpty else { return }
         if missing.count > 50 {
@@ -321,9 +373,7 @@ final class RunContext {
                 "the mirror lacks items Podio lists; the next run re-reads the app in full",
                 metadata: ["app": "\(appID)", "missing": "\(missing.count)"])
             if !dryRun {
-                _ = try await store.db.run { db in
-                    try db.query("UPDATE podio.sync_state SET last_full_sync_at = NULL WHERE app_id = $1", [appID])
-                }
+                _ = try await store.db.run { try MirrorStore(db: $0).requireFullPass(appID: appID) }
             }
             return
         }

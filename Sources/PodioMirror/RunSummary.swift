@@ -59,6 +59,9 @@ public struct AppRunSummary: Sendable, Codable {
     public var activityRefreshed = 0
     /// `full pass`, `id sweep`, or nil when no deletion check ran.
     public var deletionsFoundBy: String?
+    /// Why no deletion was marked although a full pass or sweep ran (it saw less than Podio
+    /// counted), or nil.
+    public var deletionsWithheld: String?
     public var fieldsChanged = false
     public var warnings = 0
 
@@ -66,7 +69,8 @@ public struct AppRunSummary: Sendable, Codable {
         case appID = "app_id", name, mode, pages, calls
         case itemsSeen = "items_seen", itemsWritten = "items_written", itemsUnchanged = "items_unchanged"
         case itemsDeleted = "items_deleted", activityRefreshed = "activity_refreshed"
-        case deletionsFoundBy = "deletions_found_by", fieldsChanged = "fields_changed", warnings
+        case deletionsFoundBy = "deletions_found_by", deletionsWithheld = "deletions_withheld"
+        case fieldsChanged = "fields_changed", warnings
     }
 }
 

@@ -128,7 +128,8 @@ public final class SyncCoordinator: Sendable {
         let store = MirrorStore(db: db)
         let context = RunContext(
             runID: runID, options: options, store: store, ledger: ledger, access: access, clock: clock,
-            logger: logger, observer: observer, overlap: settings.deltaOverlap)
+            logger: logger, observer: observer, overlap: settings.deltaOverlap,
+            sweepInterval: settings.sweepInterval)
         do {
             try await ledger.prune()
             for appID in apps {
@@ -183,17 +184,19 @@ public final class SyncCoordinator: Sendable {
         summary.seconds = RunContext.seconds(ContinuousClock.now - started)
         let s = summary
         let deletedBy = Set(s.apps.compactMap(\.deletionsFoundBy)).sorted().joined(separator: ", ")
+        let withheld = s.apps.compactMap { app in app.deletionsWithheld.map { "app \(app.appID): \($0)" } }.joined(separator: "; ")
         _ = try await db.run { db in
             try db.query(
                 """
                 UPDATE podio.sync_runs SET status = $2, finished_at = now(), apps = $3::bigint[],
                     calls_rate_limited = $4, calls_general = $5, items_seen = $6, items_written = $7,
-                    items_unchanged = $8, items_deleted = $9, deletions_found_by = $10, deferred_until = $11, error = $12
+                    items_unchanged = $8, items_deleted = $9, deletions_found_by = $10, deferred_until = $11, error = $12,
+                    deletions_withheld = $13
                 WHERE run_id = $1
                 """,
                 [s.runID, s.status, s.apps.map(\.appID), s.callsRateLimited, s.callsGeneral, s.itemsSeen,
                  s.itemsWritten, s.itemsUnchanged, s.itemsDeleted, deletedBy.isEmpty ? nil : deletedBy,
-                 s.deferredUntil, s.error])
+                 s.deferredUntil, s.error, withheld.isEmpty ? nil : withheld])
         }
     }
 

@@ -100,6 +100,14 @@ public final class PodioSimulator: Sendable {
         try withState { state throws(ControlError) in try state.editItem(itemID: itemID, title: title, now: now) }
     }
 
+    /// Edits every item of `itemIDs` in the same second (a bulk edit or an automation).
+    public func editItems(_ itemIDs: [Int], title: String? = nil) throws {
+        let now = PodioTime.now()
+        try withState { state throws(ControlError) in
+            for itemID in itemIDs { try state.editItem(itemID: itemID, title: title, now: now) }
+        }
+    }
+
     /// An edit that empties a field (revision += 1).
     public func clearField(itemID: Int, fieldID: Int) throws {
         let now = PodioTime.now()
@@ -150,6 +158,12 @@ public final class PodioSimulator: Sendable {
     /// of calls (seeded) until `clearFaults()`. `/_sim/` and `/oauth/` calls never do.
     public func injectFaults(_ fault: Fault, count: Int = 1, rate: Double? = nil) {
         core.state.withLock { $0.faults.add(fault, count: count, rate: rate) }
+    }
+
+    /// Takes Podio's undocumented behaviour the inconvenient way (see `Quirks`); replaces the
+    /// quirks set before.
+    public func setQuirks(_ quirks: Quirks) {
+        core.state.withLock { $0.quirks = quirks }
     }
 
     public func clearFaults() {

@@ -131,6 +131,12 @@ extension SimulatorCore {
             }
             state.faults.add(fault, count: json["count"]?.intValue ?? 1, rate: rate)
             return .noContent
+        case ("POST", 1) where segments[0] == "quirks":
+            let json = try body(request)
+            state.quirks = PodioSimulator.Quirks(
+                pageCap: json["page_cap"]?.intValue, emptyPageAtOffset: json["empty_page_offset"]?.intValue,
+                shuffleTies: json["shuffle_ties"]?.boolValue ?? false, hiddenItems: json["hidden_items"]?.intValue ?? 0)
+            return .noContent
         case ("DELETE", 1) where segments[0] == "faults":
             state.faults.clear()
             return .noContent

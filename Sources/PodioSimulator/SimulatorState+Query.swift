@@ -34,7 +34,8 @@ extension SimulatorState {
 
     /// Renders a filter answer: `{"total", "filtered", "items"}`.
     mutating func filterPage(appIdx: Int, request: FilterRequest, micro: Bool) -> (body: [UInt8], total: Int, filtered: Int) {
-        let ordered = order(appIdx: appIdx, sortBy: request.sortBy, desc: request.sortDesc)
+        var ordered = order(appIdx: appIdx, sortBy: request.sortBy, desc: request.sortDesc)
+        if quirks.shuffleTies { ordered = shufflingTies(ordered, appIdx: appIdx, sortBy: request.sortBy) }
         var page: [Int32] = []
         var filtered = 0
         if request.createdOn == nil && request.lastEditOn == nil {
@@ -52,7 +53,9 @@ extension SimulatorState {
                 filtered += 1
             }
         }
-        let total = apps[appIdx].liveCount
+        if let cap = quirks.pageCap, page.count > cap { page = Array(page.prefix(cap)) }
+        if quirks.emptyPageAtOffset == request.offset { page = [] }
+        let total = apps[appIdx].liveCount + quirks.hiddenItems
         var out: [UInt8] = []
         out.reserveCapacity(page.count * 4096 + 64)
         out.append(contentsOf: #"{"total":\#(total),"filtered":\#(filtered),"items":["#.utf8)
@@ -62,5 +65,25 @@ extension SimulatorState {
         }
         out.append(contentsOf: "]}".utf8)
         return (out, total, filtered)
+    }
+
+    /// `ordered` with every run of equal time keys in a random order (item ids are unique, so
+    /// an item-id order has no ties).
+    func shufflingTies(_ ordered: [Int32], appIdx: Int, sortBy: String) -> [Int32] {
+        guard sortBy == "created_on" || sortBy == "last_edit_on" else { return ordered }
+        func key(_ index: Int32) -> Int {
+            let item = apps[appIdx].items[Int(index)]
+            return sortBy == "created_on" ? item.createdOn : item.lastEditOn
+        }
+        var result = ordered
+        var start = 0
+        while start < result.count {
+            var end = start + 1
+            let k = key(result[start])
+            while end < result.count, key(result[end]) == k { end += 1 }
+            if end - start > 1 { result[start..<end].shuffle() }
+            start = end
+        }
+        return result
     }
 }

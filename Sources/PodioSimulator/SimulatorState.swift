@@ -26,6 +26,7 @@ struct SimulatorState {
     var tokens: TokenStore
     var limiter = RateLimiter()
     var faults: FaultInjector
+    var quirks = PodioSimulator.Quirks()
     var stats = PodioSimulator.Stats()
 
     /// Bytes held by item render caches, and the most they may hold.

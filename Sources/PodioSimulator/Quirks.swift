@@ -1,0 +1,25 @@
+extension PodioSimulator {
+    /// Readings of what Podio leaves undocumented, taken the inconvenient way, so tests can show
+    /// that the engine is safe under each (docs/simulator.md, "Quirks"). All off by default.
+    public struct Quirks: Sendable, Equatable {
+        /// Filter pages hold at most this many items, whatever `limit` asked for (a server that
+        /// caps pages below the limit, or drops items the user may not see).
+        public var pageCap: Int?
+        /// A filter request at exactly this offset answers with no items, `total` and `filtered`
+        /// as usual (an empty page in the middle).
+        public var emptyPageAtOffset: Int?
+        /// Items whose sort keys are equal come in a new random order on every filter request
+        /// (Podio documents no tie order).
+        public var shuffleTies: Bool
+        /// `total` counts this many items more than the credentials can list (items the user
+        /// may not see).
+        public var hiddenItems: Int
+
+        public init(pageCap: Int? = nil, emptyPageAtOffset: Int? = nil, shuffleTies: Bool = false, hiddenItems: Int = 0) {
+            self.pageCap = pageCap
+            self.emptyPageAtOffset = emptyPageAtOffset
+            self.shuffleTies = shuffleTies
+            self.hiddenItems = hiddenItems
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import LibPQ
+import PodioAPI
+import PodioSimulator
+import Testing
+import TestSupport
+
+@testable import PodioMirror
+
+/// The engine against the simulator taking Podio's undocumented behaviour the inconvenient way
+/// (`PodioSimulator.Quirks`): every live item stays live, no edit is missed, the budget holds.
+@Suite("Inconvenient readings of Podio")
+struct InconvenientPodioTests {
+    static let oneApp = [PodioSimulator.AppSpec(name: "Projects", urlLabel: "projects", itemCount: 1_234, fields: .simple)]
+
+    func live(_ h: EngineHarness) async throws -> Int {
+        try await h.count("SELECT count(*) FROM podio.items WHERE deleted_at IS NULL")
+    }
+
+    /// Pages capped at 100 items whatever the limit: the pass reads on until Podio's `filtered`,
+    /// never stopping at the first short page, and still finds deletions.
+    @Test func pagesCappedBelowTheLimitLoseNothing() async throws {
+        try await EngineHarness.with(apps: Self.oneApp) { h in
+            h.simulator.setQuirks(.init(pageCap: 100))
+            let first = try await h.sync()
+            #expect(first.status == "succeeded")
+            #expect(try await h.differences() == [])
+            #expect(try await live(h) == 1_234)
+            #expect(first.callsRateLimited >= 13)  // ceil(1234 / 100) pages at least
+            let app = h.simulator.appIDs()[0]
+            let gone = try await h.count("SELECT min(item_id) FROM podio.items")
+            try h.simulator.deleteItem(itemID: gone)
+            let resync = try await h.sync(.resync)
+            #expect(resync.apps.first?.deletionsWithheld == nil)
+            #expect(resync.itemsDeleted == 1)
+            #expect(try await h.differences(apps: [app]) == [])
+        }
+    }
+
+    /// An empty page in the middle: the pass steps over it, marks nothing deleted, warns, and
+    /// records why; once Podio answers properly the next pass finds the deletions.
+    @Test func anEmptyPageInTheMiddleDeletesNothing() async throws {
+        try await EngineHarness.with(apps: Self.oneApp) { h in
+            _ = try await h.sync()
+            #expect(try await live(h) == 1_234)
+            let deleted = try await h.count("SELECT max(item_id) FROM podio.items")
+            try h.simulator.deleteItem(itemID: deleted)
+            h.simulator.setQuirks(.init(emptyPageAtOffset: 500))
+            let resync = try await h.sync(.resync)
+            #expect(resync.status == "succeeded")
+            #expect(resync.itemsDeleted == 0)
+            #expect(try await live(h) == 1_234)  // nothing marked deleted, the deleted one included
+            #expect(resync.apps.first?.deletionsWithheld?.contains("empty page") == true)
+            #expect((resync.apps.first?.warnings ?? 0) >= 1)
+            let recorded = try await h.scalar("SELECT deletions_withheld FROM podio.sync_runs ORDER BY run_id DESC LIMIT 1")
+            #expect(recorded?.contains("empty page") == true)
+            h.simulator.setQuirks(.init())
+            let again = try await h.sync(.resync)
+            #expect(again.itemsDeleted == 1)
+            #expect(try await h.differences() == [])
+        }
+    }
+
+    /// 2,000 items edited in the same second, ties in a new order on every request: the delta
+    /// reads by time and a crowded second by item id, so it misses none.
+    @Test func twoThousandEditsInOneSecondWithShuffledTies() async throws {
+        let apps = [PodioSimulator.AppSpec(name: "Projects", urlLabel: "projects", itemCount: 2_500, fields: .simple)]
+        try await EngineHarness.with(apps: apps) { h in
+            _ = try await h.sync()
+            let ids = try await h.db.run { db in
+                try db.query("SELECT item_id FROM podio.items ORDER BY item_id LIMIT 2000").rows.compactMap { $0.int("item_id") }
+            }
+            try h.simulator.editItems(ids)
+            h.simulator.setQuirks(.init(shuffleTies: true))
+            let delta = try await h.sync()
+            #expect(delta.status == "succeeded")
+            #expect(delta.itemsWritten == 2_000)
+            #expect(try await h.differences() == [])
+            // A later delta (the overlap reads the crowded second again) writes nothing.
+            let quiet = try await h.sync()
+            #expect(quiet.itemsWritten == 0)
+        }
+    }
+
+    /// Ties shuffled with pages capped too: the walk still ends and still misses nothing.
+    @Test func shuffledTiesAndCappedPagesTogether() async throws {
+        let apps = [PodioSimulator.AppSpec(name: "Projects", urlLabel: "projects", itemCount: 900, fields: .simple)]
+        try await EngineHarness.with(apps: apps) { h in
+            _ = try await h.sync()
+            let ids = try await h.db.run { db in
+                try db.query("SELECT item_id FROM podio.items ORDER BY item_id LIMIT 700").rows.compactMap { $0.int("item_id") }
+            }
+            try h.simulator.editItems(ids)
+            h.simulator.setQuirks(.init(pageCap: 150, shuffleTies: true))
+            let delta = try await h.sync()
+            #expect(delta.itemsWritten == 700)
+            #expect(try await h.differences() == [])
+        }
+    }
+
+    /// Podio's `total` counts items the credentials cannot list: the first delta sweeps and
+    /// remembers the gap it could not explain; later deltas do not sweep again (one call each)
+    /// until the count changes.
+    @Test func aGapTheSweepExplainedIsNotSweptAgain() async throws {
+        try await EngineHarness.with(apps: Self.oneApp) { h in
+            _ = try await h.sync()
+            let baseline = try await h.sync().callsRateLimited  // a delta without change (and the app list)
+            h.simulator.setQuirks(.init(hiddenItems: 7))
+            let first = try await h.sync()
+            #expect(first.apps.first?.deletionsFoundBy == "id sweep")
+            #expect(first.callsRateLimited >= baseline + 3)  // and ceil(1234 / 500) sweep pages
+            #expect(try await h.scalar("SELECT sweep_gap FROM podio.sync_state") == "7")
+            for _ in 0..<3 {
+                let quiet = try await h.sync()
+                #expect(quiet.callsRateLimited == baseline, "a delta without change costs what it did before the gap")
+                #expect(quiet.apps.first?.deletionsFoundBy == nil)
+            }
+            // A deletion changes the gap: swept again, and found.
+            let gone = try await h.count("SELECT min(item_id) FROM podio.items")
+            try h.simulator.deleteItem(itemID: gone)
+            let after = try await h.sync()
+            #expect(after.apps.first?.deletionsFoundBy == "id sweep")
+            #expect(after.itemsDeleted == 1)
+            #expect(try await h.differences() == [])
+        }
+    }
+
+    /// The ID sweep meets an empty page: no item is marked deleted.
+    @Test func aSweepThatMissesAPageDeletesNothing() async throws {
+        try await EngineHarness.with(apps: Self.oneApp) { h in
+            _ = try await h.sync()
+            let gone = try await h.count("SELECT max(item_id) FROM podio.items")
+            try h.simulator.deleteItem(itemID: gone)
+            h.simulator.setQuirks(.init(emptyPageAtOffset: 500))
+            let delta = try await h.sync()
+            #expect(delta.itemsDeleted == 0)
+            #expect(delta.apps.first?.deletionsWithheld?.contains("id sweep") == true)
+            #expect(try await live(h) == 1_234)
+        }
+    }
+}
