@@ -62,6 +62,23 @@ struct Report: Codable, Sendable {
         }
     }
 
+    /// The cost of the changed delta, per changed item and against the unchanged delta.
+    struct ChangedDeltaCost: Codable, Sendable {
+        /// PostgreSQL writes of the changed delta (its summary's `write_seconds`) per item written.
+        var writeMsPerChangedItem: Double?
+        /// The same for the full sync, per item written, for comparison.
+        var fullSyncWriteMsPerItem: Double?
+        /// Wall time of the changed delta less that of the unchanged delta, per edited item.
+        var extraWallMsPerChangedItem: Double
+        /// Wall time of the changed delta / wall time of the unchanged delta.
+        var changedToUnchangedRatio: Double
+
+        enum CodingKeys: String, CodingKey {
+            case writeMsPerChangedItem = "write_ms_per_changed_item", fullSyncWriteMsPerItem = "full_sync_write_ms_per_item"
+            case extraWallMsPerChangedItem = "extra_wall_ms_per_changed_item", changedToUnchangedRatio = "changed_to_unchanged_ratio"
+        }
+    }
+
     var items: Int
     var changePercent: Double
     var machine: Machine
@@ -70,12 +87,14 @@ struct Report: Codable, Sendable {
     var unchangedDelta: SyncRun?
     var itemsEdited = 0
     var changedDelta: SyncRun?
+    var changedDeltaCost: ChangedDeltaCost?
     var memory: [MemoryPoint] = []
     var derived: Derived?
 
     enum CodingKeys: String, CodingKey {
         case items, changePercent = "change_percent", machine, baseline, fullSync = "full_sync"
-        case unchangedDelta = "unchanged_delta", itemsEdited = "items_edited", changedDelta = "changed_delta", memory, derived
+        case unchangedDelta = "unchanged_delta", itemsEdited = "items_edited", changedDelta = "changed_delta"
+        case changedDeltaCost = "changed_delta_cost", memory, derived
     }
 
     init(items: Int, changePercent: Double, machine: Machine) {
@@ -85,6 +104,13 @@ struct Report: Codable, Sendable {
     }
 
     mutating func finish() {
+        if let changed = changedDelta, let unchanged = unchangedDelta, itemsEdited > 0 {
+            changedDeltaCost = ChangedDeltaCost(
+                writeMsPerChangedItem: changed.itemsWritten > 0 ? changed.writeSeconds * 1000 / Double(changed.itemsWritten) : nil,
+                fullSyncWriteMsPerItem: fullSync.flatMap { $0.itemsWritten > 0 ? $0.writeSeconds * 1000 / Double($0.itemsWritten) : nil },
+                extraWallMsPerChangedItem: (changed.wallSeconds - unchanged.wallSeconds) * 1000 / Double(itemsEdited),
+                changedToUnchangedRatio: changed.wallSeconds / unchanged.wallSeconds)
+        }
         guard let full = fullSync, let baseline, let unchangedDelta else { return }
         let ingest = Double(items) / full.wallSeconds
         let copy = Double(baseline.items) / baseline.copySeconds
@@ -129,6 +155,12 @@ struct Report: Codable, Sendable {
             rows.append((
                 "changed delta (\(itemsEdited) edited, \(f(changePercent, 1)) %)",
                 "\(s.callsServed) call\(s.callsServed == 1 ? "" : "s"), \(s.itemsWritten) written, \(f(s.wallSeconds, 2)) s"))
+        }
+        if let c = changedDeltaCost {
+            let write = c.writeMsPerChangedItem.map { "\(f($0, 2)) ms of PostgreSQL writes" } ?? "no item written"
+            let full = c.fullSyncWriteMsPerItem.map { " (full sync: \(f($0, 2)) ms/item)" } ?? ""
+            rows.append(("  per changed item", "\(write)\(full); \(f(c.extraWallMsPerChangedItem, 2)) ms end to end over the unchanged delta"))
+            rows.append(("  changed / unchanged delta", "\(f(c.changedToUnchangedRatio, 2))× (wall time)"))
         }
         for point in memory {
             rows.append(("peak RSS of sync at \(point.items) items", "\(f(point.peakRSSMiB)) MiB"))

@@ -54,10 +54,21 @@ struct Runner: Sendable {
     /// One `podio-mirror sync --json`, with the calls the simulator served during it.
     func sync(_ env: [String: String], simulator: PodioSimulator) async throws -> SyncRun {
         try await checkpoint()
+        await waitForHalfSecond()
         simulator.resetStats()
         let child = try await Child.run(binary, ["sync", "--json"], environment: env)
         let served = simulator.stats().callsByTier.values.reduce(0, +)
         return try SyncRun(child: child, callsServed: served)
+    }
+
+    /// Waits until the wall clock is half past a second. A run's first pass waits for the end of
+    /// the second the run started in (0–1 s); starting every run at the same point of a second
+    /// makes that wait about the same each time, so that short runs (the deltas) compare.
+    func waitForHalfSecond() async {
+        let now = Date().timeIntervalSince1970
+        var wait = 0.5 - (now - now.rounded(.down))
+        if wait <= 0 { wait += 1 }
+        try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
     }
 
     /// Flushes dirty buffers between phases, so one phase's writes are not paid by the next.
