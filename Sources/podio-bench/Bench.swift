@@ -12,7 +12,7 @@ import PodioSimulator
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "podio-bench",
-        abstract: "Benchmark podio-mirror: full sync against a COPY baseline, deltas, API calls, peak memory.",
+        abstract: "Benchmark podio-mirror: full sync against a COPY baseline, deltas, API calls, reader queries, peak memory.",
         discussion: "Needs DATABASE_URL (scripts/with-postgres.sh sets it) and a release build of podio-mirror.")
 
     @Option(help: "Items of the every-field-type app for the ingest and delta runs.")
@@ -23,6 +23,9 @@ struct Bench: AsyncParsableCommand {
 
     @Option(help: "The two sizes of the memory pair, SMALL,LARGE (default N,10N; N/10,N above 20,000 items; 0 skips).")
     var memoryItems: String?
+
+    @Flag(help: "Skip the reader section (queries on the app's relation against a plain copy).")
+    var noReader = false
 
     @Option(help: "The podio-mirror binary to run.")
     var mirror: String = ".build/release/podio-mirror"
@@ -71,8 +74,8 @@ struct Bench: AsyncParsableCommand {
         var report = Report(items: items, changePercent: changePercent, machine: Report.Machine.current())
         let runner = Runner(binary: binary, serverURL: server, seed: seed)
 
-        // 1–5: ingest, baseline, deltas, calls, on one simulator and database.
-        try await runner.main(items: items, changePercent: changePercent, report: &report)
+        // 1–5: ingest, baseline, deltas, calls, then the reader section, on one simulator and database.
+        try await runner.main(items: items, changePercent: changePercent, reader: !noReader, report: &report)
 
         // 6: peak memory at two sizes (a size equal to N reuses the ingest run).
         if let (small, large) = pair {

@@ -79,6 +79,52 @@ struct Report: Codable, Sendable {
         }
     }
 
+    /// The columns the reader queries use (nil: the relation has none of that kind; query skipped).
+    struct ReaderColumns: Codable, Sendable {
+        var category: String?
+        var number: String?
+        var date: String?
+        var lastField: String?
+        var array: String?
+
+        enum CodingKeys: String, CodingKey { case category, number, date, lastField = "last_field", array }
+    }
+
+    /// One reader query, best of 3 on each side (server-side times from EXPLAIN ANALYZE).
+    struct ReaderQuery: Codable, Sendable {
+        var name: String
+        /// As run on the mirror (the copy's is the same with `bench_copy`).
+        var sql: String
+        var mirrorMs: Double
+        var copyMs: Double
+        var mirrorPlanningMs: Double
+        var copyPlanningMs: Double
+        /// Rows of the top plan node (the query's result rows).
+        var mirrorRows: Int
+        var copyRows: Int
+        /// mirrorMs / copyMs (execution times).
+        var ratio: Double
+        var targetMet: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case name, sql, mirrorMs = "mirror_execution_ms", copyMs = "copy_execution_ms"
+            case mirrorPlanningMs = "mirror_planning_ms", copyPlanningMs = "copy_planning_ms"
+            case mirrorRows = "mirror_rows", copyRows = "copy_rows", ratio, targetMet = "target_ratio_at_most_1_2"
+        }
+    }
+
+    struct Reader: Codable, Sendable {
+        /// The app's relation in the mirror: podio_apps.<table> or podio_views.<view>.
+        var relation: String
+        var rows: Int
+        /// Time of `CREATE TABLE bench_copy AS SELECT * FROM <relation>`.
+        var copySeconds: Double
+        var columns: ReaderColumns
+        var queries: [ReaderQuery]
+
+        enum CodingKeys: String, CodingKey { case relation, rows, copySeconds = "create_copy_seconds", columns, queries }
+    }
+
     var items: Int
     var changePercent: Double
     var machine: Machine
@@ -88,13 +134,14 @@ struct Report: Codable, Sendable {
     var itemsEdited = 0
     var changedDelta: SyncRun?
     var changedDeltaCost: ChangedDeltaCost?
+    var reader: Reader?
     var memory: [MemoryPoint] = []
     var derived: Derived?
 
     enum CodingKeys: String, CodingKey {
         case items, changePercent = "change_percent", machine, baseline, fullSync = "full_sync"
         case unchangedDelta = "unchanged_delta", itemsEdited = "items_edited", changedDelta = "changed_delta"
-        case changedDeltaCost = "changed_delta_cost", memory, derived
+        case changedDeltaCost = "changed_delta_cost", reader, memory, derived
     }
 
     init(items: Int, changePercent: Double, machine: Machine) {
@@ -175,6 +222,20 @@ struct Report: Codable, Sendable {
                 rows.append((
                     "peak RSS \(memory[1].items) / \(memory[0].items) items",
                     "\(f(r, 2))× (target < 1.5×: \(mark(d.targetMemoryUnder1_5x)))"))
+            }
+        }
+        if let r = reader {
+            rows.append(("reader: \(r.relation)", "\(r.rows) rows; plain copy by CREATE TABLE AS in \(f(r.copySeconds, 2)) s"))
+            let c = r.columns
+            rows.append((
+                "  columns used",
+                "category \(c.category ?? "-"), number \(c.number ?? "-"), date \(c.date ?? "-"), last field \(c.lastField ?? "-"), array \(c.array ?? "-")"))
+            for q in r.queries {
+                let differ = q.mirrorRows == q.copyRows ? "" : " (copy: \(q.copyRows) rows: RESULTS DIFFER)"
+                rows.append((
+                    "  \(q.name)",
+                    "mirror \(f(q.mirrorMs, 2)) ms, copy \(f(q.copyMs, 2)) ms = \(f(q.ratio, 2)) (target ≤ \(f(ReaderSection.target, 1)): \(mark(q.targetMet))); "
+                        + "\(q.mirrorRows) row\(q.mirrorRows == 1 ? "" : "s")\(differ); planning mirror / copy \(f(q.mirrorPlanningMs, 2)) / \(f(q.copyPlanningMs, 2)) ms"))
             }
         }
         let width = rows.map { $0.0.count }.max() ?? 0

@@ -80,8 +80,8 @@ struct Runner: Sendable {
 
     // MARK: - Scenarios
 
-    /// Ingest, COPY baseline, unchanged and changed delta.
-    func main(items: Int, changePercent: Double, report: inout Report) async throws {
+    /// Ingest, COPY baseline, unchanged and changed delta, then the reader section on the result.
+    func main(items: Int, changePercent: Double, reader: Bool, report: inout Report) async throws {
         Self.log("simulator with \(items) items")
         let (simulator, configuration, appID) = try await startSimulator(items: items)
         do {
@@ -112,6 +112,12 @@ struct Runner: Sendable {
             try await Task.sleep(for: .seconds(1.1))
             Self.log("changed delta (\(edited.count) items edited)")
             report.changedDelta = try await sync(env, simulator: simulator)
+            if reader {
+                try await checkpoint()
+                let db = try await database.connect()
+                defer { db.close() }
+                report.reader = try await db.run { try ReaderSection.run($0, appID: appID) }
+            }
             await database.drop()
         } catch {
             try? await simulator.shutdown()
