@@ -125,6 +125,32 @@ struct Report: Codable, Sendable {
         enum CodingKeys: String, CodingKey { case relation, rows, copySeconds = "create_copy_seconds", columns, queries }
     }
 
+    /// A full sync of an app with many fields, against a COPY of the same items' JSON.
+    struct Wide: Codable, Sendable {
+        var fields: Int
+        var items: Int
+        var baseline: Baseline
+        var fullSync: SyncRun
+        var ingestItemsPerSecond: Double
+        var copyItemsPerSecond: Double
+        var ingestToCopyRatio: Double
+
+        enum CodingKeys: String, CodingKey {
+            case fields, items, baseline, fullSync = "full_sync", ingestItemsPerSecond = "ingest_items_per_second"
+            case copyItemsPerSecond = "copy_items_per_second", ingestToCopyRatio = "ingest_to_copy_ratio"
+        }
+
+        init(fields: Int, items: Int, baseline: Baseline, fullSync: SyncRun) {
+            self.fields = fields
+            self.items = items
+            self.baseline = baseline
+            self.fullSync = fullSync
+            ingestItemsPerSecond = Double(items) / fullSync.wallSeconds
+            copyItemsPerSecond = Double(baseline.items) / baseline.copySeconds
+            ingestToCopyRatio = ingestItemsPerSecond / copyItemsPerSecond
+        }
+    }
+
     var items: Int
     var changePercent: Double
     var machine: Machine
@@ -135,13 +161,14 @@ struct Report: Codable, Sendable {
     var changedDelta: SyncRun?
     var changedDeltaCost: ChangedDeltaCost?
     var reader: Reader?
+    var wide: Wide?
     var memory: [MemoryPoint] = []
     var derived: Derived?
 
     enum CodingKeys: String, CodingKey {
         case items, changePercent = "change_percent", machine, baseline, fullSync = "full_sync"
         case unchangedDelta = "unchanged_delta", itemsEdited = "items_edited", changedDelta = "changed_delta"
-        case changedDeltaCost = "changed_delta_cost", reader, memory, derived
+        case changedDeltaCost = "changed_delta_cost", reader, wide, memory, derived
     }
 
     init(items: Int, changePercent: Double, machine: Machine) {
@@ -237,6 +264,17 @@ struct Report: Codable, Sendable {
                     "mirror \(f(q.mirrorMs, 2)) ms, copy \(f(q.copyMs, 2)) ms = \(f(q.ratio, 2)) (target ≤ \(f(ReaderSection.target, 1)): \(mark(q.targetMet))); "
                         + "\(q.mirrorRows) row\(q.mirrorRows == 1 ? "" : "s")\(differ); planning mirror / copy \(f(q.mirrorPlanningMs, 2)) / \(f(q.copyPlanningMs, 2)) ms"))
             }
+        }
+        if let w = wide {
+            rows.append(("wide app (\(w.fields) fields)", "\(w.items) items, \(w.baseline.averageItemBytes) bytes of JSON each on average"))
+            rows.append((
+                "  baseline: COPY into jsonb (\(w.baseline.compression))",
+                "\(f(w.baseline.copySeconds, 2)) s, \(f(w.copyItemsPerSecond, 0)) items/s"))
+            let s = w.fullSync
+            rows.append((
+                "  full sync",
+                "\(f(s.wallSeconds, 2)) s, \(f(w.ingestItemsPerSecond, 0)) items/s end to end; PostgreSQL writes \(f(s.writeSeconds, 2)) s, \(s.itemsWritten) written, \(s.callsServed) calls"))
+            rows.append(("  ingest / COPY", f(w.ingestToCopyRatio, 2)))
         }
         let width = rows.map { $0.0.count }.max() ?? 0
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
