@@ -2,7 +2,7 @@
 # The benchmark (`make bench`): runs podio-bench, which serves the simulator in-process and runs
 # the release build of podio-mirror against it and the PostgreSQL of DATABASE_URL.
 #
-#   scripts/with-postgres.sh scripts/bench.sh [--items N] [--memory-items SMALL,LARGE] [--json PATH]
+#   scripts/with-postgres.sh scripts/bench.sh [--items N] [--memory-items SMALL,LARGE] [--wide-items N] [--no-reader] [--json PATH]
 #
 # Expects `swift build -c release` to have run (the Makefile does it). The figures are also
 # written as JSON, to .build/bench.json unless --json is given.

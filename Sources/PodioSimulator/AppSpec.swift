@@ -27,5 +27,9 @@ extension PodioSimulator {
         /// Labels and external ids with quotes, backslashes, SQL keywords, control characters,
         /// non-ASCII and a 1,000-character label.
         case hostile
+        /// A text title, then `fields - 1` fields cycling through ten types (number, text, money,
+        /// category, timed date, progress, duration, multiple category, all-day date, email):
+        /// the shape of a wide app. `fields` must be at least 1.
+        case wide(fields: Int)
     }
 }

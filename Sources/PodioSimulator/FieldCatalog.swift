@@ -1,4 +1,4 @@
-/// Field definitions of the three field sets, and the default settings of each type.
+/// Field definitions of the field sets, and the default settings of each type.
 enum FieldCatalog {
     /// A field template before ids are assigned.
     struct Template {
@@ -14,6 +14,7 @@ enum FieldCatalog {
         case .everyType: return everyType(referencedApp: referencedApp)
         case .simple: return simple()
         case .hostile: return hostile()
+        case .wide(let fields): return wide(fields: fields)
         }
     }
 
@@ -121,6 +122,39 @@ enum FieldCatalog {
                 option(1, "New", "DCEBD8"), option(2, "Qualified", "F7F0C5"), option(3, "Won", "D2E4EB"), option(4, "Lost", "F7D1D0"),
             ], multiple: false)),
         ]
+    }
+
+    /// A title, then fields cycling through ten types; external ids `<kind>-<n>` (`number-001`).
+    private static func wide(fields count: Int) -> [Template] {
+        let stages = categorySettings([
+            option(1, "New", "DCEBD8"), option(2, "Qualified", "F7F0C5"), option(3, "Won", "D2E4EB"), option(4, "Lost", "F7D1D0"),
+        ], multiple: false)
+        let tags = categorySettings([
+            option(1, "VIP", "F7D1D0"), option(2, "Partner", "DCEBD8"), option(3, "Nordics", "D2E4EB"), option(4, "Renewal", "F7F0C5"),
+        ], multiple: true)
+        let cycle: [(kind: String, type: String, settings: JSON)] = [
+            ("number", "number", .obj(["decimals": .int(2)])),
+            ("text", "text", textSettings(format: "plain", size: "small")),
+            ("money", "money", defaultSettings(type: "money", referencedApp: nil)),
+            ("stage", "category", stages),
+            ("due", "date", dateSettings(time: "enabled", end: "disabled")),
+            ("progress", "progress", .object([])),
+            ("effort", "duration", defaultSettings(type: "duration", referencedApp: nil)),
+            ("tags", "category", tags),
+            ("day", "date", dateSettings(time: "disabled", end: "disabled")),
+            ("email", "email", defaultSettings(type: "email", referencedApp: nil)),
+        ]
+        var templates = [
+            Template(externalID: "title", type: "text", label: "Title", settings: textSettings(format: "plain", size: "small"), role: .title),
+        ]
+        for index in stride(from: 1, to: count, by: 1) {
+            let entry = cycle[(index - 1) % cycle.count]
+            let number = String(repeating: "0", count: max(0, 3 - String(index).count)) + String(index)
+            templates.append(Template(
+                externalID: "\(entry.kind)-\(number)", type: entry.type, label: "\(entry.kind.capitalized) \(number)",
+                settings: entry.settings))
+        }
+        return templates
     }
 
     /// Labels and external ids that break naive SQL generation and naive escaping.

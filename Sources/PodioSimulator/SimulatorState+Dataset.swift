@@ -71,6 +71,7 @@ extension SimulatorState {
         guard spec.status == "active" || spec.status == "inactive" else { throw .invalid("status must be active or inactive") }
         guard spec.itemCount >= 0 else { throw .invalid("item_count must not be negative") }
         guard !spec.urlLabel.isEmpty else { throw .invalid("url_label must not be empty") }
+        if case .wide(let count) = spec.fields, count < 1 { throw .invalid("a wide field set needs at least 1 field") }
         let appID = nextAppID
         nextAppID += 1
         // An app without another app to point to references itself.

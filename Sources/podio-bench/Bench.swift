@@ -12,7 +12,7 @@ import PodioSimulator
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "podio-bench",
-        abstract: "Benchmark podio-mirror: full sync against a COPY baseline, deltas, API calls, peak memory.",
+        abstract: "Benchmark podio-mirror: full sync against a COPY baseline, deltas, API calls, reader queries, a wide app, peak memory.",
         discussion: "Needs DATABASE_URL (scripts/with-postgres.sh sets it) and a release build of podio-mirror.")
 
     @Option(help: "Items of the every-field-type app for the ingest and delta runs.")
@@ -23,6 +23,15 @@ struct Bench: AsyncParsableCommand {
 
     @Option(help: "The two sizes of the memory pair, SMALL,LARGE (default N,10N; N/10,N above 20,000 items; 0 skips).")
     var memoryItems: String?
+
+    @Option(help: "Items of the wide app (a full sync against a COPY of the same JSON; 0 skips).")
+    var wideItems: Int = 5_000
+
+    @Option(help: "Fields of the wide app.")
+    var wideFields: Int = 100
+
+    @Flag(help: "Skip the reader section (queries on the app's relation against a plain copy).")
+    var noReader = false
 
     @Option(help: "The podio-mirror binary to run.")
     var mirror: String = ".build/release/podio-mirror"
@@ -45,6 +54,8 @@ struct Bench: AsyncParsableCommand {
     func validate() throws {
         guard items >= 500 else { throw ValidationError("--items must be at least 500") }
         guard changePercent > 0, changePercent <= 100 else { throw ValidationError("--change-percent must be in (0, 100]") }
+        guard wideItems >= 0 else { throw ValidationError("--wide-items must not be negative") }
+        guard wideFields >= 1 else { throw ValidationError("--wide-fields must be at least 1") }
         if let memoryItems, memoryItems != "0", memoryPair(memoryItems) == nil {
             throw ValidationError("--memory-items takes SMALL,LARGE (e.g. 5000,50000) or 0")
         }
@@ -71,10 +82,15 @@ struct Bench: AsyncParsableCommand {
         var report = Report(items: items, changePercent: changePercent, machine: Report.Machine.current())
         let runner = Runner(binary: binary, serverURL: server, seed: seed)
 
-        // 1–5: ingest, baseline, deltas, calls, on one simulator and database.
-        try await runner.main(items: items, changePercent: changePercent, report: &report)
+        // 1–5: ingest, baseline, deltas, calls, then the reader section, on one simulator and database.
+        try await runner.main(items: items, changePercent: changePercent, reader: !noReader, report: &report)
 
-        // 6: peak memory at two sizes (a size equal to N reuses the ingest run).
+        // 6: a wide app's full sync against its COPY baseline.
+        if wideItems > 0 {
+            report.wide = try await runner.wide(items: wideItems, fields: wideFields)
+        }
+
+        // 7: peak memory at two sizes (a size equal to N reuses the ingest run).
         if let (small, large) = pair {
             var points: [Report.MemoryPoint] = []
             for n in [small, large] {

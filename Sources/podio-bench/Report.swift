@@ -62,6 +62,95 @@ struct Report: Codable, Sendable {
         }
     }
 
+    /// The cost of the changed delta, per changed item and against the unchanged delta.
+    struct ChangedDeltaCost: Codable, Sendable {
+        /// PostgreSQL writes of the changed delta (its summary's `write_seconds`) per item written.
+        var writeMsPerChangedItem: Double?
+        /// The same for the full sync, per item written, for comparison.
+        var fullSyncWriteMsPerItem: Double?
+        /// Wall time of the changed delta less that of the unchanged delta, per edited item.
+        var extraWallMsPerChangedItem: Double
+        /// Wall time of the changed delta / wall time of the unchanged delta.
+        var changedToUnchangedRatio: Double
+
+        enum CodingKeys: String, CodingKey {
+            case writeMsPerChangedItem = "write_ms_per_changed_item", fullSyncWriteMsPerItem = "full_sync_write_ms_per_item"
+            case extraWallMsPerChangedItem = "extra_wall_ms_per_changed_item", changedToUnchangedRatio = "changed_to_unchanged_ratio"
+        }
+    }
+
+    /// The columns the reader queries use (nil: the relation has none of that kind; query skipped).
+    struct ReaderColumns: Codable, Sendable {
+        var category: String?
+        var number: String?
+        var date: String?
+        var lastField: String?
+        var array: String?
+
+        enum CodingKeys: String, CodingKey { case category, number, date, lastField = "last_field", array }
+    }
+
+    /// One reader query, best of 3 on each side (server-side times from EXPLAIN ANALYZE).
+    struct ReaderQuery: Codable, Sendable {
+        var name: String
+        /// As run on the mirror (the copy's is the same with `bench_copy`).
+        var sql: String
+        var mirrorMs: Double
+        var copyMs: Double
+        var mirrorPlanningMs: Double
+        var copyPlanningMs: Double
+        /// Rows of the top plan node (the query's result rows).
+        var mirrorRows: Int
+        var copyRows: Int
+        /// mirrorMs / copyMs (execution times).
+        var ratio: Double
+        var targetMet: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case name, sql, mirrorMs = "mirror_execution_ms", copyMs = "copy_execution_ms"
+            case mirrorPlanningMs = "mirror_planning_ms", copyPlanningMs = "copy_planning_ms"
+            case mirrorRows = "mirror_rows", copyRows = "copy_rows", ratio, targetMet = "target_ratio_at_most_1_2"
+        }
+    }
+
+    struct Reader: Codable, Sendable {
+        /// The app's relation in the mirror: podio_apps.<table> or podio_views.<view>.
+        var relation: String
+        var rows: Int
+        /// Time of `CREATE TABLE bench_copy AS SELECT * FROM <relation>`.
+        var copySeconds: Double
+        var columns: ReaderColumns
+        var queries: [ReaderQuery]
+
+        enum CodingKeys: String, CodingKey { case relation, rows, copySeconds = "create_copy_seconds", columns, queries }
+    }
+
+    /// A full sync of an app with many fields, against a COPY of the same items' JSON.
+    struct Wide: Codable, Sendable {
+        var fields: Int
+        var items: Int
+        var baseline: Baseline
+        var fullSync: SyncRun
+        var ingestItemsPerSecond: Double
+        var copyItemsPerSecond: Double
+        var ingestToCopyRatio: Double
+
+        enum CodingKeys: String, CodingKey {
+            case fields, items, baseline, fullSync = "full_sync", ingestItemsPerSecond = "ingest_items_per_second"
+            case copyItemsPerSecond = "copy_items_per_second", ingestToCopyRatio = "ingest_to_copy_ratio"
+        }
+
+        init(fields: Int, items: Int, baseline: Baseline, fullSync: SyncRun) {
+            self.fields = fields
+            self.items = items
+            self.baseline = baseline
+            self.fullSync = fullSync
+            ingestItemsPerSecond = Double(items) / fullSync.wallSeconds
+            copyItemsPerSecond = Double(baseline.items) / baseline.copySeconds
+            ingestToCopyRatio = ingestItemsPerSecond / copyItemsPerSecond
+        }
+    }
+
     var items: Int
     var changePercent: Double
     var machine: Machine
@@ -70,12 +159,16 @@ struct Report: Codable, Sendable {
     var unchangedDelta: SyncRun?
     var itemsEdited = 0
     var changedDelta: SyncRun?
+    var changedDeltaCost: ChangedDeltaCost?
+    var reader: Reader?
+    var wide: Wide?
     var memory: [MemoryPoint] = []
     var derived: Derived?
 
     enum CodingKeys: String, CodingKey {
         case items, changePercent = "change_percent", machine, baseline, fullSync = "full_sync"
-        case unchangedDelta = "unchanged_delta", itemsEdited = "items_edited", changedDelta = "changed_delta", memory, derived
+        case unchangedDelta = "unchanged_delta", itemsEdited = "items_edited", changedDelta = "changed_delta"
+        case changedDeltaCost = "changed_delta_cost", reader, wide, memory, derived
     }
 
     init(items: Int, changePercent: Double, machine: Machine) {
@@ -85,6 +178,13 @@ struct Report: Codable, Sendable {
     }
 
     mutating func finish() {
+        if let changed = changedDelta, let unchanged = unchangedDelta, itemsEdited > 0 {
+            changedDeltaCost = ChangedDeltaCost(
+                writeMsPerChangedItem: changed.itemsWritten > 0 ? changed.writeSeconds * 1000 / Double(changed.itemsWritten) : nil,
+                fullSyncWriteMsPerItem: fullSync.flatMap { $0.itemsWritten > 0 ? $0.writeSeconds * 1000 / Double($0.itemsWritten) : nil },
+                extraWallMsPerChangedItem: (changed.wallSeconds - unchanged.wallSeconds) * 1000 / Double(itemsEdited),
+                changedToUnchangedRatio: changed.wallSeconds / unchanged.wallSeconds)
+        }
         guard let full = fullSync, let baseline, let unchangedDelta else { return }
         let ingest = Double(items) / full.wallSeconds
         let copy = Double(baseline.items) / baseline.copySeconds
@@ -130,6 +230,12 @@ struct Report: Codable, Sendable {
                 "changed delta (\(itemsEdited) edited, \(f(changePercent, 1)) %)",
                 "\(s.callsServed) call\(s.callsServed == 1 ? "" : "s"), \(s.itemsWritten) written, \(f(s.wallSeconds, 2)) s"))
         }
+        if let c = changedDeltaCost {
+            let write = c.writeMsPerChangedItem.map { "\(f($0, 2)) ms of PostgreSQL writes" } ?? "no item written"
+            let full = c.fullSyncWriteMsPerItem.map { " (full sync: \(f($0, 2)) ms/item)" } ?? ""
+            rows.append(("  per changed item", "\(write)\(full); \(f(c.extraWallMsPerChangedItem, 2)) ms end to end over the unchanged delta"))
+            rows.append(("  changed / unchanged delta", "\(f(c.changedToUnchangedRatio, 2))× (wall time)"))
+        }
         for point in memory {
             rows.append(("peak RSS of sync at \(point.items) items", "\(f(point.peakRSSMiB)) MiB"))
         }
@@ -144,6 +250,31 @@ struct Report: Codable, Sendable {
                     "peak RSS \(memory[1].items) / \(memory[0].items) items",
                     "\(f(r, 2))× (target < 1.5×: \(mark(d.targetMemoryUnder1_5x)))"))
             }
+        }
+        if let r = reader {
+            rows.append(("reader: \(r.relation)", "\(r.rows) rows; plain copy by CREATE TABLE AS in \(f(r.copySeconds, 2)) s"))
+            let c = r.columns
+            rows.append((
+                "  columns used",
+                "category \(c.category ?? "-"), number \(c.number ?? "-"), date \(c.date ?? "-"), last field \(c.lastField ?? "-"), array \(c.array ?? "-")"))
+            for q in r.queries {
+                let differ = q.mirrorRows == q.copyRows ? "" : " (copy: \(q.copyRows) rows: RESULTS DIFFER)"
+                rows.append((
+                    "  \(q.name)",
+                    "mirror \(f(q.mirrorMs, 2)) ms, copy \(f(q.copyMs, 2)) ms = \(f(q.ratio, 2)) (target ≤ \(f(ReaderSection.target, 1)): \(mark(q.targetMet))); "
+                        + "\(q.mirrorRows) row\(q.mirrorRows == 1 ? "" : "s")\(differ); planning mirror / copy \(f(q.mirrorPlanningMs, 2)) / \(f(q.copyPlanningMs, 2)) ms"))
+            }
+        }
+        if let w = wide {
+            rows.append(("wide app (\(w.fields) fields)", "\(w.items) items, \(w.baseline.averageItemBytes) bytes of JSON each on average"))
+            rows.append((
+                "  baseline: COPY into jsonb (\(w.baseline.compression))",
+                "\(f(w.baseline.copySeconds, 2)) s, \(f(w.copyItemsPerSecond, 0)) items/s"))
+            let s = w.fullSync
+            rows.append((
+                "  full sync",
+                "\(f(s.wallSeconds, 2)) s, \(f(w.ingestItemsPerSecond, 0)) items/s end to end; PostgreSQL writes \(f(s.writeSeconds, 2)) s, \(s.itemsWritten) written, \(s.callsServed) calls"))
+            rows.append(("  ingest / COPY", f(w.ingestToCopyRatio, 2)))
         }
         let width = rows.map { $0.0.count }.max() ?? 0
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")

@@ -16,12 +16,17 @@ struct Runner: Sendable {
         FileHandle.standardError.write(Data("podio-bench: \(line)\n".utf8))
     }
 
-    func startSimulator(items: Int) async throws -> (PodioSimulator, PodioSimulator.Configuration, Int) {
+    /// The every-field-type app of the ingest, delta, reader and memory runs.
+    static func projects(items: Int) -> PodioSimulator.AppSpec {
+        PodioSimulator.AppSpec(name: "Bench Projects", urlLabel: "bench-projects", itemCount: items, fields: .everyType)
+    }
+
+    func startSimulator(_ app: PodioSimulator.AppSpec) async throws -> (PodioSimulator, PodioSimulator.Configuration, Int) {
         var configuration = PodioSimulator.Configuration()
         configuration.seed = seed
         configuration.rateLimit = 0
         configuration.rateLimitGeneral = 0
-        configuration.apps = [PodioSimulator.AppSpec(name: "Bench Projects", urlLabel: "bench-projects", itemCount: items, fields: .everyType)]
+        configuration.apps = [app]
         let simulator = try await PodioSimulator.start(configuration)
         guard let appID = simulator.appIDs().first else {
             try await simulator.shutdown()
@@ -54,10 +59,21 @@ struct Runner: Sendable {
     /// One `podio-mirror sync --json`, with the calls the simulator served during it.
     func sync(_ env: [String: String], simulator: PodioSimulator) async throws -> SyncRun {
         try await checkpoint()
+        await waitForHalfSecond()
         simulator.resetStats()
         let child = try await Child.run(binary, ["sync", "--json"], environment: env)
         let served = simulator.stats().callsByTier.values.reduce(0, +)
         return try SyncRun(child: child, callsServed: served)
+    }
+
+    /// Waits until the wall clock is half past a second. A run's first pass waits for the end of
+    /// the second the run started in (0–1 s); starting every run at the same point of a second
+    /// makes that wait about the same each time, so that short runs (the deltas) compare.
+    func waitForHalfSecond() async {
+        let now = Date().timeIntervalSince1970
+        var wait = 0.5 - (now - now.rounded(.down))
+        if wait <= 0 { wait += 1 }
+        try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
     }
 
     /// Flushes dirty buffers between phases, so one phase's writes are not paid by the next.
@@ -69,10 +85,10 @@ struct Runner: Sendable {
 
     // MARK: - Scenarios
 
-    /// Ingest, COPY baseline, unchanged and changed delta.
-    func main(items: Int, changePercent: Double, report: inout Report) async throws {
+    /// Ingest, COPY baseline, unchanged and changed delta, then the reader section on the result.
+    func main(items: Int, changePercent: Double, reader: Bool, report: inout Report) async throws {
         Self.log("simulator with \(items) items")
-        let (simulator, configuration, appID) = try await startSimulator(items: items)
+        let (simulator, configuration, appID) = try await startSimulator(Self.projects(items: items))
         do {
             // The baseline first: its fetch is the first read of the simulator (cold), and leaves
             // the simulator's render cache warm for the engine, as it is for every later run.
@@ -101,6 +117,12 @@ struct Runner: Sendable {
             try await Task.sleep(for: .seconds(1.1))
             Self.log("changed delta (\(edited.count) items edited)")
             report.changedDelta = try await sync(env, simulator: simulator)
+            if reader {
+                try await checkpoint()
+                let db = try await database.connect()
+                defer { db.close() }
+                report.reader = try await db.run { try ReaderSection.run($0, appID: appID) }
+            }
             await database.drop()
         } catch {
             try? await simulator.shutdown()
@@ -109,9 +131,31 @@ struct Runner: Sendable {
         try await simulator.shutdown()
     }
 
+    /// An app of `fields` fields (`FieldSet.wide`): its COPY baseline, then a full sync, on a
+    /// fresh simulator and database.
+    func wide(items: Int, fields: Int) async throws -> Report.Wide {
+        let app = PodioSimulator.AppSpec(name: "Bench Wide", urlLabel: "bench-wide", itemCount: items, fields: .wide(fields: fields))
+        let (simulator, configuration, appID) = try await startSimulator(app)
+        do {
+            Self.log("wide app: baseline of \(items) items with \(fields) fields")
+            let baseline = try await baseline(simulator: simulator, configuration: configuration, appID: appID)
+            let database = try await BenchDatabase.create(serverURL: serverURL, label: "wide")
+            let env = environment(database: database, simulator: simulator, configuration: configuration, appID: appID)
+            try await migrate(env)
+            Self.log("wide app: full sync")
+            let run = try await sync(env, simulator: simulator)
+            await database.drop()
+            try await simulator.shutdown()
+            return Report.Wide(fields: fields, items: items, baseline: baseline, fullSync: run)
+        } catch {
+            try? await simulator.shutdown()
+            throw error
+        }
+    }
+
     /// A full sync on a fresh simulator and database (the memory pair).
     func fullSyncOnly(items: Int) async throws -> SyncRun {
-        let (simulator, configuration, appID) = try await startSimulator(items: items)
+        let (simulator, configuration, appID) = try await startSimulator(Self.projects(items: items))
         do {
             let database = try await BenchDatabase.create(serverURL: serverURL, label: "mem\(items)")
             let env = environment(database: database, simulator: simulator, configuration: configuration, appID: appID)

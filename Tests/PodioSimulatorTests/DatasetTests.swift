@@ -61,6 +61,30 @@ struct DatasetTests {
         }
     }
 
+    @Test func wideFieldSet() async throws {
+        try await withSimulator({ config in
+            config.apps = [.init(name: "Wide", urlLabel: "wide", itemCount: 4, fields: .wide(fields: 100))]
+        }) { sim in
+            let appID = sim.projects
+            let token = try await sim.userToken()
+            let fields = try await sim.get("/app/\(appID)", token: token).object["fields"] as? [[String: Any]] ?? []
+            #expect(fields.count == 100)
+            let ids = fields.compactMap { $0["external_id"] as? String }
+            #expect(Set(ids).count == 100)
+            #expect(ids.first == "title")
+            #expect(ids[1] == "number-001" && ids[99] == "day-099")
+            let types = Set(fields.compactMap { $0["type"] as? String })
+            #expect(types == ["text", "number", "money", "category", "date", "progress", "duration", "email"])
+            // Items created through the control API have every field set.
+            let itemID = try sim.simulator.createItem(appID: appID)
+            let item = try await sim.get("/item/\(itemID)", token: token).object
+            #expect((item["fields"] as? [Any])?.count == 100)
+            #expect(throws: (any Error).self) {
+                try sim.simulator.addApp(.init(name: "None", urlLabel: "none", itemCount: 0, fields: .wide(fields: 0)))
+            }
+        }
+    }
+
     @Test func twoHundredThousandItemsServeA500ItemPage() async throws {
         try await withSimulator({ config in
             config.items = 200_000
