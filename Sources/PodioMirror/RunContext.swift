@@ -297,8 +297,10 @@ final class RunContext {
                 incomplete = "the delta met an empty page before the end Podio announced"
                 break
             }
-            if let from = cursor, newest <= from {
-                // A whole page of one second: that second alone, in item-id order.
+            let oldest = page.items.compactMap(\.lastEditOn).min().map { min($0, upTo) }
+            if oldest == newest || cursor.map({ newest <= $0 }) == true {
+                // A whole page of one second (a bulk edit, an automation): that second alone, in
+                // item-id order, where ties cannot reorder.
                 var pager = ItemPager(appID: appID, filter: ItemFilter(sortBy: .itemID, lastEditOn: .init(from: newest, to: newest)))
                 while let step = try await pager.next(client, checkStop: checkStop) {
                     let outcome = try await write(appID: appID, page: step.page, checkpoint: .delta(highWaterMark: newest.addingTimeInterval(-1)))
