@@ -18,8 +18,9 @@ except ImportError:
     try:
         import yaml
     except ImportError:
-        print("check-compose: PyYAML is not available; skipped (pip install pyyaml)")
-        sys.exit(0)
+        # A check that cannot read the file must not pass.
+        print("check-compose: PyYAML is not available and could not be installed (pip install pyyaml)")
+        sys.exit(1)
 
 problems = []
 def need(cond, message):
@@ -28,7 +29,14 @@ def need(cond, message):
 
 with open(os.path.join(root, "docker-compose.yml")) as f:
     text = f.read()
-compose = yaml.safe_load(text)
+try:
+    compose = yaml.safe_load(text)
+except yaml.YAMLError as error:
+    print(f"check-compose: docker-compose.yml is not valid YAML: {error}")
+    sys.exit(1)
+if not isinstance(compose, dict):
+    print("check-compose: docker-compose.yml is not a mapping")
+    sys.exit(1)
 services = compose.get("services", {})
 need(set(services) >= {"db", "migrate", "mirror"}, "services db, migrate and mirror are required")
 db = services.get("db", {})

@@ -16,7 +16,7 @@ public struct MirrorError: Error, Sendable, CustomStringConvertible {
         /// Anything else (exit 1).
         case other
 
-        /// The documented exit code (DESIGN.md, "Exit codes").
+        /// The documented exit code (README, "Exit codes").
         public var exitCode: Int32 {
             switch self {
             case .usage: 64

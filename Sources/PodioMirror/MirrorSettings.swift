@@ -1,7 +1,7 @@
 import Foundation
 import PodioAPI
 
-/// Everything a run needs to know, read from the environment (DESIGN.md, "Configuration").
+/// Everything a run needs to know, read from the environment (README, "Configuration").
 public struct MirrorSettings: Sendable {
     public var databaseURL: String?
     public var apiURL: String = "https://api.podio.com"

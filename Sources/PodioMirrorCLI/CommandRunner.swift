@@ -5,7 +5,7 @@ import PodioAPI
 import PodioMirror
 
 /// Runs a command body and turns any error into one clear line on stderr and the documented
-/// exit code (DESIGN.md, "Exit codes"); never a stack trace.
+/// exit code (README, "Exit codes"); never a stack trace.
 enum CommandRunner {
     static func execute(_ body: () async throws -> Void) async throws {
         do {
