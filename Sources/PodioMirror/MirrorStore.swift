@@ -243,6 +243,20 @@ public struct MirrorStore: Sendable {
             """, [appID, upTo])
     }
 
+    /// Live items per mirrored app (apps without items count 0).
+    public func liveCounts() throws -> [Int: Int] {
+        var counts: [Int: Int] = [:]
+        for row in try db.query(
+            """
+            SELECT a.app_id, count(i.item_id) AS n FROM podio.apps a
+            LEFT JOIN podio.items i ON i.app_id = a.app_id AND i.deleted_at IS NULL GROUP BY a.app_id
+            """
+        ).rows {
+            if let id = row.int("app_id") { counts[id] = row.int("n") ?? 0 }
+        }
+        return counts
+    }
+
     /// Items live in the mirror for an app.
     public func liveCount(appID: Int) throws -> Int {
         try db.query("SELECT count(*) AS n FROM podio.items WHERE app_id = $1 AND deleted_at IS NULL", [appID])

@@ -152,6 +152,11 @@ public final class SyncCoordinator: Sendable {
             summary.status = "failed"
             summary.error = access.redact(Self.describe(error))
             summary.apps.append(contentsOf: context.partial())
+            // The app it failed on keeps the error until one of its syncs succeeds (`status`).
+            for app in context.partial() {
+                let message = summary.error ?? "failed"
+                _ = try? await db.run { try MirrorStore(db: $0).recordAppError(appID: app.appID, message) }
+            }
             summary.writeSeconds = context.writeSeconds
             try? await finish(db: db, ledger: ledger, access: access, summary: &summary, started: started)
             throw error

@@ -36,13 +36,7 @@ struct AppsCommand: AsyncParsableCommand {
             defer { db.close() }
             let mirrored = try await db.run { db -> [Int: Int] in
                 try SchemaMigrator.requireCurrent(db)
-                var counts: [Int: Int] = [:]
-                for row in try db.query(
-                    "SELECT a.app_id, count(i.item_id) AS n FROM podio.apps a LEFT JOIN podio.items i ON i.app_id = a.app_id AND i.deleted_at IS NULL GROUP BY a.app_id"
-                ).rows {
-                    if let id = row.int("app_id") { counts[id] = row.int("n") ?? 0 }
-                }
-                return counts
+                return try MirrorStore(db: db).liveCounts()
             }
             let ledgerDB = try await PGConnection.connect(settings.databaseURL, logger: logger)
             defer { ledgerDB.close() }

@@ -143,9 +143,15 @@ struct PodioFaultTests {
             let offset = try await h.count("SELECT full_pass_offset FROM podio.sync_state WHERE app_id = $1", [app])
             #expect(items == offset && items % 500 == 0 && items >= 500 && items < 2_200, "items \(items), offset \(offset)")
             #expect(try await h.scalar("SELECT status FROM podio.sync_runs ORDER BY run_id DESC LIMIT 1") == "failed")
+            // The app keeps its last error, and `status` names it, until a sync of it succeeds.
+            let failing = try await h.run(["status"])
+            #expect(failing.stdout.contains("app \(app): last error:"), "\(failing.printed)")
+            #expect(failing.stdout.contains("filter"), "\(failing.printed)")
             try await h.sync()
             let differences = try await h.differences()
             #expect(differences == [])
+            let healthy = try await h.run(["status"])
+            #expect(!healthy.stdout.contains("last error"), "\(healthy.printed)")
             try await h.expectNoSecretsLeaked()
         }
     }

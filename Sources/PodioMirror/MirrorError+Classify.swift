@@ -1,0 +1,72 @@
+import LibPQ
+import PodioAPI
+
+extension MirrorError {
+    /// Any error of any module as a `MirrorError`: the category (exit code, retryable or not)
+    /// and the one line for people. The one place where errors are classified, from their kinds
+    /// and codes (never from their text); `CommandRunner` prints it, a run stores it.
+    public init(classifying error: any Error) {
+        switch error {
+        case let e as MirrorError:
+            self = e
+        case let e as PGError where e.isInvalidConnectionString:
+            self.init(
+                .usage, "DATABASE_URL is not a valid connection string (\(e.message))",
+                fix: "use postgresql://user@host:5432/dbname or host=… dbname=… (libpq's syntax)")
+        case let e as PGError where e.kind == .connectionLost || e.sqlState.map({ ["57P01", "57P02"].contains($0) }) == true:
+            // A restarted or crashed server: nothing of the page in flight was committed.
+            self.init(
+                .database, "lost the connection to PostgreSQL (\(e.message))",
+                fix: "check that the server is up: the next run resumes from the last committed page")
+        case let e as PGError:
+            var text = (e.kind == .connectionFailed ? "" : "database error: ") + e.description
+            if e.isQueryCanceled { text += "; a statement ran past statement_timeout" }
+            if e.isLockNotAvailable { text += "; a lock was not granted in time (lock_timeout)" }
+            self.init(.database, text)
+        case let e as PodioError:
+            switch e.kind {
+            case .credentialsRefused where e.code == PodioError.noStoredTokenCode:
+                self.init(
+                    .usage, "no Podio user credentials: \(e.detail)",
+                    fix: "set PODIO_USERNAME and PODIO_PASSWORD, or PODIO_APP_AUTH, or run `podio-mirror login` once")
+            case .credentialsRefused, .auth:
+                self.init(
+                    .credentialsRefused, "Podio refused the credentials: \(e)",
+                    fix: "check PODIO_CLIENT_ID and PODIO_CLIENT_SECRET, and PODIO_USERNAME and PODIO_PASSWORD "
+                        + "(or PODIO_APP_AUTH, or run `podio-mirror login` again)")
+            case .retryable where e.status == nil:
+                // No HTTP answer at all: a wrong URL as likely as an outage.
+                self.init(.podioUnavailable, "Podio is unreachable: \(e)", fix: "check PODIO_API_URL and the network; the next run tries again")
+            case .retryable:
+                self.init(.podioUnavailable, "Podio is unavailable: \(e)", fix: "the next run tries again")
+            case .rateLimited:
+                self.init(.deferred, "Podio's rate limit was hit: \(e)", fix: "the next run continues")
+            case .notFound, .gone, .invalidRequest:
+                self.init(.other, "\(e)")
+            }
+        case let e as TransportError:
+            self.init(.podioUnavailable, "Podio is unreachable: \(e.message)", fix: "check PODIO_API_URL and the network")
+        case let e as QuotaDeferral:
+            self.init(.deferred, "deferred: \(e)")
+        case is CancellationError:
+            self.init(.other, "stopped")
+        default:
+            self.init(.other, "\(error)")
+        }
+    }
+}
+
+extension MirrorError.Category {
+    /// The name stored with a failed run (`sync_runs.error_category`), which `status` reads
+    /// to give its hints.
+    public var name: String {
+        switch self {
+        case .usage: "usage"
+        case .deferred: "deferred"
+        case .credentialsRefused: "credentials"
+        case .podioUnavailable: "podio"
+        case .database: "database"
+        case .other: "other"
+        }
+    }
+}
