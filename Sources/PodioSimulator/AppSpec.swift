@@ -27,5 +27,8 @@ extension PodioSimulator {
         /// Labels and external ids with quotes, backslashes, SQL keywords, control characters,
         /// non-ASCII and a 1,000-character label.
         case hostile
+        /// A text title and the legacy types old apps still carry: `question` (single and
+        /// multiple), `state`, `tag`, `member` and `video`.
+        case legacy
     }
 }

@@ -1,4 +1,4 @@
-/// Field definitions of the three field sets, and the default settings of each type.
+/// Field definitions of the field sets, and the default settings of each type.
 enum FieldCatalog {
     /// A field template before ids are assigned.
     struct Template {
@@ -14,6 +14,7 @@ enum FieldCatalog {
         case .everyType: return everyType(referencedApp: referencedApp)
         case .simple: return simple()
         case .hostile: return hostile()
+        case .legacy: return legacy()
         }
     }
 
@@ -73,6 +74,8 @@ enum FieldCatalog {
                 "call_link_scheme": .string("callto"),
             ])
         case "calculation": return calculationSettings(returnType: "number")
+        case "question": return categorySettings([option(1, "Yes", "DCEBD8"), option(2, "No", "F7D1D0")], multiple: false)
+        case "state": return .obj(["allowed_values": .array(stateValues.map(JSON.string))])
         default: return .object([])
         }
     }
@@ -120,6 +123,27 @@ enum FieldCatalog {
             Template(externalID: "stage", type: "category", label: "Stage", settings: categorySettings([
                 option(1, "New", "DCEBD8"), option(2, "Qualified", "F7F0C5"), option(3, "Won", "D2E4EB"), option(4, "Lost", "F7D1D0"),
             ], multiple: false)),
+        ]
+    }
+
+    /// The values of the legacy `state` fields (`settings.allowed_values`).
+    static let stateValues = ["Not started", "In progress", "Done", "Won't do — ✗"]
+
+    /// The legacy types (reference §4.3, §6; their shapes are the official clients' readings):
+    /// `question` like a category (podio-dotnet), `state` one text of `allowed_values`
+    /// (podio-java, podio-dotnet), `tag` texts (podio-php), `member` a user id and `video` a
+    /// file id (Podio's sub_id list, podio-go).
+    private static func legacy() -> [Template] {
+        let answers = [option(1, "Yes", "DCEBD8"), option(2, "No", "F7D1D0"), option(3, "Maybe 🤔", "F7F0C5"),
+                       option(4, "Retired", "E9E9E9", status: "deleted")]
+        return [
+            Template(externalID: "title", type: "text", label: "Title", settings: textSettings(format: "plain", size: "small"), role: .title),
+            Template(externalID: "approved", type: "question", label: "Approved?", settings: categorySettings(answers, multiple: false)),
+            Template(externalID: "reasons", type: "question", label: "Reasons", settings: categorySettings(answers, multiple: true)),
+            Template(externalID: "stage", type: "state", label: "Stage", settings: defaultSettings(type: "state", referencedApp: nil)),
+            Template(externalID: "organization", type: "tag", label: "Organization", settings: .object([])),
+            Template(externalID: "assignee", type: "member", label: "Assignee", settings: .object([])),
+            Template(externalID: "clip", type: "video", label: "Clip", settings: .object([])),
         ]
     }
 
