@@ -157,7 +157,7 @@ public struct AppTableStore: Sendable {
             report.added.append(column.name)
             refill.append(column)
         }
-        for column in layout.columns where column.kind == .idArray && ["app", "contact"].contains(column.fieldType) {
+        for column in layout.columns where column.kind == .idArray && ["app", "contact", "member"].contains(column.fieldType) {
             // References are joinable from both ends: `WHERE client @> ARRAY[123::bigint]`.
             try db.execute(
                 "CREATE INDEX IF NOT EXISTS \(quote("refs \(column.fieldID) \(column.part.rawValue)")) ON \(table) USING gin (\(quote(column.name)))")
