@@ -8,9 +8,11 @@
 -- SchemaMigrator after this file, in the same transaction.
 --
 -- Versions: 1, the first version (podio.item_values and views in podio_views); 2, one real table
--- per app in podio_apps (item_values and the views are dropped, the tables filled from raw JSON).
+-- per app in podio_apps (item_values and the views are dropped, the tables filled from raw JSON);
+-- 3, the legacy field types typed (`state` text, `tag` text[], `member` bigint[] of user ids;
+-- their jsonb columns are retyped and filled again from the raw JSON by the migration).
 --
--- schema-version: 2
+-- schema-version: 3
 
 CREATE SCHEMA IF NOT EXISTS podio;
 -- One real table per mirrored app (AppTableStore); podio-mirror owns every table in it.
@@ -110,6 +112,9 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         WHEN t IN ('category', 'question') THEN podio.to_bigint(v->'value'->>'id')
         WHEN t = 'app' THEN podio.to_bigint(v->'value'->>'item_id')
         WHEN t = 'contact' THEN podio.to_bigint(v->'value'->>'profile_id')
+        -- A legacy member: the user id (Podio's sub_id), or the user_id of a user object.
+        WHEN t = 'member' THEN CASE WHEN jsonb_typeof(v->'value') = 'object' THEN podio.to_bigint(v->'value'->>'user_id')
+                                    WHEN jsonb_typeof(v->'value') IN ('number', 'string') THEN podio.to_bigint(v->>'value') END
         WHEN t IN ('image', 'file') THEN podio.to_bigint(v->'value'->>'file_id')
         WHEN t = 'embed' THEN podio.to_bigint(v->'embed'->>'embed_id')
     END
@@ -431,6 +436,6 @@ DROP INDEX IF EXISTS podio.items_title_lower_idx;
 DROP FUNCTION IF EXISTS podio.value_is_unreadable(text, jsonb, text, numeric, bigint, timestamptz, date);
 DROP FUNCTION IF EXISTS podio.value_kind(text, jsonb);
 
-INSERT INTO podio.schema_version (singleton, version) VALUES (true, 2)
+INSERT INTO podio.schema_version (singleton, version) VALUES (true, 3)
 ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, applied_at = now()
 WHERE podio.schema_version.version < EXCLUDED.version;

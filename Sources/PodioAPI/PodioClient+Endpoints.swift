@@ -34,14 +34,17 @@ extension PodioClient {
         }
     }
 
-    /// `GET /app/`: every app the user can see.
+    /// `GET /app/`: apps the user can see. Undocumented (podio-rb's `find_all`), and nothing says
+    /// it lists every app; the engine lists apps by `organizations()` and `apps(spaceID:)`.
     public func allApps() async throws -> [PodioAppSummary] {
         try await request(.allApps, method: "GET", path: "/app/") {
             try JSONDecoder().decode([PodioAppSummary].self, from: $0)
         }
     }
 
-    /// `GET /app/space/{space_id}/`, inactive apps included by default (a mirror wants them).
+    /// `GET /app/space/{space_id}/`: every app of the space in one answer (Podio documents no
+    /// limit or offset for it, and no official client sends one), inactive apps included by
+    /// default (a mirror wants them).
     public func apps(spaceID: Int, includeInactive: Bool = true) async throws -> [PodioAppSummary] {
         try await request(
             .appsOfSpace, method: "GET", path: "/app/space/\(spaceID)/",

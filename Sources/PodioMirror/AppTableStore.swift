@@ -157,7 +157,7 @@ public struct AppTableStore: Sendable {
             report.added.append(column.name)
             refill.append(column)
         }
-        for column in layout.columns where column.kind == .idArray && ["app", "contact"].contains(column.fieldType) {
+        for column in layout.columns where column.kind == .idArray && ["app", "contact", "member"].contains(column.fieldType) {
             // References are joinable from both ends: `WHERE client @> ARRAY[123::bigint]`.
             try db.execute(
                 "CREATE INDEX IF NOT EXISTS \(quote("refs \(column.fieldID) \(column.part.rawValue)")) ON \(table) USING gin (\(quote(column.name)))")
@@ -230,16 +230,17 @@ public struct AppTableStore: Sendable {
         try db.query("DELETE FROM \(Self.qualified(name)) WHERE item_id = ANY ($1::bigint[])", [items])
     }
 
-    /// Changed items of the page with a value in a field whose column came out NULL (a shape the
-    /// mirror cannot read), or a field of unknown type (kept as JSON): the engine warns once per item.
+    /// Changed items of the page with a value in a typed column that came out NULL (a value of
+    /// a known type in a shape the mirror cannot read): the engine warns once per item. A field
+    /// kept as JSON (an unknown or legacy type) is never unreadable: its values are stored as
+    /// received, without a warning.
     func unreadableValues(appID: Int) throws -> [UnreadableValue] {
         let (table, columns) = try writable(appID: appID)
-        let checked = columns.filter { $0.part == .value }
+        let checked = columns.filter { $0.part == .value && $0.kind != .json }
         guard !checked.isEmpty else { return [] }
         let checks = checked.map { column -> String in
             let values = "fv.m -> '\(column.fieldID)'"
-            let present = "jsonb_typeof(\(values)) = 'array' AND jsonb_array_length(\(values)) > 0"
-            let bad = column.kind == .json ? present : "\(present) AND t.\(quote(column.name)) IS NULL"
+            let bad = "jsonb_typeof(\(values)) = 'array' AND jsonb_array_length(\(values)) > 0 AND t.\(quote(column.name)) IS NULL"
             return "(\(column.fieldID), \(TableNaming.quoteLiteral(column.fieldType)), \(bad))"
         }
         return try db.query(

@@ -17,14 +17,16 @@ enum ColumnKind: Sendable, Equatable {
     case calculationText
     case textArray
     case idArray
-    /// Unknown type: the value objects as received, a jsonb array.
+    /// Any other type (unknown, or legacy without a readable shape: `video`, `media`): the
+    /// value objects as received, a jsonb array, kept without a warning.
     case json
     /// A layout-only field (separator): no column.
     case none
 
     init(_ field: AppField) {
         switch field.type {
-        case "text", "tel", "location", "embed":
+        case "text", "tel", "location", "embed", "state":
+            // `state` (legacy): one text of the field's `allowed_values`.
             self = .text
         case "number":
             self = .numeric
@@ -38,10 +40,13 @@ enum ColumnKind: Sendable, Equatable {
             let end = field.endSetting != "disabled"
             self = field.timeSetting == "disabled" ? .date(end: end) : .timestamp(end: end)
         case "category", "question":
+            // `question` (legacy) reads like a category: option objects.
             self = field.multiple ? .textArray : .text
-        case "app", "contact", "image", "file":
+        case "app", "contact", "image", "file", "member":
+            // `member` (legacy): user ids.
             self = .idArray
-        case "email", "phone":
+        case "email", "phone", "tag":
+            // `tag` (legacy): texts.
             self = .textArray
         case "calculation":
             switch field.returnType?.lowercased() {

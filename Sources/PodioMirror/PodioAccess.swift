@@ -31,25 +31,34 @@ public struct PodioAccess: Sendable {
             fix: "add \(appID):APP_TOKEN to PODIO_APP_AUTH, or set PODIO_USERNAME and PODIO_PASSWORD")
     }
 
-    /// Every app the credentials see: `GET /app/` for the user (one call), or, where that is
-    /// not served, Podio's documented walk `GET /org/` → `GET /app/space/{id}/` per space;
-    /// plus the app-auth apps.
+    /// Every app the credentials see, by Podio's documented walk: `GET /org/` (the user's
+    /// organizations with their spaces; `GET /org/{id}/space/` for an organization served
+    /// without them), then `GET /app/space/{id}/?include_inactive=1` per space, which lists
+    /// all of a space's apps in one answer (it takes no limit or offset); plus the app-auth
+    /// apps. The undocumented `GET /app/` is not used: nothing says it lists every app (its
+    /// documented sibling `GET /app/v2/` serves 4 unless asked for more). Every call goes
+    /// through the quota ledger like any other; a space the user lost access to between the
+    /// calls is skipped.
     public func visibleApps() async throws -> [PodioAppSummary] {
         var apps: [PodioAppSummary] = []
+        var seenApps: Set<Int> = []
         if let userClient {
-            do {
-                apps = try await userClient.allApps()
-            } catch let error as PodioError where error.kind == .notFound || error.kind == .invalidRequest {
-                for org in try await userClient.organizations() {
-                    var spaces = org.spaces ?? []
-                    if org.spaces == nil { spaces = try await userClient.spaces(organizationID: org.orgID) }
-                    for space in spaces {
-                        apps += try await userClient.apps(spaceID: space.spaceID, includeInactive: true)
+            var seenSpaces: Set<Int> = []
+            for org in try await userClient.organizations() {
+                var spaces = org.spaces ?? []
+                if org.spaces == nil { spaces = try await userClient.spaces(organizationID: org.orgID) }
+                for space in spaces where seenSpaces.insert(space.spaceID).inserted {
+                    let listed: [PodioAppSummary]
+                    do {
+                        listed = try await userClient.apps(spaceID: space.spaceID, includeInactive: true)
+                    } catch let error as PodioError where [.notFound, .gone].contains(error.kind) || error.status == 403 {
+                        continue
                     }
+                    for app in listed where seenApps.insert(app.appID).inserted { apps.append(app) }
                 }
             }
         }
-        for (appID, client) in appClients.sorted(by: { $0.key < $1.key }) where !apps.contains(where: { $0.appID == appID }) {
+        for (appID, client) in appClients.sorted(by: { $0.key < $1.key }) where !seenApps.contains(appID) {
             let app = try await client.app(appID)
             apps.append(PodioAppSummary(appID: app.appID, spaceID: app.spaceID, status: app.status, urlLabel: app.urlLabel, name: app.name))
         }

@@ -31,5 +31,8 @@ extension PodioSimulator {
         /// category, timed date, progress, duration, multiple category, all-day date, email):
         /// the shape of a wide app. `fields` must be at least 1.
         case wide(fields: Int)
+        /// A text title and the legacy types old apps still carry: `question` (single and
+        /// multiple), `state`, `tag`, `member` and `video`.
+        case legacy
     }
 }

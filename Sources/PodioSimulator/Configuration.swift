@@ -21,6 +21,10 @@ extension PodioSimulator {
         public var rateWindow: Double = 3600
         /// Lifetime of access tokens, in seconds.
         public var tokenTTL: Int = 28800
+        /// `GET /app/` (undocumented; its documented sibling `GET /app/v2/` serves 4 apps unless
+        /// asked for more) serves at most this many apps; nil = every active app. Podio's
+        /// documented way to list apps is `GET /org/` and `GET /app/space/{id}/` per space.
+        public var appListLimit: Int? = nil
 
         public init() {}
     }

@@ -15,6 +15,7 @@ enum FieldCatalog {
         case .simple: return simple()
         case .hostile: return hostile()
         case .wide(let fields): return wide(fields: fields)
+        case .legacy: return legacy()
         }
     }
 
@@ -74,6 +75,8 @@ enum FieldCatalog {
                 "call_link_scheme": .string("callto"),
             ])
         case "calculation": return calculationSettings(returnType: "number")
+        case "question": return categorySettings([option(1, "Yes", "DCEBD8"), option(2, "No", "F7D1D0")], multiple: false)
+        case "state": return .obj(["allowed_values": .array(stateValues.map(JSON.string))])
         default: return .object([])
         }
     }
@@ -155,6 +158,27 @@ enum FieldCatalog {
                 settings: entry.settings))
         }
         return templates
+    }
+
+    /// The values of the legacy `state` fields (`settings.allowed_values`).
+    static let stateValues = ["Not started", "In progress", "Done", "Won't do — ✗"]
+
+    /// The legacy types (reference §4.3, §6; their shapes are the official clients' readings):
+    /// `question` like a category (podio-dotnet), `state` one text of `allowed_values`
+    /// (podio-java, podio-dotnet), `tag` texts (podio-php), `member` a user id and `video` a
+    /// file id (Podio's sub_id list, podio-go).
+    private static func legacy() -> [Template] {
+        let answers = [option(1, "Yes", "DCEBD8"), option(2, "No", "F7D1D0"), option(3, "Maybe 🤔", "F7F0C5"),
+                       option(4, "Retired", "E9E9E9", status: "deleted")]
+        return [
+            Template(externalID: "title", type: "text", label: "Title", settings: textSettings(format: "plain", size: "small"), role: .title),
+            Template(externalID: "approved", type: "question", label: "Approved?", settings: categorySettings(answers, multiple: false)),
+            Template(externalID: "reasons", type: "question", label: "Reasons", settings: categorySettings(answers, multiple: true)),
+            Template(externalID: "stage", type: "state", label: "Stage", settings: defaultSettings(type: "state", referencedApp: nil)),
+            Template(externalID: "organization", type: "tag", label: "Organization", settings: .object([])),
+            Template(externalID: "assignee", type: "member", label: "Assignee", settings: .object([])),
+            Template(externalID: "clip", type: "video", label: "Clip", settings: .object([])),
+        ]
     }
 
     /// Labels and external ids that break naive SQL generation and naive escaping.

@@ -26,7 +26,7 @@ struct SimField: Sendable {
 
     var isActive: Bool { status == "active" }
 
-    /// `config` as served both in `GET /app/{id}` and inside item fields.
+    /// `config` as served in `GET /app/{id}` and inside the fields of `GET /item/{id}`.
     var configJSON: JSON {
         .obj([
             "label": .string(label),
@@ -41,6 +41,12 @@ struct SimField: Sendable {
             "mapping": .null,
             "settings": settings,
         ])
+    }
+
+    /// `config` as filter results carry it in each item's fields: trimmed to `settings`,
+    /// `mapping` and `label` (real captures, reference §12).
+    var trimmedConfigJSON: JSON {
+        .obj(["settings": settings, "mapping": .null, "label": .string(label)])
     }
 
     /// The field definition object of `GET /app/{id}`.

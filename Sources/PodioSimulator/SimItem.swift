@@ -24,7 +24,8 @@ struct SimItem: Sendable {
     /// Items made through the control API have a value in every active field.
     var fillAll: Bool = false
     var deleted: Bool = false
-    /// The rendered `fields` array; nil when it must be rendered again.
+    /// The rendered `fields` array of the short view (filter results); nil when it must be
+    /// rendered again. The full view is rendered on demand.
     var cachedFields: [UInt8]? = nil
     /// The app's render epoch the cache belongs to.
     var cacheEpoch: Int = -1

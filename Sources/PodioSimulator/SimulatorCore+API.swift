@@ -173,9 +173,11 @@ extension SimulatorCore {
             guard let space = state.space(id) else { throw APIError.notFound("Object not found") }
             return .json(200, state.spaceJSON(space))
         case .apps:
-            // All active apps the user sees (inactive apps only through include_inactive of a space).
+            // Active apps the user sees (inactive apps only through include_inactive of a space);
+            // with `appListLimit`, only the first so many: the call is undocumented.
             try userOnly(grant)
-            return .json(200, .array(state.apps.filter(\.isActive).map(state.appJSON)))
+            let active = state.apps.filter(\.isActive)
+            return .json(200, .array(active.prefix(config.appListLimit ?? active.count).map(state.appJSON)))
         case .appsV2:
             try userOnly(grant)
             var limit = 4  // Podio's documented default

@@ -64,7 +64,8 @@ extension SimulatorCore {
             case "everyType": fieldSet = .everyType
             case "simple": fieldSet = .simple
             case "hostile": fieldSet = .hostile
-            default: throw .invalid("fields must be everyType, simple or hostile")
+            case "legacy": fieldSet = .legacy
+            default: throw .invalid("fields must be everyType, simple, hostile or legacy")
             }
             let spec = PodioSimulator.AppSpec(name: name, urlLabel: label, itemCount: json["item_count"]?.intValue ?? 0,
                                               fields: fieldSet, status: json["status"]?.stringValue ?? "active")

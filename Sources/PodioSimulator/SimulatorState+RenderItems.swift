@@ -1,5 +1,8 @@
 /// Item JSON: the short view (filter results), the full view (`GET /item/{id}`) and the
-/// micro view. The `fields` array of each item is rendered once and cached as bytes.
+/// micro view. As in real captures, the short view carries a top-level `revision` and each of
+/// its fields has `config` trimmed to `settings`, `mapping` and `label` and no `status`; the
+/// full view's fields carry `status` and the whole `config`. The short view's `fields` array,
+/// the one pages are made of, is rendered once and cached as bytes.
 extension SimulatorState {
     enum ItemView {
         case micro, short, full
@@ -39,7 +42,11 @@ extension SimulatorState {
         guard view != .micro else { return }
         out.removeLast()  // the closing brace; the fields array follows
         out.append(contentsOf: #","fields":"#.utf8)
-        appendFields(appIdx: appIdx, itemIdx: itemIdx, into: &out)
+        if view == .full {
+            out.append(contentsOf: renderFields(appIdx: appIdx, itemIdx: itemIdx, view: .full))
+        } else {
+            appendFields(appIdx: appIdx, itemIdx: itemIdx, into: &out)
+        }
         out.append(UInt8(ascii: "}"))
     }
 
@@ -64,7 +71,7 @@ extension SimulatorState {
             "title": .string(item.title),
             "link": .string(itemLink(app, item)),
         ])
-        if view == .full { head.append("revision", .int(item.revision)) }
+        head.append("revision", .int(item.revision))
         head.append("initial_revision", revisionJSON(revision: 0, id: item.initialRevisionID, createdOn: item.createdOn))
         head.append("current_revision", revisionJSON(revision: item.revision, id: item.currentRevisionID, createdOn: item.lastEditOn))
         head.append("created_on", .string(PodioTime.format(item.createdOn)))
@@ -106,14 +113,14 @@ extension SimulatorState {
         }
     }
 
-    /// The `fields` array (only fields with values), from cache when still valid.
+    /// The short view's `fields` array (only fields with values), from cache when still valid.
     mutating func appendFields(appIdx: Int, itemIdx: Int, into out: inout [UInt8]) {
         let epoch = apps[appIdx].renderEpoch
         if let cached = apps[appIdx].items[itemIdx].cachedFields, apps[appIdx].items[itemIdx].cacheEpoch == epoch {
             out.append(contentsOf: cached)
             return
         }
-        let bytes = renderFields(appIdx: appIdx, itemIdx: itemIdx)
+        let bytes = renderFields(appIdx: appIdx, itemIdx: itemIdx, view: .short)
         out.append(contentsOf: bytes)
         // Written in place (no copy of the item array).
         if let stale = apps[appIdx].items[itemIdx].cachedFields {
@@ -127,7 +134,8 @@ extension SimulatorState {
         }
     }
 
-    private func renderFields(appIdx: Int, itemIdx: Int) -> [UInt8] {
+    /// The `fields` array of `view` (short or full); fields given verbatim are served as given.
+    private func renderFields(appIdx: Int, itemIdx: Int, view: ItemView) -> [UInt8] {
         let app = apps[appIdx]
         let item = app.items[itemIdx]
         if let raw = item.rawFields {
@@ -143,15 +151,26 @@ extension SimulatorState {
                 values = ValueGenerator.values(field: field, item: item)
             }
             guard let values, !values.isEmpty else { continue }
-            fields.append(.obj([
-                "field_id": .int(field.id),
-                "external_id": .string(field.externalID),
-                "type": .string(field.type),
-                "label": .string(field.label),
-                "status": .string("active"),
-                "config": field.configJSON,
-                "values": .array(values),
-            ]))
+            if view == .full {
+                fields.append(.obj([
+                    "field_id": .int(field.id),
+                    "external_id": .string(field.externalID),
+                    "type": .string(field.type),
+                    "label": .string(field.label),
+                    "status": .string("active"),
+                    "config": field.configJSON,
+                    "values": .array(values),
+                ]))
+            } else {
+                fields.append(.obj([
+                    "type": .string(field.type),
+                    "field_id": .int(field.id),
+                    "label": .string(field.label),
+                    "values": .array(values),
+                    "config": field.trimmedConfigJSON,
+                    "external_id": .string(field.externalID),
+                ]))
+            }
         }
         return JSON.array(fields).bytes
     }

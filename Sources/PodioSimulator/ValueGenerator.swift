@@ -65,8 +65,24 @@ enum ValueGenerator {
             return [.obj(["value": .int(hard == 0 ? 0 : random.int(1...100))])]
         case "duration":
             return [.obj(["value": .int(hard == 0 ? 0 : random.int(60...900_000))])]
-        case "category":
+        case "category", "question":
             return category(field: field, random: &random)
+        case "state":
+            let allowed = field.settings["allowed_values"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            return allowed.isEmpty ? nil : [.obj(["value": .string(random.pick(allowed))])]
+        case "tag":
+            let tags = ["Acme", "Ünïcorp & Co", "O'Brien \"Ltd\"", "東京支店", "beta"]
+            let count = random.int(1...3)
+            let first = random.int(0...(tags.count - 1))
+            return (0..<count).map { .obj(["value": .string(tags[(first + $0) % tags.count])]) }
+        case "member":
+            let count = random.int(1...2)
+            let first = random.int(0...(SeedData.profiles.count - 1))
+            return (0..<count).compactMap { offset in
+                SeedData.profiles[(first + offset) % SeedData.profiles.count]["user_id"].map { .obj(["value": $0]) }
+            }
+        case "video":
+            return [.obj(["value": .int(500_000_000 + item.itemID % 100_000_000 * 7 + field.id % 7)])]
         case "date":
             return [date(settings: field.settings, random: &random)]
         case "contact":

@@ -44,12 +44,16 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Option(help: "Lifetime of access tokens in seconds.")
     var tokenTTL: Int = 28800
 
+    @Option(help: "Apps served by the undocumented GET /app/ at most (default: every active app).")
+    var appListLimit: Int?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard items >= 0 else { throw ValidationError("--items must not be negative") }
         guard rateLimit >= 0, rateLimitGeneral >= 0 else { throw ValidationError("rate limits must not be negative") }
         guard rateWindow > 0 else { throw ValidationError("--rate-window must be positive") }
         guard tokenTTL > 0 else { throw ValidationError("--token-ttl must be positive") }
+        guard (appListLimit ?? 0) >= 0 else { throw ValidationError("--app-list-limit must not be negative") }
     }
 
     func run() async throws {
@@ -65,6 +69,7 @@ struct SimulatorCommand: AsyncParsableCommand {
         configuration.rateLimitGeneral = rateLimitGeneral
         configuration.rateWindow = rateWindow
         configuration.tokenTTL = tokenTTL
+        configuration.appListLimit = appListLimit
 
         let stop = StopSignal()
         let simulator = try await PodioSimulator.start(configuration)

@@ -4,7 +4,8 @@ import TestSupport
 import Testing
 
 /// Items Podio should not send but might: each is stored as received, warned about once, and
-/// never costs the rest of its page.
+/// never costs the rest of its page. Values of a type the mirror does not know are no such
+/// thing: they are kept as JSON without a warning.
 @Suite("Bad data from Podio")
 struct BadDataTests {
     /// Text that does not compress (as a long pasted document would not compress to a few KB).
@@ -47,17 +48,25 @@ struct BadDataTests {
             let deadline = try field("deadline")
             let description = try field("description")
             let huge = Self.incompressibleText(bytes: 1_048_576)
+            // A field of a type podio-mirror does not know, in the app's definition: its column is jsonb.
+            let hologramID = try h.simulator.addField(appID: app, type: "hologram", label: "Hologram")
+            let hologramValues: [[String: Any]] = [["value": ["beam": [1, 2, 3]]], ["value": "two"]]
 
             // 1. No title: no text field at all.
             let untitled = try h.simulator.createItem(
                 appID: app, rawFields: Self.json([with(amount, values: [["value": "12.5000"]])]))
-            // 2. A field of a type podio-mirror does not know.
+            // 2. Fields of a type podio-mirror does not know: one the definition has (kept as JSON,
+            // no warning), one it lacks (kept in the raw JSON, warned about once by field).
             let unknownType = try h.simulator.createItem(
                 appID: app,
                 rawFields: Self.json([
                     with(title, values: [["value": "unknown type"]]),
                     [
-                        "field_id": 987_654, "external_id": "hologram", "type": "hologram", "label": "Hologram",
+                        "field_id": hologramID, "external_id": "hologram", "type": "hologram", "label": "Hologram",
+                        "values": hologramValues,
+                    ],
+                    [
+                        "field_id": 987_654, "external_id": "hologram-2", "type": "hologram", "label": "Hologram 2",
                         "values": [["value": ["beam": [1, 2, 3]]]],
                     ],
                 ]))
@@ -102,6 +111,10 @@ struct BadDataTests {
             // Equal to the truth, the huge texts included: the app table indexes no text.
             #expect(try await h.differences() == [])
             #expect(try await h.count("SELECT count(*) FROM podio_apps.projects WHERE item_id = $1 AND description LIKE 'lorem%'", [longButFine]) == 1)
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio_apps.projects WHERE item_id = $1 AND hologram = $2::jsonb",
+                    [unknownType, String(decoding: try Self.json(hologramValues), as: UTF8.self)]) == 1)
             #expect(try await h.count("SELECT count(*) FROM podio_apps.projects WHERE item_id = $1 AND title = $2", [hugeTitleItem, hugeTitle]) == 1)
             #expect(
                 try await h.scalar("SELECT md5(description) FROM podio_apps.projects WHERE item_id = $1", [hugeItem])
@@ -121,8 +134,9 @@ struct BadDataTests {
                     "SELECT md5(raw->'fields'->1->'values'->0->>'value') FROM podio.items WHERE item_id = $1", [hugeItem])
                     == (try await h.scalar("SELECT md5($1)", [huge])))
             // One warning line for each bad item, naming it; none for the good ones (the huge texts
-            // are typed like any other).
+            // are typed like any other) nor for the value of a type kept as JSON.
             let warnings = outcome.stderrLines.filter { $0.contains("warning") }
+            #expect(!warnings.contains { $0.contains("item \(unknownType) ") }, "\(warnings)")
             // The field unknown to the app's definition is warned about once, by field.
             let warned = [untitled, oddShape, oddDate]
             for id in warned {

@@ -107,7 +107,7 @@ struct PodioFaultTests {
             #expect(outcome.stderrLines.count == 1, "\(outcome.printed)")
             #expect(outcome.stderr.contains("unavailable"), "\(outcome.printed)")
             #expect(!outcome.stderr.contains("<html"), "\(outcome.printed)")
-            // The first call (GET /app/) tried 5 times, no more; backoff kept it short.
+            // The first call (GET /org/) tried 5 times, no more; backoff kept it short.
             let stats = h.simulator.stats()
             #expect(stats.callsByTier.values.reduce(0, +) == 5, "\(stats)")
             #expect(seconds < 30)

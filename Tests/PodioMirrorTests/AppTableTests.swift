@@ -110,6 +110,14 @@ struct TableNamingTests {
         #expect(kind("calculation", returns: "text") == .calculationText)
         #expect(kind("separator") == .none)
         #expect(kind("hologram") == .json)
+        // The legacy types: typed where their shape is known, JSON otherwise.
+        #expect(kind("question") == .text)
+        #expect(kind("question", multiple: true) == .textArray)
+        #expect(kind("state") == .text)
+        #expect(kind("tag") == .textArray)
+        #expect(kind("member") == .idArray)
+        #expect(kind("video") == .json)
+        #expect(kind("media") == .json)
     }
 }
 
@@ -275,6 +283,13 @@ enum EveryType {
         (124, "section", "separator", "{}"),
         (125, "title", "text", "{}"),
         (126, "old-notes", "text", "{}"),  // marked deleted below
+        // The legacy types old apps still carry.
+        (127, "approved", "question", #"{"multiple": false, "options": [{"id": 1, "text": "Yes"}, {"id": 2, "text": "No"}]}"#),
+        (128, "reasons", "question", #"{"multiple": true, "options": []}"#),
+        (129, "stage", "state", #"{"allowed_values": ["Not started", "In progress", "Done"]}"#),
+        (130, "organization", "tag", "{}"),
+        (131, "assignee", "member", "{}"),
+        (132, "clip", "video", "{}"),
     ]
 
     static let expectedColumns: [(String, String)] = [
@@ -289,6 +304,8 @@ enum EveryType {
         ("email", "text[]"), ("phone", "text[]"), ("fax", "text"), ("address", "text"), ("website", "text"),
         ("photo", "bigint[]"), ("attachments", "bigint[]"), ("total", "numeric"),
         ("due", "timestamp with time zone"), ("level", "text"), ("hologram", "jsonb"), ("title_2", "text"),
+        ("approved", "text"), ("reasons", "text[]"), ("stage", "text"), ("organization", "text[]"),
+        ("assignee", "bigint[]"), ("clip", "jsonb"),
     ]
 
     /// The row of item 1 (`full`), as PostgreSQL prints each column.
@@ -306,6 +323,8 @@ enum EveryType {
         "website": "https://example.com/", "photo": "{195174666}", "attachments": "{7,8}",
         "total": "111.0000", "due": "2016-11-11 00:00:00+00", "level": "Gold",
         "hologram": #"[{"value": {"x": 1}}, {"value": "two"}]"#, "title_2": "a field called title",
+        "approved": "Yes", "reasons": "{Cost,\"Time ⏱\"}", "stage": "In progress", "organization": "{Acme,\"O'Brien & Co\"}",
+        "assignee": "{1000101,1000102}", "clip": #"[{"value": 500000001}]"#,
     ]
 
     /// Item 1: a value in every field.
@@ -345,7 +364,13 @@ enum EveryType {
          {"field_id": 122, "type": "calculation", "values": [{"value": "Gold"}]},
          {"field_id": 123, "type": "hologram", "values": [{"value": {"x": 1}}, {"value": "two"}]},
          {"field_id": 125, "type": "text", "values": [{"value": "a field called title"}]},
-         {"field_id": 126, "type": "text", "values": [{"value": "still in the raw JSON"}]}
+         {"field_id": 126, "type": "text", "values": [{"value": "still in the raw JSON"}]},
+         {"field_id": 127, "type": "question", "values": [{"value": {"id": 1, "text": "Yes", "status": "active", "color": "DCEBD8"}}]},
+         {"field_id": 128, "type": "question", "values": [{"value": {"id": 4, "text": "Cost"}}, {"value": {"id": 5, "text": "Time ⏱"}}]},
+         {"field_id": 129, "type": "state", "values": [{"value": "In progress"}]},
+         {"field_id": 130, "type": "tag", "values": [{"value": "Acme"}, {"value": "O'Brien & Co"}]},
+         {"field_id": 131, "type": "member", "values": [{"value": 1000101}, {"value": {"user_id": 1000102, "name": "Søren K."}}]},
+         {"field_id": 132, "type": "video", "values": [{"value": 500000001}]}
         ]
         """
 
@@ -391,7 +416,10 @@ enum EveryType {
         #expect(sparse.string("meeting") == "2020-02-29 00:00:00+00")  // all-day in a timed field: midnight UTC
         #expect(sparse.string("meeting_end") == nil)
         #expect(sparse.string("deadline") == "2020-03-01")  // timed in an all-day field: its UTC date
-        for column in ["amount", "price", "price_currency", "progress", "tags", "client", "email", "hologram", "title_2"] {
+        for column in [
+            "amount", "price", "price_currency", "progress", "tags", "client", "email", "hologram", "title_2", "approved",
+            "reasons", "stage", "organization", "assignee", "clip",
+        ] {
             #expect(sparse[column] == nil, "column \(column) of an item without values")
         }
     }
@@ -623,6 +651,32 @@ struct AppTableTests {
             let byItem = try await plan("SELECT item_id FROM podio_apps.big WHERE client @> ARRAY[100007::bigint]")
             #expect(byItem.contains("refs 901 value"), "\(byItem)")
             #expect(try await mirror.sql("SELECT count(*) AS n FROM podio_apps.big WHERE owner @> ARRAY[7::bigint]").first?.int("n") == 20)
+        }
+    }
+
+    /// A mirror made by version 2 kept the legacy types `state`, `tag` and `member` as jsonb:
+    /// `migrate` types them, filled from the raw JSON, without Podio.
+    @Test func aVersionTwoMirrorTypesTheLegacyFields() async throws {
+        try await withMirror { mirror in
+            try await EveryType.load(mirror)
+            try await mirror.reconcile(EveryType.appID)
+            let legacy = ["stage", "organization", "assignee"]
+            for column in legacy {
+                try await mirror.sql("ALTER TABLE podio_apps.leads_clients ALTER COLUMN \(column) TYPE jsonb USING NULL")
+            }
+            try await mirror.sql(
+                "UPDATE podio.app_columns SET kind = 'json' WHERE app_id = $1 AND column_name = ANY ($2::text[])",
+                [EveryType.appID, legacy])
+            try await mirror.sql("UPDATE podio.schema_version SET version = 2")
+
+            let outcome = try await mirror.db.run { try SchemaMigrator.migrate($0, logger: TestDatabase.logger) }
+            #expect(outcome == .applied(from: 2, to: SchemaMigrator.currentVersion))
+            let columns = try await mirror.columns("leads_clients")
+            #expect(columns.map(\.name) == EveryType.expectedColumns.map(\.0))
+            for (got, want) in zip(columns, EveryType.expectedColumns) where got.type != want.1 {
+                Issue.record("column \(got.name): \(got.type), expected \(want.1)")
+            }
+            try await EveryType.expectRows(mirror)
         }
     }
 

@@ -18,7 +18,8 @@ final class EngineHarness: Sendable {
 
     init(
         apps: [PodioSimulator.AppSpec]? = nil, items: Int = 100, seed: UInt64 = 7, quota: QuotaPolicy? = nil,
-        simulatorLimits: (Int, Int, Double)? = nil, tokenTTL: Int = 28800
+        simulatorLimits: (Int, Int, Double)? = nil, tokenTTL: Int = 28800,
+        configure: (inout PodioSimulator.Configuration) -> Void = { _ in }
     ) async throws {
         var configuration = PodioSimulator.Configuration()
         configuration.apps = apps
@@ -33,6 +34,7 @@ final class EngineHarness: Sendable {
             configuration.rateLimit = 0
             configuration.rateLimitGeneral = 0
         }
+        configure(&configuration)
         simulator = try await PodioSimulator.start(configuration)
         database = try await TestDatabase.create(prefix: "engine")
         db = try await database.connect()
@@ -70,10 +72,12 @@ final class EngineHarness: Sendable {
     /// Runs `body` with a harness and always closes it (the HTTP client must be shut down).
     static func with(
         apps: [PodioSimulator.AppSpec]? = nil, items: Int = 100, seed: UInt64 = 7, quota: QuotaPolicy? = nil,
-        simulatorLimits: (Int, Int, Double)? = nil, tokenTTL: Int = 28800, _ body: (EngineHarness) async throws -> Void
+        simulatorLimits: (Int, Int, Double)? = nil, tokenTTL: Int = 28800,
+        configure: (inout PodioSimulator.Configuration) -> Void = { _ in }, _ body: (EngineHarness) async throws -> Void
     ) async throws {
         let h = try await EngineHarness(
-            apps: apps, items: items, seed: seed, quota: quota, simulatorLimits: simulatorLimits, tokenTTL: tokenTTL)
+            apps: apps, items: items, seed: seed, quota: quota, simulatorLimits: simulatorLimits, tokenTTL: tokenTTL,
+            configure: configure)
         do {
             try await body(h)
         } catch {

@@ -25,10 +25,12 @@ struct FullAndDeltaSyncTests {
             #expect(differences1 == [])
             #expect(try await h.count("SELECT count(*) FROM podio.items WHERE deleted_at IS NULL") == 1234 + 37 + 501)
             #expect(first.apps.map(\.mode) == ["full", "full", "full", "full"])
-            // Calls: GET /app/ once, then per app GET /app/{id} + ceil(items/500) filter pages (at least one).
+            // Calls: the apps are found by GET /org/ (general) and GET /app/space/{id}/ for each of
+            // the two spaces (rate-limited), then per app GET /app/{id} + ceil(items/500) filter
+            // pages (at least one).
             let lowerBound = [1234, 37, 0, 501].map { max(1, ($0 + 499) / 500) }.reduce(0, +)
-            #expect(first.callsRateLimited == lowerBound + 1)  // + GET /app/
-            #expect(first.callsGeneral == 4)
+            #expect(first.callsRateLimited == lowerBound + 2)  // + GET /app/space/{id}/ twice
+            #expect(first.callsGeneral == 1 + 4)  // GET /org/, GET /app/{id}
             #expect(try await h.count("SELECT count(*) FROM podio.app_fields") > 20)
             #expect(try await h.count("SELECT count(*) FROM podio_apps.projects") == 1234)
             #expect(
@@ -39,8 +41,8 @@ struct FullAndDeltaSyncTests {
             let syncedAt = try await h.scalar("SELECT max(synced_at)::text FROM podio.items")
             let quiet = try await h.sync()
             #expect(quiet.apps.map(\.mode) == ["delta", "delta", "delta", "delta"])
-            #expect(quiet.callsRateLimited == 1 + 4)
-            #expect(quiet.callsGeneral == 0)
+            #expect(quiet.callsRateLimited == 2 + 4)
+            #expect(quiet.callsGeneral == 1)
             #expect(quiet.itemsWritten == 0 && quiet.itemsDeleted == 0)
             #expect(try await h.scalar("SELECT max(synced_at)::text FROM podio.items") == syncedAt)
 

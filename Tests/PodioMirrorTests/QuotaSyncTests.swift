@@ -12,7 +12,8 @@ struct QuotaSyncTests {
     static let quota = QuotaPolicy(rateLimited: 4, general: 100, window: window, reserve: 0)
 
     @Test func aSyncOfTwelveCallsCompletesAcrossWindowsWithoutA420() async throws {
-        // GET /app/ + 11 filter pages of 500 = 12 rate-limited calls, 4 per 8-second window.
+        // GET /app/space/{id}/ for the two spaces + 11 filter pages of 500 = 13 rate-limited
+        // calls, 4 per 8-second window.
         let window = 8.0
         try await EngineHarness.with(
             apps: [PodioSimulator.AppSpec(name: "Big", urlLabel: "big", itemCount: 5_300, fields: .simple)],
@@ -21,7 +22,7 @@ struct QuotaSyncTests {
         ) { h in
             let summary = try await h.coordinator().run(SyncOptions(kind: .sync, maxWait: 60))
             #expect(summary.status == "succeeded")
-            #expect(summary.callsRateLimited == 12)
+            #expect(summary.callsRateLimited == 13)
             let stats = h.simulator.stats()
             #expect(stats.rateLimitErrors == 0)
             #expect((stats.maxCallsInWindow["rate_limited"] ?? 99) <= 4)
@@ -38,10 +39,10 @@ struct QuotaSyncTests {
             apps: [PodioSimulator.AppSpec(name: "Small", urlLabel: "small", itemCount: 900, fields: .simple)],
             quota: Self.quota, simulatorLimits: (4, 100, Self.window)
         ) { h in
-            // GET /app/ + 2 pages = 3 calls under a quota of 4: no pacing at all (a fixed spacing
-            // between calls, as some connectors do, would wait here).
+            // GET /app/space/{id}/ twice + 2 pages = 4 calls under a quota of 4: no pacing at all
+            // (a fixed spacing between calls, as some connectors do, would wait here).
             let summary = try await h.coordinator().run(SyncOptions(kind: .sync, maxWait: 60))
-            #expect(summary.callsRateLimited == 3)
+            #expect(summary.callsRateLimited == 4)
             #expect(summary.secondsWaitedForQuota == 0)
         }
     }
@@ -53,19 +54,20 @@ struct QuotaSyncTests {
             quota: QuotaPolicy(rateLimited: 4, general: 100, window: 3600, reserve: 0)
         ) { h in
             let clock = TestClock(Date())
+            let app = [h.simulator.appIDs()[0]]  // named, so that the runs spend their quota on pages alone
             await #expect(throws: MirrorError.self) {
-                _ = try await h.coordinator(clock: clock).run(SyncOptions(kind: .sync, maxWait: 0))
+                _ = try await h.coordinator(clock: clock).run(SyncOptions(kind: .sync, apps: app, maxWait: 0))
             }
             #expect(try await h.scalar("SELECT status FROM podio.sync_runs ORDER BY run_id DESC LIMIT 1") == "deferred")
             #expect(
                 try await h.scalar(
                     "SELECT (deferred_until IS NOT NULL)::text FROM podio.sync_runs ORDER BY run_id DESC LIMIT 1")
                     == "true")
-            // GET /app/ + 3 pages fit in the first window.
-            #expect(try await h.count("SELECT full_pass_offset FROM podio.sync_state") == 1_500)
+            // 4 pages fit in the first window.
+            #expect(try await h.count("SELECT full_pass_offset FROM podio.sync_state") == 2_000)
             // An hour later the next run continues from the checkpoint and finishes.
             clock.advance(3601)
-            let second = try await h.coordinator(clock: clock).run(SyncOptions(kind: .sync, maxWait: 0))
+            let second = try await h.coordinator(clock: clock).run(SyncOptions(kind: .sync, apps: app, maxWait: 0))
             #expect(second.status == "succeeded")
             let differences = try await h.differences()
             #expect(differences == [])

@@ -11,12 +11,14 @@ struct FieldShapeTests {
         var fields: [String: [String: Any]] = [:]
         var values: [String: [[String: Any]]] = [:]
         for item in sim.items(page) {
+            // As in real captures: a top-level revision, fields without status, config trimmed.
+            #expect(item["revision"] as? Int == (item["current_revision"] as? [String: Any])?["revision"] as? Int)
             for field in item["fields"] as? [[String: Any]] ?? [] {
                 let key = field["external_id"] as? String ?? ""
                 fields[key] = field
                 values[key, default: []].append(contentsOf: field["values"] as? [[String: Any]] ?? [])
-                #expect(field["status"] as? String == "active")
-                #expect(Set(field.keys) == ["field_id", "external_id", "type", "label", "status", "config", "values"])
+                #expect(Set(field.keys) == ["field_id", "external_id", "type", "label", "config", "values"])
+                #expect(Set((field["config"] as? [String: Any] ?? [:]).keys) == ["settings", "mapping", "label"])
             }
         }
         return (fields, values)
@@ -106,6 +108,73 @@ struct FieldShapeTests {
             let counts = items.map { ($0["fields"] as? [Any])?.count ?? 0 }
             #expect(counts.contains { $0 < fields.count })
             #expect(Double(counts.reduce(0, +)) / Double(items.count) > Double(fields.count) * 0.7)
+        }
+    }
+
+    /// `GET /item/{id}` (the full view) keeps each field's `status` and its whole `config`;
+    /// filter results (the short view) trim them, as real captures show.
+    @Test func fullViewFieldsCarryStatusAndTheWholeConfig() async throws {
+        try await withSimulator { sim in
+            let token = try await sim.userToken()
+            let short = try #require(sim.items(try await sim.filter(sim.projects, ["limit": 1, "sort_by": "item_id"], token: token)).first)
+            let itemID = try #require(short["item_id"] as? Int)
+            let full = try await sim.get("/item/\(itemID)", token: token).object
+            #expect(full["revision"] as? Int == short["revision"] as? Int)
+            let fields = try #require(full["fields"] as? [[String: Any]])
+            let shortFields = try #require(short["fields"] as? [[String: Any]])
+            #expect(fields.map { $0["field_id"] as? Int } == shortFields.map { $0["field_id"] as? Int })
+            for (field, trimmed) in zip(fields, shortFields) {
+                #expect(field["status"] as? String == "active")
+                #expect(Set(field.keys) == ["field_id", "external_id", "type", "label", "status", "config", "values"])
+                let config = try #require(field["config"] as? [String: Any])
+                for key in ["label", "description", "delta", "required", "hidden", "mapping", "settings"] {
+                    #expect(config.keys.contains(key), "\(key)")
+                }
+                let trimmedConfig = try #require(trimmed["config"] as? [String: Any])
+                #expect(trimmedConfig["label"] as? String == config["label"] as? String)
+                #expect(trimmedConfig["mapping"] is NSNull)
+                #expect(
+                    (try JSONSerialization.data(withJSONObject: trimmedConfig["settings"] ?? [:], options: .sortedKeys))
+                        == (try JSONSerialization.data(withJSONObject: config["settings"] ?? [:], options: .sortedKeys)))
+                #expect(
+                    (try JSONSerialization.data(withJSONObject: trimmed["values"] ?? [], options: .sortedKeys))
+                        == (try JSONSerialization.data(withJSONObject: field["values"] ?? [], options: .sortedKeys)))
+            }
+        }
+    }
+
+    /// The legacy types of old apps, in their reference shapes: `question` option objects like a
+    /// category, `state` one of `allowed_values`, `tag` texts, `member` user ids, `video` file ids.
+    @Test func legacyTypesHaveTheirShapes() async throws {
+        try await withSimulator({
+            $0.apps = [PodioSimulator.AppSpec(name: "Old CRM", urlLabel: "old-crm", itemCount: 80, fields: .legacy)]
+        }) { sim in
+            let token = try await sim.userToken()
+            let app = try await sim.get("/app/\(sim.projects)", token: token).object
+            let definitions = try #require(app["fields"] as? [[String: Any]])
+            #expect(definitions.compactMap { $0["type"] as? String }
+                == ["text", "question", "question", "state", "tag", "member", "video"])
+            func settings(_ id: String) -> [String: Any] {
+                let field = definitions.first { $0["external_id"] as? String == id }
+                return (field?["config"] as? [String: Any])?["settings"] as? [String: Any] ?? [:]
+            }
+            let allowed = try #require(settings("stage")["allowed_values"] as? [String])
+            #expect(settings("approved")["multiple"] as? Bool == false)
+            #expect(settings("reasons")["multiple"] as? Bool == true)
+
+            let (_, values) = try await collect(sim)
+            for key in ["approved", "reasons"] {
+                #expect(values[key]?.isEmpty == false)
+                #expect(values[key]?.allSatisfy { value in
+                    guard let option = value["value"] as? [String: Any] else { return false }
+                    return option["id"] is Int && option["text"] is String && option["status"] as? String == "active"
+                } == true)
+            }
+            #expect(values["stage"]?.allSatisfy { allowed.contains($0["value"] as? String ?? "") } == true)
+            #expect(values["organization"]?.allSatisfy { $0["value"] is String } == true)
+            #expect(values["assignee"]?.allSatisfy { $0["value"] is Int } == true)
+            #expect(values["clip"]?.allSatisfy { $0["value"] is Int } == true)
+            for key in ["stage", "organization", "assignee", "clip"] { #expect(values[key]?.isEmpty == false, "\(key)") }
         }
     }
 

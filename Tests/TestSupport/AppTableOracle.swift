@@ -332,6 +332,9 @@ extension AppTableOracle {
         case embed
         /// Every value's `value.<key>`: referenced items (compared live only), profiles, files.
         case ids(key: String, references: Bool)
+        /// Every value's `value` of a legacy member: a user id (an integer, or a string of one),
+        /// or the `user_id` of a user object.
+        case userIDs
         /// The `values` array as received.
         case raw
 
@@ -345,7 +348,7 @@ extension AppTableOracle {
             case .createdOn, .lastEditOn, .lastEventOn, .moment: .timestamptz
             case .day: .date
             case .categoryTexts, .strings: .textArray
-            case .ids: .bigintArray
+            case .ids, .userIDs: .bigintArray
             case .raw: .jsonb
             }
         }
@@ -378,7 +381,7 @@ extension AppTableOracle {
     static func parts(of field: TruthField) -> [(String, Rule)] {
         let settings = field.settings
         switch field.type {
-        case "text", "tel":
+        case "text", "tel", "state":
             return [("value", .text)]
         case "number":
             return [("value", .number)]
@@ -401,15 +404,17 @@ extension AppTableOracle {
                 parts.append(("end", timed ? .moment(side: "end") : .day(side: "end")))
             }
             return parts
-        case "category":
+        case "category", "question":
             return [("value", (settings["multiple"] as? Bool) == true ? .categoryTexts : .categoryText)]
+        case "member":
+            return [("value", .userIDs)]
         case "app":
             return [("value", .ids(key: "item_id", references: true))]
         case "contact":
             return [("value", .ids(key: "profile_id", references: false))]
         case "image", "file":
             return [("value", .ids(key: "file_id", references: false))]
-        case "email", "phone":
+        case "email", "phone", "tag":
             return [("value", .strings)]
         case "location":
             return [("value", .location)]
@@ -478,6 +483,12 @@ extension AppTableOracle {
         case .ids(let key, let references):
             var ids = entries.compactMap { integer(($0["value"] as? [String: Any])?[key]) }
             if references { ids = ids.filter { live.contains($0) } }
+            return ids.isEmpty ? nil : jsonArray(ids.map { String($0) }, quoted: false)
+        case .userIDs:
+            let ids = entries.compactMap { entry -> Int? in
+                if let user = entry["value"] as? [String: Any] { return integer(user["user_id"]) }
+                return entry["value"].flatMap { integer($0) }
+            }
             return ids.isEmpty ? nil : jsonArray(ids.map { String($0) }, quoted: false)
         case .raw:
             guard let array, !array.isEmpty else { return nil }
