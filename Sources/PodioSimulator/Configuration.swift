@@ -21,6 +21,9 @@ extension PodioSimulator {
         public var rateWindow: Double = 3600
         /// Lifetime of access tokens, in seconds.
         public var tokenTTL: Int = 28800
+        /// The user has two-step verification: the password grant answers 200 with a
+        /// `server_nonce` and no token (podio-rb's MFA flow). Also switchable at run time.
+        public var twoStepVerification = false
 
         public init() {}
     }

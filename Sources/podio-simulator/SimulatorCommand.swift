@@ -44,6 +44,9 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Option(help: "Lifetime of access tokens in seconds.")
     var tokenTTL: Int = 28800
 
+    @Flag(help: "The user has two-step verification: the password grant answers with a server_nonce and no token.")
+    var twoStepVerification = false
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard items >= 0 else { throw ValidationError("--items must not be negative") }
@@ -65,6 +68,7 @@ struct SimulatorCommand: AsyncParsableCommand {
         configuration.rateLimitGeneral = rateLimitGeneral
         configuration.rateWindow = rateWindow
         configuration.tokenTTL = tokenTTL
+        configuration.twoStepVerification = twoStepVerification
 
         let stop = StopSignal()
         let simulator = try await PodioSimulator.start(configuration)
