@@ -169,6 +169,15 @@ actor PodioAuthenticator {
                 }
                 if (200..<300).contains(response.status) {
                     if let token = Self.decodeToken(response.body) { return token }
+                    if Self.isTwoStepChallenge(response.body) {
+                        // Not a malformed answer to retry: Podio wants a second factor that an
+                        // unattended run cannot give, and asking again only burns logins.
+                        throw PodioError(
+                            kind: .credentialsRefused, endpoint: endpointName, status: response.status,
+                            code: PodioError.twoStepVerificationCode,
+                            detail: "Podio asks for two-step verification (it answered the grant with a server_nonce and no access_token)",
+                            requestID: response.header("X-Podio-Request-Id"), attempts: attempt)
+                    }
                     failure = PodioError(
                         kind: .retryable, endpoint: endpointName, status: response.status,
                         detail: "the token response is not the JSON Podio sends", attempts: attempt)
@@ -208,6 +217,19 @@ actor PodioAuthenticator {
             accessToken: response.access_token, refreshToken: response.refresh_token,
             expiresAt: Date().timeIntervalSince1970 + (response.expires_in ?? 28800),
             refType: response.ref?.type, refID: response.ref?.id)
+    }
+
+    /// A 200 of the token endpoint that carries no access token but a two-step verification
+    /// challenge: podio-rb's MFA flow reads a `server_nonce` there (reference §12); other
+    /// members naming a nonce or a second factor are taken for the same.
+    static func isTwoStepChallenge(_ body: Data) -> Bool {
+        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else { return false }
+        if let access = object["access_token"] as? String, !access.isEmpty { return false }
+        return object.keys.contains { key in
+            let name = key.lowercased()
+            return name.contains("nonce") || name.contains("mfa") || name.contains("second_factor")
+                || name.contains("two_factor") || name.contains("2fa")
+        }
     }
 
     static func formEscape(_ text: String) -> String {

@@ -39,6 +39,9 @@ enum CommandRunner {
             return (70, text)
         case let e as PodioError:
             switch e.kind {
+            case .credentialsRefused where e.code == PodioError.twoStepVerificationCode:
+                // Asking again cannot help: Podio wants a second factor for this user.
+                return (77, "Podio asks for two-step verification for PODIO_USERNAME, which an unattended run cannot give; use app authentication (PODIO_APP_AUTH) or run `podio-mirror login` once and unset PODIO_USERNAME and PODIO_PASSWORD")
             case .credentialsRefused where e.code == PodioError.noStoredTokenCode:
                 return (64, "no Podio user credentials: \(e.detail); set PODIO_USERNAME and PODIO_PASSWORD, or PODIO_APP_AUTH, or run `podio-mirror login` once")
             case .credentialsRefused, .auth:
