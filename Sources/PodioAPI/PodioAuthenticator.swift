@@ -91,10 +91,12 @@ actor PodioAuthenticator {
     }
 
     private func performRenewal() async throws -> OAuthToken {
-        if let refresh = token?.refreshToken {
+        let current = token
+        if let refresh = current?.refreshToken {
             do {
-                let fresh = try await grant(["grant_type": "refresh_token", "refresh_token": refresh])
-                try await store?.save(fresh, identity: identity)
+                let fresh = try await renewal(.refresh, replacing: current) {
+                    try await self.grant(["grant_type": "refresh_token", "refresh_token": refresh])
+                }
                 logger.debug("refreshed the access token", metadata: ["identity": "\(identity)"])
                 return fresh
             } catch let error as PodioError where error.kind == .credentialsRefused {
@@ -107,7 +109,7 @@ actor PodioAuthenticator {
             parameters = ["grant_type": "password", "username": username, "password": password]
         case .app(let appID, let appToken):
             parameters = ["grant_type": "app", "app_id": String(appID), "app_token": appToken]
-        case .stored where token == nil:
+        case .stored where current == nil:
             throw PodioError(
                 kind: .credentialsRefused, endpoint: "POST /oauth/token", code: PodioError.noStoredTokenCode,
                 detail: "none are configured and no token is stored for \(identity)")
@@ -116,10 +118,19 @@ actor PodioAuthenticator {
                 kind: .credentialsRefused, endpoint: "POST /oauth/token",
                 detail: "no usable stored token for \(identity); run `podio-mirror login` again")
         }
-        let fresh = try await grant(parameters)
-        try await store?.save(fresh, identity: identity)
+        let fresh = try await renewal(.grant, replacing: current) { try await self.grant(parameters) }
         logger.debug("obtained a new access token", metadata: ["identity": "\(identity)"])
         return fresh
+    }
+
+    /// Asks the token endpoint through the store, which saves the answer (and, shared between
+    /// processes, may hand back a token another process obtained, or refuse to ask now).
+    private func renewal(
+        _ kind: TokenRenewal, replacing current: OAuthToken?,
+        _ request: @escaping @Sendable () async throws -> OAuthToken
+    ) async throws -> OAuthToken {
+        guard let store else { return try await request() }
+        return try await store.renew(identity: identity, kind: kind, replacing: current, request)
     }
 
     private func remember(_ token: OAuthToken) {

@@ -60,6 +60,10 @@ enum CommandRunner {
             return (69, "Podio is unreachable: \(e.message); check PODIO_API_URL and the network")
         case let e as QuotaDeferral:
             return (75, "deferred: \(e)")
+        case let e as TokenDeferral:
+            return (75, "deferred: \(e); the next run after then continues")
+        case let e as any RunDeferral:
+            return (75, "deferred: \(e)")
         case is CancellationError:
             return (1, "stopped")
         default:
