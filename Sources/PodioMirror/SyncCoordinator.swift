@@ -213,6 +213,7 @@ public final class SyncCoordinator: Sendable {
     static func describe(_ error: any Error) -> String {
         if let e = error as? MirrorError { return e.description }
         if let e = error as? PodioError { return e.description }
+        // Never the server's DETAIL: it can hold the values of a row (PGError.description leaves it out).
         if let e = error as? PGError { return e.description }
         if let e = error as? any RunDeferral { return e.description }
         return String(describing: error)
