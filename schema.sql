@@ -395,6 +395,17 @@ CREATE TABLE IF NOT EXISTS podio_auth.oauth_tokens (
 );
 REVOKE ALL ON podio_auth.oauth_tokens FROM PUBLIC;
 
+-- What podio-mirror asked of Podio's token endpoint, per identity, so that every process sharing
+-- the database keeps to the endpoint's own throttle together: the last grant with credentials
+-- (password or app; at most one every few minutes) and the pause after a 420 there.
+CREATE TABLE IF NOT EXISTS podio_auth.token_requests (
+    credential    text PRIMARY KEY,
+    granted_at    timestamptz,         -- the last password or app grant that gave a token
+    paused_until  timestamptz,         -- no token request before this (the endpoint answered 420)
+    pause_reason  text
+);
+REVOKE ALL ON podio_auth.token_requests FROM PUBLIC;
+
 -- Upgrade from version 1: the app tables replace podio.item_values and the views of
 -- podio_views. The views podio-mirror made are dropped (a view of the user's on one of them makes
 -- this fail with PostgreSQL's message naming it: drop it, migrate, and recreate it on the app

@@ -64,6 +64,10 @@ public final class PGConnection: Sendable {
         }
         // Server notices ("relation … already exists, skipping") would go to stderr by default.
         PQsetNoticeProcessor(conn, { _, _ in }, nil)
+        // libpq's own texts of an error (PQerrorMessage, PQresultErrorMessage) carry the
+        // severity and primary message only: at the default verbosity they would append the
+        // DETAIL, which can hold a row's values (see `PGError.detail`).
+        PQsetErrorVerbosity(conn, PQERRORS_TERSE)
         handle = Mutex(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(conn))))
         try execute("SET client_encoding TO 'UTF8'; SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, YMD';")
         logger.debug("connected to PostgreSQL")

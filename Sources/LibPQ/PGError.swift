@@ -24,6 +24,9 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
     public var sqlState: String?
     /// The primary message, without libpq's trailing newline.
     public var message: String
+    /// The server's DETAIL. It can hold the values of a row (`Failing row contains (…)`,
+    /// `Key (title)=(…) already exists`), so `description` leaves it out: read it here only
+    /// where it is known to name objects, not data.
     public var detail: String?
     public var hint: String?
     public var constraint: String?
@@ -70,7 +73,8 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
         case .connectionLost: text = "lost the PostgreSQL connection: \(message)"
         default: text = "PostgreSQL \(kind)\(sqlState.map { " [\($0)]" } ?? ""): \(message)"
         }
-        if let detail, !detail.isEmpty { text += " (detail: \(detail))" }
+        // Not the detail (see `detail`); the constraint's name says which rule refused a row.
+        if let constraint, !constraint.isEmpty { text += " (constraint \(constraint))" }
         if let hint, !hint.isEmpty { text += " (hint: \(hint))" }
         return text
     }

@@ -91,10 +91,12 @@ actor PodioAuthenticator {
     }
 
     private func performRenewal() async throws -> OAuthToken {
-        if let refresh = token?.refreshToken {
+        let current = token
+        if let refresh = current?.refreshToken {
             do {
-                let fresh = try await grant(["grant_type": "refresh_token", "refresh_token": refresh])
-                try await store?.save(fresh, identity: identity)
+                let fresh = try await renewal(.refresh, replacing: current) {
+                    try await self.grant(["grant_type": "refresh_token", "refresh_token": refresh])
+                }
                 logger.debug("refreshed the access token", metadata: ["identity": "\(identity)"])
                 return fresh
             } catch let error as PodioError where error.kind == .credentialsRefused {
@@ -107,7 +109,7 @@ actor PodioAuthenticator {
             parameters = ["grant_type": "password", "username": username, "password": password]
         case .app(let appID, let appToken):
             parameters = ["grant_type": "app", "app_id": String(appID), "app_token": appToken]
-        case .stored where token == nil:
+        case .stored where current == nil:
             throw PodioError(
                 kind: .credentialsRefused, endpoint: "POST /oauth/token", code: PodioError.noStoredTokenCode,
                 detail: "none are configured and no token is stored for \(identity)")
@@ -116,10 +118,19 @@ actor PodioAuthenticator {
                 kind: .credentialsRefused, endpoint: "POST /oauth/token",
                 detail: "no usable stored token for \(identity); run `podio-mirror login` again")
         }
-        let fresh = try await grant(parameters)
-        try await store?.save(fresh, identity: identity)
+        let fresh = try await renewal(.grant, replacing: current) { try await self.grant(parameters) }
         logger.debug("obtained a new access token", metadata: ["identity": "\(identity)"])
         return fresh
+    }
+
+    /// Asks the token endpoint through the store, which saves the answer (and, shared between
+    /// processes, may hand back a token another process obtained, or refuse to ask now).
+    private func renewal(
+        _ kind: TokenRenewal, replacing current: OAuthToken?,
+        _ request: @escaping @Sendable () async throws -> OAuthToken
+    ) async throws -> OAuthToken {
+        guard let store else { return try await request() }
+        return try await store.renew(identity: identity, kind: kind, replacing: current, request)
     }
 
     private func remember(_ token: OAuthToken) {
@@ -169,6 +180,15 @@ actor PodioAuthenticator {
                 }
                 if (200..<300).contains(response.status) {
                     if let token = Self.decodeToken(response.body) { return token }
+                    if Self.isTwoStepChallenge(response.body) {
+                        // Not a malformed answer to retry: Podio wants a second factor that an
+                        // unattended run cannot give, and asking again only burns logins.
+                        throw PodioError(
+                            kind: .credentialsRefused, endpoint: endpointName, status: response.status,
+                            code: PodioError.twoStepVerificationCode,
+                            detail: "Podio asks for two-step verification (it answered the grant with a server_nonce and no access_token)",
+                            requestID: response.header("X-Podio-Request-Id"), attempts: attempt)
+                    }
                     failure = PodioError(
                         kind: .retryable, endpoint: endpointName, status: response.status,
                         detail: "the token response is not the JSON Podio sends", attempts: attempt)
@@ -208,6 +228,19 @@ actor PodioAuthenticator {
             accessToken: response.access_token, refreshToken: response.refresh_token,
             expiresAt: Date().timeIntervalSince1970 + (response.expires_in ?? 28800),
             refType: response.ref?.type, refID: response.ref?.id)
+    }
+
+    /// A 200 of the token endpoint that carries no access token but a two-step verification
+    /// challenge: podio-rb's MFA flow reads a `server_nonce` there (reference §12); other
+    /// members naming a nonce or a second factor are taken for the same.
+    static func isTwoStepChallenge(_ body: Data) -> Bool {
+        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else { return false }
+        if let access = object["access_token"] as? String, !access.isEmpty { return false }
+        return object.keys.contains { key in
+            let name = key.lowercased()
+            return name.contains("nonce") || name.contains("mfa") || name.contains("second_factor")
+                || name.contains("two_factor") || name.contains("2fa")
+        }
     }
 
     static func formEscape(_ text: String) -> String {

@@ -54,9 +54,37 @@ public struct OAuthToken: Sendable, Equatable {
     }
 }
 
+/// How a new token is asked of Podio's token endpoint.
+public enum TokenRenewal: Sendable, Equatable {
+    /// With the refresh token of the pair in hand.
+    case refresh
+    /// With the configured credentials (password or app grant): what Podio throttles as logins.
+    case grant
+}
+
 /// Where token pairs are kept between runs. Refresh tokens rotate, so every new pair must be
 /// saved before it is used (the engine keeps them in PostgreSQL).
 public protocol TokenStore: Sendable {
     func load(identity: String) async throws -> OAuthToken?
     func save(_ token: OAuthToken, identity: String) async throws
+    /// Renews the token of `identity`: `request` asks Podio's token endpoint, and the store
+    /// saves what it answers before returning it. A store that several processes share may
+    /// instead return a token another process stored meanwhile (`replacing` is the token this
+    /// process gave up on, nil when it had none), or throw rather than ask Podio now (its token
+    /// endpoint has its own throttle). The default asks and saves.
+    func renew(
+        identity: String, kind: TokenRenewal, replacing current: OAuthToken?,
+        _ request: @escaping @Sendable () async throws -> OAuthToken
+    ) async throws -> OAuthToken
+}
+
+extension TokenStore {
+    public func renew(
+        identity: String, kind: TokenRenewal, replacing current: OAuthToken?,
+        _ request: @escaping @Sendable () async throws -> OAuthToken
+    ) async throws -> OAuthToken {
+        let token = try await request()
+        try await save(token, identity: identity)
+        return token
+    }
 }

@@ -56,6 +56,11 @@ public struct PodioError: Error, Sendable, CustomStringConvertible {
     /// ever stored: a configuration gap, not a refusal by Podio.
     public static let noStoredTokenCode = "no_stored_token"
 
+    /// `code` of the error for a password grant Podio answered with a two-step verification
+    /// challenge (200 with a `server_nonce` and no token): a second factor no unattended run can
+    /// give. Not retryable: app authentication or the login flow must be used instead.
+    public static let twoStepVerificationCode = "two_step_verification"
+
     public var description: String {
         var text = "Podio \(endpoint)"
         if let status { text += " answered \(status)" } else { text += " failed" }

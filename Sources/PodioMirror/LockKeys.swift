@@ -11,4 +11,21 @@ public enum LockKeys {
     public static let tables: Int64 = 0x706F_6469_6F03
     /// Base of the per-credential quota ledger locks (transaction-scoped).
     public static let quotaBase: Int64 = 0x706F_6469_0000_0000
+    /// Base of the per-credential token renewal locks (session-scoped, held while one process
+    /// asks Podio's token endpoint, so that no two processes renew the same identity at once).
+    public static let tokenBase: Int64 = 0x706F_6474_0000_0000
+
+    /// FNV-1a of an identity, stable across processes and machines (Swift's Hasher is seeded
+    /// per process), in the low 32 bits.
+    static func hash(_ identity: String) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in identity.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return Int64(bitPattern: hash & 0x0000_0000_FFFF_FFFF)
+    }
+
+    /// The token renewal lock of an identity.
+    public static func token(_ identity: String) -> Int64 { tokenBase ^ hash(identity) }
 }

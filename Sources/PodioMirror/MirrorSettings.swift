@@ -1,6 +1,12 @@
 import Foundation
 import PodioAPI
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Everything a run needs to know, read from the environment (README, "Configuration").
 public struct MirrorSettings: Sendable {
     public var databaseURL: String?
@@ -32,8 +38,16 @@ public struct MirrorSettings: Sendable {
         }
         s.databaseURL = value("DATABASE_URL")
         if let url = value("PODIO_API_URL") {
-            guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil else {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://"), let host = URL(string: url)?.host, !host.isEmpty else {
                 throw MirrorError(.usage, "PODIO_API_URL is not an http(s) URL", fix: "set it to https://api.podio.com or unset it")
+            }
+            // The token request carries the client secret and the password in its body, and
+            // every call an access token: over plain HTTP anyone on the way reads them.
+            if url.hasPrefix("http://") && !isLoopback(host: host) {
+                throw MirrorError(
+                    .usage,
+                    "PODIO_API_URL is http:// to \(host), which is not loopback: the client secret, the password and the tokens would travel in clear",
+                    fix: "use https:// (https://api.podio.com), or http:// only to 127.0.0.1, ::1 or localhost")
             }
             s.apiURL = url
         }
@@ -92,6 +106,25 @@ public struct MirrorSettings: Sendable {
             s.quota.reserve = r / 100
         }
         return s
+    }
+
+    /// True for the names of this machine's loopback interface: `localhost`, 127.0.0.0/8 and
+    /// `::1` (also IPv4-mapped, `::ffff:127.x.x.x`). Only literal addresses count: another name
+    /// could resolve anywhere, and shorthand such as `127.1` is refused rather than guessed.
+    public static func isLoopback(host rawHost: String) -> Bool {
+        var host = rawHost.lowercased()
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host == "localhost" || host == "localhost." { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 {
+            return UInt32(bigEndian: v4.s_addr) >> 24 == 127
+        }
+        var v6 = in6_addr()
+        guard inet_pton(AF_INET6, host, &v6) == 1 else { return false }
+        let bytes = withUnsafeBytes(of: &v6) { Array($0) }
+        if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }  // ::1
+        // ::ffff:a.b.c.d, an IPv4 address in IPv6 form.
+        return bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF && bytes[12] == 127
     }
 
     /// Requires an API key: every Podio call needs one.

@@ -97,15 +97,9 @@ public final class QuotaLedger: CallGate {
                     }
                     if status == 420 {
                         let pause = retryAfterSeconds.map(Double.init) ?? policy.coolDown
-                        try db.query(
-                            """
-                            INSERT INTO podio.quota_state (credential, tier, paused_until, pause_reason)
-                            VALUES ($1, $2, $3, $4)
-                            ON CONFLICT (credential, tier) DO UPDATE SET paused_until = GREATEST(podio.quota_state.paused_until, $3),
-                                pause_reason = $4
-                            """,
-                            [permit.identity, tier.rawValue, now.addingTimeInterval(pause),
-                             "Podio answered 420 on \(permit.endpoint.name)"])
+                        try Self.recordPause(
+                            db, identity: permit.identity, tiers: [tier], until: now.addingTimeInterval(pause),
+                            reason: "Podio answered 420 on \(permit.endpoint.name)")
                     } else if let remaining = headers.remaining, let limit = headers.limit, policy.tier(forLimit: limit) != nil,
                         let id = permit.id
                     {
@@ -231,18 +225,32 @@ public final class QuotaLedger: CallGate {
     }
 
     static func lockKey(_ identity: String) -> Int64 {
-        // FNV-1a, stable across processes and machines (Swift's Hasher is seeded per process).
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in identity.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
+        LockKeys.quotaBase ^ LockKeys.hash(identity)
+    }
+
+    /// Pauses calls of `identity` in the given tiers until `until` (never shortening a longer
+    /// pause), inside the caller's transaction.
+    static func recordPause(_ db: PGConnection, identity: String, tiers: [TierName], until: Date, reason: String) throws {
+        for tier in tiers {
+            try db.query(
+                """
+                INSERT INTO podio.quota_state (credential, tier, paused_until, pause_reason)
+                VALUES ($1, $2, $3, $4)
+                ON CONFLICT (credential, tier) DO UPDATE SET paused_until = GREATEST(podio.quota_state.paused_until, $3),
+                    pause_reason = $4
+                """, [identity, tier.rawValue, until, reason])
         }
-        return LockKeys.quotaBase ^ Int64(bitPattern: hash & 0x0000_0000_FFFF_FFFF)
     }
 }
 
+/// An error that means "not now": the run stops after its last committed page, is recorded as
+/// deferred until `freesAt`, and exits with the deferred code.
+public protocol RunDeferral: Error, Sendable, CustomStringConvertible {
+    var freesAt: Date { get }
+}
+
 /// The quota cannot allow the next call before the run's deadline.
-public struct QuotaDeferral: Error, Sendable, CustomStringConvertible {
+public struct QuotaDeferral: RunDeferral {
     public var tier: TierName
     public var freesAt: Date
     public var reason: String

@@ -76,20 +76,25 @@ public final class SyncCoordinator: Sendable {
             db: ledgerDB, policy: settings.quota, clock: clock,
             deadline: clock.now().addingTimeInterval(options.maxWait), logger: logger)
         let access = PodioAccess(
-            settings: settings, apiKey: apiKey, transport: transport, tokenStore: PostgresTokenStore(db: ledgerDB),
+            settings: settings, apiKey: apiKey, transport: transport,
+            tokenStore: PostgresTokenStore(db: ledgerDB, coolDown: settings.quota.coolDown, logger: logger),
             gate: ledger, logger: logger)
         let apps: [Int]
         do {
             apps = try await resolveApps(options: options, access: access)
         } catch {
-            // Refused credentials and the like still leave a trace for `status`.
+            // Refused credentials and the like still leave a trace for `status`; a deferral
+            // (the token endpoint's throttle) is recorded as one.
             let message = access.redact(Self.describe(error))
+            let deferredUntil = (error as? any RunDeferral)?.freesAt
             _ = try? await db.run { db in
                 try db.query(
                     """
-                    INSERT INTO podio.sync_runs (kind, status, finished_at, host, pid, error)
-                    VALUES ($1, 'failed', now(), $2, $3, $4)
-                    """, [kindName, ProcessInfo.processInfo.hostName, Int(ProcessInfo.processInfo.processIdentifier), message])
+                    INSERT INTO podio.sync_runs (kind, status, finished_at, host, pid, error, deferred_until)
+                    VALUES ($1, $5, now(), $2, $3, $4, $6)
+                    """,
+                    [kindName, ProcessInfo.processInfo.hostName, Int(ProcessInfo.processInfo.processIdentifier), message,
+                     deferredUntil == nil ? "failed" : "deferred", deferredUntil])
             }
             throw error
         }
@@ -143,10 +148,10 @@ public final class SyncCoordinator: Sendable {
             summary.status = "deferred"
             summary.error = "stopped by a signal after the last committed page; the next run continues"
             summary.apps.append(contentsOf: context.partial())
-        } catch let deferral as QuotaDeferral {
+        } catch let deferral as any RunDeferral {
             summary.status = "deferred"
             summary.deferredUntil = deferral.freesAt
-            summary.error = deferral.description
+            summary.error = access.redact(deferral.description)
             summary.apps.append(contentsOf: context.partial())
         } catch {
             summary.status = "failed"
@@ -216,7 +221,9 @@ public final class SyncCoordinator: Sendable {
     static func describe(_ error: any Error) -> String {
         if let e = error as? MirrorError { return e.description }
         if let e = error as? PodioError { return e.description }
+        // Never the server's DETAIL: it can hold the values of a row (PGError.description leaves it out).
         if let e = error as? PGError { return e.description }
+        if let e = error as? any RunDeferral { return e.description }
         return String(describing: error)
     }
 }

@@ -43,7 +43,8 @@ struct AppsCommand: AsyncParsableCommand {
             let ledger = QuotaLedger(db: ledgerDB, policy: settings.quota, deadline: Date().addingTimeInterval(60), logger: logger)
             let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
             let access = PodioAccess(
-                settings: settings, apiKey: apiKey, transport: transport, tokenStore: PostgresTokenStore(db: ledgerDB),
+                settings: settings, apiKey: apiKey, transport: transport,
+                tokenStore: PostgresTokenStore(db: ledgerDB, coolDown: settings.quota.coolDown, logger: logger),
                 gate: ledger, logger: logger)
             let result: Result<[Row], any Error>
             do {

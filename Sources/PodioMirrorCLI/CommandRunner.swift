@@ -39,6 +39,9 @@ enum CommandRunner {
             return (70, text)
         case let e as PodioError:
             switch e.kind {
+            case .credentialsRefused where e.code == PodioError.twoStepVerificationCode:
+                // Asking again cannot help: Podio wants a second factor for this user.
+                return (77, "Podio asks for two-step verification for PODIO_USERNAME, which an unattended run cannot give; use app authentication (PODIO_APP_AUTH) or run `podio-mirror login` once and unset PODIO_USERNAME and PODIO_PASSWORD")
             case .credentialsRefused where e.code == PodioError.noStoredTokenCode:
                 return (64, "no Podio user credentials: \(e.detail); set PODIO_USERNAME and PODIO_PASSWORD, or PODIO_APP_AUTH, or run `podio-mirror login` once")
             case .credentialsRefused, .auth:
@@ -56,6 +59,10 @@ enum CommandRunner {
         case let e as TransportError:
             return (69, "Podio is unreachable: \(e.message); check PODIO_API_URL and the network")
         case let e as QuotaDeferral:
+            return (75, "deferred: \(e)")
+        case let e as TokenDeferral:
+            return (75, "deferred: \(e); the next run after then continues")
+        case let e as any RunDeferral:
             return (75, "deferred: \(e)")
         case is CancellationError:
             return (1, "stopped")

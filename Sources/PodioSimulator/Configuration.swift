@@ -25,6 +25,9 @@ extension PodioSimulator {
         /// asked for more) serves at most this many apps; nil = every active app. Podio's
         /// documented way to list apps is `GET /org/` and `GET /app/space/{id}/` per space.
         public var appListLimit: Int? = nil
+        /// The user has two-step verification: the password grant answers 200 with a
+        /// `server_nonce` and no token (podio-rb's MFA flow). Also switchable at run time.
+        public var twoStepVerification = false
 
         public init() {}
     }

@@ -170,6 +170,26 @@ public final class PodioSimulator: Sendable {
         core.state.withLock { $0.faults.clear() }
     }
 
+    // MARK: - The token endpoint's inconvenient modes (reference §12)
+
+    /// With two-step verification on, the password grant answers 200 with a `server_nonce` and
+    /// no access token, as Podio does for such accounts.
+    public func setTwoStepVerification(_ on: Bool) {
+        core.state.withLock { $0.twoStepVerification = on }
+    }
+
+    /// The token endpoint answers every request with Podio's 420 ("Please wait N seconds before
+    /// trying again", N the seconds left) for the next `seconds`; 0 lifts the throttle.
+    public func throttleTokenEndpoint(seconds: Int) {
+        let now = core.monotonicNow()
+        core.state.withLock { SimulatorCore.throttleTokenEndpoint(&$0, seconds: seconds, now: now) }
+    }
+
+    /// Delays every answer of the token endpoint (to make logins of several processes overlap).
+    public func delayTokenEndpoint(milliseconds: Int) {
+        core.state.withLock { $0.tokenDelayMilliseconds = max(0, milliseconds) }
+    }
+
     public func stats() -> Stats {
         core.state.withLock { $0.stats }
     }

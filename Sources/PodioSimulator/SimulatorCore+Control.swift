@@ -141,9 +141,30 @@ extension SimulatorCore {
         case ("DELETE", 1) where segments[0] == "faults":
             state.faults.clear()
             return .noContent
+        case ("POST", 1) where segments[0] == "oauth":
+            // The token endpoint's inconvenient modes; keys left out keep their setting.
+            let json = try body(request)
+            if let flag = json["two_step_verification"] {
+                guard case .bool(let on) = flag else { throw .invalid("two_step_verification must be a boolean") }
+                state.twoStepVerification = on
+            }
+            if let seconds = json["throttle_seconds"] {
+                guard let value = seconds.intValue, value >= 0 else { throw .invalid("throttle_seconds must be an integer >= 0") }
+                Self.throttleTokenEndpoint(&state, seconds: value, now: monotonicNow())
+            }
+            if let delay = json["delay_ms"] {
+                guard let value = delay.intValue, value >= 0 else { throw .invalid("delay_ms must be an integer >= 0") }
+                state.tokenDelayMilliseconds = value
+            }
+            return .noContent
         default:
             return errorResponse(.noOperation(path: request.path), request, state)
         }
+    }
+
+    /// The token endpoint answers 420 for the next `seconds` (0 lifts the throttle).
+    static func throttleTokenEndpoint(_ state: inout SimulatorState, seconds: Int, now: Double) {
+        state.tokenThrottledUntil = seconds > 0 ? now + Double(seconds) : nil
     }
 
     static func fault(named kind: String, delay: Int) throws(ControlError) -> PodioSimulator.Fault {

@@ -7,6 +7,25 @@ extension SimulatorCore {
     static let userScope = "global:all"
 
     func handleOAuth(_ state: inout SimulatorState, _ request: SimRequest, now: Double) -> SimResponse {
+        var response = oauthAnswer(&state, request, now: now)
+        if request.path.hasPrefix("/oauth/token"), state.tokenDelayMilliseconds > 0 {
+            response.delivery = .delay(milliseconds: state.tokenDelayMilliseconds)
+        }
+        return response
+    }
+
+    private func oauthAnswer(_ state: inout SimulatorState, _ request: SimRequest, now: Double) -> SimResponse {
+        if request.method == "POST", request.path == "/oauth/token" || request.path == "/oauth/token/v2" {
+            state.stats.tokenRequests += 1
+            // The throttle mode: whatever the request, a 420 naming the wait that is left (the
+            // captured 420 of §3.4 came while the API quota had thousands of calls left).
+            if let until = state.tokenThrottledUntil {
+                if until > now {
+                    return rateLimitResponse(wait: max(1, Int((until - now).rounded(.up))), request, state)
+                }
+                state.tokenThrottledUntil = nil
+            }
+        }
         switch (request.method, request.path) {
         case ("POST", "/oauth/token"):
             guard request.contentType == "application/x-www-form-urlencoded",
@@ -68,6 +87,12 @@ extension SimulatorCore {
             }
             guard username == config.username, password == config.password else {
                 return oauthError(400, "invalid_grant", "Invalid user credentials", request, state)
+            }
+            if state.twoStepVerification {
+                // The first step of the MFA flow: the password is right, but no token comes
+                // before a second factor is verified (`/mfa/verify`, not served here).
+                state.stats.twoStepChallenges += 1
+                return .json(200, .obj(["server_nonce": .string(state.tokens.nonce())]))
             }
             grant = userGrant
         case "app":

@@ -24,6 +24,12 @@ struct SimulatorState {
     var nextRevisionID = 1_008_000_001
 
     var tokens: TokenStore
+    /// Password grants answer with a two-step verification challenge instead of a token.
+    var twoStepVerification: Bool
+    /// The token endpoint answers 420 until this monotonic time (its own throttle).
+    var tokenThrottledUntil: Double?
+    /// Every answer of the token endpoint is delayed this long.
+    var tokenDelayMilliseconds = 0
     var limiter = RateLimiter()
     var faults: FaultInjector
     var quirks = PodioSimulator.Quirks()
@@ -36,6 +42,7 @@ struct SimulatorState {
     init(config: PodioSimulator.Configuration) throws(ControlError) {
         self.config = config
         tokens = TokenStore(seed: config.seed)
+        twoStepVerification = config.twoStepVerification
         faults = FaultInjector(seed: config.seed)
         resetStats()
         guard config.items >= 0 else { throw .invalid("items must not be negative") }
@@ -53,7 +60,9 @@ struct SimulatorState {
             rateLimitErrors: 0,
             errorsServed: 0,
             maxCallsInWindow: ["rate_limited": 0, "general": 0],
-            tokenGrants: [:]
+            tokenGrants: [:],
+            tokenRequests: 0,
+            twoStepChallenges: 0
         )
     }
 

@@ -82,6 +82,11 @@ struct TokenStore {
         return entry
     }
 
+    /// A two-step verification challenge's nonce.
+    mutating func nonce() -> String {
+        random.hex(32)
+    }
+
     mutating func requestID() -> String {
         random.alphanumeric(8)
     }

@@ -46,6 +46,8 @@ struct SimulatorCommand: AsyncParsableCommand {
 
     @Option(help: "Apps served by the undocumented GET /app/ at most (default: every active app).")
     var appListLimit: Int?
+    @Flag(help: "The user has two-step verification: the password grant answers with a server_nonce and no token.")
+    var twoStepVerification = false
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -70,6 +72,7 @@ struct SimulatorCommand: AsyncParsableCommand {
         configuration.rateWindow = rateWindow
         configuration.tokenTTL = tokenTTL
         configuration.appListLimit = appListLimit
+        configuration.twoStepVerification = twoStepVerification
 
         let stop = StopSignal()
         let simulator = try await PodioSimulator.start(configuration)

@@ -72,6 +72,45 @@ struct LibPQTests {
         #expect(e.constraint == "t_pkey")
         #expect(e.detail?.contains("(id)=(1)") == true)
         #expect(e.description.contains("23505"))
+        // The detail holds the row's values: it stays out of the description, the
+        // constraint's name goes in.
+        #expect(!e.description.contains("(id)=(1)"), "\(e)")
+        #expect(e.description.contains("t_pkey"), "\(e)")
+    }
+
+    /// A refused row's values (`Failing row contains (…)`) never reach a message: neither
+    /// through the description, nor through libpq's own text of the error (COPY's path).
+    @Test func rowValuesInTheDetailStayOutOfMessages() async throws {
+        let marker = "row-value-4711-never-shown"
+        let errors = try await withDatabase { db -> [PGError] in
+            try db.execute("CREATE TABLE r (id int PRIMARY KEY, title text CHECK (title NOT LIKE 'row-value-%'))")
+            var errors: [PGError] = []
+            do {
+                try db.query("INSERT INTO r VALUES (1, $1)", [marker])
+            } catch let error as PGError {
+                errors.append(error)
+            }
+            do {
+                try db.copyIn("COPY r (id, title) FROM STDIN") { writer in try writer.writeRow(["2", marker]) }
+            } catch let error as PGError {
+                errors.append(error)
+            }
+            do {
+                try db.execute("INSERT INTO r VALUES (3, '\(marker)')")
+            } catch let error as PGError {
+                errors.append(error)
+            }
+            return errors
+        }
+        #expect(errors.count == 3)
+        for error in errors {
+            #expect(error.sqlState == "23514")
+            #expect(error.detail?.contains(marker) == true)  // there for code that needs it
+            #expect(error.description.contains("violates check constraint"), "\(error)")
+            #expect(error.description.contains("r_title_check"), "\(error)")
+            #expect(!error.description.contains(marker), "\(error)")
+            #expect(!error.message.contains(marker), "\(error)")
+        }
     }
 
     @Test func transactionRollsBackOnError() async throws {

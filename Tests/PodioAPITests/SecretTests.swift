@@ -162,12 +162,78 @@ struct SecretTests {
     }
 
     @Test func redactorReplacesEverySecret() {
-        let redactor = SecretRedactor(["client-secret-1", "abc"])  // too short to redact
+        let redactor = SecretRedactor(["client-secret-1", "abc"])
         redactor.add("access-token-123")
         redactor.add("access-token-123-longer")
         #expect(
             redactor.redact("a client-secret-1 b access-token-123-longer c access-token-123 abc")
-                == "a *** b *** c *** abc")
+                == "a *** b *** c *** ***")
         #expect(redactor.redact("nothing here") == "nothing here")
+        // Long secrets go wherever they are, glued to other text too.
+        #expect(redactor.redact("xOAuth2access-token-123y") == "xOAuth2***y")
+    }
+
+    /// A one- or two-character secret goes where it stands as a value, and every other
+    /// occurrence of those characters stays.
+    @Test func shortSecretsAreRedactedAsWholeValuesOnly() {
+        let redactor = SecretRedactor(["a", "p4"])
+        let cases: [(String, String)] = [
+            ("password=a&client_id=x", "password=***&client_id=x"),
+            ("https://api.example.com/oauth/token?password=p4&username=a", "https://api.example.com/oauth/token?password=***&username=***"),
+            (#"{"password":"a","username":"banana"}"#, #"{"password":"***","username":"banana"}"#),
+            ("podio-mirror --password a --app 12", "podio-mirror --password *** --app 12"),
+            ("Authorization: OAuth2 p4", "Authorization: OAuth2 ***"),
+            ("https://user:p4@host/path", "https://user:***@host/path"),
+            ("the password was a.", "the password was ***."),
+            ("['a', \"p4\"]", "['***', \"***\"]"),
+            ("a", "***"),
+            // Other text keeps its letters and digits.
+            ("a bad day at the database: p4p4 and xp4 and p45 and a-b and a.b and 2p4", "*** bad day at the database: p4p4 and xp4 and p45 and a-b and a.b and 2p4"),
+            ("Podio answered 400 invalid_grant: Invalid user credentials", "Podio answered 400 invalid_grant: Invalid user credentials"),
+        ]
+        for (text, expected) in cases {
+            #expect(redactor.redact(text) == expected, "\(text)")
+        }
+        // A PIN does not take a year's dates with it, but goes where it is the value.
+        let pin = SecretRedactor(["2024"])
+        #expect(pin.redact("run of 2024-11-29 04:57:34 UTC; pin=2024") == "run of 2024-11-29 04:57:34 UTC; pin=***")
+    }
+
+    /// A server or proxy may echo a secret percent-encoded (URL, form body) or JSON-escaped.
+    @Test func encodedFormsOfSecretsAreRedacted() {
+        let redactor = SecretRedactor([#"p w/"1"#, "pass word&more/x"])
+        let cases: [(String, String)] = [
+            ("password=p%20w%2F%221&x=1", "password=***&x=1"),
+            ("password=p+w%2f%221&x=1", "password=***&x=1"),
+            (#"{"password":"p w\/\"1"}"#, #"{"password":"***"}"#),
+            (#"{"password":"p w/\"1"}"#, #"{"password":"***"}"#),
+            ("body: password=pass%20word%26more%2Fxy", "body: password=***y"),
+            (#"echo "pass word&more\/x" back"#, #"echo "***" back"#),
+        ]
+        for (text, expected) in cases {
+            #expect(redactor.redact(text) == expected, "\(text)")
+        }
+    }
+
+    /// Through the client: a one-character password and client secret, echoed back by a server,
+    /// are gone from the error, and the message around them is whole.
+    @Test func oneCharacterCredentialsLeaveNoTraceAndNoGarble() async throws {
+        try await withClient(sim: {
+            $0.password = "e"
+            $0.clientSecret = "s"
+        }) { c in
+            let echo = EchoingTransport(inner: c.transport, mode: .jsonEcho)
+            let logs = LogSink()
+            let client = PodioClient(
+                configuration: c.clientConfig, transport: echo, tokenStore: c.store, gate: OpenGate(), logger: logs.logger())
+            let error = try #require(await podioError { try await client.organizations() })
+            #expect(echo.secrets.contains("e") && echo.secrets.contains("s"))
+            let text = error.description
+            #expect(text.contains("Podio GET /org/ answered 400 invalid_value: rejected OAuth2 *** after seeing *** and *** and"), "\(text)")
+            for line in [text] + logs.all {
+                let words = line.split(whereSeparator: { !$0.isLetter && !$0.isNumber })
+                #expect(!words.contains("e") && !words.contains("s"), "\(line)")
+            }
+        }
     }
 }

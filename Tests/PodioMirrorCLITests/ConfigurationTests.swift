@@ -41,6 +41,16 @@ struct ConfigurationCase: Sendable, CustomTestStringConvertible {
             says: ["PODIO_API_URL"]),
         ConfigurationCase(
             name: "PODIO_API_URL not a URL", env: ["PODIO_API_URL": "api.podio.com"], exitCode: 64, says: ["PODIO_API_URL"]),
+        // The secret and the password travel in the token request's body: plain HTTP only on loopback.
+        ConfigurationCase(
+            name: "http:// PODIO_API_URL to a remote host", env: ["PODIO_API_URL": "http://api.podio.com"], exitCode: 64,
+            says: ["PODIO_API_URL", "http://", "api.podio.com", "in clear", "https://"]),
+        ConfigurationCase(
+            name: "http:// --api-url to a private address", arguments: ["sync", "--api-url", "http://10.1.2.3:8089"],
+            exitCode: 64, says: ["PODIO_API_URL", "10.1.2.3", "in clear"]),
+        ConfigurationCase(
+            name: "http:// to a name that only starts like loopback",
+            env: ["PODIO_API_URL": "http://127.0.0.1.nip.io:8089"], exitCode: 64, says: ["PODIO_API_URL", "in clear"]),
         ConfigurationCase(
             name: "malformed DATABASE_URL", env: ["DATABASE_URL": "postgresql://mirror@[broken/x"], exitCode: 64,
             says: ["DATABASE_URL"]),

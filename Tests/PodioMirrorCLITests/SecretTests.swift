@@ -44,9 +44,10 @@ struct SecretTests {
                 env: ["PODIO_USERNAME": nil, "PODIO_PASSWORD": nil, "PODIO_APP_AUTH": "\(apps[1]):\(appToken)"])
             #expect(appFlow.status == 0, "\(appFlow.printed)")
             // Failures whose messages could echo what they were given (stored tokens would
-            // spare the runs a grant: they go first, noted for the check).
+            // spare the runs a grant: they go first, noted for the check; so does the record of
+            // the last grants, which would hold a new grant back for minutes).
             await h.noteTokens()
-            try await h.db.run { _ = try $0.execute("DELETE FROM podio_auth.oauth_tokens") }
+            try await h.db.run { _ = try $0.execute("DELETE FROM podio_auth.oauth_tokens; DELETE FROM podio_auth.token_requests") }
             let wrongToken = try await h.run(
                 ["sync", "--app", String(apps[1]), "--log-level", "trace"],
                 env: ["PODIO_USERNAME": nil, "PODIO_PASSWORD": nil, "PODIO_APP_AUTH": "\(apps[1]):\(appToken)x"])
@@ -80,6 +81,40 @@ struct SecretTests {
                     Issue.record("\(table) holds a secret (\(secret.prefix(3))…)")
                 }
             }
+        }
+    }
+
+    /// PostgreSQL's DETAIL can carry a refused row's values (`Failing row contains (…)`): the
+    /// line printed and the run's recorded error name the constraint, not the data.
+    @Test func rowValuesOfADatabaseErrorAreNeitherPrintedNorStored() async throws {
+        var options = CLIHarness.Options()
+        options.apps = [PodioSimulator.AppSpec(name: "Leads", urlLabel: "leads", itemCount: 10, fields: .simple)]
+        try await CLIHarness.with(options) { h in
+            let marker = "Row-Value-Never-Printed-8123"
+            try h.simulator.createItem(appID: h.simulator.appIDs()[0], title: marker)
+            _ = try await h.db.run { db in
+                try db.execute("ALTER TABLE podio.items ADD CONSTRAINT mirror_refuses_marker CHECK (title IS DISTINCT FROM '\(marker)')")
+            }
+            for arguments in [["sync"], ["sync", "--log-format", "json"]] {
+                let outcome = try await h.run(arguments)
+                #expect(outcome.status == 70, "\(outcome.printed)")
+                #expect(outcome.stderrLines.count == 1, "\(outcome.printed)")
+                #expect(outcome.stderr.contains("violates check constraint"), "\(outcome.printed)")
+                #expect(outcome.stderr.contains("mirror_refuses_marker"), "\(outcome.printed)")
+                #expect(!outcome.stderr.contains(marker) && !outcome.stdout.contains(marker), "\(outcome.printed)")
+                #expect(!outcome.stderr.contains("Failing row"), "\(outcome.printed)")
+            }
+            let errors = try await h.rows("SELECT status, error FROM podio.sync_runs ORDER BY run_id")
+            #expect(errors.count == 2)
+            for row in errors {
+                #expect(row.string("status") == "failed")
+                let error = row.string("error") ?? ""
+                #expect(error.contains("mirror_refuses_marker"), "\(error)")
+                #expect(!error.contains(marker) && !error.contains("Failing row"), "\(error)")
+            }
+            let status = try await h.run(["status", "--json"])
+            #expect(!status.stdout.contains(marker), "\(status.printed)")
+            try await h.expectNoSecretsLeaked()
         }
     }
 

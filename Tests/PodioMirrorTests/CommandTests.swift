@@ -98,8 +98,9 @@ struct CommandTests {
             #expect(rows?.allSatisfy { $0["mirrored"] as? Bool == true } == true)
 
             // Failure paths.
-            // (Stored tokens stay valid whatever the secret: forget them so a new grant is needed.)
-            _ = try await h.db.run { try $0.query("DELETE FROM podio_auth.oauth_tokens") }
+            // (Stored tokens stay valid whatever the secret: forget them, and the last grant's
+            // time that would hold a new grant back for minutes, so a new grant is needed.)
+            _ = try await h.db.run { try $0.execute("DELETE FROM podio_auth.oauth_tokens; DELETE FROM podio_auth.token_requests") }
             var wrongSecret = env
             wrongSecret["PODIO_CLIENT_SECRET"] = "not-the-secret"
             let refused = try await run(["apps"], wrongSecret)
