@@ -174,7 +174,7 @@ public struct AppTableStore: Sendable {
         try saveColumns(appID: appID, final)
 
         if created {
-            report.filledRows = try db.query(insertStatement(table: table, columns: final.filter { $0.state != "kept" }.map(\.column), source: .items), [appID]).affectedRows
+            report.filledRows = try db.query(insertStatement(table: table, columns: final.filter { $0.state != "kept" }.map(\.column)), [appID]).affectedRows
         } else if !refill.isEmpty {
             report.filledRows = try fill(table: table, appID: appID, columns: refill.map { column in
                 var actual = column
@@ -207,11 +207,65 @@ public struct AppTableStore: Sendable {
 
     // MARK: - Rows
 
+    /// What writing a page's rows found.
+    struct RowFindings: Sendable {
+        /// Values of known types in a shape the columns could not read (the column is NULL). A
+        /// field kept as JSON (an unknown or legacy type) is never unreadable.
+        var unreadable: [UnreadableValue] = []
+        /// Field ids with values that the app's stored definition does not have.
+        var unknownFieldIDs: [Int] = []
+    }
+
     /// Writes the rows of the page's changed items (`pm_page` joined with `pm_changed`, see
-    /// `PageSQL`) into the app's table: inserted, or replaced whole.
-    func writeChanged(appID: Int) throws {
+    /// `PageSQL`) into the app's table, inserted or replaced whole, and reports in the same
+    /// statement what it could not type: each item's fields are unpacked once.
+    func writeChanged(appID: Int) throws -> RowFindings {
         let (table, columns) = try writable(appID: appID)
-        try db.query(insertStatement(table: table, columns: columns, source: .page))
+        let aliases = columns.indices.map { "c\($0)" }
+        let computed = zip(columns, aliases).map { column, alias in "\(column.expression(map: "fv.m")) AS \(alias)" }
+        let checks = zip(columns, aliases).filter { $0.0.part == .value && $0.0.kind != .json }.map { column, alias in
+            "(\(column.fieldID), \(TableNaming.quoteLiteral(column.fieldType)), '\(column.fieldID)' = ANY (s.present) AND s.\(alias) IS NULL)"
+        }
+        let names = Self.fixedColumns + columns.map(\.name)
+        let updates = names.dropFirst().map(quote)
+        let unreadable =
+            checks.isEmpty
+            ? "SELECT 'unreadable', NULL::bigint, NULL::bigint, NULL::text WHERE false"
+            : """
+            SELECT 'unreadable', s.item_id, chk.field_id::bigint, chk.type FROM src AS s
+            CROSS JOIN LATERAL (VALUES \(checks.joined(separator: ", "))) AS chk(field_id, type, bad) WHERE chk.bad
+            """
+        let sql = """
+            WITH src AS MATERIALIZED (
+                SELECT \((Self.fixedColumns.map { "p.\($0)" } + computed).joined(separator: ",\n       ")),
+                       ARRAY(SELECT e.key FROM jsonb_each(fv.m) AS e(key, value)
+                             WHERE jsonb_typeof(e.value) = 'array' AND jsonb_array_length(e.value) > 0) AS present
+                FROM (SELECT DISTINCT ON (item_id) * FROM pm_page ORDER BY item_id, ord DESC) AS p
+                JOIN pm_changed AS c ON c.item_id = p.item_id
+                CROSS JOIN LATERAL (SELECT podio.field_values(p.raw) AS m OFFSET 0) AS fv
+            ), written AS (
+                INSERT INTO \(table) AS t (\(names.map(quote).joined(separator: ", ")))
+                SELECT \((Self.fixedColumns + aliases).joined(separator: ", ")) FROM src
+                ON CONFLICT (item_id) DO UPDATE SET (\(updates.joined(separator: ", "))) =
+                    ROW(\(updates.map { "EXCLUDED.\($0)" }.joined(separator: ", ")))
+                RETURNING 1
+            )
+            \(unreadable)
+            UNION ALL
+            SELECT DISTINCT 'unknown', NULL::bigint, podio.to_bigint(k), NULL::text FROM src AS s, unnest(s.present) AS k
+            WHERE NOT EXISTS (SELECT 1 FROM podio.app_fields AS a WHERE a.app_id = $1 AND a.field_id = podio.to_bigint(k))
+            ORDER BY 1, 2, 3
+            """
+        var findings = RowFindings()
+        for row in try db.query(sql, [appID]).rows {
+            guard let field = row[2].flatMap({ Int($0) }) else { continue }
+            if row[0] == "unknown" {
+                findings.unknownFieldIDs.append(field)
+            } else if let item = row[1].flatMap({ Int($0) }) {
+                findings.unreadable.append(UnreadableValue(itemID: item, fieldID: field, type: row[3] ?? "?"))
+            }
+        }
+        return findings
     }
 
     /// Items whose revision did not move but whose activity did: `last_event_on` follows.
@@ -230,69 +284,22 @@ public struct AppTableStore: Sendable {
         try db.query("DELETE FROM \(Self.qualified(name)) WHERE item_id = ANY ($1::bigint[])", [items])
     }
 
-    /// Changed items of the page with a value in a typed column that came out NULL (a value of
-    /// a known type in a shape the mirror cannot read): the engine warns once per item. A field
-    /// kept as JSON (an unknown or legacy type) is never unreadable: its values are stored as
-    /// received, without a warning.
-    func unreadableValues(appID: Int) throws -> [UnreadableValue] {
-        let (table, columns) = try writable(appID: appID)
-        let checked = columns.filter { $0.part == .value && $0.kind != .json }
-        guard !checked.isEmpty else { return [] }
-        let checks = checked.map { column -> String in
-            let values = "fv.m -> '\(column.fieldID)'"
-            let bad = "jsonb_typeof(\(values)) = 'array' AND jsonb_array_length(\(values)) > 0 AND t.\(quote(column.name)) IS NULL"
-            return "(\(column.fieldID), \(TableNaming.quoteLiteral(column.fieldType)), \(bad))"
-        }
-        return try db.query(
-            """
-            SELECT p.item_id, chk.field_id, chk.type
-            FROM (SELECT DISTINCT ON (item_id) item_id, raw FROM pm_page ORDER BY item_id, ord DESC) AS p
-            JOIN pm_changed AS c ON c.item_id = p.item_id
-            JOIN \(table) AS t ON t.item_id = p.item_id
-            CROSS JOIN LATERAL (SELECT podio.field_values(p.raw) AS m OFFSET 0) AS fv
-            CROSS JOIN LATERAL (VALUES \(checks.joined(separator: ", "))) AS chk(field_id, type, bad)
-            WHERE chk.bad
-            ORDER BY p.item_id, chk.field_id
-            """
-        ).rows.compactMap { row in
-            guard let item = row.int("item_id"), let field = row.int("field_id") else { return nil }
-            return UnreadableValue(itemID: item, fieldID: field, type: row.string("type") ?? "?")
-        }
-    }
-
     // MARK: - Statements
 
-    enum Source {
-        /// The page being written: `pm_page` rows of the items in `pm_changed`.
-        case page
-        /// Every live item of the app (`$1`) in `podio.items`.
-        case items
-    }
+    /// The columns every app table starts with, in order.
+    static let fixedColumns = TableNaming.fixedColumns
 
-    /// `INSERT … SELECT` of whole rows; on a page, an existing row is replaced.
-    func insertStatement(table: String, columns: [AppColumn], source: Source) -> String {
-        let fixed = ["item_id", "app_item_id", "title", "revision", "created_on", "last_edit_on", "last_event_on"]
-        let names = fixed + columns.map(\.name)
-        let values = fixed.map { "p.\($0)" } + columns.map { $0.expression(map: "fv.m") }
-        let from: String
-        switch source {
-        case .page:
-            from = """
-                FROM (SELECT DISTINCT ON (item_id) * FROM pm_page ORDER BY item_id, ord DESC) AS p
-                JOIN pm_changed AS c ON c.item_id = p.item_id
-                """
-        case .items:
-            from = "FROM podio.items AS p"
-        }
-        let filter = source == .items ? "\nWHERE p.app_id = $1 AND p.deleted_at IS NULL" : ""
-        let updates = names.dropFirst().map(quote)
+    /// `INSERT … SELECT` of the whole rows of every live item of the app (`$1`) from
+    /// `podio.items`: a table made anew is filled from the raw JSON.
+    func insertStatement(table: String, columns: [AppColumn]) -> String {
+        let names = Self.fixedColumns + columns.map(\.name)
+        let values = Self.fixedColumns.map { "p.\($0)" } + columns.map { $0.expression(map: "fv.m") }
         return """
             INSERT INTO \(table) AS t (\(names.map(quote).joined(separator: ", ")))
             SELECT \(values.joined(separator: ",\n       "))
-            \(from)
-            CROSS JOIN LATERAL (SELECT podio.field_values(p.raw) AS m OFFSET 0) AS fv\(filter)
-            ON CONFLICT (item_id) DO UPDATE SET (\(updates.joined(separator: ", "))) =
-                ROW(\(updates.map { "EXCLUDED.\($0)" }.joined(separator: ", ")))
+            FROM podio.items AS p
+            CROSS JOIN LATERAL (SELECT podio.field_values(p.raw) AS m OFFSET 0) AS fv
+            WHERE p.app_id = $1 AND p.deleted_at IS NULL
             """
     }
 

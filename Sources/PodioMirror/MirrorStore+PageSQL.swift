@@ -66,16 +66,6 @@ enum PageSQL {
         WHERE coalesce(p.title, '') = '' ORDER BY p.item_id
         """
 
-    /// Field ids the changed items carry that the app's definition does not know.
-    static let unknownFields = """
-        SELECT DISTINCT u.field_id
-        FROM pm_changed AS c JOIN pm_page AS p ON p.item_id = c.item_id
-        CROSS JOIN LATERAL jsonb_array_elements(podio.json_array(p.raw -> 'fields')) AS f(field)
-        CROSS JOIN LATERAL (SELECT podio.to_bigint(f.field ->> 'field_id') AS field_id) AS u
-        WHERE u.field_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM podio.app_fields AS a WHERE a.field_id = u.field_id AND a.app_id = $1)
-        """
-
     /// Counts of the page: seen, inserted, updated, activity-only, newest edit time.
     static let summary = """
         SELECT (SELECT count(DISTINCT item_id) FROM pm_page) AS seen,

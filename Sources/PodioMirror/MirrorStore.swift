@@ -138,10 +138,8 @@ public struct MirrorStore: Sendable {
             try tables.refreshActivity(appID: appID, items: activity)
             try db.query(PageSQL.upsertItems, [appID, runID])
             try db.execute(PageSQL.analyzeChanged)
-            try tables.writeChanged(appID: appID)
-            let unreadable = try tables.unreadableValues(appID: appID)
+            let findings = try tables.writeChanged(appID: appID)
             let untitled = try db.query(PageSQL.untitledItems).rows.compactMap { $0.int("item_id") }
-            let unknown = try db.query(PageSQL.unknownFields, [appID]).rows.compactMap { $0.int("field_id") }
             let summary = try db.query(PageSQL.summary).first
             switch checkpoint {
             case .fullPass(let nextOffset, let filtered):
@@ -169,7 +167,7 @@ public struct MirrorStore: Sendable {
             let seen = summary?.int("seen") ?? 0
             return PageOutcome(
                 seen: seen, inserted: inserted, updated: updated, unchanged: seen - inserted - updated,
-                activityRefreshed: activity.count, unknownFieldIDs: unknown, unreadable: unreadable, untitled: untitled)
+                activityRefreshed: activity.count, unknownFieldIDs: findings.unknownFieldIDs, unreadable: findings.unreadable, untitled: untitled)
         } catch {
             _ = try? db.execute("ROLLBACK")
             throw error

@@ -135,11 +135,14 @@ public final class SyncCoordinator: Sendable {
             runID: runID, options: options, store: store, ledger: ledger, access: access, clock: clock,
             logger: logger, observer: observer, overlap: settings.deltaOverlap,
             sweepInterval: settings.sweepInterval)
+        var inProgress: Int?
         do {
             try await ledger.prune()
             for appID in apps {
                 try Task.checkCancellation()
+                inProgress = appID
                 let appSummary = try await context.syncApp(appID)
+                inProgress = nil
                 summary.apps.append(appSummary)
                 observer?(.appFinished(appSummary))
             }
@@ -158,9 +161,9 @@ public final class SyncCoordinator: Sendable {
             summary.error = access.redact(Self.describe(error))
             summary.apps.append(contentsOf: context.partial())
             // The app it failed on keeps the error until one of its syncs succeeds (`status`).
-            for app in context.partial() {
+            if let appID = inProgress {
                 let message = summary.error ?? "failed"
-                _ = try? await db.run { try MirrorStore(db: $0).recordAppError(appID: app.appID, message) }
+                _ = try? await db.run { try MirrorStore(db: $0).recordAppError(appID: appID, message) }
             }
             summary.writeSeconds = context.writeSeconds
             try? await finish(db: db, ledger: ledger, access: access, summary: &summary, started: started)
