@@ -340,6 +340,7 @@ CREATE TABLE IF NOT EXISTS podio.sync_runs (
     items_deleted       integer NOT NULL DEFAULT 0,
     deletions_found_by  text,             -- full pass, id sweep, none
     deletions_withheld  text,             -- why a full pass or sweep marked nothing (it saw less than Podio counted)
+    error_category      text,             -- a failed run's kind of error: credentials, podio, database, usage, other
     deferred_until      timestamptz,
     error               text,
     host                text,
@@ -442,6 +443,7 @@ ALTER TABLE podio.quota_state ADD COLUMN IF NOT EXISTS external_until timestampt
 ALTER TABLE podio.sync_state ADD COLUMN IF NOT EXISTS sweep_gap integer;
 ALTER TABLE podio.sync_state ADD COLUMN IF NOT EXISTS swept_at timestamptz;
 ALTER TABLE podio.sync_runs ADD COLUMN IF NOT EXISTS deletions_withheld text;
+ALTER TABLE podio.sync_runs ADD COLUMN IF NOT EXISTS error_category text;
 DROP TABLE IF EXISTS podio.item_values;
 DROP INDEX IF EXISTS podio.items_title_lower_idx;
 DROP FUNCTION IF EXISTS podio.value_is_unreadable(text, jsonb, text, numeric, bigint, timestamptz, date);

@@ -174,7 +174,9 @@ public final class PGConnection: Sendable {
             kind: .server, sqlState: state, message: message.isEmpty ? "unknown error" : message,
             detail: field(CLIBPQ_DIAG_MESSAGE_DETAIL), hint: field(CLIBPQ_DIAG_MESSAGE_HINT),
             constraint: field(CLIBPQ_DIAG_CONSTRAINT_NAME))
-        if PQstatus(conn) != CONNECTION_OK || state == nil && error.message.contains("server closed") {
+        // From libpq's own state, never from the message's text: a connection libpq gave up, or
+        // an error libpq made itself (no SQLSTATE) after the socket went away.
+        if PQstatus(conn) != CONNECTION_OK || (state == nil && PQsocket(conn) < 0) {
             error.kind = .connectionLost
         }
         return error

@@ -25,6 +25,12 @@ extension MirrorError {
             self.init(.database, text)
         case let e as PodioError:
             switch e.kind {
+            case .credentialsRefused where e.code == PodioError.twoStepVerificationCode:
+                // Asking again cannot help: Podio wants a second factor for this user.
+                self.init(
+                    .credentialsRefused,
+                    "Podio asks for two-step verification for PODIO_USERNAME, which an unattended run cannot give",
+                    fix: "use app authentication (PODIO_APP_AUTH) or run `podio-mirror login` once and unset PODIO_USERNAME and PODIO_PASSWORD")
             case .credentialsRefused where e.code == PodioError.noStoredTokenCode:
                 self.init(
                     .usage, "no Podio user credentials: \(e.detail)",
@@ -46,7 +52,9 @@ extension MirrorError {
             }
         case let e as TransportError:
             self.init(.podioUnavailable, "Podio is unreachable: \(e.message)", fix: "check PODIO_API_URL and the network")
-        case let e as QuotaDeferral:
+        case let e as TokenDeferral:
+            self.init(.deferred, "deferred: \(e)", fix: "the next run after then continues")
+        case let e as any RunDeferral:
             self.init(.deferred, "deferred: \(e)")
         case is CancellationError:
             self.init(.other, "stopped")

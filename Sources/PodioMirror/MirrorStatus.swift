@@ -38,6 +38,8 @@ public struct MirrorStatus: Codable, Sendable {
         public var itemsWritten: Int
         public var itemsDeleted: Int
         public var error: String?
+        /// `MirrorError.Category.name` of a failed run's error.
+        public var errorCategory: String?
         public var deferredUntil: Date?
     }
 
@@ -93,7 +95,7 @@ public struct MirrorStatus: Codable, Sendable {
         report.runs = try db.query(
             """
             SELECT run_id, kind, status, started_at, finished_at, calls_rate_limited + calls_general AS calls,
-                   items_written, items_deleted, error, deferred_until
+                   items_written, items_deleted, error, error_category, deferred_until
             FROM podio.sync_runs ORDER BY run_id DESC LIMIT 10
             """
         ).rows.map { r in
@@ -101,7 +103,7 @@ public struct MirrorStatus: Codable, Sendable {
                 runID: r.int("run_id") ?? 0, kind: r.string("kind") ?? "", status: r.string("status") ?? "",
                 startedAt: r.date("started_at"), finishedAt: r.date("finished_at"), calls: r.int("calls") ?? 0,
                 itemsWritten: r.int("items_written") ?? 0, itemsDeleted: r.int("items_deleted") ?? 0,
-                error: r.string("error"), deferredUntil: r.date("deferred_until"))
+                error: r.string("error"), errorCategory: r.string("error_category"), deferredUntil: r.date("deferred_until"))
         }
         report.hints = hints(report)
         return report
@@ -114,7 +116,7 @@ public struct MirrorStatus: Codable, Sendable {
             hints.append("nothing mirrored yet: run `podio-mirror sync`")
         }
         if let last = report.runs.first(where: { $0.status != "running" }), last.status == "failed" {
-            if let error = last.error, error.contains("refused the credentials") || error.contains("invalid_grant") {
+            if last.errorCategory == MirrorError.Category.credentialsRefused.name {
                 hints.append("Podio refused the credentials in run \(last.runID): check PODIO_CLIENT_ID/SECRET and the user or app credentials, or run `podio-mirror login` again")
             } else {
                 hints.append("run \(last.runID) failed: \(last.error ?? "no message"); the next sync resumes from the last committed page")

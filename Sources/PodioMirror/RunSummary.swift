@@ -14,6 +14,9 @@ public struct RunSummary: Sendable, Codable {
     public var apps: [AppRunSummary] = []
     public var deferredUntil: Date?
     public var error: String?
+    /// The kind of error a failed run met (`MirrorError.Category.name`): `credentials`,
+    /// `podio`, `database`, `usage`, `deferred`, `other`.
+    public var errorCategory: String?
     /// Seconds spent waiting on HTTP, decoding Podio's JSON, and writing to PostgreSQL.
     public var httpSeconds = 0.0
     public var decodeSeconds = 0.0
@@ -28,7 +31,7 @@ public struct RunSummary: Sendable, Codable {
         case runID = "run_id", kind, status, dryRun = "dry_run", seconds
         case callsRateLimited = "calls_rate_limited", callsGeneral = "calls_general"
         case secondsWaitedForQuota = "seconds_waited_for_quota", rateLimitErrors = "rate_limit_errors"
-        case apps, deferredUntil = "deferred_until", error
+        case apps, deferredUntil = "deferred_until", error, errorCategory = "error_category"
         case httpSeconds = "http_seconds", decodeSeconds = "decode_seconds", writeSeconds = "write_seconds"
     }
 

@@ -85,16 +85,17 @@ public final class SyncCoordinator: Sendable {
         } catch {
             // Refused credentials and the like still leave a trace for `status`; a deferral
             // (the token endpoint's throttle) is recorded as one.
-            let message = access.redact(Self.describe(error))
+            let classified = MirrorError(classifying: error)
+            let message = access.redact(classified.description)
             let deferredUntil = (error as? any RunDeferral)?.freesAt
             _ = try? await db.run { db in
                 try db.query(
                     """
-                    INSERT INTO podio.sync_runs (kind, status, finished_at, host, pid, error, deferred_until)
-                    VALUES ($1, $5, now(), $2, $3, $4, $6)
+                    INSERT INTO podio.sync_runs (kind, status, finished_at, host, pid, error, deferred_until, error_category)
+                    VALUES ($1, $5, now(), $2, $3, $4, $6, $7)
                     """,
                     [kindName, ProcessInfo.processInfo.hostName, Int(ProcessInfo.processInfo.processIdentifier), message,
-                     deferredUntil == nil ? "failed" : "deferred", deferredUntil])
+                     deferredUntil == nil ? "failed" : "deferred", deferredUntil, classified.category.name])
             }
             throw error
         }
@@ -157,8 +158,10 @@ public final class SyncCoordinator: Sendable {
             summary.error = access.redact(deferral.description)
             summary.apps.append(contentsOf: context.partial())
         } catch {
+            let classified = MirrorError(classifying: error)
             summary.status = "failed"
-            summary.error = access.redact(Self.describe(error))
+            summary.error = access.redact(classified.description)
+            summary.errorCategory = classified.category.name
             summary.apps.append(contentsOf: context.partial())
             // The app it failed on keeps the error until one of its syncs succeeds (`status`).
             if let appID = inProgress {
@@ -204,12 +207,12 @@ public final class SyncCoordinator: Sendable {
                 UPDATE podio.sync_runs SET status = $2, finished_at = now(), apps = $3::bigint[],
                     calls_rate_limited = $4, calls_general = $5, items_seen = $6, items_written = $7,
                     items_unchanged = $8, items_deleted = $9, deletions_found_by = $10, deferred_until = $11, error = $12,
-                    deletions_withheld = $13
+                    deletions_withheld = $13, error_category = $14
                 WHERE run_id = $1
                 """,
                 [s.runID, s.status, s.apps.map(\.appID), s.callsRateLimited, s.callsGeneral, s.itemsSeen,
                  s.itemsWritten, s.itemsUnchanged, s.itemsDeleted, deletedBy.isEmpty ? nil : deletedBy,
-                 s.deferredUntil, s.error, withheld.isEmpty ? nil : withheld])
+                 s.deferredUntil, s.error, withheld.isEmpty ? nil : withheld, s.errorCategory])
         }
     }
 
@@ -219,15 +222,6 @@ public final class SyncCoordinator: Sendable {
         if let apps = settings.apps, !apps.isEmpty { return apps }
         if access.userClient == nil { return settings.appTokens.keys.sorted() }
         return try await access.visibleApps().map(\.appID)
-    }
-
-    static func describe(_ error: any Error) -> String {
-        if let e = error as? MirrorError { return e.description }
-        if let e = error as? PodioError { return e.description }
-        // Never the server's DETAIL: it can hold the values of a row (PGError.description leaves it out).
-        if let e = error as? PGError { return e.description }
-        if let e = error as? any RunDeferral { return e.description }
-        return String(describing: error)
     }
 }
 
