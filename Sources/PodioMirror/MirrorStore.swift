@@ -13,6 +13,24 @@ public struct MirrorStore: Sendable {
         self.db = db
     }
 
+    /// Runs `body` with this store on its connection's thread: the way async code calls the
+    /// store's synchronous methods (`try await store.run { try $0.liveCount(appID: id) }`).
+    public func run<T: Sendable>(_ body: @escaping @Sendable (MirrorStore) throws -> T) async throws -> T {
+        try await db.run { try body(MirrorStore(db: $0)) }
+    }
+
+    /// The stored name of an app, or nil when the mirror has never stored it.
+    public func appName(appID: Int) throws -> String? {
+        try db.query("SELECT name FROM podio.apps WHERE app_id = $1", [appID]).first?.string("name")
+    }
+
+    /// `upsertApp` for a dry run: compared and written inside a transaction that is rolled back.
+    public func upsertAppRolledBack(_ app: PodioApp) throws -> DefinitionChange {
+        try db.execute("BEGIN")
+        defer { _ = try? db.execute("ROLLBACK") }
+        return try upsertAppInOpenTransaction(app)
+    }
+
     // MARK: - Apps
 
     /// Upserts an app and its field definitions (deleted fields stay, marked deleted) and brings

@@ -55,10 +55,8 @@ final class RunContext {
     func syncApp(_ appID: Int) async throws -> AppRunSummary {
         let client = try access.client(for: appID)
         let store = self.store
-        let state = try await store.db.run { try MirrorStore(db: $0).syncState(appID: appID) }
-        let known = try await store.db.run { db in
-            try db.query("SELECT name FROM podio.apps WHERE app_id = $1", [appID]).first?.string("name")
-        }
+        let state = try await store.run { try $0.syncState(appID: appID) }
+        let known = try await store.run { try $0.appName(appID: appID) }
         let full = options.kind == .resync || state.lastFullSyncAt == nil || state.hasUnfinishedFullPass
         current = AppRunSummary(appID: appID, name: known ?? "app \(appID)", mode: full ? "full" : "delta")
         defer {
@@ -70,7 +68,7 @@ final class RunContext {
         if known != nil && !options.dryRun {
             // The table follows the stored fields even when the definition is not read again:
             // a table a user dropped comes back, a change a user's view blocked is tried again.
-            let report = try await store.db.run { try MirrorStore(db: $0).reconcileAppTable(appID: appID) }
+            let report = try await store.run { try $0.reconcileAppTable(appID: appID) }
             noteTableChanges(report, appID: appID)
         }
         if full || known == nil {
@@ -131,15 +129,8 @@ final class RunContext {
         }
         let store = self.store
         let dryRun = options.dryRun
-        let change = try await store.db.run { db -> DefinitionChange in
-            if dryRun {
-                // A dry run writes nothing: compare inside a transaction that is rolled back.
-                try db.execute("BEGIN")
-                defer { _ = try? db.execute("ROLLBACK") }
-                return try MirrorStore(db: db).upsertAppInOpenTransaction(app)
-            }
-            return try MirrorStore(db: db).upsertApp(app)
-        }
+        // A dry run writes nothing: it compares inside a transaction that is rolled back.
+        let change = try await store.run { dryRun ? try $0.upsertAppRolledBack(app) : try $0.upsertApp(app) }
         current?.name = app.name
         definition = app
         if change.fieldsChanged { current?.fieldsChanged = true }
@@ -189,7 +180,7 @@ final class RunContext {
             pager = ItemPager(appID: appID, filter: ItemFilter(sortBy: .itemID, createdOn: .init(to: cutoff)))
             if !dryRun {
                 let runID = self.runID
-                try await store.db.run { try MirrorStore(db: $0).beginFullPass(appID: appID, runID: runID, cutoff: cutoff) }
+                try await store.run { try $0.beginFullPass(appID: appID, runID: runID, cutoff: cutoff) }
             }
         }
         var seenInDryRun = Set<Int>()
@@ -221,18 +212,18 @@ final class RunContext {
             observer?(.page(appID: appID, mode: "full", itemsDone: step.nextOffset, itemsTotal: page.filtered, calls: await callCount()))
         }
         let counted = pager.filtered ?? 0
-        let seen = dryRun ? seenInDryRun.count : try await store.db.run { try MirrorStore(db: $0).fullPassSeenCount(appID: appID) }
+        let seen = dryRun ? seenInDryRun.count : try await store.run { try $0.fullPassSeenCount(appID: appID) }
         let withheld = Self.incompleteWalk(seen: seen, counted: counted, skippedPages: pager.skippedPages, what: "the full pass")
         if let withheld { withholdDeletions(appID: appID, because: withheld) }
         let deleted: Int
         if dryRun {
             let seenIDs = Array(seenInDryRun)
-            deleted = withheld != nil ? 0 : try await store.db.run {
-                try MirrorStore(db: $0).markMissingDeleted(appID: appID, seen: seenIDs, cutoff: cutoff, dryRun: true)
+            deleted = withheld != nil ? 0 : try await store.run {
+                try $0.markMissingDeleted(appID: appID, seen: seenIDs, cutoff: cutoff, dryRun: true)
             }
         } else {
-            deleted = try await store.db.run {
-                try MirrorStore(db: $0).finishFullPass(appID: appID, cutoff: cutoff, markDeletions: withheld == nil)
+            deleted = try await store.run {
+                try $0.finishFullPass(appID: appID, cutoff: cutoff, markDeletions: withheld == nil)
             }
         }
         current?.itemsDeleted += deleted
@@ -321,11 +312,11 @@ final class RunContext {
             logger.warning("app \(appID): \(incomplete); the next run reads again from there")
             return
         }
-        try await store.db.run { [dryRun = options.dryRun] in try MirrorStore(db: $0).finishDelta(appID: appID, upTo: upTo, dryRun: dryRun) }
+        try await store.run { [dryRun = options.dryRun] in try $0.finishDelta(appID: appID, upTo: upTo, dryRun: dryRun) }
         // Deletions without a full re-read: Podio's total against the mirror's live count. A gap
         // that an earlier sweep already explained (items the credentials cannot list, say) is
         // not swept again until it changes or the sweep interval has passed.
-        let live = try await store.db.run { try MirrorStore(db: $0).liveCount(appID: appID) }
+        let live = try await store.run { try $0.liveCount(appID: appID) }
         guard let total = podioTotal, total != live else { return }
         let sweptRecently = state.sweptAt.map { clock.now().timeIntervalSince($0) < sweepInterval } ?? false
         if state.sweepGap == total - live && sweptRecently {
@@ -340,10 +331,7 @@ final class RunContext {
         try await idSweep(appID: appID, client: client, cutoff: upTo)
         if !options.dryRun {
             let now = clock.now()
-            try await store.db.run { db in
-                let store = MirrorStore(db: db)
-                try store.recordSweep(appID: appID, gap: total - (try store.liveCount(appID: appID)), at: now)
-            }
+            try await store.run { try $0.recordSweep(appID: appID, gap: total - (try $0.liveCount(appID: appID)), at: now) }
         }
     }
 
@@ -364,18 +352,18 @@ final class RunContext {
         if let withheld = Self.incompleteWalk(seen: ids.count, counted: pager.filtered ?? 0, skippedPages: pager.skippedPages, what: "the id sweep") {
             withholdDeletions(appID: appID, because: withheld)
         } else {
-            let deleted = try await store.db.run { try MirrorStore(db: $0).markMissingDeleted(appID: appID, seen: seen, cutoff: cutoff, dryRun: dryRun) }
+            let deleted = try await store.run { try $0.markMissingDeleted(appID: appID, seen: seen, cutoff: cutoff, dryRun: dryRun) }
             current?.itemsDeleted += deleted
             current?.deletionsFoundBy = "id sweep"
         }
-        let missing = try await store.db.run { try MirrorStore(db: $0).missingLive(appID: appID, ids: seen) }
+        let missing = try await store.run { try $0.missingLive(appID: appID, ids: seen) }
         guard !missing.isEmpty else { return }
         if missing.count > 50 {
             logger.warning(
                 "the mirror lacks items Podio lists; the next run re-reads the app in full",
                 metadata: ["app": "\(appID)", "missing": "\(missing.count)"])
             if !dryRun {
-                _ = try await store.db.run { try MirrorStore(db: $0).requireFullPass(appID: appID) }
+                _ = try await store.run { try $0.requireFullPass(appID: appID) }
             }
             return
         }
@@ -422,9 +410,8 @@ final class RunContext {
         let total = page.total
         let started = ContinuousClock.now
         let app = dryRun ? definition : nil
-        let outcome = try await store.db.run { db in
-            try MirrorStore(db: db).writePage(
-                appID: appID, runID: runID, body: body, checkpoint: checkpoint, podioTotal: total, dryRun: dryRun, app: app)
+        let outcome = try await store.run {
+            try $0.writePage(appID: appID, runID: runID, body: body, checkpoint: checkpoint, podioTotal: total, dryRun: dryRun, app: app)
         }
         writeSeconds += Self.seconds(ContinuousClock.now - started)
         current?.pages += 1
