@@ -127,77 +127,14 @@ struct PagingAndDecodingTests {
                     #expect(wireField["config"]?["label"] == truthField["config"]?["label"])
                 }
 
-                let fields = try item.fields()
-                let wireFields = wire["fields"]?.elements ?? []
-                try #require(fields.count == wireFields.count)
-                for (field, wireField) in zip(fields, wireFields) {
-                    seenTypes.insert(field.type)
-                    #expect(field.fieldID == wireField["field_id"]?.numberText.flatMap { Int($0) })
-                    #expect(field.externalID == wireField["external_id"]?.string)
-                    #expect(field.type == wireField["type"]?.string)
-                    #expect(field.label == wireField["label"]?.string)
-                    let values = wireField["values"]?.elements ?? []
-                    try #require(field.values.count == values.count)
-                    for (value, wireValue) in zip(field.values, values) {
-                        let diff = difference(value, wireValue)
-                        #expect(diff == nil, "item \(item.itemID) field \(field.externalID ?? "?")")
-                    }
-                    try checkTyped(field, wire: values)
-                }
+                // The engine hands the fields to PostgreSQL as received: the raw bytes above.
+                seenTypes.formUnion((wire["fields"]?.elements ?? []).compactMap { $0["type"]?.string })
                 if item.itemID == full {
-                    #expect(Set(fields.map(\.type)) == activeTypes)
+                    #expect(Set((wire["fields"]?.elements ?? []).compactMap { $0["type"]?.string }) == activeTypes)
                     #expect(item.title == "Every \"field\" — Ünï 🚀")
                 }
             }
             #expect(seenTypes == activeTypes)
-        }
-    }
-
-    /// The typed accessors against the wire values.
-    private func checkTyped(_ field: PodioItemField, wire: [TestJSON]) throws {
-        switch field.type {
-        case "number", "money":
-            let texts = wire.compactMap { $0["value"]?.string }
-            #expect(texts.allSatisfy { $0.split(separator: ".").last?.count == 4 })  // Podio's 4-decimal strings
-            #expect(
-                field.decimals == texts.compactMap { Decimal(string: $0, locale: Locale(identifier: "en_US_POSIX")) })
-            #expect(field.decimals.count == wire.count)
-        case "calculation" where wire.first?["value"] != nil:
-            #expect(field.decimals.count == wire.count)
-        case "calculation", "date":
-            let starts = wire.compactMap { $0["start_utc"]?.string }
-            #expect(field.startDates == starts.compactMap(utcDate))
-            #expect(field.startDates.count == wire.count)
-        case "progress", "duration":
-            #expect(field.values.map { $0["value"]?.int } == wire.map { $0["value"]?.numberText.flatMap { Int($0) } })
-            #expect(field.decimals.count == wire.count)
-        case "category":
-            #expect(field.referencedIDs == wire.compactMap { $0["value"]?["id"]?.numberText.flatMap { Int($0) } })
-            #expect(field.referencedIDs.count == wire.count)
-        case "app":
-            #expect(field.referencedIDs == wire.compactMap { $0["value"]?["item_id"]?.numberText.flatMap { Int($0) } })
-            #expect(field.referencedIDs.count == wire.count)
-        case "contact":
-            #expect(
-                field.referencedIDs == wire.compactMap { $0["value"]?["profile_id"]?.numberText.flatMap { Int($0) } })
-            #expect(field.referencedIDs.count == wire.count)
-        case "image", "file":
-            #expect(field.referencedIDs == wire.compactMap { $0["value"]?["file_id"]?.numberText.flatMap { Int($0) } })
-            #expect(field.referencedIDs.count == wire.count)
-        case "text", "email", "phone", "tel":
-            #expect(field.strings == wire.compactMap { $0["value"]?.string })
-            #expect(field.strings.count == wire.count)
-        case "location":
-            for (value, wireValue) in zip(field.values, wire) {
-                // Coordinates stay exact decimals (no binary floating point on the way).
-                for key in ["lat", "lng"] {
-                    if let text = wireValue[key]?.numberText {
-                        #expect(value[key]?.decimal == Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")))
-                    }
-                }
-            }
-        default:
-            break
         }
     }
 
@@ -212,18 +149,6 @@ struct PagingAndDecodingTests {
         for bad in ["", "abc", "1e5", "1,5", " 1", "1-2", "1.2.3", "--1", "-", ".", "1.", ".5"] {
             #expect(PodioTime.decimal(bad) == nil, "\(bad.debugDescription)")
         }
-        // Numbers in JSON (not strings) keep every digit too.
-        let value = try JSONDecoder().decode(
-            JSONValue.self, from: Data(#"{"lat":48.8583701,"big":12345678901234567890.123456789}"#.utf8))
-        #expect(value["lat"]?.decimal == Decimal(string: "48.8583701", locale: posix))
-        #expect(value["big"]?.decimal == Decimal(string: "12345678901234567890.123456789", locale: posix))
-        // Booleans, numbers 0/1 and numeric strings stay what they are.
-        let mixed = try JSONDecoder().decode(JSONValue.self, from: Data(#"[0,1,true,false,"1","6513.5100",null]"#.utf8))
-        #expect(
-            mixed
-                == .array([
-                    .number("0"), .number("1"), .bool(true), .bool(false), .string("1"), .string("6513.5100"), .null,
-                ]))
     }
 
     @Test func podioTimesAreUTC() throws {

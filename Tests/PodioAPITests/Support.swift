@@ -437,38 +437,6 @@ indirect enum TestJSON: Equatable, CustomStringConvertible {
     }
 }
 
-/// Where `value` differs from `truth` (nil when equal): every string, boolean and null must
-/// match exactly and every number must be the same decimal as its text.
-func difference(_ value: JSONValue, _ truth: TestJSON, path: String = "$") -> String? {
-    switch (value, truth) {
-    case (.null, .null): return nil
-    case (.bool(let x), .bool(let y)): return x == y ? nil : "\(path): \(x) vs \(y)"
-    case (.string(let x), .string(let y)):
-        return x == y ? nil : "\(path): \(x.debugDescription) vs \(y.debugDescription)"
-    case (.number(let x), .number(let y)):
-        let posix = Locale(identifier: "en_US_POSIX")
-        guard let dx = Decimal(string: x, locale: posix), let dy = Decimal(string: y, locale: posix), dx == dy else {
-            return "\(path): number \(x) vs \(y)"
-        }
-        return nil
-    case (.array(let x), .array(let y)):
-        guard x.count == y.count else { return "\(path): \(x.count) elements vs \(y.count)" }
-        for (index, (a, b)) in zip(x, y).enumerated() {
-            if let d = difference(a, b, path: "\(path)[\(index)]") { return d }
-        }
-        return nil
-    case (.object(let x), .object(let y)):
-        guard Set(x.keys) == Set(y.map(\.0)) else {
-            return "\(path): keys \(x.keys.sorted()) vs \(y.map(\.0).sorted())"
-        }
-        for (key, b) in y {
-            if let d = difference(x[key] ?? .null, b, path: "\(path).\(key)") { return d }
-        }
-        return nil
-    default:
-        return "\(path): \(value) vs \(truth)"
-    }
-}
 
 /// `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD` as UTC, with Foundation's formatter (independent of `PodioTime`).
 func utcDate(_ text: String) -> Date? {

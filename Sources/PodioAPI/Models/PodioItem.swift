@@ -17,12 +17,6 @@ public struct PodioItem: Sendable {
     /// The item's JSON exactly as received.
     public var raw: Data
 
-    /// The item's fields with their values, decoded without loss.
-    public func fields() throws -> [PodioItemField] {
-        struct Wrapper: Decodable { var fields: [PodioItemField]? }
-        return try JSONDecoder().decode(Wrapper.self, from: raw).fields ?? []
-    }
-
     /// Reads the few members the engine needs straight from the item's bytes: the item is never
     /// decoded whole (its `fields`, most of its bytes, go to PostgreSQL as they are).
     init(raw: Data) throws {
@@ -62,35 +56,6 @@ public struct PodioItem: Sendable {
             return String(decoding: bytes.dropFirst().dropLast(), as: UTF8.self)
         }
         return try? JSONDecoder().decode(String.self, from: bytes)
-    }
-}
-
-/// One field of an item with its values.
-public struct PodioItemField: Sendable, Decodable {
-    public var fieldID: Int
-    public var externalID: String?
-    public var type: String
-    public var label: String?
-    public var values: [JSONValue]
-
-    enum CodingKeys: String, CodingKey {
-        case fieldID = "field_id"
-        case externalID = "external_id"
-        case type, label, values
-    }
-
-    /// Numbers, money and numeric calculations as exact decimals.
-    public var decimals: [Decimal] { values.compactMap { $0["value"]?.decimal } }
-    /// Text-like values (`value` strings).
-    public var strings: [String] { values.compactMap { $0["value"]?.string } }
-    /// Timed date starts in UTC (`start_utc`).
-    public var startDates: [Date] { values.compactMap { $0["start_utc"]?.string.flatMap(PodioTime.parse) } }
-    /// Referenced ids: category option ids, item ids, profile ids, file ids.
-    public var referencedIDs: [Int] {
-        values.compactMap { v in
-            let inner = v["value"]
-            return inner?["id"]?.int ?? inner?["item_id"]?.int ?? inner?["profile_id"]?.int ?? inner?["file_id"]?.int
-        }
     }
 }
 
