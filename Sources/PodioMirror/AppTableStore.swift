@@ -86,7 +86,7 @@ public struct AppTableStore: Sendable {
         // Columns of fields that are gone (or left out): dropped, or kept while a user's object
         // needs them. The names of kept columns are never handed out, so the layout is decided
         // again until no column changes state.
-        var layout = AppTableLayout(fields: fields)
+        var layout: AppTableLayout
         while true {
             let reserved = Set(stored.filter { $0.state == "kept" }.map(\.column.name))
             layout = AppTableLayout(fields: fields, reserved: reserved)
