@@ -158,9 +158,13 @@ public struct AppTableStore: Sendable {
             refill.append(column)
         }
         for column in layout.columns where column.kind == .idArray && ["app", "contact", "member"].contains(column.fieldType) {
-            // References are joinable from both ends: `WHERE client @> ARRAY[123::bigint]`.
-            try db.execute(
-                "CREATE INDEX IF NOT EXISTS \(quote("refs \(column.fieldID) \(column.part.rawValue)")) ON \(table) USING gin (\(quote(column.name)))")
+            // References are joinable from both ends: `WHERE client @> ARRAY[123::bigint]`. The
+            // index is looked for first: CREATE INDEX IF NOT EXISTS would lock the table on
+            // every sync only to find it.
+            let index = "refs \(column.fieldID) \(column.part.rawValue)"
+            if try !relationExists(index) {
+                try db.execute("CREATE INDEX \(quote(index)) ON \(table) USING gin (\(quote(column.name)))")
+            }
         }
 
         // What the table has now: the layout with the kinds the columns really have, plus kept ones.
@@ -403,6 +407,16 @@ public struct AppTableStore: Sendable {
 
     func tableName(appID: Int) throws -> String? {
         try db.query("SELECT table_name FROM podio.apps WHERE app_id = $1", [appID]).first?.string("table_name")
+    }
+
+    /// A table or index of that name in `podio_apps`.
+    private func relationExists(_ name: String) throws -> Bool {
+        try db.query(
+            """
+            SELECT EXISTS (SELECT 1 FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+                           WHERE n.nspname = 'podio_apps' AND c.relname = $1) AS present
+            """, [name]
+        ).first?.bool("present") ?? false
     }
 
     private func tableExists(_ name: String) throws -> Bool {
