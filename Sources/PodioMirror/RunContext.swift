@@ -266,6 +266,7 @@ final class RunContext {
         var incomplete: String?
         while true {
             try checkStop()
+            let previous = cursor
             let page = try await client.filterItems(appID: appID, ItemFilter(sortBy: .lastEditOn, lastEditOn: .init(from: cursor, to: upTo)))
             podioTotal = page.total
             if !planned {
@@ -305,6 +306,12 @@ final class RunContext {
                 cursor = newest.addingTimeInterval(1)
             } else {
                 cursor = newest
+            }
+            // Each request starts later than the one before; a server that ignored the time
+            // filter would otherwise serve the same page for ever.
+            if let previous, let next = cursor, next <= previous {
+                incomplete = "Podio answered items edited before the delta's start (\(PodioTime.format(next)))"
+                break
             }
         }
         if let incomplete {
