@@ -21,6 +21,9 @@ struct SimItem: Sendable {
     /// Field objects to serve verbatim instead of generated ones (bad-data tests).
     var rawFields: [JSON]? = nil
     var commentCount: Int = 0
+    /// The comments, once one was made, edited or deleted through the control API; nil while
+    /// they are the `commentCount` synthesized ones (see SimulatorState+Comments).
+    var comments: [SimComment]? = nil
     /// Items made through the control API have a value in every active field.
     var fillAll: Bool = false
     var deleted: Bool = false

@@ -110,12 +110,23 @@ extension SimulatorCore {
             let json = try body(request)
             switch segments[2] {
             case "edit": try state.editItem(itemID: itemID, title: json["title"]?.stringValue, now: now)
-            case "comment": try state.comment(itemID: itemID, now: now)
+            case "comment":
+                let commentID = try state.addComment(itemID: itemID, text: json["text"]?.stringValue, now: now)
+                return .json(200, .obj(["comment_id": .int(commentID)]))
             case "clear":
                 guard let fieldID = json["field_id"]?.intValue else { throw .invalid("field_id (integer) is required") }
                 try state.clearField(itemID: itemID, fieldID: fieldID, now: now)
             default: throw .invalid("unknown item action \(segments[2])")
             }
+            return .noContent
+        case ("PUT", 2) where segments[0] == "comments":
+            guard let commentID = ids[1] else { throw .invalid("bad comment id") }
+            guard let text = try body(request)["text"]?.stringValue else { throw .invalid("text (string) is required") }
+            try state.editComment(commentID: commentID, text: text, now: now)
+            return .noContent
+        case ("DELETE", 2) where segments[0] == "comments":
+            guard let commentID = ids[1] else { throw .invalid("bad comment id") }
+            try state.deleteComment(commentID: commentID, now: now)
             return .noContent
         case ("DELETE", 2) where segments[0] == "items":
             guard let itemID = ids[1] else { throw .invalid("bad item id") }

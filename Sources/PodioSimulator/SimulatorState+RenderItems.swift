@@ -85,7 +85,7 @@ extension SimulatorState {
         if view == .full {
             head.append("app", appMiniJSON(app))
             head.append("files", .array([]))
-            head.append("comments", .array(commentsJSON(item)))
+            head.append("comments", .array(liveCommentsJSON(appIdx: appIdx, itemIdx: itemIdx)))
             var revisions = [revisionJSON(revision: item.revision, id: item.currentRevisionID, createdOn: item.lastEditOn)]
             if item.revision > 0 {
                 revisions.append(revisionJSON(revision: 0, id: item.initialRevisionID, createdOn: item.createdOn))
@@ -93,24 +93,6 @@ extension SimulatorState {
             head.append("revisions", .array(revisions))
         }
         JSONWriter.write(head, into: &out)
-    }
-
-    /// Comments of the full view (synthesized: only their count and last time are tracked).
-    private func commentsJSON(_ item: SimItem) -> [JSON] {
-        (0..<item.commentCount).map { index in
-            let time = index == item.commentCount - 1 ? item.lastEventOn : item.createdOn
-            return .obj([
-                "comment_id": .int(item.itemID % 100_000_000 * 100 + index),
-                "value": .string("Comment \(index + 1) — ✓"),
-                "rich_value": .string("Comment \(index + 1) — ✓"),
-                "external_id": .null,
-                "created_on": .string(PodioTime.format(time)),
-                "created_by": SeedData.userByline,
-                "created_via": SeedData.createdVia,
-                "ref": .obj(["type": .string("item"), "id": .int(item.itemID)]),
-                "files": .array([]),
-            ])
-        }
     }
 
     /// The short view's `fields` array (only fields with values), from cache when still valid.
