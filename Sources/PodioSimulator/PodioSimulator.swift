@@ -126,6 +126,21 @@ public final class PodioSimulator: Sendable {
         return try withState { state throws(ControlError) in try state.addComment(itemID: itemID, text: text, now: now) }
     }
 
+    /// Attaches a file to an item: file_count += 1, last_event_on = now, no new revision.
+    @discardableResult
+    public func attachFile(itemID: Int, name: String, mimetype: String = "application/pdf", size: Int = 1024) throws -> Int {
+        let now = PodioTime.now()
+        return try withState { state throws(ControlError) in
+            try state.attachFile(itemID: itemID, name: name, mimetype: mimetype, size: size, now: now)
+        }
+    }
+
+    /// Removes a file from its item: file_count -= 1, last_event_on = now, no new revision.
+    public func removeFile(fileID: Int) throws {
+        let now = PodioTime.now()
+        try withState { state throws(ControlError) in try state.removeFile(fileID: fileID, now: now) }
+    }
+
     /// Changes a comment's text: last_event_on = now, no new revision.
     public func editComment(commentID: Int, text: String) throws {
         let now = PodioTime.now()

@@ -207,7 +207,9 @@ extension SimulatorCore {
             }
             let filter = try FilterRequest.parse(request.body)
             let micro = request.queryValue("fields")?.contains("items.view(micro)") ?? false
-            let page = state.filterPage(appIdx: index, request: filter, micro: micro)
+            // Filter results leave out `files` unless asked (reference §12).
+            let withFiles = request.queryValue("fields")?.contains("items.fields(files)") ?? false
+            let page = state.filterPage(appIdx: index, request: filter, micro: micro, withFiles: withFiles)
             var response = SimResponse.json(200, page.body)
             response.filterCounts = (page.total, page.filtered)
             return response

@@ -105,6 +105,18 @@ extension SimulatorCore {
                 created.append(try state.createItem(appID: appID, title: json["title"]?.stringValue, now: now))
             }
             return .json(200, .obj(["item_ids": .array(created.map(JSON.int))]))
+        case ("POST", 3) where segments[0] == "items" && segments[2] == "files":
+            guard let itemID = ids[1] else { throw .invalid("bad item id") }
+            let json = try body(request)
+            guard let name = json["name"]?.stringValue else { throw .invalid("name (string) is required") }
+            let fileID = try state.attachFile(
+                itemID: itemID, name: name, mimetype: json["mimetype"]?.stringValue ?? "application/octet-stream",
+                size: json["size"]?.intValue ?? 0, now: now)
+            return .json(200, .obj(["file_id": .int(fileID)]))
+        case ("DELETE", 2) where segments[0] == "files":
+            guard let fileID = ids[1] else { throw .invalid("bad file id") }
+            try state.removeFile(fileID: fileID, now: now)
+            return .noContent
         case ("POST", 3) where segments[0] == "items":
             guard let itemID = ids[1] else { throw .invalid("bad item id") }
             let json = try body(request)
