@@ -6,6 +6,9 @@ import PodioSimulator
 import TestSupport
 import Testing
 
+/// The page size the engine asks of `GET /comment/item/{id}/` (RunContext.commentPageSize).
+enum RunContextPageSize { static let value = 100 }
+
 @Suite("Comments: read only when they moved, never before the items")
 struct CommentTests {
     static let endpoint = "GET /comment/item/{item_id}/"
@@ -136,6 +139,22 @@ struct CommentTests {
             roomy.quota = QuotaPolicy(rateLimited: 1000, general: 1000, window: 3600, reserve: 0)
             let third = try await h.coordinator(settings: roomy).run(SyncOptions(kind: .sync))
             #expect(third.comments?.itemsPending == 0)
+            #expect(try await Self.differences(h) == [])
+        }
+    }
+
+    @Test func aLongDiscussionIsReadInPages() async throws {
+        try await EngineHarness.with(apps: [Self.apps[1]], comments: true) { h in
+            try await h.sync()
+            let itemID = try await h.count("SELECT min(item_id) FROM podio.items")
+            let before = h.simulator.comments(itemID: itemID).count
+            for n in 0..<(2 * RunContextPageSize.value + 1 - before) { try h.simulator.comment(itemID: itemID, text: "Reply \(n)") }
+            h.simulator.resetStats()
+            let run = try await h.sync(.resync)
+            // 201 comments at 100 a page: three calls for the one item.
+            #expect(commentCalls(h) == 3)
+            #expect(run.comments?.itemsRead == 1)
+            #expect(try await h.count("SELECT count(*) FROM podio.comments WHERE item_id = $1 AND deleted_at IS NULL", [itemID]) == 201)
             #expect(try await Self.differences(h) == [])
         }
     }
