@@ -11,6 +11,7 @@ extension PodioEndpoint {
     public static let itemCount = PodioEndpoint("GET /item/app/{app_id}/count", defaultTier: .rateLimited)
     public static let item = PodioEndpoint("GET /item/{item_id}", defaultTier: .general)
     public static let itemComments = PodioEndpoint("GET /comment/item/{item_id}/", defaultTier: .general)
+    public static let fileRaw = PodioEndpoint("GET /file/{file_id}/raw", defaultTier: .general)
 }
 
 extension PodioClient {
@@ -86,6 +87,12 @@ extension PodioClient {
             .itemComments, method: "GET", path: "/comment/item/\(itemID)/",
             query: [("limit", String(limit)), ("offset", String(offset))]
         ) { try CommentPage(body: $0) }
+    }
+
+    /// `GET /file/{file_id}/raw`: the file's bytes (podio-rb's `FileAttachment` reads them there;
+    /// the file's `link` on files.podio.com serves the same with the token).
+    public func downloadFile(_ fileID: Int) async throws -> Data {
+        try await request(.fileRaw, method: "GET", path: "/file/\(fileID)/raw") { $0 }
     }
 
     /// `GET /item/{item_id}` without marking the user's notifications as read.

@@ -30,6 +30,8 @@ public struct MirrorSettings: Sendable {
     public var history = true
     /// Mirror the comments of items whose comments moved (`podio.comments`; general-tier calls).
     public var comments = true
+    /// Where to download the attached files (`PODIO_FILES`); nil: no downloads.
+    public var filesDirectory: String?
 
     public init() {}
 
@@ -105,6 +107,12 @@ public struct MirrorSettings: Sendable {
         }
         if let v = value("PODIO_HISTORY") { s.history = try flag(v, "PODIO_HISTORY") }
         if let v = value("PODIO_COMMENTS") { s.comments = try flag(v, "PODIO_COMMENTS") }
+        if let v = value("PODIO_FILES"), !["off", "false", "no", "0"].contains(v.lowercased()) {
+            guard v.hasPrefix("/") || v.hasPrefix(".") || !["on", "true", "yes", "1"].contains(v.lowercased()) else {
+                throw MirrorError(.usage, "PODIO_FILES must name a directory to download the files into", fix: "for example PODIO_FILES=/var/lib/podio-files, or off")
+            }
+            s.filesDirectory = v
+        }
         if let v = value("PODIO_RATE_RESERVE") {
             guard let r = Double(v.replacingOccurrences(of: "%", with: "")), r >= 0, r < 100 else {
                 throw MirrorError(.usage, "PODIO_RATE_RESERVE is not a percentage", fix: "use a number from 0 to 99, e.g. 5")

@@ -23,6 +23,8 @@ public struct RunSummary: Sendable, Codable {
     public var writeSeconds = 0.0
     /// The comments read after the items (nil when comments are off or the run stopped first).
     public var comments: CommentRunSummary?
+    /// The files downloaded after them (nil unless `PODIO_FILES` names a directory).
+    public var files: FileRunSummary?
 
     public var itemsSeen: Int { apps.reduce(0) { $0 + $1.itemsSeen } }
     public var itemsWritten: Int { apps.reduce(0) { $0 + $1.itemsWritten } }
@@ -35,7 +37,7 @@ public struct RunSummary: Sendable, Codable {
         case secondsWaitedForQuota = "seconds_waited_for_quota", rateLimitErrors = "rate_limit_errors"
         case apps, deferredUntil = "deferred_until", error, errorCategory = "error_category"
         case httpSeconds = "http_seconds", decodeSeconds = "decode_seconds", writeSeconds = "write_seconds"
-        case comments
+        case comments, files
     }
 
     /// One line: what ran, how much moved, how many calls.

@@ -151,6 +151,9 @@ public final class SyncCoordinator: Sendable {
             if settings.comments && !options.dryRun {
                 summary.comments = await context.syncComments(apps: apps)
             }
+            if let directory = settings.filesDirectory, !options.dryRun {
+                summary.files = await context.downloadFiles(apps: apps, directory: directory)
+            }
             summary.status = "succeeded"
         } catch is SyncStopped {
             summary.status = "deferred"

@@ -135,6 +135,11 @@ public final class PodioSimulator: Sendable {
         }
     }
 
+    /// The bytes `GET /file/{id}/raw` serves for an attached file (nil when there is none).
+    public func fileContent(fileID: Int) -> Data? {
+        core.state.withLock { state in state.attachedFile(fileID).map { Data(SimulatorState.fileBytes($0.file)) } }
+    }
+
     /// Removes a file from its item: file_count -= 1, last_event_on = now, no new revision.
     public func removeFile(fileID: Int) throws {
         let now = PodioTime.now()

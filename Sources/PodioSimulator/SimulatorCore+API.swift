@@ -247,6 +247,13 @@ extension SimulatorCore {
                 comments = Array(comments.prefix(limit))
             }
             return .json(200, .array(comments))
+        case .fileRaw:
+            // The bytes of an attached file: `size` bytes derived from its id.
+            guard let found = state.attachedFile(id) else { throw APIError.notFound("Object not found") }
+            if let own = grant.appID, own != state.apps[found.app].id {
+                throw APIError.forbidden("An app token can only access its own app")
+            }
+            return SimResponse(status: 200, headers: [("Content-Type", found.file.mimetype)], body: SimulatorState.fileBytes(found.file))
         }
     }
 }

@@ -34,6 +34,21 @@ extension SimulatorState {
         item.files.filter { !$0.deleted }.map(fileJSON)
     }
 
+    /// A file attached to a live item, with the item's app index.
+    func attachedFile(_ fileID: Int) -> (app: Int, file: SimFile)? {
+        for appIdx in apps.indices {
+            for item in apps[appIdx].items where !item.files.isEmpty && !item.deleted {
+                if let file = item.files.first(where: { $0.id == fileID && !$0.deleted }) { return (appIdx, file) }
+            }
+        }
+        return nil
+    }
+
+    /// A file's content: `size` bytes, the same for the same file every time.
+    static func fileBytes(_ file: SimFile) -> [UInt8] {
+        (0..<file.size).map { UInt8(truncatingIfNeeded: ($0 &* 31) ^ file.id) }
+    }
+
     /// Attaches a file: file_count += 1 and last_event_on = now, without a new revision.
     mutating func attachFile(itemID: Int, name: String, mimetype: String, size: Int, now: Int) throws(ControlError) -> Int {
         let location = try liveItem(itemID)

@@ -86,4 +86,58 @@ struct FileTests {
             #expect(rows == 3)
         }
     }
+
+    @Test func downloadsAreOptInResumableAndSkipFilesPresent() async throws {
+        try await EngineHarness.with(apps: Self.app) { h in
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pm-files-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let truth = try JSONSerialization.jsonObject(with: h.simulator.truth()) as? [String: Any]
+            let itemIDs = ((truth?["apps"] as? [[String: Any]])?.first?["items"] as? [[String: Any]] ?? []).compactMap { $0["item_id"] as? Int }.sorted()
+            let f1 = try h.simulator.attachFile(itemID: itemIDs[0], name: "a/b.pdf", size: 5000)
+            let f2 = try h.simulator.attachFile(itemID: itemIDs[1], name: "notes.txt", mimetype: "text/plain", size: 3)
+            let f3 = try h.simulator.attachFile(itemID: itemIDs[2], name: "big.bin", size: 70_000)
+            let downloads = "GET /file/{file_id}/raw"
+
+            // Off by default: no download call.
+            let plain = try await h.sync()
+            #expect(plain.files == nil)
+            #expect(h.simulator.stats().callsByEndpoint[downloads] == nil)
+
+            // A tight general quota: the first run downloads what the headroom allows.
+            var tight = h.settings
+            tight.filesDirectory = directory
+            // Calls so far, the run's own (GET /org/, perhaps GET /app/{id}), the 2 kept for the
+            // next run's item syncs, and one more: one or two downloads fit.
+            let used = try await h.count("SELECT count(*) FROM podio.api_calls WHERE tier = 'general'")
+            tight.quota = QuotaPolicy(rateLimited: 1000, general: used + 2 + 2 + 1, window: 3600, reserve: 0)
+            h.simulator.resetStats()
+            let first = try await h.coordinator(settings: tight).run(SyncOptions(kind: .sync))
+            #expect(first.status == "succeeded")
+            #expect(first.secondsWaitedForQuota == 0)
+            let early = first.files?.downloaded ?? 0
+            #expect((1...2).contains(early))
+            #expect(first.files?.pending == 3 - early)
+
+            // The next run, with room, downloads the rest; then nothing.
+            var roomy = tight
+            roomy.quota = QuotaPolicy(rateLimited: 1000, general: 1000, window: 3600, reserve: 0)
+            let second = try await h.coordinator(settings: roomy).run(SyncOptions(kind: .sync))
+            #expect(second.files?.downloaded == 3 - early)
+            #expect(second.files?.present == early)
+            for (id, name) in [(f1, "a_b.pdf"), (f2, "notes.txt"), (f3, "big.bin")] {
+                let path = URL(fileURLWithPath: directory).appendingPathComponent("\(id)-\(name)")
+                #expect(FileManager.default.contents(atPath: path.path) == h.simulator.fileContent(fileID: id))
+            }
+            h.simulator.resetStats()
+            let third = try await h.coordinator(settings: roomy).run(SyncOptions(kind: .sync))
+            #expect(third.files == { var s = FileRunSummary(); s.present = 3; return s }())
+            #expect(h.simulator.stats().callsByEndpoint[downloads] == nil)
+            // A file of the wrong size (a cut download) is fetched again.
+            let cut = URL(fileURLWithPath: directory).appendingPathComponent("\(f3)-big.bin")
+            try Data([1, 2, 3]).write(to: cut)
+            let fourth = try await h.coordinator(settings: roomy).run(SyncOptions(kind: .sync))
+            #expect(fourth.files?.downloaded == 1)
+            #expect(FileManager.default.contents(atPath: cut.path) == h.simulator.fileContent(fileID: f3))
+        }
+    }
 }

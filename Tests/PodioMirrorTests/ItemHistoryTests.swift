@@ -129,6 +129,12 @@ struct ItemHistoryTests {
         env["PODIO_COMMENTS"] = "0"
         let off = try MirrorSettings.fromEnvironment(env)
         #expect(!off.history && !off.comments)
+        #expect(off.filesDirectory == nil)
+        env["PODIO_FILES"] = "/tmp/podio-files"
+        #expect(try MirrorSettings.fromEnvironment(env).filesDirectory == "/tmp/podio-files")
+        env["PODIO_FILES"] = "on"
+        #expect(throws: MirrorError.self) { try MirrorSettings.fromEnvironment(env) }
+        env["PODIO_FILES"] = "off"
         env["PODIO_HISTORY"] = "maybe"
         #expect(throws: MirrorError.self) { try MirrorSettings.fromEnvironment(env) }
     }
