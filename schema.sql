@@ -10,9 +10,11 @@
 -- Versions: 1, the first version (podio.item_values and views in podio_views); 2, one real table
 -- per app in podio_apps (item_values and the views are dropped, the tables filled from raw JSON);
 -- 3, the legacy field types typed (`state` text, `tag` text[], `member` bigint[] of user ids;
--- their jsonb columns are retyped and filled again from the raw JSON by the migration).
+-- their jsonb columns are retyped and filled again from the raw JSON by the migration); 4, item
+-- history, comments and files (podio.item_versions, podio.comments, podio.files), the token
+-- endpoint's pacing (podio_auth.token_requests), and the sweep, deletion and error columns.
 --
--- schema-version: 3
+-- schema-version: 4
 
 CREATE SCHEMA IF NOT EXISTS podio;
 -- One real table per mirrored app (AppTableStore); podio-mirror owns every table in it.
@@ -289,6 +291,78 @@ CREATE TABLE IF NOT EXISTS podio.items (
 CREATE INDEX IF NOT EXISTS items_app_live_idx ON podio.items (app_id, item_id) WHERE deleted_at IS NULL;
 CREATE INDEX IF NOT EXISTS items_app_last_edit_idx ON podio.items (app_id, last_edit_on);
 
+-- File metadata of items, from each item's `files` (the filter asks for them): a file no
+-- longer attached is marked deleted, never dropped. The files themselves are not downloaded.
+CREATE TABLE IF NOT EXISTS podio.files (
+    file_id          bigint PRIMARY KEY,
+    item_id          bigint NOT NULL,
+    app_id           bigint NOT NULL,
+    name             text,
+    mimetype         text,
+    size             bigint,                   -- bytes
+    created_on       timestamptz,
+    created_by_type  text,
+    created_by_id    bigint,
+    created_by_name  text,
+    link             text,                     -- the download link (needs a token)
+    raw              jsonb NOT NULL,
+    deleted_at       timestamptz,              -- NULL while attached
+    synced_at        timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS files_item_idx ON podio.files (item_id);
+CREATE INDEX IF NOT EXISTS files_app_idx ON podio.files (app_id) WHERE deleted_at IS NULL;
+
+-- Local history: the state of an item the mirror held before a sync wrote a newer revision of
+-- it (written in the page's transaction, from the row being replaced; no Podio call). Only the
+-- revisions the mirror saw are here: an item edited twice between two syncs leaves one version.
+-- `edited_by_*` come from the replaced state's current_revision.created_by, when Podio sent it.
+CREATE TABLE IF NOT EXISTS podio.item_versions (
+    item_id         bigint NOT NULL,
+    revision        integer NOT NULL,          -- the revision this state was
+    app_id          bigint NOT NULL,
+    title           text,
+    last_edit_on    timestamptz,               -- when this revision was made (current_revision.created_on)
+    edited_by_type  text,                      -- user, app, …
+    edited_by_id    bigint,
+    edited_by_name  text,
+    raw             jsonb NOT NULL,            -- the item as the mirror had it
+    superseded_at   timestamptz NOT NULL DEFAULT now(),   -- when the mirror wrote the newer revision
+    superseded_by   integer,                   -- the revision that replaced it
+    run_id          bigint,
+    PRIMARY KEY (item_id, revision)
+);
+CREATE INDEX IF NOT EXISTS item_versions_app_idx ON podio.item_versions (app_id, item_id);
+
+-- Comments on items (GET /comment/item/{item_id}/), as Podio sends them; a comment that is no
+-- longer listed is marked deleted, never dropped. `edited_on`: Podio documents no edit time for
+-- a comment, so it is Podio's `last_edit_on` when an answer carries one, else when the mirror
+-- first saw the text differ from what it held.
+CREATE TABLE IF NOT EXISTS podio.comments (
+    comment_id       bigint PRIMARY KEY,
+    item_id          bigint NOT NULL,
+    app_id           bigint NOT NULL,
+    created_by_type  text,
+    created_by_id    bigint,
+    created_by_name  text,
+    created_on       timestamptz,
+    edited_on        timestamptz,
+    value            text,                     -- the text
+    rich_value       text,                     -- the text as HTML
+    raw              jsonb NOT NULL,
+    deleted_at       timestamptz,              -- NULL while Podio lists it
+    synced_at        timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS comments_item_idx ON podio.comments (item_id, created_on);
+
+-- Per item, the activity the mirror had seen when it last read its comments: the comments of an
+-- item are read again only when its comment_count or last_event_on moved since.
+CREATE TABLE IF NOT EXISTS podio.comment_reads (
+    item_id        bigint PRIMARY KEY,
+    comment_count  integer,
+    last_event_on  timestamptz,
+    read_at        timestamptz NOT NULL DEFAULT now()
+);
+
 -- The columns of each app table: one row per column of a field (`part` value, currency or end).
 -- `state` is `kept` for the column of a field deleted in Podio that an object of the user's
 -- depends on: it is no longer written, and is dropped once nothing depends on it.
@@ -451,6 +525,6 @@ DROP INDEX IF EXISTS podio.items_title_lower_idx;
 DROP FUNCTION IF EXISTS podio.value_is_unreadable(text, jsonb, text, numeric, bigint, timestamptz, date);
 DROP FUNCTION IF EXISTS podio.value_kind(text, jsonb);
 
-INSERT INTO podio.schema_version (singleton, version) VALUES (true, 3)
+INSERT INTO podio.schema_version (singleton, version) VALUES (true, 4)
 ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, applied_at = now()
 WHERE podio.schema_version.version < EXCLUDED.version;

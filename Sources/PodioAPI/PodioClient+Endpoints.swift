@@ -10,6 +10,8 @@ extension PodioEndpoint {
     public static let filterItems = PodioEndpoint("POST /item/app/{app_id}/filter/", defaultTier: .rateLimited)
     public static let itemCount = PodioEndpoint("GET /item/app/{app_id}/count", defaultTier: .rateLimited)
     public static let item = PodioEndpoint("GET /item/{item_id}", defaultTier: .general)
+    public static let itemComments = PodioEndpoint("GET /comment/item/{item_id}/", defaultTier: .general)
+    public static let fileRaw = PodioEndpoint("GET /file/{file_id}/raw", defaultTier: .general)
 }
 
 extension PodioClient {
@@ -57,11 +59,14 @@ extension PodioClient {
         try await request(.app, method: "GET", path: "/app/\(appID)") { try PodioApp(raw: $0) }
     }
 
-    /// `POST /item/app/{app_id}/filter/`; `micro` asks for the ID-only view (`items.view(micro)`).
-    public func filterItems(appID: Int, _ filter: ItemFilter, micro: Bool = false) async throws -> ItemPage {
+    /// `POST /item/app/{app_id}/filter/`; `micro` asks for the ID-only view (`items.view(micro)`),
+    /// `files` for each item's `files` (`items.fields(files)`: filter results leave them out
+    /// unless asked, reference §12).
+    public func filterItems(appID: Int, _ filter: ItemFilter, micro: Bool = false, files: Bool = false) async throws -> ItemPage {
         try await request(
             .filterItems, method: "POST", path: "/item/app/\(appID)/filter/",
-            query: micro ? [("fields", "items.view(micro)")] : [], body: filter.jsonBody()
+            query: micro ? [("fields", "items.view(micro)")] : files ? [("fields", "items.fields(files)")] : [],
+            body: filter.jsonBody()
         ) { try ItemPage(body: $0) }
     }
 
@@ -71,6 +76,23 @@ extension PodioClient {
         return try await request(.itemCount, method: "GET", path: "/item/app/\(appID)/count") {
             try JSONDecoder().decode(Count.self, from: $0).count
         }
+    }
+
+    /// `GET /comment/item/{item_id}/`: one page of an item's comments (a JSON array, oldest
+    /// first), kept as received. `limit` and `offset` page it; Podio documents neither a
+    /// default nor a maximum page size (the official clients send neither), so callers ask for
+    /// a page size and read on while pages come back full.
+    public func comments(itemID: Int, limit: Int, offset: Int) async throws -> CommentPage {
+        try await request(
+            .itemComments, method: "GET", path: "/comment/item/\(itemID)/",
+            query: [("limit", String(limit)), ("offset", String(offset))]
+        ) { try CommentPage(body: $0) }
+    }
+
+    /// `GET /file/{file_id}/raw`: the file's bytes (podio-rb's `FileAttachment` reads them there;
+    /// the file's `link` on files.podio.com serves the same with the token).
+    public func downloadFile(_ fileID: Int) async throws -> Data {
+        try await request(.fileRaw, method: "GET", path: "/file/\(fileID)/raw") { $0 }
     }
 
     /// `GET /item/{item_id}` without marking the user's notifications as read.

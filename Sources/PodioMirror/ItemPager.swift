@@ -56,7 +56,7 @@ struct ItemPager {
             try checkStop()
             var request = filter
             request.offset = offset
-            let page = try await client.filterItems(appID: appID, request, micro: micro)
+            let page = try await client.filterItems(appID: appID, request, micro: micro, files: !micro)
             if let previous = filtered, page.filtered < previous {
                 offset = max(0, offset - (previous - page.filtered))
                 filtered = page.filtered

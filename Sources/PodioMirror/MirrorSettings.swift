@@ -26,6 +26,12 @@ public struct MirrorSettings: Sendable {
     /// How long a gap between Podio's item count and the mirror's that an ID sweep explained
     /// (items the credentials cannot list) goes without another sweep.
     public var sweepInterval: Double = 86_400
+    /// Keep the state an item had before a sync writes a newer revision (`podio.item_versions`).
+    public var history = true
+    /// Mirror the comments of items whose comments moved (`podio.comments`; general-tier calls).
+    public var comments = true
+    /// Where to download the attached files (`PODIO_FILES`); nil: no downloads.
+    public var filesDirectory: String?
 
     public init() {}
 
@@ -99,6 +105,14 @@ public struct MirrorSettings: Sendable {
             }
             s.sweepInterval = seconds
         }
+        if let v = value("PODIO_HISTORY") { s.history = try flag(v, "PODIO_HISTORY") }
+        if let v = value("PODIO_COMMENTS") { s.comments = try flag(v, "PODIO_COMMENTS") }
+        if let v = value("PODIO_FILES"), !["off", "false", "no", "0"].contains(v.lowercased()) {
+            guard v.hasPrefix("/") || v.hasPrefix(".") || !["on", "true", "yes", "1"].contains(v.lowercased()) else {
+                throw MirrorError(.usage, "PODIO_FILES must name a directory to download the files into", fix: "for example PODIO_FILES=/var/lib/podio-files, or off")
+            }
+            s.filesDirectory = v
+        }
         if let v = value("PODIO_RATE_RESERVE") {
             guard let r = Double(v.replacingOccurrences(of: "%", with: "")), r >= 0, r < 100 else {
                 throw MirrorError(.usage, "PODIO_RATE_RESERVE is not a percentage", fix: "use a number from 0 to 99, e.g. 5")
@@ -146,6 +160,15 @@ public struct MirrorSettings: Sendable {
             if !ids.contains(id) { ids.append(id) }
         }
         return ids
+    }
+
+    /// A switch: on/off, true/false, yes/no, 1/0.
+    static func flag(_ text: String, _ name: String) throws -> Bool {
+        switch text.lowercased() {
+        case "on", "true", "yes", "1": return true
+        case "off", "false", "no", "0": return false
+        default: throw MirrorError(.usage, "\(name) must be on or off (got \"\(text)\")", fix: "use on or off")
+        }
     }
 
     static func positive(_ text: String, _ name: String) throws -> Int {

@@ -15,6 +15,8 @@ public struct MirrorStatus: Codable, Sendable {
         public var highWaterMark: Date?
         public var fullLoadInProgressAt: Int?
         public var lastError: String?
+        /// Live items whose comments moved since the mirror last read them (read by the next run).
+        public var commentsPending: Int
     }
 
     public struct Quota: Codable, Sendable {
@@ -58,7 +60,11 @@ public struct MirrorStatus: Codable, Sendable {
                    (SELECT count(*) FROM podio.items i WHERE i.app_id = a.app_id AND i.deleted_at IS NULL) AS live,
                    (SELECT count(*) FROM podio.items i WHERE i.app_id = a.app_id AND i.deleted_at IS NOT NULL) AS deleted,
                    s.last_full_sync_at, s.last_delta_sync_at, s.high_water_mark, s.full_pass_run_id, s.full_pass_offset,
-                   s.last_error
+                   s.last_error,
+                   (SELECT count(*) FROM podio.items i LEFT JOIN podio.comment_reads r ON r.item_id = i.item_id
+                    WHERE i.app_id = a.app_id AND i.deleted_at IS NULL AND coalesce(i.comment_count, 0) > 0
+                      AND (r.item_id IS NULL OR r.comment_count IS DISTINCT FROM i.comment_count
+                           OR r.last_event_on IS DISTINCT FROM i.last_event_on)) AS comments_pending
             FROM podio.apps a LEFT JOIN podio.sync_state s ON s.app_id = a.app_id ORDER BY a.app_id
             """
         ).rows.map { r in
@@ -68,7 +74,7 @@ public struct MirrorStatus: Codable, Sendable {
                 lastFullSync: r.date("last_full_sync_at"), lastDeltaSync: r.date("last_delta_sync_at"),
                 highWaterMark: r.date("high_water_mark"),
                 fullLoadInProgressAt: r.int64("full_pass_run_id") != nil ? r.int("full_pass_offset") : nil,
-                lastError: r.string("last_error"))
+                lastError: r.string("last_error"), commentsPending: r.int("comments_pending") ?? 0)
         }
         let windowStart = now.addingTimeInterval(-policy.window)
         report.quota = try db.query(

@@ -35,6 +35,23 @@ enum PageSQL {
         RETURNING i.item_id
         """
 
+    /// Local history: before `upsertItems` overwrites them, the stored states of items whose
+    /// revision the page moves are kept in `podio.item_versions` (the same transaction, no call).
+    /// An item that only comes back from the dead with the same revision keeps no version.
+    static let keepVersions = """
+        INSERT INTO podio.item_versions (item_id, revision, app_id, title, last_edit_on, edited_by_type, edited_by_id,
+                                         edited_by_name, raw, superseded_at, superseded_by, run_id)
+        SELECT i.item_id, i.revision, i.app_id, i.title, i.last_edit_on,
+               i.raw->'current_revision'->'created_by'->>'type',
+               podio.to_bigint(i.raw->'current_revision'->'created_by'->>'id'),
+               i.raw->'current_revision'->'created_by'->>'name',
+               i.raw, now(), p.revision, $1
+        FROM (SELECT DISTINCT ON (item_id) item_id, revision FROM pm_page ORDER BY item_id, ord DESC) AS p
+        JOIN podio.items AS i ON i.item_id = p.item_id
+        WHERE i.revision IS DISTINCT FROM p.revision
+        ON CONFLICT (item_id, revision) DO NOTHING
+        """
+
     /// Inserts new items and rewrites those whose revision differs (or that come back from the
     /// dead); the comparison happens here, not by reading rows first. Records what changed.
     static let upsertItems = """
@@ -55,6 +72,42 @@ enum PageSQL {
             RETURNING i.item_id, (xmax = 0) AS inserted
         )
         SELECT item_id, inserted FROM up
+        """
+
+    /// File metadata: for the page's items that carry a `files` array, files are added or
+    /// rewritten when they changed, and files no longer listed are marked deleted. Items without
+    /// the key (a micro page, an answer without files) are left as they are.
+    static let writeFiles = """
+        WITH listed AS (
+            SELECT DISTINCT ON (item_id) item_id, raw->'files' AS files
+            FROM pm_page WHERE jsonb_typeof(raw->'files') = 'array' ORDER BY item_id, ord DESC
+        ), incoming AS (
+            SELECT DISTINCT ON (file_id) file_id, item_id, f
+            FROM (SELECT podio.to_bigint(f->>'file_id') AS file_id, l.item_id, f
+                  FROM listed AS l CROSS JOIN LATERAL jsonb_array_elements(l.files) AS f) AS x
+            WHERE file_id IS NOT NULL ORDER BY file_id
+        ), up AS (
+            INSERT INTO podio.files AS t (file_id, item_id, app_id, name, mimetype, size, created_on, created_by_type,
+                                         created_by_id, created_by_name, link, raw, deleted_at, synced_at)
+            SELECT file_id, item_id, $1, f->>'name', f->>'mimetype', podio.to_bigint(f->>'size'), podio.to_utc(f->>'created_on'),
+                   f->'created_by'->>'type', podio.to_bigint(f->'created_by'->>'id'), f->'created_by'->>'name', f->>'link',
+                   f, NULL, now()
+            FROM incoming
+            ON CONFLICT (file_id) DO UPDATE SET
+                item_id = EXCLUDED.item_id, app_id = EXCLUDED.app_id, name = EXCLUDED.name, mimetype = EXCLUDED.mimetype,
+                size = EXCLUDED.size, created_on = EXCLUDED.created_on, created_by_type = EXCLUDED.created_by_type,
+                created_by_id = EXCLUDED.created_by_id, created_by_name = EXCLUDED.created_by_name, link = EXCLUDED.link,
+                raw = EXCLUDED.raw, deleted_at = NULL, synced_at = now()
+            WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL OR t.item_id <> EXCLUDED.item_id
+            RETURNING 1
+        ), gone AS (
+            UPDATE podio.files AS t SET deleted_at = now()
+            FROM listed AS l
+            WHERE t.item_id = l.item_id AND t.deleted_at IS NULL
+              AND NOT EXISTS (SELECT 1 FROM incoming AS n WHERE n.file_id = t.file_id)
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM up) AS written, (SELECT count(*) FROM gone) AS deleted
         """
 
     /// Statistics for the changed items, so the app table's upsert is planned from real counts.

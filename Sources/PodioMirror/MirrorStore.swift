@@ -143,7 +143,7 @@ public struct MirrorStore: Sendable {
     /// With `dryRun`, the same statements run and the transaction is rolled back.
     public func writePage(
         appID: Int, runID: Int64, body: String, checkpoint: Checkpoint, podioTotal: Int, dryRun: Bool,
-        app: PodioApp? = nil
+        app: PodioApp? = nil, keepHistory: Bool = true
     ) throws -> PageOutcome {
         try db.execute("BEGIN")
         do {
@@ -154,7 +154,9 @@ public struct MirrorStore: Sendable {
             let tables = AppTableStore(db: db, logger: db.logger)
             let activity = try db.query(PageSQL.refreshActivity, [appID]).rows.compactMap { $0.int("item_id") }
             try tables.refreshActivity(appID: appID, items: activity)
+            if keepHistory { try db.query(PageSQL.keepVersions, [runID]) }
             try db.query(PageSQL.upsertItems, [appID, runID])
+            try db.query(PageSQL.writeFiles, [appID])
             try db.execute(PageSQL.analyzeChanged)
             let findings = try tables.writeChanged(appID: appID)
             let untitled = try db.query(PageSQL.untitledItems).rows.compactMap { $0.int("item_id") }

@@ -17,6 +17,8 @@ final class RunContext {
     /// How long a gap between Podio's total and the mirror's live count that a sweep explained
     /// goes without another sweep.
     let sweepInterval: Double
+    /// Keep the previous state of items whose revision moves (`podio.item_versions`).
+    let keepHistory: Bool
     /// When the run began: its passes include everything Podio stamped up to this second.
     let startedAt: Date
     private(set) var writeSeconds = 0.0
@@ -29,7 +31,8 @@ final class RunContext {
 
     init(
         runID: Int64, options: SyncOptions, store: MirrorStore, ledger: QuotaLedger, access: PodioAccess,
-        clock: any LedgerClock, logger: Logger, observer: SyncObserver?, overlap: Double, sweepInterval: Double
+        clock: any LedgerClock, logger: Logger, observer: SyncObserver?, overlap: Double, sweepInterval: Double,
+        keepHistory: Bool = true
     ) {
         self.runID = runID
         self.options = options
@@ -41,6 +44,7 @@ final class RunContext {
         self.observer = observer
         self.overlap = overlap
         self.sweepInterval = sweepInterval
+        self.keepHistory = keepHistory
         self.startedAt = clock.now()
     }
 
@@ -267,7 +271,8 @@ final class RunContext {
         while true {
             try checkStop()
             let previous = cursor
-            let page = try await client.filterItems(appID: appID, ItemFilter(sortBy: .lastEditOn, lastEditOn: .init(from: cursor, to: upTo)))
+            let page = try await client.filterItems(
+                appID: appID, ItemFilter(sortBy: .lastEditOn, lastEditOn: .init(from: cursor, to: upTo)), files: true)
             podioTotal = page.total
             if !planned {
                 planned = true
@@ -417,8 +422,11 @@ final class RunContext {
         let total = page.total
         let started = ContinuousClock.now
         let app = dryRun ? definition : nil
+        let keepHistory = self.keepHistory
         let outcome = try await store.run {
-            try $0.writePage(appID: appID, runID: runID, body: body, checkpoint: checkpoint, podioTotal: total, dryRun: dryRun, app: app)
+            try $0.writePage(
+                appID: appID, runID: runID, body: body, checkpoint: checkpoint, podioTotal: total, dryRun: dryRun, app: app,
+                keepHistory: keepHistory)
         }
         writeSeconds += Self.seconds(ContinuousClock.now - started)
         current?.pages += 1

@@ -21,6 +21,10 @@ public struct RunSummary: Sendable, Codable {
     public var httpSeconds = 0.0
     public var decodeSeconds = 0.0
     public var writeSeconds = 0.0
+    /// The comments read after the items (nil when comments are off or the run stopped first).
+    public var comments: CommentRunSummary?
+    /// The files downloaded after them (nil unless `PODIO_FILES` names a directory).
+    public var files: FileRunSummary?
 
     public var itemsSeen: Int { apps.reduce(0) { $0 + $1.itemsSeen } }
     public var itemsWritten: Int { apps.reduce(0) { $0 + $1.itemsWritten } }
@@ -33,6 +37,7 @@ public struct RunSummary: Sendable, Codable {
         case secondsWaitedForQuota = "seconds_waited_for_quota", rateLimitErrors = "rate_limit_errors"
         case apps, deferredUntil = "deferred_until", error, errorCategory = "error_category"
         case httpSeconds = "http_seconds", decodeSeconds = "decode_seconds", writeSeconds = "write_seconds"
+        case comments, files
     }
 
     /// One line: what ran, how much moved, how many calls.
@@ -42,6 +47,10 @@ public struct RunSummary: Sendable, Codable {
         text += "\(itemsUnchanged) unchanged, \(itemsDeleted) \(dryRun ? "would be deleted" : "deleted"); "
         text += "\(callsRateLimited + callsGeneral) API calls (\(callsRateLimited) rate-limited)"
         if secondsWaitedForQuota >= 0.5 { text += ", \(DurationParser.describe(secondsWaitedForQuota.rounded())) waiting for quota" }
+        if let comments, comments.itemsRead > 0 || comments.itemsPending > 0 {
+            text += "; comments of \(comments.itemsRead) item\(comments.itemsRead == 1 ? "" : "s") read"
+            if comments.itemsPending > 0 { text += ", \(comments.itemsPending) waiting for the next run" }
+        }
         text += String(format: " in %.1fs", seconds)
         return text
     }

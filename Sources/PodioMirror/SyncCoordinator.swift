@@ -135,7 +135,7 @@ public final class SyncCoordinator: Sendable {
         let context = RunContext(
             runID: runID, options: options, store: store, ledger: ledger, access: access, clock: clock,
             logger: logger, observer: observer, overlap: settings.deltaOverlap,
-            sweepInterval: settings.sweepInterval)
+            sweepInterval: settings.sweepInterval, keepHistory: settings.history)
         var inProgress: Int?
         do {
             try await ledger.prune()
@@ -146,6 +146,13 @@ public final class SyncCoordinator: Sendable {
                 inProgress = nil
                 summary.apps.append(appSummary)
                 observer?(.appFinished(appSummary))
+            }
+            // Comments last, when every app's items are in: they never delay an item sync.
+            if settings.comments && !options.dryRun {
+                summary.comments = await context.syncComments(apps: apps)
+            }
+            if let directory = settings.filesDirectory, !options.dryRun {
+                summary.files = await context.downloadFiles(apps: apps, directory: directory)
             }
             summary.status = "succeeded"
         } catch is SyncStopped {

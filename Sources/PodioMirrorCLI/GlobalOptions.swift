@@ -41,6 +41,15 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "How long a gap an ID sweep explained goes unswept: 6h, 24h (overrides PODIO_SWEEP_INTERVAL).")
     var sweepInterval: String?
 
+    @Option(name: .long, help: "Keep an item's previous state when its revision changes: on or off (overrides PODIO_HISTORY).")
+    var history: String?
+
+    @Option(name: .long, help: "Mirror the comments of items: on or off (overrides PODIO_COMMENTS).")
+    var comments: String?
+
+    @Option(name: .long, help: "Download the attached files into this directory, or off (overrides PODIO_FILES).")
+    var downloadFiles: String?
+
     func validate() throws {
         if let logLevel, Logger.Level(rawValue: logLevel.lowercased()) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -70,7 +79,8 @@ struct GlobalOptions: ParsableArguments {
             ("PODIO_API_URL", apiURL), ("DATABASE_URL", databaseURL), ("PODIO_CLIENT_ID", clientID),
             ("PODIO_USERNAME", username), ("PODIO_RATE_LIMIT", rateLimit), ("PODIO_RATE_LIMIT_GENERAL", rateLimitGeneral),
             ("PODIO_RATE_WINDOW", rateWindow), ("PODIO_REQUEST_TIMEOUT", requestTimeout),
-            ("PODIO_SWEEP_INTERVAL", sweepInterval),
+            ("PODIO_SWEEP_INTERVAL", sweepInterval), ("PODIO_HISTORY", history), ("PODIO_COMMENTS", comments),
+            ("PODIO_FILES", downloadFiles),
         ]
         for (variable, value) in overrides {
             if let value { env[variable] = value }

@@ -21,9 +21,13 @@ struct StatusCommand: AsyncParsableCommand {
             let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
             defer { db.close() }
             let policy = settings.quota
-            let report = try await db.run { db -> MirrorStatus in
+            var report = try await db.run { db -> MirrorStatus in
                 try SchemaMigrator.requireCurrent(db)
                 return try MirrorStatus.load(db, policy: policy)
+            }
+            // With comments off nothing reads them: nothing is pending.
+            if !settings.comments {
+                for index in report.apps.indices { report.apps[index].commentsPending = 0 }
             }
             if json {
                 try CommandRunner.printJSON(report)
@@ -42,7 +46,7 @@ extension MirrorStatus {
         if apps.isEmpty { out.append("  (none mirrored yet)") }
         for a in apps {
             out.append(
-                "  \(a.appID) \(a.name): \(a.liveItems) items, \(a.deletedItems) deleted; full sync \(Self.format(a.lastFullSync)), delta \(Self.format(a.lastDeltaSync)), cursor \(Self.format(a.highWaterMark))\(a.table.map { "; table podio_apps.\($0)" } ?? "")")
+                "  \(a.appID) \(a.name): \(a.liveItems) items, \(a.deletedItems) deleted; full sync \(Self.format(a.lastFullSync)), delta \(Self.format(a.lastDeltaSync)), cursor \(Self.format(a.highWaterMark))\(a.table.map { "; table podio_apps.\($0)" } ?? "")\(a.commentsPending > 0 ? "; comments of \(a.commentsPending) items pending" : "")")
         }
         out.append("Quota (window \(DurationParser.describe(windowSeconds))):")
         if quota.isEmpty { out.append("  no calls in the current window") }

@@ -2,7 +2,7 @@
 /// collections end with '/', single objects do not (Podio's API is slash-aware).
 struct APIRoute: Sendable {
     enum Operation: Sendable {
-        case orgs, org, orgSpaces, space, apps, appsV2, appsInSpace, app, filter, count, item
+        case orgs, org, orgSpaces, space, apps, appsV2, appsInSpace, app, filter, count, item, itemComments, fileRaw
     }
 
     static let rateLimitedTier = "rate_limited"
@@ -30,6 +30,9 @@ struct APIRoute: Sendable {
         APIRoute(operation: .count, method: "GET", pattern: ["item", "app", "#", "count"], tier: rateLimitedTier,
                  name: "GET /item/app/{app_id}/count"),
         APIRoute(operation: .item, method: "GET", pattern: ["item", "#"], tier: generalTier, name: "GET /item/{item_id}"),
+        APIRoute(operation: .itemComments, method: "GET", pattern: ["comment", "item", "#", ""], tier: generalTier,
+                 name: "GET /comment/item/{item_id}/"),
+        APIRoute(operation: .fileRaw, method: "GET", pattern: ["file", "#", "raw"], tier: generalTier, name: "GET /file/{file_id}/raw"),
     ]
 
     /// The route and its numeric parameters, or nil (404: no matching operation).

@@ -118,10 +118,52 @@ public final class PodioSimulator: Sendable {
         try withState { state throws(ControlError) in try state.deleteItem(itemID: itemID) }
     }
 
-    /// comment_count += 1 and last_event_on = now, without a new revision.
-    public func comment(itemID: Int) throws {
+    /// Adds a comment: comment_count += 1 and last_event_on = now, without a new revision.
+    /// Returns its comment_id.
+    @discardableResult
+    public func comment(itemID: Int, text: String? = nil) throws -> Int {
         let now = PodioTime.now()
-        try withState { state throws(ControlError) in try state.comment(itemID: itemID, now: now) }
+        return try withState { state throws(ControlError) in try state.addComment(itemID: itemID, text: text, now: now) }
+    }
+
+    /// Attaches a file to an item: file_count += 1, last_event_on = now, no new revision.
+    @discardableResult
+    public func attachFile(itemID: Int, name: String, mimetype: String = "application/pdf", size: Int = 1024) throws -> Int {
+        let now = PodioTime.now()
+        return try withState { state throws(ControlError) in
+            try state.attachFile(itemID: itemID, name: name, mimetype: mimetype, size: size, now: now)
+        }
+    }
+
+    /// The bytes `GET /file/{id}/raw` serves for an attached file (nil when there is none).
+    public func fileContent(fileID: Int) -> Data? {
+        core.state.withLock { state in state.attachedFile(fileID).map { Data(SimulatorState.fileBytes($0.file)) } }
+    }
+
+    /// Removes a file from its item: file_count -= 1, last_event_on = now, no new revision.
+    public func removeFile(fileID: Int) throws {
+        let now = PodioTime.now()
+        try withState { state throws(ControlError) in try state.removeFile(fileID: fileID, now: now) }
+    }
+
+    /// Changes a comment's text: last_event_on = now, no new revision.
+    public func editComment(commentID: Int, text: String) throws {
+        let now = PodioTime.now()
+        try withState { state throws(ControlError) in try state.editComment(commentID: commentID, text: text, now: now) }
+    }
+
+    /// Deletes a comment: comment_count -= 1, last_event_on = now, no new revision.
+    public func deleteComment(commentID: Int) throws {
+        let now = PodioTime.now()
+        try withState { state throws(ControlError) in try state.deleteComment(commentID: commentID, now: now) }
+    }
+
+    /// The live comments of an item (id and text), oldest first: the truth for tests.
+    public func comments(itemID: Int) -> [(id: Int, text: String)] {
+        core.state.withLock { state in
+            guard let location = state.locate(itemID), !state.apps[location.app].items[location.item].deleted else { return [] }
+            return state.comments(appIdx: location.app, itemIdx: location.item).filter { !$0.deleted }.map { ($0.id, $0.text) }
+        }
     }
 
     /// Adds a field (app current_revision += 1); returns its field_id.

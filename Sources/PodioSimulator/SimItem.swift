@@ -21,6 +21,11 @@ struct SimItem: Sendable {
     /// Field objects to serve verbatim instead of generated ones (bad-data tests).
     var rawFields: [JSON]? = nil
     var commentCount: Int = 0
+    /// The comments, once one was made, edited or deleted through the control API; nil while
+    /// they are the `commentCount` synthesized ones (see SimulatorState+Comments).
+    var comments: [SimComment]? = nil
+    /// Files attached through the control API (seeded items have none).
+    var files: [SimFile] = []
     /// Items made through the control API have a value in every active field.
     var fillAll: Bool = false
     var deleted: Bool = false

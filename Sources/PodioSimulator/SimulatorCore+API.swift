@@ -207,7 +207,9 @@ extension SimulatorCore {
             }
             let filter = try FilterRequest.parse(request.body)
             let micro = request.queryValue("fields")?.contains("items.view(micro)") ?? false
-            let page = state.filterPage(appIdx: index, request: filter, micro: micro)
+            // Filter results leave out `files` unless asked (reference §12).
+            let withFiles = request.queryValue("fields")?.contains("items.fields(files)") ?? false
+            let page = state.filterPage(appIdx: index, request: filter, micro: micro, withFiles: withFiles)
             var response = SimResponse.json(200, page.body)
             response.filterCounts = (page.total, page.filtered)
             return response
@@ -224,6 +226,34 @@ extension SimulatorCore {
             var out: [UInt8] = []
             state.renderItem(appIdx: location.app, itemIdx: location.item, view: .full, into: &out)
             return .json(200, out)
+        case .itemComments:
+            // A plain array, oldest first. `limit` and `offset` page it (the official clients
+            // send neither; Podio's default and maximum page size are not documented, so the
+            // simulator serves everything unless asked and refuses a limit outside 1…500).
+            guard let location = state.locate(id) else { throw APIError.notFound("Object not found") }
+            if let own = grant.appID, own != state.apps[location.app].id {
+                throw APIError.forbidden("An app token can only access its own app")
+            }
+            if state.apps[location.app].items[location.item].deleted { throw APIError.gone("This item has been deleted") }
+            var comments = state.liveCommentsJSON(appIdx: location.app, itemIdx: location.item)
+            if let text = request.queryValue("offset") {
+                guard let offset = Int(text), offset >= 0 else { throw APIError.badValue(.string(text), "must be a non-negative integer") }
+                comments = Array(comments.dropFirst(offset))
+            }
+            if let text = request.queryValue("limit") {
+                guard let limit = Int(text), (1...500).contains(limit) else {
+                    throw APIError.badValue(.string(text), "must be an integer between 1 and 500")
+                }
+                comments = Array(comments.prefix(limit))
+            }
+            return .json(200, .array(comments))
+        case .fileRaw:
+            // The bytes of an attached file: `size` bytes derived from its id.
+            guard let found = state.attachedFile(id) else { throw APIError.notFound("Object not found") }
+            if let own = grant.appID, own != state.apps[found.app].id {
+                throw APIError.forbidden("An app token can only access its own app")
+            }
+            return SimResponse(status: 200, headers: [("Content-Type", found.file.mimetype)], body: SimulatorState.fileBytes(found.file))
         }
     }
 }

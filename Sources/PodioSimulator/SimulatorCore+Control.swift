@@ -105,17 +105,40 @@ extension SimulatorCore {
                 created.append(try state.createItem(appID: appID, title: json["title"]?.stringValue, now: now))
             }
             return .json(200, .obj(["item_ids": .array(created.map(JSON.int))]))
+        case ("POST", 3) where segments[0] == "items" && segments[2] == "files":
+            guard let itemID = ids[1] else { throw .invalid("bad item id") }
+            let json = try body(request)
+            guard let name = json["name"]?.stringValue else { throw .invalid("name (string) is required") }
+            let fileID = try state.attachFile(
+                itemID: itemID, name: name, mimetype: json["mimetype"]?.stringValue ?? "application/octet-stream",
+                size: json["size"]?.intValue ?? 0, now: now)
+            return .json(200, .obj(["file_id": .int(fileID)]))
+        case ("DELETE", 2) where segments[0] == "files":
+            guard let fileID = ids[1] else { throw .invalid("bad file id") }
+            try state.removeFile(fileID: fileID, now: now)
+            return .noContent
         case ("POST", 3) where segments[0] == "items":
             guard let itemID = ids[1] else { throw .invalid("bad item id") }
             let json = try body(request)
             switch segments[2] {
             case "edit": try state.editItem(itemID: itemID, title: json["title"]?.stringValue, now: now)
-            case "comment": try state.comment(itemID: itemID, now: now)
+            case "comment":
+                let commentID = try state.addComment(itemID: itemID, text: json["text"]?.stringValue, now: now)
+                return .json(200, .obj(["comment_id": .int(commentID)]))
             case "clear":
                 guard let fieldID = json["field_id"]?.intValue else { throw .invalid("field_id (integer) is required") }
                 try state.clearField(itemID: itemID, fieldID: fieldID, now: now)
             default: throw .invalid("unknown item action \(segments[2])")
             }
+            return .noContent
+        case ("PUT", 2) where segments[0] == "comments":
+            guard let commentID = ids[1] else { throw .invalid("bad comment id") }
+            guard let text = try body(request)["text"]?.stringValue else { throw .invalid("text (string) is required") }
+            try state.editComment(commentID: commentID, text: text, now: now)
+            return .noContent
+        case ("DELETE", 2) where segments[0] == "comments":
+            guard let commentID = ids[1] else { throw .invalid("bad comment id") }
+            try state.deleteComment(commentID: commentID, now: now)
             return .noContent
         case ("DELETE", 2) where segments[0] == "items":
             guard let itemID = ids[1] else { throw .invalid("bad item id") }

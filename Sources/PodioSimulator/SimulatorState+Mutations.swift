@@ -123,9 +123,7 @@ extension SimulatorState {
 
     /// A comment: comment_count += 1 and last_event_on = now, without a new revision.
     mutating func comment(itemID: Int, now: Int) throws(ControlError) {
-        let location = try liveItem(itemID)
-        apps[location.app].items[location.item].commentCount += 1
-        apps[location.app].items[location.item].lastEventOn = max(now, apps[location.app].items[location.item].lastEventOn)
+        _ = try addComment(itemID: itemID, text: nil, now: now)
     }
 
     private mutating func schemaChanged(_ appIdx: Int) {

@@ -35,10 +35,11 @@ extension SimulatorState {
     }
 
     /// Renders one item in `view` into `out`.
-    mutating func renderItem(appIdx: Int, itemIdx: Int, view: ItemView, into out: inout [UInt8]) {
+    /// `withFiles`: the short view with `files` (the filter's `fields=items.fields(files)`).
+    mutating func renderItem(appIdx: Int, itemIdx: Int, view: ItemView, withFiles: Bool = false, into out: inout [UInt8]) {
         // The head is rendered by a non-mutating method, so no copy of the app's item array is
         // alive when `appendFields` writes the cache back (which would copy the whole array).
-        renderHead(appIdx: appIdx, itemIdx: itemIdx, view: view, into: &out)
+        renderHead(appIdx: appIdx, itemIdx: itemIdx, view: view, withFiles: withFiles, into: &out)
         guard view != .micro else { return }
         out.removeLast()  // the closing brace; the fields array follows
         out.append(contentsOf: #","fields":"#.utf8)
@@ -50,7 +51,7 @@ extension SimulatorState {
         out.append(UInt8(ascii: "}"))
     }
 
-    private func renderHead(appIdx: Int, itemIdx: Int, view: ItemView, into out: inout [UInt8]) {
+    private func renderHead(appIdx: Int, itemIdx: Int, view: ItemView, withFiles: Bool, into out: inout [UInt8]) {
         let app = apps[appIdx]
         let item = app.items[itemIdx]
         if view == .micro {
@@ -79,13 +80,14 @@ extension SimulatorState {
         head.append("created_via", SeedData.createdVia)
         head.append("last_event_on", .string(PodioTime.format(item.lastEventOn)))
         head.append("comment_count", .int(item.commentCount))
-        head.append("file_count", .int(0))
+        head.append("file_count", .int(item.files.filter { !$0.deleted }.count))
+        if view == .short && withFiles { head.append("files", .array(liveFilesJSON(item))) }
         head.append("tags", .array([]))
         head.append("rights", SeedData.rights)
         if view == .full {
             head.append("app", appMiniJSON(app))
-            head.append("files", .array([]))
-            head.append("comments", .array(commentsJSON(item)))
+            head.append("files", .array(liveFilesJSON(item)))
+            head.append("comments", .array(liveCommentsJSON(appIdx: appIdx, itemIdx: itemIdx)))
             var revisions = [revisionJSON(revision: item.revision, id: item.currentRevisionID, createdOn: item.lastEditOn)]
             if item.revision > 0 {
                 revisions.append(revisionJSON(revision: 0, id: item.initialRevisionID, createdOn: item.createdOn))
@@ -93,24 +95,6 @@ extension SimulatorState {
             head.append("revisions", .array(revisions))
         }
         JSONWriter.write(head, into: &out)
-    }
-
-    /// Comments of the full view (synthesized: only their count and last time are tracked).
-    private func commentsJSON(_ item: SimItem) -> [JSON] {
-        (0..<item.commentCount).map { index in
-            let time = index == item.commentCount - 1 ? item.lastEventOn : item.createdOn
-            return .obj([
-                "comment_id": .int(item.itemID % 100_000_000 * 100 + index),
-                "value": .string("Comment \(index + 1) — ✓"),
-                "rich_value": .string("Comment \(index + 1) — ✓"),
-                "external_id": .null,
-                "created_on": .string(PodioTime.format(time)),
-                "created_by": SeedData.userByline,
-                "created_via": SeedData.createdVia,
-                "ref": .obj(["type": .string("item"), "id": .int(item.itemID)]),
-                "files": .array([]),
-            ])
-        }
     }
 
     /// The short view's `fields` array (only fields with values), from cache when still valid.

@@ -22,6 +22,9 @@ struct SimulatorState {
     var nextFieldID = 80_608_001
     var nextItemID = 350_000_001
     var nextRevisionID = 1_008_000_001
+    /// Comments made through the control API (seeded ones are numbered from their item).
+    var nextCommentID = 20_000_000_001
+    var nextFileID = 230_000_001
 
     var tokens: TokenStore
     /// Password grants answer with a two-step verification challenge instead of a token.

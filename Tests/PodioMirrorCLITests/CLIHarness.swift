@@ -68,6 +68,9 @@ final class CLIHarness: Sendable {
         env["PODIO_RATE_LIMIT_GENERAL"] = String(options.quota.1)
         env["PODIO_RATE_WINDOW"] = String(Int(options.quota.2))
         env["PODIO_RATE_RESERVE"] = "0"
+        // The reliability scenarios count and break item syncs; comments have their own tests
+        // (PodioMirrorTests/CommentTests), so they are off here unless a scenario sets them.
+        env["PODIO_COMMENTS"] = "off"
         baseEnvironment = env
     }
 

@@ -73,6 +73,10 @@ struct ConfigurationCase: Sendable, CustomTestStringConvertible {
             name: "quota of zero by option", arguments: ["sync", "--rate-limit", "0"], exitCode: 64,
             says: ["PODIO_RATE_LIMIT", "above zero"]),
         ConfigurationCase(
+            name: "PODIO_COMMENTS not a switch", env: ["PODIO_COMMENTS": "sometimes"], exitCode: 64, says: ["PODIO_COMMENTS", "on or off"]),
+        ConfigurationCase(
+            name: "--history not a switch", arguments: ["sync", "--history", "deep"], exitCode: 64, says: ["PODIO_HISTORY", "on or off"]),
+        ConfigurationCase(
             name: "window not a duration", env: ["PODIO_RATE_WINDOW": "an hour"], exitCode: 64, says: ["PODIO_RATE_WINDOW"]),
         ConfigurationCase(
             name: "bad --max-wait", arguments: ["sync", "--max-wait", "soon"], exitCode: 64, says: ["--max-wait"],

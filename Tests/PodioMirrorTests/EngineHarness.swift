@@ -18,7 +18,7 @@ final class EngineHarness: Sendable {
 
     init(
         apps: [PodioSimulator.AppSpec]? = nil, items: Int = 100, seed: UInt64 = 7, quota: QuotaPolicy? = nil,
-        simulatorLimits: (Int, Int, Double)? = nil, tokenTTL: Int = 28800,
+        simulatorLimits: (Int, Int, Double)? = nil, tokenTTL: Int = 28800, comments: Bool = false,
         configure: (inout PodioSimulator.Configuration) -> Void = { _ in }
     ) async throws {
         var configuration = PodioSimulator.Configuration()
@@ -47,6 +47,9 @@ final class EngineHarness: Sendable {
         settings.apps = nil
         settings.retry = RetryPolicy(maxAttempts: 4, baseDelay: 0.05, maxDelay: 0.5, maxElapsed: 20)
         settings.requestTimeout = 10
+        // Comments cost a general call per item with comments after a full load; the tests of
+        // item syncs count calls, so they are on only where a test asks (CommentTests).
+        settings.comments = comments
         if let quota { settings.quota = quota }
         self.settings = settings
         transport = AsyncHTTPClientTransport(connectTimeout: 5, readTimeout: 10)
@@ -66,18 +69,19 @@ final class EngineHarness: Sendable {
         env["PODIO_RATE_LIMIT"] = String(settings.quota.rateLimited)
         env["PODIO_RATE_LIMIT_GENERAL"] = String(settings.quota.general)
         env["PODIO_RATE_WINDOW"] = String(settings.quota.window)
+        env["PODIO_COMMENTS"] = settings.comments ? "on" : "off"
         return env
     }
 
     /// Runs `body` with a harness and always closes it (the HTTP client must be shut down).
     static func with(
         apps: [PodioSimulator.AppSpec]? = nil, items: Int = 100, seed: UInt64 = 7, quota: QuotaPolicy? = nil,
-        simulatorLimits: (Int, Int, Double)? = nil, tokenTTL: Int = 28800,
+        simulatorLimits: (Int, Int, Double)? = nil, tokenTTL: Int = 28800, comments: Bool = false,
         configure: (inout PodioSimulator.Configuration) -> Void = { _ in }, _ body: (EngineHarness) async throws -> Void
     ) async throws {
         let h = try await EngineHarness(
             apps: apps, items: items, seed: seed, quota: quota, simulatorLimits: simulatorLimits, tokenTTL: tokenTTL,
-            configure: configure)
+            comments: comments, configure: configure)
         do {
             try await body(h)
         } catch {

@@ -39,7 +39,58 @@ struct MutationTests {
             // Over HTTP too.
             #expect(try await sim.json("/_sim/items/\(itemID)/edit", [:] as [String: Any]).status == 204)
             #expect(try await sim.get("/item/\(itemID)", token: token).object["revision"] as? Int == revision + 2)
-            #expect(try await sim.json("/_sim/items/\(itemID)/comment", [:] as [String: Any]).status == 204)
+            #expect(try await sim.json("/_sim/items/\(itemID)/comment", [:] as [String: Any]).status == 200)
+        }
+    }
+
+    @Test func commentsAreServedAndChangeOnlyTheActivity() async throws {
+        try await withSimulator { sim in
+            let token = try await sim.userToken()
+            let page = sim.items(try await sim.filter(sim.projects, ["limit": 1, "sort_by": "item_id"], token: token))
+            let itemID = try #require(page.first?["item_id"] as? Int)
+            let before = try await sim.get("/item/\(itemID)", token: token).object
+            let count = before["comment_count"] as? Int ?? 0
+            // Over HTTP: a comment made, its id returned.
+            let made = try await sim.json("/_sim/items/\(itemID)/comment", ["text": "Hello <world>"] as [String: Any])
+            #expect(made.status == 200)
+            let commentID = try #require(made.object["comment_id"] as? Int)
+            let listed = try await sim.get("/comment/item/\(itemID)/", token: token)
+            #expect(listed.status == 200)
+            let comments = try #require(try JSONSerialization.jsonObject(with: Data(listed.body)) as? [[String: Any]])
+            #expect(comments.count == count + 1)
+            let last = try #require(comments.last)
+            #expect(last["comment_id"] as? Int == commentID)
+            #expect(last["value"] as? String == "Hello <world>")
+            #expect(last["rich_value"] as? String == "Hello &lt;world&gt;")
+            #expect((last["created_by"] as? [String: Any])?["type"] as? String == "user")
+            #expect((last["ref"] as? [String: Any])?["id"] as? Int == itemID)
+            #expect(listed.header("X-Rate-Limit-Limit") != nil)
+            // Paged.
+            let paged = try await sim.get("/comment/item/\(itemID)/?limit=1&offset=\(count)", token: token)
+            #expect((try JSONSerialization.jsonObject(with: Data(paged.body)) as? [[String: Any]])?.count == 1)
+            #expect(try await sim.get("/comment/item/\(itemID)/?limit=0", token: token).status == 400)
+            // Edit and delete over HTTP: comment_count follows, the revision does not move.
+            #expect(try await sim.json("/_sim/comments/\(commentID)", ["text": "Changed"] as [String: Any], method: .PUT).status == 204)
+            #expect(sim.simulator.comments(itemID: itemID).last?.text == "Changed")
+            #expect(try await sim.send(.DELETE, "/_sim/comments/\(commentID)").status == 204)
+            let after = try await sim.get("/item/\(itemID)", token: token).object
+            #expect(after["comment_count"] as? Int == count)
+            #expect(after["revision"] as? Int == before["revision"] as? Int)
+            #expect((after["last_event_on"] as? String ?? "") >= (before["last_event_on"] as? String ?? ""))
+            #expect(sim.simulator.comments(itemID: itemID).count == count)
+            // Files: attached and removed without a revision; in the filter only when asked.
+            let fileID = try sim.simulator.attachFile(itemID: itemID, name: "a.pdf", size: 10)
+            let full = try await sim.get("/item/\(itemID)", token: token).object
+            #expect(full["file_count"] as? Int == 1)
+            #expect((full["files"] as? [[String: Any]])?.first?["file_id"] as? Int == fileID)
+            #expect(full["revision"] as? Int == before["revision"] as? Int)
+            let plain = sim.items(try await sim.filter(sim.projects, ["limit": 1, "sort_by": "item_id"], token: token))
+            #expect(plain.first?["files"] == nil)
+            let withFiles = sim.items(
+                try await sim.filter(sim.projects, ["limit": 1, "sort_by": "item_id"], token: token, query: "?fields=items.fields(files)"))
+            #expect((withFiles.first?["files"] as? [[String: Any]])?.count == 1)
+            try sim.simulator.removeFile(fileID: fileID)
+            #expect(try await sim.get("/item/\(itemID)", token: token).object["file_count"] as? Int == 0)
         }
     }
 
