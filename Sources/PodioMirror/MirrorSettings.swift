@@ -26,6 +26,9 @@ public struct MirrorSettings: Sendable {
     /// How long a gap between Podio's item count and the mirror's that an ID sweep explained
     /// (items the credentials cannot list) goes without another sweep.
     public var sweepInterval: Double = 86_400
+    /// How long the list of apps the credentials see is kept before a run asks Podio again
+    /// (`PODIO_APPS_REFRESH`); also how long an app Podio stopped serving is skipped.
+    public var appsRefresh: Double = 3600
 
     public init() {}
 
@@ -98,6 +101,12 @@ public struct MirrorSettings: Sendable {
                 throw MirrorError(.usage, "PODIO_SWEEP_INTERVAL is not a duration", fix: "use 6h, 24h or plain seconds")
             }
             s.sweepInterval = seconds
+        }
+        if let v = value("PODIO_APPS_REFRESH") {
+            guard let seconds = DurationParser.seconds(v), seconds > 0 else {
+                throw MirrorError(.usage, "PODIO_APPS_REFRESH is not a duration", fix: "use 30m, 1h, 6h or plain seconds")
+            }
+            s.appsRefresh = seconds
         }
         if let v = value("PODIO_RATE_RESERVE") {
             guard let r = Double(v.replacingOccurrences(of: "%", with: "")), r >= 0, r < 100 else {

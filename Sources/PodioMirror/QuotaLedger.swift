@@ -25,11 +25,13 @@ public final class QuotaLedger: CallGate {
     /// The latest moment the run is willing to wait until (`--max-wait` from the run's start).
     private let deadline: Date?
     private let stats = LedgerStats()
+    private let metrics: MirrorMetrics
 
     public init(
         db: PGConnection, policy: QuotaPolicy, clock: any LedgerClock = SystemClock(), runID: Int64? = nil,
-        deadline: Date? = nil, logger: Logger
+        deadline: Date? = nil, metrics: MirrorMetrics = MirrorMetrics(), logger: Logger
     ) {
+        self.metrics = metrics
         self.db = db
         self.policy = policy
         self.clock = clock
@@ -71,9 +73,11 @@ public final class QuotaLedger: CallGate {
 
     public func complete(_ permit: CallPermit, status: Int?, headers: RateLimitHeaders, retryAfterSeconds: Int?) async {
         let now = clock.now()
+        var counted = permit.tier
+        defer { metrics.call(tier: counted, status: status) }
         do {
-            try await db.run { [policy, logger] db in
-                try db.withTransaction { db in
+            counted = try await db.run { [policy, logger] db in
+                try db.withTransaction { db -> TierName in
                     try db.advisoryTransactionLock(Self.lockKey(permit.identity))
                     var tier = permit.tier
                     if let limit = headers.limit, let learned = policy.tier(forLimit: limit) {
@@ -123,6 +127,7 @@ public final class QuotaLedger: CallGate {
                             [permit.identity, tier.rawValue, limit, remaining, now, external,
                              now.addingTimeInterval(policy.window)])
                     }
+                    return tier
                 }
             }
             if status == 420 { await stats.rateLimited() }

@@ -41,6 +41,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "How long a gap an ID sweep explained goes unswept: 6h, 24h (overrides PODIO_SWEEP_INTERVAL).")
     var sweepInterval: String?
 
+    @Option(name: .long, help: "How often the app list is asked of Podio: 30m, 1h (overrides PODIO_APPS_REFRESH).")
+    var appsRefresh: String?
+
     func validate() throws {
         if let logLevel, Logger.Level(rawValue: logLevel.lowercased()) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -70,7 +73,7 @@ struct GlobalOptions: ParsableArguments {
             ("PODIO_API_URL", apiURL), ("DATABASE_URL", databaseURL), ("PODIO_CLIENT_ID", clientID),
             ("PODIO_USERNAME", username), ("PODIO_RATE_LIMIT", rateLimit), ("PODIO_RATE_LIMIT_GENERAL", rateLimitGeneral),
             ("PODIO_RATE_WINDOW", rateWindow), ("PODIO_REQUEST_TIMEOUT", requestTimeout),
-            ("PODIO_SWEEP_INTERVAL", sweepInterval),
+            ("PODIO_SWEEP_INTERVAL", sweepInterval), ("PODIO_APPS_REFRESH", appsRefresh),
         ]
         for (variable, value) in overrides {
             if let value { env[variable] = value }
