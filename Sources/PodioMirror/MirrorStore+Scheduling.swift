@@ -40,6 +40,25 @@ extension MirrorStore {
         ).first?.bool("done") ?? false
     }
 
+    /// The rate-limited calls a delta of each app took lately (the mean of its last five), or
+    /// nothing for an app without a delta yet.
+    public func deltaCosts(_ apps: [Int]) throws -> [Int: Double] {
+        guard !apps.isEmpty else { return [:] }
+        var costs: [Int: Double] = [:]
+        for row in try db.query(
+            """
+            SELECT a.id, (SELECT avg(p.calls_rate_limited)::float8 FROM (
+                SELECT calls_rate_limited FROM podio.app_passes p
+                WHERE p.app_id = a.id AND p.mode = 'delta' AND p.status = 'succeeded'
+                ORDER BY p.pass_id DESC LIMIT 5) p) AS cost
+            FROM unnest($1::bigint[]) AS a(id)
+            """, [apps]
+        ).rows {
+            if let id = row.int("id"), let cost = row.double("cost") { costs[id] = cost }
+        }
+        return costs
+    }
+
     // MARK: - Claims
 
     /// Takes the session lock of every app of `apps` that no other run holds, all in one step

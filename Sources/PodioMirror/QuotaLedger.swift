@@ -162,6 +162,25 @@ public final class QuotaLedger: CallGate {
         }
     }
 
+    /// Calls of `tier` the identity may make at once, without waiting (none while paused).
+    public func freeCalls(identity: String, tier: TierName) async throws -> Int {
+        let now = clock.now()
+        let policy = self.policy
+        return try await db.run { db in
+            let state = try db.query(
+                "SELECT paused_until, external_calls, external_until FROM podio.quota_state WHERE credential = $1 AND tier = $2",
+                [identity, tier.rawValue]
+            ).first
+            if let paused = state?.date("paused_until"), paused > now { return 0 }
+            let used = try db.query(
+                "SELECT count(*) AS used FROM podio.api_calls WHERE credential = $1 AND tier = $2 AND called_at > $3",
+                [identity, tier.rawValue, now.addingTimeInterval(-policy.window)]
+            ).first?.int("used") ?? 0
+            let external = (state?.date("external_until")).map { $0 > now } == true ? state?.int("external_calls") ?? 0 : 0
+            return max(0, policy.allowed(tier) - used - external)
+        }
+    }
+
     enum Decision: Sendable {
         case granted(id: Int64?, tier: TierName)
         case wait(until: Date, tier: TierName, reason: String)

@@ -48,7 +48,9 @@ public struct RunSummary: Sendable, Codable {
             let held = skipped.filter { $0.reason == .heldByAnotherRun }.count
             let synced = skipped.filter { $0.reason == .syncedByAnotherRun }.count
             let gone = skipped.filter { $0.reason == .gone }.count
+            let fresh = skipped.filter { $0.reason == .fresh }.count
             let parts = [
+                fresh > 0 ? "\(fresh) fresh while the quota is spent" : nil,
                 held > 0 ? "\(held) held by another run" : nil, synced > 0 ? "\(synced) synced by another run" : nil,
                 gone > 0 ? "\(gone) not visible to these credentials" : nil,
             ].compactMap { $0 }
@@ -69,6 +71,9 @@ public struct SkippedApp: Sendable, Codable, Equatable {
         case syncedByAnotherRun = "synced_by_another_run"
         /// Podio answered 403, 404 or 410 for it: skipped until the app list is refreshed.
         case gone
+        /// Synced more recently than the quota's pace allows again, and no call was free:
+        /// the next run takes it.
+        case fresh
     }
 
     public var appID: Int

@@ -188,6 +188,22 @@ public final class SyncCoordinator: Sendable {
             runID: runID, options: options, store: store, ledger: ledger, access: access, clock: clock,
             logger: logger, observer: observer, metrics: metrics, overlap: settings.deltaOverlap,
             sweepInterval: settings.sweepInterval)
+        // The quota's pace: a delta of every app (each at what its recent deltas took) per
+        // identity fits in the window this often. An app synced more recently than that is not
+        // waited for when no call is free: a schedule faster than the quota allows then ends
+        // its runs with 0, and every app still gets a delta as often as the quota permits.
+        let costs = try await db.run { try MirrorStore(db: $0).deltaCosts(order) }
+        var identities: [Int: String] = [:]
+        var perIdentity: [String: Double] = [:]
+        for appID in order {
+            guard let identity = try? access.client(for: appID).identity else { continue }
+            identities[appID] = identity
+            perIdentity[identity, default: 0] += max(1, costs[appID] ?? 1)
+        }
+        let pace = { (appID: Int) -> Double in
+            guard let identity = identities[appID] else { return 0 }
+            return self.settings.quota.window * (perIdentity[identity] ?? 1) / Double(self.settings.quota.allowed(.rateLimited))
+        }
         var inProgress: Int?
         do {
             try await ledger.prune()
@@ -206,6 +222,13 @@ public final class SyncCoordinator: Sendable {
                         continue
                     }
                     claimed.insert(appID)
+                }
+                if options.kind == .sync, let identity = identities[appID],
+                    let fresh = try await freshness(appID: appID, pace: pace(appID), identity: identity, db: db, ledger: ledger)
+                {
+                    summary.skipped.append(fresh)
+                    try await db.run { try MirrorStore(db: $0).release(appID: appID) }
+                    continue
                 }
                 inProgress = appID
                 do {
@@ -278,6 +301,21 @@ public final class SyncCoordinator: Sendable {
                 fix: "the next run after \(PodioTime.format(until)) UTC continues where this one stopped")
         }
         return summary
+    }
+
+    /// A complete app synced more recently than the quota's pace, when no rate-limited call is
+    /// free now: it is skipped (reported), not waited for.
+    private func freshness(appID: Int, pace: Double, identity: String, db: PGConnection, ledger: QuotaLedger) async throws
+        -> SkippedApp?
+    {
+        let state = try await db.run { try MirrorStore(db: $0).syncState(appID: appID) }
+        guard state.lastFullSyncAt != nil, !state.hasUnfinishedFullPass, let bound = state.highWaterMark else { return nil }
+        let age = clock.now().timeIntervalSince(bound)
+        guard age < pace, try await ledger.freeCalls(identity: identity, tier: .rateLimited) == 0 else { return nil }
+        return SkippedApp(
+            appID: appID, reason: .fresh,
+            detail: "complete up to \(DurationParser.approximate(age)) ago; the quota allows a delta of each app about every "
+                + "\(DurationParser.approximate(pace)) and no call is free now")
     }
 
     private func finish(

@@ -74,27 +74,27 @@ struct FairSchedulingTests {
             var settings = h.settings
             let first = try await h.coordinator(settings: settings, clock: clock).run(SyncOptions(kind: .sync, apps: ids))
             #expect(first.status == "succeeded")
-            // Two calls an hour from now on: each run does two deltas and defers.
+            // Two calls an hour from now on: the quota's pace is a delta of each of the four apps
+            // every two hours. Three hours later all are stale: two deltas, then the run defers.
             settings.quota = QuotaPolicy(rateLimited: 2, general: 100, window: 3600, reserve: 0)
-            clock.advance(7200)
-            await #expect(throws: MirrorError.self) {
-                _ = try await h.coordinator(settings: settings, clock: clock).run(SyncOptions(kind: .sync, apps: ids, maxWait: 0))
-            }
+            let run = { try await h.coordinator(settings: settings, clock: clock).run(SyncOptions(kind: .sync, apps: ids, maxWait: 0)) }
+            clock.advance(3 * 3600)
+            await #expect(throws: MirrorError.self) { _ = try await run() }
             let second = try #require(Int64(try await h.scalar("SELECT max(run_id) FROM podio.sync_runs") ?? ""))
             #expect(try await passOrder(h, run: second) == Array(ids.prefix(3)))
             #expect(try await h.scalar("SELECT status FROM podio.sync_runs WHERE run_id = $1", [second]) == "deferred")
-            // The third app's pass was cut short by the quota, the fourth never began: both first now.
-            clock.advance(7200)
-            await #expect(throws: MirrorError.self) {
-                _ = try await h.coordinator(settings: settings, clock: clock).run(SyncOptions(kind: .sync, apps: ids, maxWait: 0))
-            }
-            let third = second + 1
-            #expect(try await passOrder(h, run: third) == [ids[2], ids[3], ids[0]])
-            clock.advance(7200)
-            await #expect(throws: MirrorError.self) {
-                _ = try await h.coordinator(settings: settings, clock: clock).run(SyncOptions(kind: .sync, apps: ids, maxWait: 0))
-            }
-            #expect(try await passOrder(h, run: third + 1) == [ids[0], ids[1], ids[2]])
+            // An hour later: the third app (cut short) and the fourth (never reached) first; the
+            // first two, synced an hour ago, are fresher than the pace: skipped, not waited for.
+            clock.advance(3601)
+            let third = try await run()
+            #expect(try await passOrder(h, run: third.runID) == [ids[2], ids[3]])
+            #expect(third.status == "succeeded")
+            #expect(third.skipped.map(\.appID) == [ids[0], ids[1]] && third.skipped.allSatisfy { $0.reason == .fresh })
+            #expect(third.line.contains("skipped 2 apps (2 fresh while the quota is spent)"))
+            // Three hours later all are stale again: the oldest bounds (the first two) first.
+            clock.advance(3 * 3600)
+            await #expect(throws: MirrorError.self) { _ = try await run() }
+            #expect(try await passOrder(h, run: third.runID + 1) == [ids[0], ids[1], ids[2]])
             #expect(h.simulator.stats().rateLimitErrors == 0)
         }
     }
