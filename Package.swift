@@ -146,7 +146,11 @@ let package = Package(
         ),
         .testTarget(
             name: "PodioMirrorCLITests",
-            dependencies: ["PodioMirrorCLI", "PodioSimulator", "LibPQ", "TestSupport"],
+            dependencies: [
+                "PodioMirrorCLI", "PodioMirror", "PodioAPI", "PodioSimulator", "LibPQ", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
     ]
