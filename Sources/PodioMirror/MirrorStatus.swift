@@ -279,7 +279,7 @@ public struct MirrorStatus: Codable, Sendable {
         if let budget = report.budget, !budget.covered, let schedule = report.scheduleDescription {
             hints.append(
                 "the quota cannot cover the schedule: \(budget.apps) app\(budget.apps == 1 ? "" : "s") need ~\(budget.callsPerHourNeeded) rate-limited calls an hour "
-                    + "(a delta \(schedule)); the quota allows \(budget.callsPerHourAllowed): run less often, mirror fewer apps (PODIO_APPS), or ask Podio for a higher limit")
+                    + "for a delta of each \(schedule); the quota allows \(budget.callsPerHourAllowed): run less often, mirror fewer apps (PODIO_APPS), or ask Podio for a higher limit")
         }
         for app in report.apps {
             if let gone = app.gone {
