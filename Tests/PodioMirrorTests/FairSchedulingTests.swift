@@ -2,7 +2,7 @@ import Foundation
 import LibPQ
 import MetricsTestKit
 import PodioAPI
-import PodioMirror
+@testable import PodioMirror
 import PodioSimulator
 import Testing
 import TestSupport
@@ -273,6 +273,31 @@ struct FairSchedulingTests {
             #expect(report.budget?.callsPerHourNeeded == 20)
             #expect(report.budget?.covered == true)
             #expect(report.scheduleDescription == "about every 15m (the spacing of the last 4 runs)")
+        }
+    }
+
+    /// The tables of this issue came within schema version 3: a version-3 database made before
+    /// them is told to migrate, and `migrate` adds them although the version did not change.
+    @Test func aVersion3DatabaseWithoutTheNewTablesIsToldToMigrateAndMigrateAddsThem() async throws {
+        try await withDatabase { db in
+            #expect(SchemaMigrator.declaredObjects.tables.contains("podio.app_passes"))
+            #expect(SchemaMigrator.declaredObjects.columns.contains { $0 == ("podio.sync_runs", "apps_skipped") })
+            try await db.run { db in
+                _ = try db.execute("DROP TABLE podio.workers, podio.app_list; ALTER TABLE podio.sync_runs DROP COLUMN apps_skipped")
+            }
+            do {
+                try await db.run { try SchemaMigrator.requireCurrent($0) }
+                Issue.record("a schema without the new tables passed as current")
+            } catch let error as MirrorError {
+                #expect(error.category == .usage)
+                #expect(error.message.hasPrefix("the database schema lacks podio.app_list and 2 more"), "\(error.message)")
+                #expect(error.fix == "run `podio-mirror migrate` first")
+            }
+            let outcome = try await db.run { try SchemaMigrator.migrate($0, logger: TestDatabase.logger) }
+            #expect(outcome == .applied(from: SchemaMigrator.currentVersion, to: SchemaMigrator.currentVersion))
+            try await db.run { try SchemaMigrator.requireCurrent($0) }
+            let again = try await db.run { try SchemaMigrator.migrate($0, logger: TestDatabase.logger) }
+            #expect(again == .upToDate(version: SchemaMigrator.currentVersion))
         }
     }
 }
