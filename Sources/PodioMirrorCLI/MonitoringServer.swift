@@ -9,6 +9,12 @@ import Prometheus
 import ServiceLifecycle
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Where `run --listen` serves: `HOST:PORT`, `[IPV6]:PORT`, `:PORT` or `PORT` (on 127.0.0.1), or a
 /// bare `HOST` (port 9464, Prometheus's registered port for exporters of this kind).
 struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
@@ -28,6 +34,7 @@ struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]") else { return nil }
             host = String(text[text.index(after: text.startIndex)..<close])
+            guard host.contains(":") else { return nil }  // brackets hold an IPv6 address
             let rest = text[text.index(after: close)...]
             if rest.isEmpty {
                 self.port = Self.defaultPort
@@ -50,7 +57,15 @@ struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
             host = text
             self.port = Self.defaultPort
         }
-        guard !host.isEmpty, !host.contains(where: { $0.isWhitespace || $0 == "/" }) else { return nil }
+        // An IPv6 address must be one; other names are host names or IPv4 addresses.
+        if host.contains(":") {
+            var v6 = in6_addr()
+            guard inet_pton(AF_INET6, host, &v6) == 1 else { return nil }
+        } else {
+            guard !host.isEmpty, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }) else {
+                return nil
+            }
+        }
     }
 
     var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LibPQ
 import Logging
+import NIOCore
 import PodioAPI
 import PodioMirror
 import ServiceLifecycle
@@ -73,7 +74,14 @@ struct RunCommand: AsyncParsableCommand {
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            try await group.run()
+            do {
+                try await group.run()
+            } catch let error where address != nil && (error is IOError || error is SocketAddressError) {
+                let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)).lowercased() } ?? "\(error)"
+                throw MirrorError(
+                    .usage, "could not listen on \(address?.description ?? "--listen"): \(reason)",
+                    fix: "choose a free port or another address for --listen")
+            }
             logger.info("scheduler stopped")
         }
     }
@@ -122,7 +130,8 @@ struct SchedulerService: Service {
         let worker = WorkerRecord(settings: settings, logger: logger)
         await worker.register(every: interval, resyncEvery: resyncInterval, listen: listen)
         logger.info("scheduler started", metadata: ["every": "\(DurationParser.describe(interval))"])
-        while !Task.isShuttingDownGracefully {
+        // Cancelled (the listener failed, say) or asked to stop: no further run.
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let started = clock.now()
             var kind = SyncOptions.Kind.sync
             if let due = nextResync, due <= started {

@@ -200,6 +200,10 @@ struct FairSchedulingCLITests {
             let filterCalls = try await h.count("SELECT count(*) FROM podio.api_calls WHERE tier = 'rate_limited' AND status = 200")
             let line = text.split(separator: "\n").first { $0.hasPrefix(#"podio_mirror_api_calls_total{tier="rate_limited",status="200"} "#) }
             #expect(line.flatMap { Int($0.split(separator: " ").last ?? "") } == filterCalls, "\(line ?? "none")")
+            // A second listener on the same port: one line, exit 64.
+            let clash = try await h.run(["run", "--every", "1s", "--listen", "127.0.0.1:\(port)"], timeout: 30)
+            #expect(clash.status == 64, "\(clash.printed)")
+            #expect(clash.stderrLines.last == "podio-mirror: could not listen on 127.0.0.1:\(port): address already in use; choose a free port or another address for --listen", "\(clash.printed)")
             worker.terminate()
             let stopped = await h.finish(worker)
             #expect(stopped.status == 0, "\(stopped.printed)")

@@ -107,7 +107,7 @@ struct SchedulerClockTests {
         #expect(ListenAddress("[::1]:9100") == ListenAddress(host: "::1", port: 9100))
         #expect(ListenAddress("[::1]")?.description == "[::1]:9464")
         #expect(ListenAddress("::1") == ListenAddress(host: "::1", port: 9464))
-        for bad in ["", "host:port", "127.0.0.1:70000", "[::1", "a b:1", "[::1]x"] {
+        for bad in ["", "host:port", "127.0.0.1:70000", "[::1", "a b:1", "[::1]x", "nonsense:host:1", "[host]:1", "a/b:1"] {
             #expect(ListenAddress(bad) == nil, "\(bad)")
         }
     }
