@@ -16,10 +16,12 @@ RUN swift build -c release --product podio-mirror --static-swift-stdlib \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq5 ca-certificates tzdata \
+ && apt-get install -y --no-install-recommends libpq5 ca-certificates tzdata curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home mirror
 COPY --from=build /usr/local/bin/podio-mirror /usr/local/bin/podio-mirror
 USER mirror
+# `run --listen 0.0.0.0:9464`: /healthz (curl is there for the healthcheck) and /metrics.
+EXPOSE 9464
 ENTRYPOINT ["podio-mirror"]
 CMD ["run", "--every", "15m"]

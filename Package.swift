@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         // libpq, as Debian's libpq-dev ships it.
@@ -54,6 +57,7 @@ let package = Package(
             dependencies: [
                 "LibPQ", "PodioAPI",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             resources: [.embedInCode("Resources/schema.sql")],
             swiftSettings: strict
@@ -69,6 +73,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),
@@ -129,14 +136,21 @@ let package = Package(
         ),
         .testTarget(
             name: "PodioMirrorTests",
-            dependencies: ["PodioMirror", "PodioAPI", "PodioSimulator", "LibPQ", "TestSupport"],
+            dependencies: [
+                "PodioMirror", "PodioAPI", "PodioSimulator", "LibPQ", "TestSupport",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             // The first version's schema, read by the upgrade test through #filePath.
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "PodioMirrorCLITests",
-            dependencies: ["PodioMirrorCLI", "PodioSimulator", "LibPQ", "TestSupport"],
+            dependencies: [
+                "PodioMirrorCLI", "PodioMirror", "PodioAPI", "PodioSimulator", "LibPQ", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
     ]

@@ -416,6 +416,7 @@ CREATE TABLE IF NOT EXISTS podio.sync_runs (
     items_deleted       integer NOT NULL DEFAULT 0,
     deletions_found_by  text,             -- full pass, id sweep, none
     deletions_withheld  text,             -- why a full pass or sweep marked nothing (it saw less than Podio counted)
+    apps_skipped        bigint[] NOT NULL DEFAULT '{}',  -- held by another run when this one came to them
     error_category      text,             -- a failed run's kind of error: credentials, podio, database, usage, other
     deferred_until      timestamptz,
     error               text,
@@ -425,6 +426,67 @@ CREATE TABLE IF NOT EXISTS podio.sync_runs (
                                           -- session is gone was interrupted
 );
 CREATE INDEX IF NOT EXISTS sync_runs_started_idx ON podio.sync_runs (started_at DESC);
+
+-- One row per app a run took up: a pass over its items (full or delta), with what it cost.
+-- It tells which app a run held and when (no two runs hold one app at once: LockKeys.app), where
+-- a full load resumed, and the calls a delta of each app takes, which `status` turns into the
+-- calls an hour the schedule needs. Rows older than 30 days are pruned by the runs.
+CREATE TABLE IF NOT EXISTS podio.app_passes (
+    pass_id             bigserial PRIMARY KEY,
+    run_id              bigint NOT NULL,
+    app_id              bigint NOT NULL,
+    mode                text NOT NULL,    -- full, delta
+    status              text NOT NULL,    -- running, succeeded, deferred, stopped, failed, gone
+    started_at          timestamptz NOT NULL DEFAULT now(),
+    finished_at         timestamptz,
+    resumed_at_offset   integer,          -- a full load resumed from this checkpoint
+    calls_rate_limited  integer NOT NULL DEFAULT 0,
+    calls_general       integer NOT NULL DEFAULT 0,
+    items_written       integer NOT NULL DEFAULT 0,
+    items_deleted       integer NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS app_passes_app_idx ON podio.app_passes (app_id, pass_id DESC);
+CREATE INDEX IF NOT EXISTS app_passes_started_idx ON podio.app_passes (started_at);
+
+-- The apps the credentials see, as Podio last listed them (`GET /org/`, `GET /app/space/{id}/`),
+-- asked again at most once per PODIO_APPS_REFRESH or by `podio-mirror apps`; also every app a
+-- run chose (PODIO_APPS, --app) and the apps Podio no longer serves (403, 404, 410 on the app or
+-- its items), which runs skip until the next refresh.
+CREATE TABLE IF NOT EXISTS podio.app_list (
+    app_id             bigint PRIMARY KEY,
+    space_id           bigint,
+    name               text,
+    status             text,              -- Podio's: active, inactive
+    listed_at          timestamptz,       -- the refresh that listed it; NULL when the last one did not
+    first_selected_at  timestamptz,       -- the first run that chose it
+    selected_at        timestamptz,       -- the latest run that chose it
+    gone_at            timestamptz,       -- Podio answered gone_status for it: skipped until the next refresh
+    gone_status        integer,
+    gone_error         text
+);
+
+-- When the app list was last asked of Podio, and for whom (a change of credentials asks again).
+CREATE TABLE IF NOT EXISTS podio.app_list_refresh (
+    singleton     boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    identity      text NOT NULL,         -- the non-secret identities whose view it is
+    refreshed_at  timestamptz NOT NULL,
+    apps          integer NOT NULL,
+    calls_rate_limited integer NOT NULL DEFAULT 0
+);
+
+-- The `run` schedulers sharing the database: their schedule and a heartbeat, which `status`
+-- reads to know how often each app is meant to be synced.
+CREATE TABLE IF NOT EXISTS podio.workers (
+    worker_id             bigserial PRIMARY KEY,
+    host                  text,
+    pid                   integer,
+    every_seconds         numeric NOT NULL,
+    resync_every_seconds  numeric,
+    listen                text,
+    started_at            timestamptz NOT NULL DEFAULT now(),
+    seen_at               timestamptz NOT NULL DEFAULT now(),
+    stopped_at            timestamptz
+);
 
 -- The quota ledger: one row per Podio call made. `credential` is a non-secret identity key.
 CREATE TABLE IF NOT EXISTS podio.api_calls (
@@ -520,6 +582,8 @@ ALTER TABLE podio.sync_state ADD COLUMN IF NOT EXISTS sweep_gap integer;
 ALTER TABLE podio.sync_state ADD COLUMN IF NOT EXISTS swept_at timestamptz;
 ALTER TABLE podio.sync_runs ADD COLUMN IF NOT EXISTS deletions_withheld text;
 ALTER TABLE podio.sync_runs ADD COLUMN IF NOT EXISTS error_category text;
+-- Columns added in version 3's lifetime (fair scheduling: issue 16).
+ALTER TABLE podio.sync_runs ADD COLUMN IF NOT EXISTS apps_skipped bigint[] NOT NULL DEFAULT '{}';
 DROP TABLE IF EXISTS podio.item_values;
 DROP INDEX IF EXISTS podio.items_title_lower_idx;
 DROP FUNCTION IF EXISTS podio.value_is_unreadable(text, jsonb, text, numeric, bigint, timestamptz, date);

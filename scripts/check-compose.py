@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Checks docker-compose.yml, the Dockerfile and the env example by reading them (there is no
-Docker engine where the tests run): the services, their order, the healthcheck, the image stages,
-and that no secret is written into the compose file. Exits 1 with one line per problem."""
+Docker engine where the tests run): the services, their order, the healthchecks (the database's,
+and the scheduler's on its /healthz listener, with the tool it runs installed in the image), the
+commented second worker, the image stages, and that no secret is written into the compose file.
+Exits 1 with one line per problem."""
 import os
 import re
 import subprocess
@@ -50,6 +52,13 @@ need((migrate.get("depends_on") or {}).get("db", {}).get("condition") == "servic
 mirror = services.get("mirror", {})
 command = mirror.get("command") or []
 need(command[:1] == ["run"] and "--every" in command, "mirror must run the scheduler (`run --every D`)")
+need("--listen" in command, "mirror must serve /healthz and /metrics (`run --listen ADDR`)")
+listen = command[command.index("--listen") + 1] if "--listen" in command[:-1] else ""
+need(listen.startswith("0.0.0.0:"), "mirror must listen on all interfaces of its container (--listen 0.0.0.0:PORT) for Prometheus")
+health = (mirror.get("healthcheck") or {}).get("test") or []
+need("/healthz" in " ".join(map(str, health)), "mirror needs a healthcheck on /healthz")
+need(listen.split(":")[-1] in " ".join(map(str, health)), "mirror's healthcheck asks the port it listens on")
+need(re.search(r"^\s*#\s*mirror-2:", text, re.M) is not None, "a commented second mirror replica (mirror-2) shows how to add a worker")
 deps = mirror.get("depends_on") or {}
 need(deps.get("db", {}).get("condition") == "service_healthy", "mirror waits for a healthy db")
 need(deps.get("migrate", {}).get("condition") == "service_completed_successfully", "mirror starts after migrate")
@@ -67,6 +76,10 @@ stages = re.findall(r"^FROM\s+(\S+)", dockerfile, re.M)
 need(len(stages) == 2 and stages[0].startswith("swift:"), "the Dockerfile builds in a swift image and runs in a second stage")
 need("libpq5" in dockerfile and "libpq-dev" in dockerfile, "libpq-dev to build, libpq5 to run")
 need(re.search(r"^ENTRYPOINT \[\"podio-mirror\"\]", dockerfile, re.M), "the image's entrypoint is podio-mirror")
+health_tool = str(health[1]) if len(health) > 1 and health[0] == "CMD" else ""
+runtime_stage = re.split(r"^FROM\s", dockerfile, flags=re.M)[-1]
+need(not health_tool or re.search(rf"apt-get install[^\n]*\b{re.escape(health_tool)}\b", runtime_stage),
+     f"the runtime image installs {health_tool}, which the healthcheck runs")
 
 with open(os.path.join(root, "podio-mirror.env.example")) as f:
     example = f.read()

@@ -22,4 +22,19 @@ public enum DurationParser {
         if seconds == seconds.rounded() { return "\(Int(seconds))s" }
         return String(format: "%.1fs", seconds)
     }
+
+    /// A span for people, to its two largest units: `12s`, `47m 5s`, `3h 5m`, `2d 3h`.
+    public static func approximate(_ seconds: Double) -> String {
+        let total = Int(max(0, seconds).rounded())
+        let units: [(Int, String)] = [(86_400, "d"), (3600, "h"), (60, "m"), (1, "s")]
+        guard let first = units.firstIndex(where: { total >= $0.0 }) else { return "0s" }
+        let (size, name) = units[first]
+        var text = "\(total / size)\(name)"
+        if first + 1 < units.count {
+            let (next, nextName) = units[first + 1]
+            let rest = (total % size) / next
+            if rest > 0 { text += " \(rest)\(nextName)" }
+        }
+        return text
+    }
 }

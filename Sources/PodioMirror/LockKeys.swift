@@ -6,6 +6,12 @@ public enum LockKeys {
     /// exits with the deferred code. Runs of disjoint apps may sync together (the quota ledger
     /// keeps them within the quota together).
     public static func app(_ appID: Int) -> Int64 { 0x706F_6400_0000_0000 ^ Int64(appID) }
+    /// Held (transaction-scoped) while a run claims its apps all at once (a one-shot `sync`), so
+    /// that two runs started together cannot each take a part of the same set.
+    public static let claims: Int64 = 0x706F_6469_6F04
+    /// Held (session-scoped) while one process asks Podio for the app list, so that workers
+    /// started together list the apps once.
+    public static let appList: Int64 = 0x706F_6469_6F05
     /// Held (transaction-scoped) while app tables change shape or name (names are decided
     /// from the whole set of apps, so one app's change can rename another's table).
     public static let tables: Int64 = 0x706F_6469_6F03

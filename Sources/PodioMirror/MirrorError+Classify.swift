@@ -52,6 +52,10 @@ extension MirrorError {
             }
         case let e as TransportError:
             self.init(.podioUnavailable, "Podio is unreachable: \(e.message)", fix: "check PODIO_API_URL and the network")
+        case let e as AllAppsHeld:
+            self.init(.deferred, e.description, fix: "this run stops here; the next scheduled run will sync")
+        case let e as AppGoneError:
+            self.init(.usage, e.description, fix: "check --app and PODIO_APPS against `podio-mirror apps`")
         case let e as TokenDeferral:
             self.init(.deferred, "deferred: \(e)", fix: "the next run after then continues")
         case let e as any RunDeferral:

@@ -32,6 +32,9 @@ public struct MirrorSettings: Sendable {
     public var comments = true
     /// Where to download the attached files (`PODIO_FILES`); nil: no downloads.
     public var filesDirectory: String?
+    /// How long the list of apps the credentials see is kept before a run asks Podio again
+    /// (`PODIO_APPS_REFRESH`); also how long an app Podio stopped serving is skipped.
+    public var appsRefresh: Double = 3600
 
     public init() {}
 
@@ -112,6 +115,12 @@ public struct MirrorSettings: Sendable {
                 throw MirrorError(.usage, "PODIO_FILES must name a directory to download the files into", fix: "for example PODIO_FILES=/var/lib/podio-files, or off")
             }
             s.filesDirectory = v
+        }
+        if let v = value("PODIO_APPS_REFRESH") {
+            guard let seconds = DurationParser.seconds(v), seconds > 0 else {
+                throw MirrorError(.usage, "PODIO_APPS_REFRESH is not a duration", fix: "use 30m, 1h, 6h or plain seconds")
+            }
+            s.appsRefresh = seconds
         }
         if let v = value("PODIO_RATE_RESERVE") {
             guard let r = Double(v.replacingOccurrences(of: "%", with: "")), r >= 0, r < 100 else {

@@ -16,7 +16,57 @@ public struct MirrorStatus: Codable, Sendable {
         public var fullLoadInProgressAt: Int?
         public var lastError: String?
         /// Live items whose comments moved since the mirror last read them (read by the next run).
-        public var commentsPending: Int
+        public var commentsPending: Int = 0
+        /// The app has a row in `podio.apps` (its definition was stored).
+        public var mirrored: Bool = true
+        /// The time up to which the mirror of the app is known complete: the bound of its last
+        /// completed pass (`sync_state.high_water_mark`); nil until a full load completed.
+        public var completeUpTo: Date?
+        /// Seconds from `completeUpTo` to now; for an app never complete, from the first run
+        /// that chose it.
+        public var lagSeconds: Double?
+        /// Chosen by a recent run and known complete less recently than twice the schedule's
+        /// interval (or never complete that long after it was first chosen).
+        public var behind: Bool = false
+        public var firstSelectedAt: Date?
+        public var selectedAt: Date?
+        /// Podio stopped serving the app (403, 404, 410): skipped until `retryAfter` (the next
+        /// refresh of the app list).
+        public var gone: GoneApp?
+        public var retryAfter: Date?
+        /// Rate-limited calls of its recent deltas, on average (nil before its first delta).
+        public var callsPerDelta: Double?
+        /// Rate-limited calls its unfinished full load still needs, when known.
+        public var callsToFinishFullLoad: Int?
+    }
+
+    /// How often the apps are meant to be synced, and how that is known.
+    public struct Schedule: Codable, Sendable {
+        public var intervalSeconds: Double
+        /// `run --every` (the interval of the `run` workers seen lately, the shortest when they
+        /// differ) or `recent runs` (the median spacing of the last runs: cron).
+        public var source: String
+        /// `run` workers seen lately.
+        public var workers: Int
+        /// The runs the spacing was measured on (source `recent runs`).
+        public var runs: Int
+    }
+
+    /// Whether the quota covers the schedule, in rate-limited calls an hour.
+    public struct Budget: Codable, Sendable {
+        /// Apps chosen by recent runs and still served by Podio.
+        public var apps: Int
+        /// Their deltas at the schedule's interval (each app at least one call, else what its
+        /// recent deltas took), plus the app list's refresh.
+        public var callsPerHourNeeded: Int
+        /// The rate-limited quota less the reserve, per hour.
+        public var callsPerHourAllowed: Int
+        /// Of the need, the app list's refresh.
+        public var appListCallsPerHour: Int
+        /// One-time work still to do: what the unfinished full loads need (apps never loaded
+        /// whose size is unknown count one call).
+        public var pendingFullLoadCalls: Int
+        public var covered: Bool
     }
 
     public struct Quota: Codable, Sendable {
@@ -48,33 +98,76 @@ public struct MirrorStatus: Codable, Sendable {
     public var apps: [App] = []
     public var quota: [Quota] = []
     public var windowSeconds: Double
+    public var schedule: Schedule?
+    public var budget: Budget?
+    /// When the app list was last asked of Podio (nil: never, or the apps are named by PODIO_APPS).
+    public var appListRefreshedAt: Date?
     public var runs: [Run] = []
     public var hints: [String] = []
 
-    /// Reads the status from the database: the store of the status queries.
-    public static func load(_ db: PGConnection, policy: QuotaPolicy, now: Date = Date()) throws -> MirrorStatus {
+    /// Reads the status from the database: the store of the status queries. `appsRefresh` is
+    /// `PODIO_APPS_REFRESH` (when an app Podio stopped serving is tried again); without
+    /// `itemCounts` the apps' item counts are left at zero (the metrics endpoint, often asked).
+    public static func load(
+        _ db: PGConnection, policy: QuotaPolicy, appsRefresh: Double = 3600, now: Date = Date(), itemCounts: Bool = true
+    ) throws -> MirrorStatus {
         var report = MirrorStatus(windowSeconds: policy.window)
         report.apps = try db.query(
             """
-            SELECT a.app_id, a.name, a.table_name,
-                   (SELECT count(*) FROM podio.items i WHERE i.app_id = a.app_id AND i.deleted_at IS NULL) AS live,
-                   (SELECT count(*) FROM podio.items i WHERE i.app_id = a.app_id AND i.deleted_at IS NOT NULL) AS deleted,
+            WITH known AS (
+                SELECT app_id FROM podio.apps
+                UNION SELECT app_id FROM podio.app_list WHERE selected_at IS NOT NULL OR gone_at IS NOT NULL
+            )
+            SELECT k.app_id, coalesce(a.name, l.name, 'app ' || k.app_id) AS name, a.table_name, a.app_id IS NOT NULL AS mirrored,
+                   CASE WHEN $1 THEN (SELECT count(*) FROM podio.items i WHERE i.app_id = k.app_id AND i.deleted_at IS NULL) END AS live,
+                   CASE WHEN $1 THEN (SELECT count(*) FROM podio.items i WHERE i.app_id = k.app_id AND i.deleted_at IS NOT NULL) END AS deleted,
                    s.last_full_sync_at, s.last_delta_sync_at, s.high_water_mark, s.full_pass_run_id, s.full_pass_offset,
-                   s.last_error,
+                   s.full_pass_filtered, s.last_error, l.first_selected_at, l.selected_at, l.gone_at, l.gone_status, l.gone_error,
+                   (SELECT avg(p.calls_rate_limited) FROM (
+                        SELECT calls_rate_limited FROM podio.app_passes p
+                        WHERE p.app_id = k.app_id AND p.mode = 'delta' AND p.status = 'succeeded'
+                        ORDER BY p.pass_id DESC LIMIT 5) p) AS delta_calls,
                    (SELECT count(*) FROM podio.items i LEFT JOIN podio.comment_reads r ON r.item_id = i.item_id
-                    WHERE i.app_id = a.app_id AND i.deleted_at IS NULL AND coalesce(i.comment_count, 0) > 0
+                    WHERE i.app_id = k.app_id AND i.deleted_at IS NULL AND coalesce(i.comment_count, 0) > 0
                       AND (r.item_id IS NULL OR r.comment_count IS DISTINCT FROM i.comment_count
                            OR r.last_event_on IS DISTINCT FROM i.last_event_on)) AS comments_pending
-            FROM podio.apps a LEFT JOIN podio.sync_state s ON s.app_id = a.app_id ORDER BY a.app_id
-            """
+            FROM known k
+            LEFT JOIN podio.apps a ON a.app_id = k.app_id
+            LEFT JOIN podio.sync_state s ON s.app_id = k.app_id
+            LEFT JOIN podio.app_list l ON l.app_id = k.app_id
+            ORDER BY k.app_id
+            """, [itemCounts]
         ).rows.map { r in
-            App(
-                appID: r.int("app_id") ?? 0, name: r.string("name") ?? "", table: r.string("table_name"),
+            let appID = r.int("app_id") ?? 0
+            let unfinished = r.int64("full_pass_run_id") != nil
+            var app = App(
+                appID: appID, name: r.string("name") ?? "", table: r.string("table_name"),
                 liveItems: r.int("live") ?? 0, deletedItems: r.int("deleted") ?? 0,
                 lastFullSync: r.date("last_full_sync_at"), lastDeltaSync: r.date("last_delta_sync_at"),
                 highWaterMark: r.date("high_water_mark"),
-                fullLoadInProgressAt: r.int64("full_pass_run_id") != nil ? r.int("full_pass_offset") : nil,
+                fullLoadInProgressAt: unfinished ? r.int("full_pass_offset") : nil,
                 lastError: r.string("last_error"), commentsPending: r.int("comments_pending") ?? 0)
+            app.mirrored = r.bool("mirrored") ?? false
+            app.completeUpTo = app.lastFullSync != nil ? app.highWaterMark : nil
+            app.firstSelectedAt = r.date("first_selected_at")
+            app.selectedAt = r.date("selected_at")
+            if let goneAt = r.date("gone_at"), goneAt > now.addingTimeInterval(-appsRefresh) {
+                app.gone = GoneApp(appID: appID, status: r.int("gone_status"), error: r.string("gone_error") ?? "", since: goneAt)
+                app.retryAfter = goneAt.addingTimeInterval(appsRefresh)
+            }
+            if let since = app.completeUpTo ?? app.firstSelectedAt { app.lagSeconds = max(0, now.timeIntervalSince(since)) }
+            app.callsPerDelta = r.double("delta_calls")
+            if unfinished, let filtered = r.int("full_pass_filtered") {
+                app.callsToFinishFullLoad = max(1, (filtered - (r.int("full_pass_offset") ?? 0) + 499) / 500)
+            }
+            return app
+        }
+        report.appListRefreshedAt = try db.query("SELECT refreshed_at FROM podio.app_list_refresh").first?.date("refreshed_at")
+        report.schedule = try schedule(db, now: now)
+        if let schedule = report.schedule {
+            let listCalls = try db.query("SELECT calls_rate_limited FROM podio.app_list_refresh WHERE refreshed_at > $1",
+                                         [now.addingTimeInterval(-2 * appsRefresh)]).first?.int("calls_rate_limited") ?? 0
+            report.judge(schedule: schedule, policy: policy, appsRefresh: appsRefresh, appListCalls: listCalls, now: now)
         }
         let windowStart = now.addingTimeInterval(-policy.window)
         report.quota = try db.query(
@@ -115,6 +208,63 @@ public struct MirrorStatus: Codable, Sendable {
         return report
     }
 
+    /// The schedule: the `run` workers seen lately (their `--every`), else the median spacing of
+    /// the last sync runs (cron), else nil (fewer than three runs, no worker).
+    static func schedule(_ db: PGConnection, now: Date) throws -> Schedule? {
+        let workers = try db.query(
+            """
+            SELECT count(*) AS n, min(every_seconds) AS every FROM podio.workers
+            WHERE stopped_at IS NULL AND seen_at > $1::timestamptz - make_interval(secs => greatest(3 * every_seconds, 300)::float8)
+            """, [now]
+        ).first
+        if let n = workers?.int("n"), n > 0, let every = workers?.double("every") {
+            return Schedule(intervalSeconds: every, source: "run --every", workers: n, runs: 0)
+        }
+        let starts = try db.query(
+            "SELECT started_at FROM podio.sync_runs WHERE kind = 'sync' ORDER BY run_id DESC LIMIT 11"
+        ).rows.compactMap { $0.date("started_at") }
+        guard starts.count >= 3 else { return nil }
+        let gaps = zip(starts, starts.dropFirst()).map { abs($0.timeIntervalSince($1)) }.sorted()
+        let median = gaps[gaps.count / 2]
+        guard median > 0 else { return nil }
+        return Schedule(intervalSeconds: median, source: "recent runs", workers: 0, runs: starts.count)
+    }
+
+    /// Flags the apps that fall behind the schedule and weighs the schedule against the quota.
+    mutating func judge(schedule: Schedule, policy: QuotaPolicy, appsRefresh: Double, appListCalls: Int, now: Date) {
+        let interval = schedule.intervalSeconds
+        // Apps a run chose lately are in the schedule; others (no longer in PODIO_APPS, say) are not judged.
+        let recent = now.addingTimeInterval(-max(3 * interval, 3600))
+        var needed = 0.0
+        var inSchedule = 0
+        var pending = 0
+        for index in apps.indices {
+            let app = apps[index]
+            guard let selected = app.selectedAt, selected > recent, app.gone == nil else { continue }
+            inSchedule += 1
+            needed += max(1, app.callsPerDelta ?? 1) * 3600 / interval
+            if app.completeUpTo == nil { pending += app.callsToFinishFullLoad ?? 1 }
+            if let lag = app.lagSeconds, lag > 2 * interval { apps[index].behind = true }
+        }
+        let listPerHour = appListCalls > 0 ? Double(appListCalls) * 3600 / appsRefresh : 0
+        needed += listPerHour
+        let allowed = Double(policy.allowed(.rateLimited)) * 3600 / policy.window
+        budget = Budget(
+            apps: inSchedule, callsPerHourNeeded: Int(needed.rounded(.up)), callsPerHourAllowed: Int(allowed.rounded(.down)),
+            appListCallsPerHour: Int(listPerHour.rounded(.up)), pendingFullLoadCalls: pending,
+            covered: needed <= allowed)
+    }
+
+    /// The schedule in words: "every 15m (run --every, 2 workers)".
+    public var scheduleDescription: String? {
+        guard let schedule else { return nil }
+        let every = DurationParser.approximate(schedule.intervalSeconds)
+        if schedule.source == "run --every" {
+            return "every \(every) (run --every, \(schedule.workers) worker\(schedule.workers == 1 ? "" : "s"))"
+        }
+        return "about every \(every) (the spacing of the last \(schedule.runs) runs)"
+    }
+
     /// What needs attention, in sentences for people.
     static func hints(_ report: MirrorStatus) -> [String] {
         var hints: [String] = []
@@ -132,7 +282,23 @@ public struct MirrorStatus: Codable, Sendable {
         if recent.count >= 3 && recent.prefix(3).allSatisfy({ $0.status == "deferred" }) {
             hints.append("the last runs were all deferred: the quota does not cover the work between runs; run less often, raise --max-wait, or ask Podio for a higher limit")
         }
+        if let budget = report.budget, !budget.covered, let schedule = report.scheduleDescription {
+            hints.append(
+                "the quota cannot cover the schedule: \(budget.apps) app\(budget.apps == 1 ? "" : "s") need ~\(budget.callsPerHourNeeded) rate-limited calls an hour "
+                    + "for a delta of each \(schedule); the quota allows \(budget.callsPerHourAllowed): run less often, mirror fewer apps (PODIO_APPS), or ask Podio for a higher limit")
+        }
         for app in report.apps {
+            if let gone = app.gone {
+                hints.append(
+                    "app \(app.appID): Podio no longer serves it to these credentials (\(gone.status.map { "HTTP \($0)" } ?? "an error") at \(format(gone.since))); "
+                        + "skipped until the app list is refreshed (\(format(app.retryAfter)), or run `podio-mirror apps`)")
+            }
+            if app.behind, let lag = app.lagSeconds, let interval = report.schedule?.intervalSeconds {
+                let what = app.completeUpTo == nil ? "never complete since a run first chose it" : "complete only up to \(format(app.completeUpTo))"
+                hints.append(
+                    "app \(app.appID) is behind its schedule: \(what), \(DurationParser.approximate(lag)) ago "
+                        + "(more than twice the interval of \(DurationParser.approximate(interval)))")
+            }
             if let offset = app.fullLoadInProgressAt {
                 hints.append("app \(app.appID): a full load stopped at item \(offset); the next sync resumes it")
             }

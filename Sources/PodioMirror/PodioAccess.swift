@@ -65,6 +65,12 @@ public struct PodioAccess: Sendable {
         return apps.sorted { $0.appID < $1.appID }
     }
 
+    /// Whose view of Podio an app list is: the identities of every client (none of them secret).
+    public var listIdentity: String {
+        ([userClient?.identity].compactMap { $0 } + appClients.keys.sorted().compactMap { appClients[$0]?.identity })
+            .joined(separator: " ")
+    }
+
     /// Redacts the secrets of every client from a text.
     public func redact(_ text: String) -> String {
         var text = text

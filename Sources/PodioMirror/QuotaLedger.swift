@@ -25,11 +25,13 @@ public final class QuotaLedger: CallGate {
     /// The latest moment the run is willing to wait until (`--max-wait` from the run's start).
     private let deadline: Date?
     private let stats = LedgerStats()
+    private let metrics: MirrorMetrics
 
     public init(
         db: PGConnection, policy: QuotaPolicy, clock: any LedgerClock = SystemClock(), runID: Int64? = nil,
-        deadline: Date? = nil, logger: Logger
+        deadline: Date? = nil, metrics: MirrorMetrics = MirrorMetrics(), logger: Logger
     ) {
+        self.metrics = metrics
         self.db = db
         self.policy = policy
         self.clock = clock
@@ -75,9 +77,11 @@ public final class QuotaLedger: CallGate {
 
     public func complete(_ permit: CallPermit, status: Int?, headers: RateLimitHeaders, retryAfterSeconds: Int?) async {
         let now = clock.now()
+        var counted = permit.tier
+        defer { metrics.call(tier: counted, status: status) }
         do {
-            try await db.run { [policy, logger] db in
-                try db.withTransaction { db in
+            counted = try await db.run { [policy, logger] db in
+                try db.withTransaction { db -> TierName in
                     try db.advisoryTransactionLock(Self.lockKey(permit.identity))
                     var tier = permit.tier
                     if let limit = headers.limit, let learned = policy.tier(forLimit: limit) {
@@ -127,6 +131,7 @@ public final class QuotaLedger: CallGate {
                             [permit.identity, tier.rawValue, limit, remaining, now, external,
                              now.addingTimeInterval(policy.window)])
                     }
+                    return tier
                 }
             }
             if status == 420 { await stats.rateLimited() }
@@ -158,6 +163,25 @@ public final class QuotaLedger: CallGate {
                     tier: tier, used: used, quota: policy.limit(tier), allowed: policy.allowed(tier),
                     oldestLeavesAt: row?.date("oldest").map { $0.addingTimeInterval(policy.window) })
             }
+        }
+    }
+
+    /// Calls of `tier` the identity may make at once, without waiting (none while paused).
+    public func freeCalls(identity: String, tier: TierName) async throws -> Int {
+        let now = clock.now()
+        let policy = self.policy
+        return try await db.run { db in
+            let state = try db.query(
+                "SELECT paused_until, external_calls, external_until FROM podio.quota_state WHERE credential = $1 AND tier = $2",
+                [identity, tier.rawValue]
+            ).first
+            if let paused = state?.date("paused_until"), paused > now { return 0 }
+            let used = try db.query(
+                "SELECT count(*) AS used FROM podio.api_calls WHERE credential = $1 AND tier = $2 AND called_at > $3",
+                [identity, tier.rawValue, now.addingTimeInterval(-policy.window)]
+            ).first?.int("used") ?? 0
+            let external = (state?.date("external_until")).map { $0 > now } == true ? state?.int("external_calls") ?? 0 : 0
+            return max(0, policy.allowed(tier) - used - external)
         }
     }
 

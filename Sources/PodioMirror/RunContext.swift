@@ -13,6 +13,7 @@ final class RunContext {
     let clock: any LedgerClock
     let logger: Logger
     let observer: SyncObserver?
+    let metrics: MirrorMetrics
     let overlap: Double
     /// How long a gap between Podio's total and the mirror's live count that a sweep explained
     /// goes without another sweep.
@@ -31,9 +32,10 @@ final class RunContext {
 
     init(
         runID: Int64, options: SyncOptions, store: MirrorStore, ledger: QuotaLedger, access: PodioAccess,
-        clock: any LedgerClock, logger: Logger, observer: SyncObserver?, overlap: Double, sweepInterval: Double,
-        keepHistory: Bool = true
+        clock: any LedgerClock, logger: Logger, observer: SyncObserver?, metrics: MirrorMetrics, overlap: Double,
+        sweepInterval: Double, keepHistory: Bool = true
     ) {
+        self.metrics = metrics
         self.runID = runID
         self.options = options
         self.store = store
@@ -55,7 +57,9 @@ final class RunContext {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
-    /// Syncs one app: a full pass (first sync, `resync`, or an unfinished pass to resume) or a delta.
+    /// Syncs one app: a full pass (first sync, `resync`, or an unfinished pass to resume) or a
+    /// delta, recorded as a pass (`podio.app_passes`) with what it cost. Podio answering 403, 404
+    /// or 410 for the app's definition or its items throws `AppGoneError`.
     func syncApp(_ appID: Int) async throws -> AppRunSummary {
         let client = try access.client(for: appID)
         let store = self.store
@@ -68,14 +72,70 @@ final class RunContext {
             definition = nil
             unknownFieldsWarned = []
         }
-        let callsBefore = await callCount()
-        if known != nil && !options.dryRun {
+        let before = await ledger.snapshot()
+        var passID: Int64?
+        if !options.dryRun {
+            let runID = self.runID
+            let resumedAt = full && state.hasUnfinishedFullPass ? state.fullPassOffset : nil
+            passID = try await store.db.run {
+                try MirrorStore(db: $0).beginPass(runID: runID, appID: appID, mode: full ? "full" : "delta", resumedAtOffset: resumedAt)
+            }
+        }
+        do {
+            do {
+                try await passes(appID: appID, client: client, state: state, full: full, known: known != nil)
+            } catch let error as PodioError where Self.meansGone(error) {
+                throw AppGoneError(appID: appID, status: error.status, endpoint: error.endpoint)
+            }
+        } catch {
+            let status: String
+            switch error {
+            case is AppGoneError: status = "gone"
+            case is SyncStopped: status = "stopped"
+            case is any RunDeferral: status = "deferred"
+            default: status = "failed"
+            }
+            await finishPass(passID, status: status, since: before)
+            throw error
+        }
+        let after = await ledger.snapshot()
+        current?.calls = after.rateLimited + after.general - before.rateLimited - before.general
+        await finishPass(passID, status: "succeeded", since: before)
+        return current ?? AppRunSummary(appID: appID, name: "app \(appID)", mode: full ? "full" : "delta")
+    }
+
+    /// Podio no longer serves the app to these credentials: 403, 404 or 410 on its definition
+    /// or its items (a 401 is the credentials', not the app's).
+    static func meansGone(_ error: PodioError) -> Bool {
+        guard let status = error.status, [403, 404, 410].contains(status) else { return false }
+        return error.endpoint == PodioEndpoint.app.name || error.endpoint == PodioEndpoint.filterItems.name
+    }
+
+    /// Records the end of a pass (never failing the run for it) and counts its items.
+    private func finishPass(_ passID: Int64?, status: String, since before: LedgerStats.Snapshot) async {
+        let after = await ledger.snapshot()
+        let app = current
+        if let app, !options.dryRun { metrics.items(appID: app.appID, written: app.itemsWritten, deleted: app.itemsDeleted) }
+        guard let passID else { return }
+        let rateLimited = after.rateLimited - before.rateLimited
+        let general = after.general - before.general
+        _ = try? await store.db.run { db in
+            try MirrorStore(db: db).finishPass(
+                passID: passID, status: status, callsRateLimited: rateLimited, callsGeneral: general,
+                itemsWritten: app?.itemsWritten ?? 0, itemsDeleted: app?.itemsDeleted ?? 0)
+        }
+    }
+
+    /// The walks of one app: its table in step, its definition when needed, then a full pass or a delta.
+    private func passes(appID: Int, client: PodioClient, state: SyncState, full: Bool, known: Bool) async throws {
+        let store = self.store
+        if known && !options.dryRun {
             // The table follows the stored fields even when the definition is not read again:
             // a table a user dropped comes back, a change a user's view blocked is tried again.
             let report = try await store.run { try $0.reconcileAppTable(appID: appID) }
             noteTableChanges(report, appID: appID)
         }
-        if full || known == nil {
+        if full || !known {
             try await refreshDefinition(appID: appID, client: client)
         }
         if full {
@@ -83,8 +143,6 @@ final class RunContext {
         } else {
             try await delta(appID: appID, client: client, state: state)
         }
-        current?.calls = await callCount() - callsBefore
-        return current ?? AppRunSummary(appID: appID, name: "app \(appID)", mode: full ? "full" : "delta")
     }
 
     /// Logs what an app table's reconciliation did; its warnings (a user's view holding a
@@ -116,21 +174,14 @@ final class RunContext {
         return windows.rounded(.up) * ledger.policy.window
     }
 
-    private func callCount() async -> Int {
+    func callCount() async -> Int {
         let s = await ledger.snapshot()
         return s.rateLimited + s.general
     }
 
     /// `GET /app/{app_id}` and the upsert of the app and its fields.
     private func refreshDefinition(appID: Int, client: PodioClient) async throws {
-        let app: PodioApp
-        do {
-            app = try await client.app(appID)
-        } catch let error as PodioError where [.notFound, .gone, .auth].contains(error.kind) {
-            throw MirrorError(
-                .usage, "app \(appID) is not visible to these credentials (Podio answered \(error.status.map(String.init) ?? "an error"))",
-                fix: "check --app and PODIO_APPS against `podio-mirror apps`")
-        }
+        let app = try await client.app(appID)
         let store = self.store
         let dryRun = options.dryRun
         // A dry run writes nothing: it compares inside a transaction that is rolled back.
@@ -446,5 +497,18 @@ final class RunContext {
                 "item \(value.itemID) of app \(appID): field \(value.fieldID) (\(value.type)) has a value podio-mirror cannot type; it is kept in the raw JSON")
         }
         return outcome
+    }
+}
+
+/// Podio answered 403, 404 or 410 for an app's definition or items: the app is gone for these
+/// credentials. The run marks it, skips it until the app list is refreshed, and goes on.
+struct AppGoneError: Error, Sendable, CustomStringConvertible {
+    var appID: Int
+    var status: Int?
+    /// What answered so, e.g. `GET /app/{app_id}`.
+    var endpoint: String
+
+    var description: String {
+        "app \(appID) is not visible to these credentials (Podio answered \(status.map(String.init) ?? "an error") on \(endpoint))"
     }
 }

@@ -12,6 +12,9 @@ public struct RunSummary: Sendable, Codable {
     public var secondsWaitedForQuota = 0.0
     public var rateLimitErrors = 0
     public var apps: [AppRunSummary] = []
+    /// Apps the run chose but did not sync: held by another run, synced by another run since
+    /// this one began, or no longer served by Podio (skipped until the app list is refreshed).
+    public var skipped: [SkippedApp] = []
     public var deferredUntil: Date?
     public var error: String?
     /// The kind of error a failed run met (`MirrorError.Category.name`): `credentials`,
@@ -35,7 +38,7 @@ public struct RunSummary: Sendable, Codable {
         case runID = "run_id", kind, status, dryRun = "dry_run", seconds
         case callsRateLimited = "calls_rate_limited", callsGeneral = "calls_general"
         case secondsWaitedForQuota = "seconds_waited_for_quota", rateLimitErrors = "rate_limit_errors"
-        case apps, deferredUntil = "deferred_until", error, errorCategory = "error_category"
+        case apps, skipped, deferredUntil = "deferred_until", error, errorCategory = "error_category"
         case httpSeconds = "http_seconds", decodeSeconds = "decode_seconds", writeSeconds = "write_seconds"
         case comments, files
     }
@@ -46,6 +49,18 @@ public struct RunSummary: Sendable, Codable {
         text += "\(itemsSeen) items seen, \(itemsWritten) \(dryRun ? "would be written" : "written"), "
         text += "\(itemsUnchanged) unchanged, \(itemsDeleted) \(dryRun ? "would be deleted" : "deleted"); "
         text += "\(callsRateLimited + callsGeneral) API calls (\(callsRateLimited) rate-limited)"
+        if !skipped.isEmpty {
+            let held = skipped.filter { $0.reason == .heldByAnotherRun }.count
+            let synced = skipped.filter { $0.reason == .syncedByAnotherRun }.count
+            let gone = skipped.filter { $0.reason == .gone }.count
+            let fresh = skipped.filter { $0.reason == .fresh }.count
+            let parts = [
+                fresh > 0 ? "\(fresh) fresh while the quota is spent" : nil,
+                held > 0 ? "\(held) held by another run" : nil, synced > 0 ? "\(synced) synced by another run" : nil,
+                gone > 0 ? "\(gone) not visible to these credentials" : nil,
+            ].compactMap { $0 }
+            text += "; skipped \(skipped.count) app\(skipped.count == 1 ? "" : "s") (\(parts.joined(separator: ", ")))"
+        }
         if secondsWaitedForQuota >= 0.5 { text += ", \(DurationParser.describe(secondsWaitedForQuota.rounded())) waiting for quota" }
         if let comments, comments.itemsRead > 0 || comments.itemsPending > 0 {
             text += "; comments of \(comments.itemsRead) item\(comments.itemsRead == 1 ? "" : "s") read"
@@ -53,6 +68,42 @@ public struct RunSummary: Sendable, Codable {
         }
         text += String(format: " in %.1fs", seconds)
         return text
+    }
+}
+
+/// An app a run chose and did not sync, and why.
+public struct SkippedApp: Sendable, Codable, Equatable {
+    public enum Reason: String, Sendable, Codable {
+        /// Another run (a worker, a cron job) held the app's lock.
+        case heldByAnotherRun = "held_by_another_run"
+        /// Another run completed a pass of the app after this one began.
+        case syncedByAnotherRun = "synced_by_another_run"
+        /// Podio answered 403, 404 or 410 for it: skipped until the app list is refreshed.
+        case gone
+        /// Synced more recently than the quota's pace allows again, and no call was free:
+        /// the next run takes it.
+        case fresh
+    }
+
+    public var appID: Int
+    public var reason: Reason
+    /// For a gone app: Podio's answer, and since when.
+    public var detail: String?
+    public var since: Date?
+
+    public init(appID: Int, reason: Reason, detail: String? = nil, since: Date? = nil) {
+        self.appID = appID
+        self.reason = reason
+        self.detail = detail
+        self.since = since
+    }
+
+    init(gone: GoneApp) {
+        self.init(appID: gone.appID, reason: .gone, detail: gone.error, since: gone.since)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case appID = "app_id", reason, detail, since
     }
 }
 

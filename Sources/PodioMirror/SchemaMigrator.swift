@@ -28,7 +28,9 @@ public enum SchemaMigrator {
         try db.withTransaction { db in
             try db.advisoryTransactionLock(LockKeys.migrate)
             let installed = try installedVersion(db)
-            if let installed, installed == currentVersion { return .upToDate(version: installed) }
+            // Up to date: this version, and every table and column the script declares is there
+            // (statements added within a version, all idempotent, reach older databases too).
+            if let installed, installed == currentVersion, try missingObjects(db).isEmpty { return .upToDate(version: installed) }
             if let installed, installed > currentVersion {
                 throw MirrorError(
                     .database,
@@ -55,6 +57,37 @@ public enum SchemaMigrator {
         }
     }
 
+    /// The tables (`CREATE TABLE IF NOT EXISTS`) and columns (`ADD COLUMN IF NOT EXISTS`) the
+    /// script declares, as `schema.table` and `schema.table.column`.
+    static let declaredObjects: (tables: [String], columns: [(table: String, column: String)]) = {
+        var tables: [String] = []
+        var columns: [(table: String, column: String)] = []
+        for line in script.split(separator: "\n") {
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "(" || $0 == ";" }).map(String.init)
+            if words.starts(with: ["CREATE", "TABLE", "IF", "NOT", "EXISTS"]), words.count > 5 { tables.append(words[5]) }
+            if words.starts(with: ["ALTER", "TABLE"]), words.count > 8, Array(words[3...7]) == ["ADD", "COLUMN", "IF", "NOT", "EXISTS"] {
+                columns.append((words[2], words[8]))
+            }
+        }
+        return (tables, columns)
+    }()
+
+    /// Declared tables and columns the database lacks.
+    static func missingObjects(_ db: PGConnection) throws -> [String] {
+        let declared = declaredObjects
+        let tables = try db.query(
+            "SELECT t FROM unnest($1::text[]) AS t WHERE to_regclass(t) IS NULL", [declared.tables]
+        ).rows.compactMap { $0.string("t") }
+        let columns = try db.query(
+            """
+            SELECT c.tbl || '.' || c.col AS missing FROM unnest($1::text[], $2::text[]) AS c(tbl, col)
+            WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass(c.tbl) AND a.attname = c.col
+                              AND NOT a.attisdropped)
+            """, [declared.columns.map(\.table), declared.columns.map(\.column)]
+        ).rows.compactMap { $0.string("missing") }
+        return tables + columns
+    }
+
     /// The schema version recorded in the database, or nil when it has none.
     public static func installedVersion(_ db: PGConnection) throws -> Int? {
         let exists = try db.query("SELECT to_regclass('podio.schema_version') IS NOT NULL AS present").first?.bool("present")
@@ -71,6 +104,13 @@ public enum SchemaMigrator {
                 installed == nil
                     ? "the database has no podio-mirror schema"
                     : "the database schema is version \(installed!), this podio-mirror needs \(currentVersion)",
+                fix: "run `podio-mirror migrate` first")
+        }
+        let missing = try missingObjects(db)
+        if let first = missing.first {
+            throw MirrorError(
+                .usage,
+                "the database schema lacks \(first)\(missing.count > 1 ? " and \(missing.count - 1) more" : "") that this podio-mirror needs",
                 fix: "run `podio-mirror migrate` first")
         }
     }

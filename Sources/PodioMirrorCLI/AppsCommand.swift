@@ -6,7 +6,8 @@ import PodioMirror
 
 struct AppsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "apps", abstract: "Lists the apps the credentials can see: id, space, name, items, mirrored.")
+        commandName: "apps",
+        abstract: "Lists the apps the credentials can see (asking Podio, and refreshing the list the runs use): id, space, name, items, mirrored.")
 
     @OptionGroup var global: GlobalOptions
 
@@ -49,7 +50,14 @@ struct AppsCommand: AsyncParsableCommand {
             let result: Result<[Row], any Error>
             do {
                 var rows: [Row] = []
-                for app in try await access.visibleApps() {
+                // Always asked of Podio, and cached for the runs (PODIO_APPS_REFRESH): an app
+                // marked gone is tried again by the next run if Podio lists it.
+                let before = await ledger.snapshot()
+                let visible = try await access.visibleApps()
+                let calls = await ledger.snapshot().rateLimited - before.rateLimited
+                let identity = access.listIdentity
+                try await db.run { try MirrorStore(db: $0).storeAppList(visible, identity: identity, callsRateLimited: calls, now: Date()) }
+                for app in visible {
                     var items = mirrored[app.appID]
                     if count { items = try await access.client(for: app.appID).itemCount(appID: app.appID) }
                     rows.append(

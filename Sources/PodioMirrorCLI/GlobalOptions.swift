@@ -50,6 +50,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Download the attached files into this directory, or off (overrides PODIO_FILES).")
     var downloadFiles: String?
 
+    @Option(name: .long, help: "How often the app list is asked of Podio: 30m, 1h (overrides PODIO_APPS_REFRESH).")
+    var appsRefresh: String?
+
     func validate() throws {
         if let logLevel, Logger.Level(rawValue: logLevel.lowercased()) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -80,7 +83,7 @@ struct GlobalOptions: ParsableArguments {
             ("PODIO_USERNAME", username), ("PODIO_RATE_LIMIT", rateLimit), ("PODIO_RATE_LIMIT_GENERAL", rateLimitGeneral),
             ("PODIO_RATE_WINDOW", rateWindow), ("PODIO_REQUEST_TIMEOUT", requestTimeout),
             ("PODIO_SWEEP_INTERVAL", sweepInterval), ("PODIO_HISTORY", history), ("PODIO_COMMENTS", comments),
-            ("PODIO_FILES", downloadFiles),
+            ("PODIO_FILES", downloadFiles), ("PODIO_APPS_REFRESH", appsRefresh),
         ]
         for (variable, value) in overrides {
             if let value { env[variable] = value }

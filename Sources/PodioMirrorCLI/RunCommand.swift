@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import LibPQ
 import Logging
+import NIOCore
 import PodioAPI
 import PodioMirror
 import ServiceLifecycle
@@ -8,7 +10,11 @@ import ServiceLifecycle
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Long-running scheduler for containers: a delta sync every D, graceful stop on SIGTERM/SIGINT.")
+        abstract: "Long-running scheduler for containers: a delta sync every D, graceful stop on SIGTERM/SIGINT.",
+        discussion: """
+            Several `run` processes may share one database: each takes the next app in need that no \
+            other holds. With --listen, serves /healthz and /metrics (Prometheus) over HTTP.
+            """)
 
     @OptionGroup var global: GlobalOptions
 
@@ -24,10 +30,18 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("app"), help: "An app id to sync (repeat for several).")
     var apps: [Int] = []
 
+    @Option(
+        name: .long,
+        help: "Serve /healthz and /metrics at HOST:PORT (a bare port listens on 127.0.0.1, a bare host on port 9464); default off.")
+    var listen: String?
+
     func validate() throws {
         guard let seconds = DurationParser.seconds(every), seconds >= 1 else { throw ValidationError("--every must be a duration such as 15m") }
         if let resyncEvery, DurationParser.seconds(resyncEvery) == nil { throw ValidationError("--resync-every must be a duration such as 24h") }
         if let maxWait, DurationParser.seconds(maxWait) == nil { throw ValidationError("--max-wait must be a duration such as 10m") }
+        if let listen, ListenAddress(listen) == nil {
+            throw ValidationError("--listen must be HOST:PORT, :PORT, PORT or HOST (e.g. 127.0.0.1:9464 or 0.0.0.0:9464)")
+        }
     }
 
     func run() async throws {
@@ -36,54 +50,169 @@ struct RunCommand: AsyncParsableCommand {
             let settings = try global.settings()
             _ = try settings.requireAPIKey()
             let interval = DurationParser.seconds(every) ?? 900
-            let service = SchedulerService(
+            var metrics = MirrorMetrics()
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            let health = RunHealth()
+            let address = listen.flatMap(ListenAddress.init)
+            if let address {
+                let (registry, factory) = MonitoringServer.makeMetrics()
+                metrics = MirrorMetrics(factory: factory)
+                let probe = DatabaseProbe(url: settings.databaseURL, logger: logger)
+                // First in the group, so it is stopped last: /healthz answers while the run in
+                // progress finishes its page.
+                services.append(
+                    .init(
+                        service: MonitoringServer.application(
+                            address: address, probe: probe, runs: health, registry: registry, metrics: metrics,
+                            settings: settings, logger: logger)))
+            }
+            let scheduler = SchedulerService(
                 settings: settings, interval: interval, resyncInterval: resyncEvery.flatMap(DurationParser.seconds),
-                maxWait: maxWait.flatMap(DurationParser.seconds) ?? interval, apps: apps.isEmpty ? nil : apps, logger: logger)
+                maxWait: maxWait.flatMap(DurationParser.seconds) ?? interval, apps: apps.isEmpty ? nil : apps,
+                metrics: metrics, health: health, listen: address?.description, logger: logger)
+            services.append(.init(service: scheduler))
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
-                    services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            try await group.run()
+                    services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            do {
+                try await group.run()
+            } catch let error where address != nil && (error is IOError || error is SocketAddressError) {
+                let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)).lowercased() } ?? "\(error)"
+                throw MirrorError(
+                    .usage, "could not listen on \(address?.description ?? "--listen"): \(reason)",
+                    fix: "choose a free port or another address for --listen")
+            }
             logger.info("scheduler stopped")
         }
     }
 }
 
-/// Runs a sync every interval (a resync at its own cadence), each under the run lock so the
-/// scheduler can share a database with cron jobs. On SIGTERM/SIGINT the run in progress stops
-/// after the page in flight is committed.
+/// Runs a sync every interval (a resync at its own cadence). Each run takes the next app in
+/// need that no other run holds, one at a time, so several schedulers (and cron jobs) share one
+/// database and its quota. On SIGTERM/SIGINT the run in progress stops after the page in flight
+/// is committed. The clock is injectable: a test clock runs hours of schedule without sleeping.
 struct SchedulerService: Service {
     let settings: MirrorSettings
     let interval: Double
     let resyncInterval: Double?
     let maxWait: Double
     let apps: [Int]?
+    var clock: any LedgerClock = SystemClock()
+    var metrics = MirrorMetrics()
+    var health = RunHealth()
+    /// The listener's address, recorded with the worker (`podio.workers`).
+    var listen: String?
+    var transport: (any HTTPTransport)?
     let logger: Logger
 
+    init(
+        settings: MirrorSettings, interval: Double, resyncInterval: Double?, maxWait: Double, apps: [Int]?,
+        clock: any LedgerClock = SystemClock(), metrics: MirrorMetrics = MirrorMetrics(), health: RunHealth = RunHealth(),
+        listen: String? = nil, transport: (any HTTPTransport)? = nil, logger: Logger
+    ) {
+        self.settings = settings
+        self.interval = interval
+        self.resyncInterval = resyncInterval
+        self.maxWait = maxWait
+        self.apps = apps
+        self.clock = clock
+        self.metrics = metrics
+        self.health = health
+        self.listen = listen
+        self.transport = transport
+        self.logger = logger
+    }
+
     func run() async throws {
-        let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
-        var nextResync = resyncInterval.map { Date().addingTimeInterval($0) }
+        let ownTransport = transport == nil ? AsyncHTTPClientTransport(readTimeout: settings.requestTimeout) : nil
+        let transport: any HTTPTransport = self.transport ?? ownTransport!
+        var nextResync = resyncInterval.map { clock.now().addingTimeInterval($0) }
+        let worker = WorkerRecord(settings: settings, logger: logger)
+        await worker.register(every: interval, resyncEvery: resyncInterval, listen: listen)
         logger.info("scheduler started", metadata: ["every": "\(DurationParser.describe(interval))"])
-        while !Task.isShuttingDownGracefully {
-            let started = Date()
+        // Cancelled (the listener failed, say) or asked to stop: no further run.
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let started = clock.now()
             var kind = SyncOptions.Kind.sync
             if let due = nextResync, due <= started {
                 kind = .resync
                 nextResync = resyncInterval.map { started.addingTimeInterval($0) }
             }
-            var options = SyncOptions(kind: kind, apps: apps, maxWait: maxWait)
+            await worker.seen(every: interval, resyncEvery: resyncInterval, listen: listen)
+            var options = SyncOptions(kind: kind, apps: apps, maxWait: maxWait, claiming: .oneAtATime)
             options.stopRequested = { Task.isShuttingDownGracefully }
-            let coordinator = SyncCoordinator(settings: settings, transport: transport, logger: logger)
+            let coordinator = SyncCoordinator(settings: settings, transport: transport, clock: clock, metrics: metrics, logger: logger)
             do {
                 let summary = try await coordinator.run(options)
                 logger.info("\(summary.line)")
+                health.record(outcome: summary.status, message: summary.line, at: clock.now())
             } catch {
                 let (code, message) = CommandRunner.describe(error)
                 if code == 75 { logger.notice("\(message)") } else { logger.error("\(message)") }
+                health.record(
+                    outcome: error is AllAppsHeld ? "busy" : code == 75 ? "deferred" : "failed", message: message, at: clock.now())
             }
             let next = started.addingTimeInterval(interval)
-            let wait = max(0, next.timeIntervalSinceNow)
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int64(wait * 1000))) }
+            try? await cancelWhenGracefulShutdown { try await clock.sleep(until: next) }
         }
-        try? await transport.shutdown()
+        await worker.stopped()
+        try? await ownTransport?.shutdown()
+    }
+}
+
+/// The worker's row in `podio.workers` (its schedule and heartbeat), kept on a connection of its
+/// own; a database that is away only costs the heartbeat, never the schedule.
+actor WorkerRecord {
+    let settings: MirrorSettings
+    let logger: Logger
+    private var db: PGConnection?
+    private var workerID: Int64?
+
+    init(settings: MirrorSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    private func connection() async throws -> PGConnection {
+        if let db, db.isHealthy { return db }
+        db?.close()
+        let fresh = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror worker", logger: logger)
+        db = fresh
+        return fresh
+    }
+
+    func register(every: Double, resyncEvery: Double?, listen: String?) async {
+        do {
+            let db = try await connection()
+            try await db.run { try SchemaMigrator.requireCurrent($0) }
+            let host = ProcessInfo.processInfo.hostName
+            let pid = Int(ProcessInfo.processInfo.processIdentifier)
+            workerID = try await db.run {
+                try MirrorStore(db: $0).registerWorker(host: host, pid: pid, every: every, resyncEvery: resyncEvery, listen: listen)
+            }
+        } catch {
+            logger.debug("the worker could not be recorded", metadata: ["error": "\(MirrorError(classifying: error).message)"])
+        }
+    }
+
+    func seen(every: Double, resyncEvery: Double?, listen: String?) async {
+        guard let workerID else {
+            await register(every: every, resyncEvery: resyncEvery, listen: listen)
+            return
+        }
+        do {
+            let db = try await connection()
+            try await db.run { try MirrorStore(db: $0).workerSeen(workerID) }
+        } catch {
+            logger.debug("the worker's heartbeat was not recorded", metadata: ["error": "\(MirrorError(classifying: error).message)"])
+        }
+    }
+
+    func stopped() async {
+        if let workerID, let db = try? await connection() {
+            _ = try? await db.run { try MirrorStore(db: $0).workerStopped(workerID) }
+        }
+        db?.close()
+        db = nil
     }
 }

@@ -21,9 +21,10 @@ struct StatusCommand: AsyncParsableCommand {
             let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
             defer { db.close() }
             let policy = settings.quota
+            let appsRefresh = settings.appsRefresh
             var report = try await db.run { db -> MirrorStatus in
                 try SchemaMigrator.requireCurrent(db)
-                return try MirrorStatus.load(db, policy: policy)
+                return try MirrorStatus.load(db, policy: policy, appsRefresh: appsRefresh)
             }
             // With comments off nothing reads them: nothing is pending.
             if !settings.comments {
@@ -39,15 +40,57 @@ struct StatusCommand: AsyncParsableCommand {
 }
 
 /// The text of `status`, one line each.
+extension MirrorStatus.App {
+    /// "complete up to …, 3m 12s ago", flagged when behind or gone.
+    var freshness: String {
+        var text: String
+        if let upTo = completeUpTo {
+            text = "complete up to \(MirrorStatus.format(upTo))"
+            if let lag = lagSeconds { text += ", \(DurationParser.approximate(lag)) behind now" }
+        } else if let lag = lagSeconds {
+            text = "never complete yet (first chosen \(DurationParser.approximate(lag)) ago)"
+        } else {
+            text = "never complete yet"
+        }
+        if let offset = fullLoadInProgressAt { text += "; full load at item \(offset)" }
+        if behind { text += " — BEHIND SCHEDULE" }
+        if let gone {
+            text += " — GONE: Podio answered \(gone.status.map(String.init) ?? "an error"); skipped until \(MirrorStatus.format(retryAfter))"
+        }
+        return text
+    }
+}
+
 extension MirrorStatus {
     var lines: [String] {
         var out: [String] = []
         out.append("Apps:")
         if apps.isEmpty { out.append("  (none mirrored yet)") }
         for a in apps {
-            out.append(
-                "  \(a.appID) \(a.name): \(a.liveItems) items, \(a.deletedItems) deleted; full sync \(Self.format(a.lastFullSync)), delta \(Self.format(a.lastDeltaSync)), cursor \(Self.format(a.highWaterMark))\(a.table.map { "; table podio_apps.\($0)" } ?? "")\(a.commentsPending > 0 ? "; comments of \(a.commentsPending) items pending" : "")")
+            var line = "  \(a.appID) \(a.name): "
+            if a.mirrored {
+                line += "\(a.liveItems) items, \(a.deletedItems) deleted; full sync \(Self.format(a.lastFullSync)), delta \(Self.format(a.lastDeltaSync)), cursor \(Self.format(a.highWaterMark))\(a.table.map { "; table podio_apps.\($0)" } ?? "")"
+                if a.commentsPending > 0 { line += "; comments of \(a.commentsPending) items pending" }
+            } else {
+                line += "not synced yet"
+            }
+            out.append(line)
+            out.append("    " + a.freshness)
         }
+        out.append("Schedule:")
+        if let schedule = scheduleDescription {
+            out.append("  \(schedule)")
+        } else {
+            out.append("  unknown: no `run` worker seen lately and fewer than 3 sync runs (apps are not judged behind)")
+        }
+        if let budget {
+            var line = "  \(budget.apps) app\(budget.apps == 1 ? "" : "s") need ~\(budget.callsPerHourNeeded) rate-limited calls an hour"
+            if budget.appListCallsPerHour > 0 { line += " (\(budget.appListCallsPerHour) for the app list)" }
+            line += "; the quota allows \(budget.callsPerHourAllowed)" + (budget.covered ? "" : " — NOT ENOUGH")
+            if budget.pendingFullLoadCalls > 0 { line += "; full loads still need ~\(budget.pendingFullLoadCalls) calls" }
+            out.append(line)
+        }
+        out.append("  app list: " + (appListRefreshedAt.map { "asked of Podio at \(Self.format($0))" } ?? "not cached (PODIO_APPS, or never listed)"))
         out.append("Quota (window \(DurationParser.describe(windowSeconds))):")
         if quota.isEmpty { out.append("  no calls in the current window") }
         for q in quota {

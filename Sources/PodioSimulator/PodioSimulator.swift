@@ -196,6 +196,11 @@ public final class PodioSimulator: Sendable {
         try withState { state throws(ControlError) in try state.addApp(spec) }
     }
 
+    /// Deletes an app in Podio: listings leave it out; its definition, items and filter answer 410.
+    public func deleteApp(appID: Int) throws {
+        try withState { state throws(ControlError) in try state.deleteApp(appID: appID) }
+    }
+
     /// The next `count` API calls that can take the fault get it; with `rate`, that fraction
     /// of calls (seeded) until `clearFaults()`. `/_sim/` and `/oauth/` calls never do.
     public func injectFaults(_ fault: Fault, count: Int = 1, rate: Double? = nil) {

@@ -29,7 +29,11 @@ struct SimApp: Sendable {
     /// Cached item orders (indexes into `items`), keyed by "sort_by/desc"; cleared on change.
     var sortCache: [String: [Int32]] = [:]
 
-    var isActive: Bool { status == "active" }
+    /// Deleted in Podio (`deleteApp`): listings leave it out, and its definition, items and
+    /// filter answer 410 Gone.
+    var deleted = false
+
+    var isActive: Bool { status == "active" && !deleted }
 
     /// Forget cached sort orders (after an item was created, edited or deleted).
     mutating func invalidateOrders() {

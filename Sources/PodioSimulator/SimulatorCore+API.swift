@@ -150,6 +150,7 @@ extension SimulatorCore {
     private func appIndex(_ appID: Int, grant: Grant, _ state: SimulatorState) throws(APIError) -> Int {
         if let own = grant.appID, own != appID { throw APIError.forbidden("An app token can only access its own app") }
         guard let index = state.appIndex[appID] else { throw APIError.notFound("Object not found") }
+        if state.apps[index].deleted { throw APIError.gone("This app has been deleted") }
         return index
     }
 
@@ -192,7 +193,7 @@ extension SimulatorCore {
             try userOnly(grant)
             let includeInactive = try boolQuery(request, "include_inactive", default: false)
             guard state.space(id) != nil else { throw APIError.notFound("Object not found") }
-            let apps = state.apps.filter { $0.spaceID == id && (includeInactive || $0.isActive) }
+            let apps = state.apps.filter { $0.spaceID == id && !$0.deleted && (includeInactive || $0.isActive) }
             return .json(200, .array(apps.map(state.appJSON)))
         case .app:
             let index = try appIndex(id, grant: grant, state)
@@ -219,6 +220,7 @@ extension SimulatorCore {
             if let own = grant.appID, own != state.apps[location.app].id {
                 throw APIError.forbidden("An app token can only access its own app")
             }
+            if state.apps[location.app].deleted { throw APIError.gone("This app has been deleted") }
             if state.apps[location.app].items[location.item].deleted {
                 // Podio's answer for a deleted item is 404 or 410; the simulator says 410 gone.
                 throw APIError.gone("This item has been deleted")

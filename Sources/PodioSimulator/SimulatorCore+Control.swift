@@ -70,6 +70,10 @@ extension SimulatorCore {
             let spec = PodioSimulator.AppSpec(name: name, urlLabel: label, itemCount: json["item_count"]?.intValue ?? 0,
                                               fields: fieldSet, status: json["status"]?.stringValue ?? "active")
             return .json(200, .obj(["app_id": .int(try state.addApp(spec))]))
+        case ("DELETE", 2) where segments[0] == "apps":
+            guard let appID = ids[1] else { throw .invalid("an app id is required") }
+            try state.deleteApp(appID: appID)
+            return .noContent
         case ("POST", 3) where segments[0] == "apps" && segments[2] == "fields":
             guard let appID = ids[1] else { throw .invalid("bad app id") }
             let json = try body(request)

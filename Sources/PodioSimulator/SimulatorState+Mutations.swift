@@ -224,3 +224,12 @@ extension SimulatorState {
         return out.isEmpty ? "field" : String(out.prefix(50))
     }
 }
+
+extension SimulatorState {
+    /// Deletes an app in Podio: it leaves the listings, and its definition, items and filter
+    /// answer 410 Gone. Its items stay in the truth (a mirror keeps what it had).
+    mutating func deleteApp(appID: Int) throws(ControlError) {
+        let index = try app(appID)
+        apps[index].deleted = true
+    }
+}

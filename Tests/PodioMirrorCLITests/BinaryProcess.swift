@@ -24,6 +24,11 @@ final class BinaryProcess: Sendable {
         child.signal(SIGKILL)
     }
 
+    /// SIGTERM: the graceful stop of `run` (after the page in flight).
+    func terminate() {
+        child.signal(SIGTERM)
+    }
+
     /// Waits for the end (SIGKILL after `timeout` seconds) and returns what it printed.
     func wait(timeout: Double = 120) async -> RunOutcome {
         let end = await child.wait(timeout: timeout)

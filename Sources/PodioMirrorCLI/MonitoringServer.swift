@@ -1,0 +1,258 @@
+import Foundation
+import Hummingbird
+import LibPQ
+import Logging
+import Metrics
+import NIOCore
+import PodioMirror
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Where `run --listen` serves: `HOST:PORT`, `[IPV6]:PORT`, `:PORT` or `PORT` (on 127.0.0.1), or a
+/// bare `HOST` (port 9464, Prometheus's registered port for exporters of this kind).
+struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    static let defaultPort = 9464
+    var host: String
+    var port: Int
+
+    init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    init?(_ text: String) {
+        let text = text.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty else { return nil }
+        func port(_ p: Substring) -> Int? { Int(p).flatMap { (0...65_535).contains($0) ? $0 : nil } }
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = String(text[text.index(after: text.startIndex)..<close])
+            guard host.contains(":") else { return nil }  // brackets hold an IPv6 address
+            let rest = text[text.index(after: close)...]
+            if rest.isEmpty {
+                self.port = Self.defaultPort
+            } else {
+                guard rest.hasPrefix(":"), let p = port(rest.dropFirst()) else { return nil }
+                self.port = p
+            }
+        } else if let p = port(Substring(text)) {
+            host = "127.0.0.1"
+            self.port = p
+        } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
+            let name = text[..<colon]
+            guard let p = port(text[text.index(after: colon)...]) else { return nil }
+            host = name.isEmpty ? "127.0.0.1" : String(name)
+            self.port = p
+        } else if text.contains(":") {
+            host = text  // a bare IPv6 address
+            self.port = Self.defaultPort
+        } else {
+            host = text
+            self.port = Self.defaultPort
+        }
+        // An IPv6 address must be one; other names are host names or IPv4 addresses.
+        if host.contains(":") {
+            var v6 = in6_addr()
+            guard inet_pton(AF_INET6, host, &v6) == 1 else { return nil }
+        } else {
+            guard !host.isEmpty, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }) else {
+                return nil
+            }
+        }
+    }
+
+    var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// How this process's last run ended, for `/healthz`.
+final class RunHealth: Sendable {
+    struct LastRun: Sendable {
+        /// `succeeded`, `deferred`, `busy` or `failed`.
+        var outcome: String
+        var at: Date
+        var message: String
+    }
+
+    private let state = Mutex<(last: LastRun?, runs: Int)>((nil, 0))
+
+    func record(outcome: String, message: String, at: Date = Date()) {
+        state.withLock {
+            $0.last = LastRun(outcome: outcome, at: at, message: message)
+            $0.runs += 1
+        }
+    }
+
+    var last: LastRun? { state.withLock { $0.last } }
+    var runs: Int { state.withLock { $0.runs } }
+}
+
+/// One connection for the listener's questions to the database, opened again when it broke.
+actor DatabaseProbe {
+    let url: String?
+    let logger: Logger
+    private var connection: PGConnection?
+
+    init(url: String?, logger: Logger) {
+        self.url = url
+        self.logger = logger
+    }
+
+    /// Runs `body` on the probe's connection within `timeout` seconds.
+    func run<T: Sendable>(timeout: Double = 5, _ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
+        let db: PGConnection
+        if let connection, connection.isHealthy {
+            db = connection
+        } else {
+            connection?.close()
+            connection = nil
+            db = try await PGConnection.connect(url, applicationName: "podio-mirror listener", logger: logger)
+            _ = try await db.run { try $0.execute("SET statement_timeout = 5000") }
+            connection = db
+        }
+        do {
+            return try await Self.within(timeout) { try await db.run(body) }
+        } catch {
+            // The next question opens a new connection (the stuck one closes once it returns).
+            connection = nil
+            throw error
+        }
+    }
+}
+
+extension DatabaseProbe {
+    /// The value of `work`, or an error once `seconds` have passed (the work then goes on
+    /// unobserved: a blocked libpq call cannot be interrupted).
+    static func within<T: Sendable>(_ seconds: Double, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let once = Once()
+            @Sendable func claim() -> Bool { once.claim() }
+            let timer = Task {
+                try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                if claim() {
+                    continuation.resume(
+                        throwing: MirrorError(.database, "the database did not answer within \(DurationParser.describe(seconds))"))
+                }
+            }
+            Task {
+                do {
+                    let value = try await work()
+                    if claim() { continuation.resume(returning: value) }
+                } catch {
+                    if claim() { continuation.resume(throwing: error) }
+                }
+                timer.cancel()
+            }
+        }
+    }
+}
+
+/// True for the first caller only.
+final class Once: Sendable {
+    private let done = Mutex(false)
+
+    func claim() -> Bool {
+        done.withLock { done in
+            defer { done = true }
+            return !done
+        }
+    }
+}
+
+/// `run --listen`: `/healthz` and `/metrics` (Prometheus text) over HTTP, with Hummingbird.
+enum MonitoringServer {
+    /// The Prometheus registry, and the metrics factory writing into it (which the engine is
+    /// given, and which is bootstrapped once as the process's `MetricsSystem`).
+    static func makeMetrics() -> (PrometheusCollectorRegistry, PrometheusMetricsFactory) {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets[MirrorMetrics.Name.runDuration] = [
+            .seconds(1), .seconds(5), .seconds(15), .seconds(30), .seconds(60), .seconds(120), .seconds(300), .seconds(600),
+            .seconds(1800), .seconds(3600),
+        ]
+        MetricsSetup.bootstrap(factory)
+        return (registry, factory)
+    }
+
+    /// The answer of `/healthz`: 200 while the database answers and this worker's last run did
+    /// not fail; otherwise 503 and one line saying why.
+    static func health(probe: DatabaseProbe, runs: RunHealth) async -> (ok: Bool, line: String) {
+        do {
+            _ = try await probe.run(timeout: 3) { try MirrorStore(db: $0).ping() }
+        } catch {
+            return (false, "unhealthy: the database does not answer: \(MirrorError(classifying: error).message)")
+        }
+        guard let last = runs.last else { return (true, "ok: the database answers; no run has finished yet") }
+        let at = MirrorStatus.format(last.at)
+        if last.outcome == "failed" {
+            return (false, "unhealthy: the last run failed at \(at): \(last.message)")
+        }
+        return (true, "ok: the database answers; the last run \(last.outcome == "busy" ? "found every app held by other workers" : last.outcome) at \(at)")
+    }
+
+    /// Brings the gauges read from the database up to date (the quota of every identity, each
+    /// app's lag), then the whole registry as Prometheus text.
+    static func metricsText(
+        probe: DatabaseProbe, registry: PrometheusCollectorRegistry, metrics: MirrorMetrics, settings: MirrorSettings, logger: Logger
+    ) async -> String {
+        let policy = settings.quota
+        let appsRefresh = settings.appsRefresh
+        do {
+            let report = try await probe.run {
+                try MirrorStatus.load($0, policy: policy, appsRefresh: appsRefresh, itemCounts: false)
+            }
+            for q in report.quota { metrics.quota(identity: q.credential, tier: q.tier, used: q.used, free: q.free) }
+            for app in report.apps where app.gone == nil {
+                if let lag = app.lagSeconds { metrics.appLag(appID: app.appID, seconds: lag) }
+            }
+            metrics.appsGone(report.apps.filter { $0.gone != nil }.count)
+        } catch {
+            logger.warning("the metrics could not read the database", metadata: ["error": "\(MirrorError(classifying: error).message)"])
+        }
+        return registry.emitToString()
+    }
+
+    /// The HTTP service.
+    static func application(
+        address: ListenAddress, probe: DatabaseProbe, runs: RunHealth, registry: PrometheusCollectorRegistry,
+        metrics: MirrorMetrics, settings: MirrorSettings, logger: Logger,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some Service {
+        let router = Router()
+        router.get("/healthz") { _, _ -> Response in
+            let (ok, line) = await health(probe: probe, runs: runs)
+            return Response(
+                status: ok ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: line + "\n")))
+        }
+        router.get("/metrics") { _, _ -> Response in
+            let text = await metricsText(probe: probe, registry: registry, metrics: metrics, settings: settings, logger: logger)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        return Application(
+            router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? address.port) },
+            logger: logger)
+    }
+}
+
+/// The process's `MetricsSystem`, bootstrapped once (swift-metrics traps on a second bootstrap).
+enum MetricsSetup {
+    private static let done = Mutex(false)
+
+    static func bootstrap(_ factory: PrometheusMetricsFactory) {
+        let first = done.withLock { done -> Bool in
+            defer { done = true }
+            return !done
+        }
+        if first { MetricsSystem.bootstrap(factory) }
+    }
+}
