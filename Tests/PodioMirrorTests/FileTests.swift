@@ -106,10 +106,10 @@ struct FileTests {
             // A tight general quota: the first run downloads what the headroom allows.
             var tight = h.settings
             tight.filesDirectory = directory
-            // Calls so far, the run's own (GET /org/, perhaps GET /app/{id}), the 2 kept for the
-            // next run's item syncs, and one more: one or two downloads fit.
+            // Calls so far, the run's own (none, or GET /app/{id}: the app list is cached), the 2
+            // kept for the next run's item syncs, and two more: one or two downloads fit.
             let used = try await h.count("SELECT count(*) FROM podio.api_calls WHERE tier = 'general'")
-            tight.quota = QuotaPolicy(rateLimited: 1000, general: used + 2 + 2 + 1, window: 3600, reserve: 0)
+            tight.quota = QuotaPolicy(rateLimited: 1000, general: used + 2 + 2, window: 3600, reserve: 0)
             h.simulator.resetStats()
             let first = try await h.coordinator(settings: tight).run(SyncOptions(kind: .sync))
             #expect(first.status == "succeeded")
