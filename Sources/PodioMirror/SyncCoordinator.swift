@@ -32,6 +32,9 @@ public struct SyncOptions: Sendable {
     /// Asked between pages; when it answers true the run stops after the committed page
     /// (the scheduler's graceful shutdown).
     public var stopRequested: (@Sendable () -> Bool)?
+    /// An app with active hooks gets a delta (its reconciliation) only when its last one is this
+    /// old (`run`: `PODIO_RECONCILE_EVERY`); nil: every run (a one-shot `sync`).
+    public var reconcileInterval: Double?
 
     public init(kind: Kind, apps: [Int]? = nil, dryRun: Bool = false, maxWait: Double = 600, claiming: Claiming = .allAtStart) {
         self.kind = kind
@@ -188,6 +191,16 @@ public final class SyncCoordinator: Sendable {
             runID: runID, options: options, store: store, ledger: ledger, access: access, clock: clock,
             logger: logger, observer: observer, metrics: metrics, overlap: settings.deltaOverlap,
             sweepInterval: settings.sweepInterval, keepHistory: settings.history)
+        context.hookGrace = settings.hookGrace
+        context.hookDeltaThreshold = settings.hookDeltaThreshold
+        context.commentsEnabled = settings.comments
+        // Webhook events waiting in the queue are applied first (a `sync` drains them too;
+        // under `run` the event worker usually has already).
+        if !options.dryRun {
+            let drained = await context.drainHookEvents()
+            if drained.events > 0 || drained.failed > 0 { summary.hookEvents = drained }
+        }
+        let hooked = options.reconcileInterval == nil ? [:] : try await db.run { try MirrorStore(db: $0).appsWithActiveHooks() }
         // The quota's pace: a delta of every app (each at what its recent deltas took) per
         // identity fits in the window this often. An app synced more recently than that is not
         // waited for when no call is free: a schedule faster than the quota allows then ends
@@ -222,6 +235,13 @@ public final class SyncCoordinator: Sendable {
                         continue
                     }
                     claimed.insert(appID)
+                }
+                if options.kind == .sync, hooked[appID] != nil, let interval = options.reconcileInterval,
+                    let due = try await reconciliationDue(appID: appID, interval: interval, db: db)
+                {
+                    summary.skipped.append(due)
+                    try await db.run { try MirrorStore(db: $0).release(appID: appID) }
+                    continue
                 }
                 if options.kind == .sync, let identity = identities[appID],
                     let fresh = try await freshness(appID: appID, pace: pace(appID), identity: identity, db: db, ledger: ledger)
@@ -323,6 +343,20 @@ public final class SyncCoordinator: Sendable {
             appID: appID, reason: .fresh,
             detail: "complete up to \(DurationParser.approximate(age)) ago; the quota allows a delta of each app about every "
                 + "\(DurationParser.approximate(pace)) and no call is free now")
+    }
+
+    /// An app with active hooks whose last completed pass is younger than the reconciliation
+    /// interval: skipped (its hooks keep it fresh), or nil when its reconciliation is due.
+    private func reconciliationDue(appID: Int, interval: Double, db: PGConnection) async throws -> SkippedApp? {
+        let state = try await db.run { try MirrorStore(db: $0).syncState(appID: appID) }
+        guard !state.hasUnfinishedFullPass, state.lastFullSyncAt != nil else { return nil }
+        let last = [state.lastDeltaSyncAt, state.lastFullSyncAt].compactMap { $0 }.max()
+        guard let last else { return nil }
+        let age = clock.now().timeIntervalSince(last)
+        guard age < interval else { return nil }
+        return SkippedApp(
+            appID: appID, reason: .hooked,
+            detail: "active hooks keep it fresh; its reconciliation (a delta) is due in \(DurationParser.approximate(interval - age))")
     }
 
     private func finish(

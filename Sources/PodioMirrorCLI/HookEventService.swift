@@ -1,0 +1,57 @@
+import Foundation
+import LibPQ
+import Logging
+import PodioAPI
+import PodioMirror
+import ServiceLifecycle
+
+/// The event worker of `run`: drains `podio.hook_events` whenever the receiver queued an event
+/// (and every few seconds, for events another process received), and reconciles the hooks with
+/// Podio (inactive ones verified again, missing ones created) every reconciliation interval.
+/// Draining is one process at a time (an advisory lock); a failure leaves events queued.
+struct HookEventService: Service {
+    let settings: MirrorSettings
+    let wake: HookSignal
+    var pollInterval: Double = 5
+    var clock: any LedgerClock = SystemClock()
+    var metrics = MirrorMetrics()
+    var transport: (any HTTPTransport)?
+    let logger: Logger
+
+    func run() async throws {
+        let ownTransport = transport == nil ? AsyncHTTPClientTransport(readTimeout: settings.requestTimeout) : nil
+        let transport: any HTTPTransport = self.transport ?? ownTransport!
+        let coordinator = SyncCoordinator(settings: settings, transport: transport, clock: clock, metrics: metrics, logger: logger)
+        let manager = HookManager(settings: settings, transport: transport, clock: clock, metrics: metrics, logger: logger)
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(Int64(pollInterval * 1000)))
+                wake.notify()
+            }
+        }
+        await cancelWhenGracefulShutdown {
+            var nextCheck = clock.now()
+            for await _ in wake.stream {
+                if Task.isCancelled || Task.isShuttingDownGracefully { break }
+                do {
+                    _ = try await coordinator.drainHookEvents()
+                } catch {
+                    logger.warning("hook events were not drained: \(MirrorError(classifying: error).message)")
+                }
+                if clock.now() >= nextCheck {
+                    nextCheck = clock.now().addingTimeInterval(settings.reconcileInterval)
+                    do {
+                        let lines = try await manager.check()
+                        for line in lines where line.action != nil && line.action != "kept" {
+                            logger.notice("hook \(line.hookID.map(String.init) ?? "?") (\(line.type)) of app \(line.appID): \(line.action ?? "")")
+                        }
+                    } catch {
+                        logger.warning("the hooks were not checked with Podio: \(MirrorError(classifying: error).message)")
+                    }
+                }
+            }
+        }
+        ticker.cancel()
+        try? await ownTransport?.shutdown()
+    }
+}
