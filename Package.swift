@@ -104,10 +104,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Helpers shared by test targets: the test database, process runner.
+        // Helpers shared by test targets: the test database, process runner, test clock.
         .target(
             name: "TestSupport",
-            dependencies: ["LibPQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LibPQ", "PodioAPI", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
@@ -124,7 +124,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PodioAPITests",
-            dependencies: ["PodioAPI", "PodioSimulator", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PodioAPI", "PodioSimulator", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(

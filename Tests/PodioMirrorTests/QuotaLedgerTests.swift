@@ -6,29 +6,6 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// A clock that jumps instead of sleeping, so a one-hour rule runs in milliseconds.
-final class TestClock: LedgerClock {
-    private let current: Mutex<Date>
-    private let slept = Mutex<[Double]>([])
-
-    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
-        current = Mutex(start)
-    }
-
-    func now() -> Date { current.withLock { $0 } }
-
-    func sleep(until deadline: Date) async throws {
-        current.withLock { now in
-            slept.withLock { $0.append(max(0, deadline.timeIntervalSince(now))) }
-            now = max(now, deadline)
-        }
-    }
-
-    func advance(_ seconds: Double) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
-
-    var totalSlept: Double { slept.withLock { $0.reduce(0, +) } }
-}
-
 @Suite("Quota ledger in PostgreSQL, with an injected clock")
 struct QuotaLedgerTests {
     static let filter = PodioEndpoint.filterItems

@@ -38,6 +38,9 @@ struct SimHarness: Sendable {
     static func start(_ adjust: (inout PodioSimulator.Configuration) -> Void = { _ in }) async throws -> SimHarness {
         var config = PodioSimulator.Configuration()
         config.items = 120
+        // Token lifetimes and rate windows pass only when a test advances the clock, so a slow
+        // or busy machine cannot expire a token or roll a window behind a test's back.
+        config.manualClock = true
         adjust(&config)
         return SimHarness(simulator: try await PodioSimulator.start(config), config: config)
     }
