@@ -22,23 +22,28 @@ public enum MirrorComparison {
     }
 
     /// The item checks, sorted, at most 20 lines. The line formats are matched by some tests
-    /// (`differs <item>: revision … title …`).
+    /// (`differs <item>: revision … title …`). Both sides are narrowed to the compared values
+    /// before they meet, and meet in one full join (a hash or merge join, whatever the planner
+    /// guesses of the fresh tables' sizes): wide truth rows rescanned in a nested loop took
+    /// seconds for two thousand items.
     static let itemSQL = """
-        WITH truth AS (
-            SELECT (i->>'item_id')::bigint AS item_id, i
+        WITH truth AS MATERIALIZED (
+            SELECT (i->>'item_id')::bigint AS item_id,
+                   coalesce((i->'current_revision'->>'revision')::int, (i->>'revision')::int) AS revision,
+                   i->>'title' AS title
             FROM jsonb_array_elements($1::jsonb -> 'apps') a, jsonb_array_elements(a -> 'items') i
             WHERE (a->>'app_id')::bigint = ANY ($2::bigint[])
-        ), mirror AS (
-            SELECT * FROM podio.items WHERE app_id = ANY ($2::bigint[]) AND deleted_at IS NULL
+        ), mirror AS MATERIALIZED (
+            SELECT item_id, revision, title FROM podio.items WHERE app_id = ANY ($2::bigint[]) AND deleted_at IS NULL
         )
-        SELECT 'missing ' || t.item_id AS d FROM truth t LEFT JOIN mirror m USING (item_id) WHERE m.item_id IS NULL
-        UNION ALL
-        SELECT 'extra ' || m.item_id FROM mirror m LEFT JOIN truth t USING (item_id) WHERE t.item_id IS NULL
-        UNION ALL
-        SELECT 'differs ' || t.item_id || ': revision ' || m.revision || ' title ' || coalesce(m.title, 'NULL')
-        FROM truth t JOIN mirror m USING (item_id)
-        WHERE m.revision <> coalesce((t.i->'current_revision'->>'revision')::int, (t.i->>'revision')::int)
-           OR m.title IS DISTINCT FROM t.i->>'title'
+        SELECT CASE
+                   WHEN m.item_id IS NULL THEN 'missing ' || t.item_id
+                   WHEN t.item_id IS NULL THEN 'extra ' || m.item_id
+                   ELSE 'differs ' || t.item_id || ': revision ' || m.revision || ' title ' || coalesce(m.title, 'NULL')
+               END AS d
+        FROM truth t FULL JOIN mirror m ON m.item_id = t.item_id
+        WHERE m.item_id IS NULL OR t.item_id IS NULL
+           OR m.revision <> t.revision OR m.title IS DISTINCT FROM t.title
         UNION ALL
         SELECT 'deleted in podio but live ' || d FROM jsonb_array_elements_text($1::jsonb -> 'deleted_item_ids') d
         WHERE EXISTS (SELECT 1 FROM podio.items WHERE item_id = d::bigint AND deleted_at IS NULL)
