@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "PodioSimulatorTests",
             dependencies: [
-                "PodioSimulator",
+                "PodioSimulator", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -216,16 +216,20 @@ let fastRetry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.05, max
 
 /// Starts a simulator and a client (password grant, in-memory store, spy gate, captured
 /// logs, a test clock), runs `body`, and always shuts the transport and the simulator down.
+/// Holds `slots` of the suite's shared gate (`TestSlots`) meanwhile.
 func withClient(
     sim adjustSim: (inout PodioSimulator.Configuration) -> Void = { _ in },
     credentials: ((PodioSimulator, PodioSimulator.Configuration) -> PodioCredentials)? = nil,
     client adjustClient: (inout PodioClient.Configuration) -> Void = { _ in },
     store: MemoryTokenStore = MemoryTokenStore(),
     clock: (any WallClock)? = nil,
+    slots: Int = 1,
     _ body: (ClientContext) async throws -> Void
 ) async throws {
-    try await runClient(
-        sim: adjustSim, credentials: credentials, client: adjustClient, store: store, clock: clock, body)
+    try await TestSlots.with(weight: slots) {
+        try await runClient(
+            sim: adjustSim, credentials: credentials, client: adjustClient, store: store, clock: clock, body)
+    }
 }
 
 private func runClient(
@@ -235,6 +239,7 @@ private func runClient(
     store: MemoryTokenStore, clock: (any WallClock)?,
     _ body: (ClientContext) async throws -> Void
 ) async throws {
+    // Made once the test holds its slots: a clock made before the wait would lag the wall clock.
     let clock = clock ?? TestClock(Date())
     var simConfig = PodioSimulator.Configuration()
     simConfig.items = 40

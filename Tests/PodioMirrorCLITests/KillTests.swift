@@ -195,7 +195,7 @@ enum KillScenario {
 
 @Suite("SIGKILL during sync")
 struct KillTests {
-    @Test(arguments: KillPoint.quick)
+    @Test(.tags(.slow), arguments: KillPoint.quick)
     func killedSyncLeavesAConsistentMirror(_ point: KillPoint) async throws {
         try await KillScenario.run(point)
     }

@@ -19,7 +19,7 @@ struct SecretTests {
         try await CLIHarness.with(options, database: database, body)
     }
 
-    @Test func nothingPrintedStoredOrLoggedCarriesASecret() async throws {
+    @Test(.tags(.slow)) func nothingPrintedStoredOrLoggedCarriesASecret() async throws {
         var options = CLIHarness.Options()
         options.apps = [
             PodioSimulator.AppSpec(name: "Projects", urlLabel: "projects", itemCount: 120),

@@ -69,22 +69,26 @@ final class EngineHarness: Sendable {
         return env
     }
 
-    /// Runs `body` with a harness and always closes it (the HTTP client must be shut down).
+    /// Runs `body` with a harness and always closes it (the HTTP client must be shut down),
+    /// holding `slots` of the suite's shared gate (`TestSlots`) meanwhile.
     static func with(
         apps: [PodioSimulator.AppSpec]? = nil, items: Int = 100, seed: UInt64 = 7, quota: QuotaPolicy? = nil,
         simulatorLimits: (Int, Int, Double)? = nil, tokenTTL: Int = 28800,
-        configure: (inout PodioSimulator.Configuration) -> Void = { _ in }, _ body: (EngineHarness) async throws -> Void
+        configure: (inout PodioSimulator.Configuration) -> Void = { _ in }, slots: Int = 1,
+        _ body: (EngineHarness) async throws -> Void
     ) async throws {
-        let h = try await EngineHarness(
-            apps: apps, items: items, seed: seed, quota: quota, simulatorLimits: simulatorLimits, tokenTTL: tokenTTL,
-            configure: configure)
-        do {
-            try await body(h)
-        } catch {
+        try await TestSlots.with(weight: slots) {
+            let h = try await EngineHarness(
+                apps: apps, items: items, seed: seed, quota: quota, simulatorLimits: simulatorLimits, tokenTTL: tokenTTL,
+                configure: configure)
+            do {
+                try await body(h)
+            } catch {
+                await h.close()
+                throw error
+            }
             await h.close()
-            throw error
         }
-        await h.close()
     }
 
     func close() async {

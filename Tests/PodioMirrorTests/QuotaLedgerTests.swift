@@ -12,18 +12,20 @@ struct QuotaLedgerTests {
     static let headersNone = RateLimitHeaders(limit: nil, remaining: nil)
 
     private func withLedgerDB(_ body: (PGConnection, TestDatabase) async throws -> Void) async throws {
-        let database = try await TestDatabase.create(prefix: "ledger")
-        let db = try await database.connect()
-        try await db.run { _ = try SchemaMigrator.migrate($0, logger: TestDatabase.logger) }
-        do {
-            try await body(db, database)
-        } catch {
+        try await TestSlots.with {
+            let database = try await TestDatabase.create(prefix: "ledger")
+            let db = try await database.connect()
+            try await db.run { _ = try SchemaMigrator.migrate($0, logger: TestDatabase.logger) }
+            do {
+                try await body(db, database)
+            } catch {
+                db.close()
+                await database.drop()
+                throw error
+            }
             db.close()
             await database.drop()
-            throw error
         }
-        db.close()
-        await database.drop()
     }
 
     @Test func callsUnderTheQuotaNeverWait() async throws {

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOHTTP1
 import PodioSimulator
+import TestSupport
 import Testing
 
 /// The token endpoint's inconvenient modes (reference §12): two-step verification, its own
@@ -86,7 +87,7 @@ struct TokenEndpointModeTests {
     }
 
     @Test func slowTokenEndpoint() async throws {
-        try await withSimulator { sim in
+        try await withSimulator(slots: TestSlots.exclusive) { sim in  // measures real time: alone
             #expect(try await sim.json("/_sim/oauth", ["delay_ms": 400]).status == 204)
             let started = Date()
             #expect(try await passwordGrant(sim).status == 200)
