@@ -104,7 +104,30 @@ final class EngineHarness: Sendable {
 
     @discardableResult
     func sync(_ kind: SyncOptions.Kind = .sync, apps: [Int]? = nil, dryRun: Bool = false, observer: SyncObserver? = nil) async throws -> RunSummary {
-        try await coordinator(observer: observer).run(SyncOptions(kind: kind, apps: apps, dryRun: dryRun))
+        try await waitForEarlierRunsToLetGo()
+        return try await coordinator(observer: observer).run(SyncOptions(kind: kind, apps: apps, dryRun: dryRun))
+    }
+
+    /// Waits until no session of an earlier run holds an app lock in this database. A run closes
+    /// its connection when it ends, but PostgreSQL releases the run's session locks only once
+    /// that backend has exited, a moment later: on a busy machine a run started at once found
+    /// its app still locked and deferred ("another podio-mirror run is syncing app …").
+    /// (`SyncCoordinator` could release its locks before it closes the connection.)
+    func waitForEarlierRunsToLetGo() async throws {
+        let deadline = Date().addingTimeInterval(30)
+        while try await count(
+            """
+            SELECT count(*) FROM pg_locks
+            WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            """) > 0
+        {
+            guard Date() < deadline else {
+                Issue.record("an earlier run's session still holds its app locks after 30 s")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     func scalar(_ sql: String, _ params: [(any PGEncodable)?] = []) async throws -> String? {

@@ -67,6 +67,7 @@ struct QuotaSyncTests {
             #expect(try await h.count("SELECT full_pass_offset FROM podio.sync_state") == 2_000)
             // An hour later the next run continues from the checkpoint and finishes.
             clock.advance(3601)
+            try await h.waitForEarlierRunsToLetGo()
             let second = try await h.coordinator(clock: clock).run(SyncOptions(kind: .sync, apps: app, maxWait: 0))
             #expect(second.status == "succeeded")
             let differences = try await h.differences()
