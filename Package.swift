@@ -124,7 +124,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PodioAPITests",
-            dependencies: ["PodioAPI", "PodioSimulator", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "PodioAPI", "PodioSimulator", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

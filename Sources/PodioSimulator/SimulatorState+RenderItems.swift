@@ -116,7 +116,9 @@ extension SimulatorState {
         let full = view == .full
         let cache = full ? \SimItem.cachedFullFields : \SimItem.cachedFields
         let cacheEpoch = full ? \SimItem.fullCacheEpoch : \SimItem.cacheEpoch
-        if let cached = apps[appIdx].items[itemIdx][keyPath: cache], apps[appIdx].items[itemIdx][keyPath: cacheEpoch] == epoch {
+        if let cached = apps[appIdx].items[itemIdx][keyPath: cache],
+            apps[appIdx].items[itemIdx][keyPath: cacheEpoch] == epoch
+        {
             out.append(contentsOf: cached)
             return
         }

@@ -155,10 +155,12 @@ struct RetryTests {
     }
 
     @Test func slowResponsePastTheTimeoutIsARetryableTimeout() async throws {
-        try await withClient(client: {
-            $0.requestTimeout = 0.3
-            $0.retry.maxAttempts = 1
-        }, slots: TestSlots.exclusive) { c in
+        try await withClient(
+            client: {
+                $0.requestTimeout = 0.3
+                $0.retry.maxAttempts = 1
+            }, slots: TestSlots.exclusive
+        ) { c in
             c.sim.injectFaults(.delay(milliseconds: 4_000), count: 1)
             let started = ContinuousClock.now
             let error = try #require(await podioError { try await c.client.organizations() })
@@ -173,10 +175,12 @@ struct RetryTests {
     @Test func aBodyThatTricklesInPastTheTimeoutIsARetryableTimeout() async throws {
         // The head arrives at once and a piece of the body every ~200 ms: never idle, but the
         // whole answer takes 4 s. The request timeout bounds the call, body included.
-        try await withClient(client: {
-            $0.requestTimeout = 0.8
-            $0.retry.maxAttempts = 1
-        }, slots: TestSlots.exclusive) { c in
+        try await withClient(
+            client: {
+                $0.requestTimeout = 0.8
+                $0.retry.maxAttempts = 1
+            }, slots: TestSlots.exclusive
+        ) { c in
             c.sim.injectFaults(.slowBody(milliseconds: 4_000), count: 1)
             let started = ContinuousClock.now
             let error = try #require(await podioError { try await c.client.app(c.projects) })

@@ -39,7 +39,8 @@ struct SecretTests {
             // simulator's clock jumps and the stored expiry moves back by as much (no sleep).
             h.simulator.advanceClock(seconds: 3.1)
             try await h.db.run {
-                _ = try $0.execute("UPDATE podio_auth.oauth_tokens SET expires_at = expires_at - interval '3.1 seconds'")
+                _ = try $0.execute(
+                    "UPDATE podio_auth.oauth_tokens SET expires_at = expires_at - interval '3.1 seconds'")
             }
             let second = try await h.run(["sync", "--log-level", "trace", "--log-format", "json"])
             #expect(second.status == 0, "\(second.printed)")

@@ -59,7 +59,8 @@ struct CommandTests {
             #expect(upgrade.stdout.contains("upgraded from version 0"))
             #expect(
                 try await db.run {
-                    try $0.query("SELECT to_regclass('podio.items_app_last_edit_idx') IS NOT NULL AS ok").first?.bool("ok")
+                    try $0.query("SELECT to_regclass('podio.items_app_last_edit_idx') IS NOT NULL AS ok")
+                        .first?.bool("ok")
                 } == true)
             db.close()
             await database.drop()

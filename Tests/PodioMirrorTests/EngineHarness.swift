@@ -79,8 +79,8 @@ final class EngineHarness: Sendable {
     ) async throws {
         try await TestSlots.with(weight: slots) {
             let h = try await EngineHarness(
-                apps: apps, items: items, seed: seed, quota: quota, simulatorLimits: simulatorLimits, tokenTTL: tokenTTL,
-                configure: configure)
+                apps: apps, items: items, seed: seed, quota: quota, simulatorLimits: simulatorLimits,
+                tokenTTL: tokenTTL, configure: configure)
             do {
                 try await body(h)
             } catch {
