@@ -5,15 +5,16 @@ import Testing
 /// Bounds how much of the suite runs at once. Swift Testing starts every test together; on a
 /// two-core machine two hundred simulators, databases and binaries starting at once starve each
 /// other until timeouts fire and token lifetimes run out. Every harness (`withClient`,
-/// `withSimulator`, `EngineHarness`, `CLIHarness`, the ledger's and LibPQ's databases) takes
-/// slots here for its test's duration: a scenario that runs the binary takes more, a test that
-/// measures real time (a request timeout) takes them all, so nothing else runs beside it.
+/// `withSimulator`, `EngineHarness`, `CLIHarness`, the ledger's, LibPQ's and the app tables'
+/// databases) takes slots here for its test's duration: a scenario that runs the binary takes
+/// more, a test that measures real time (a request timeout) takes them all, so no other harness
+/// runs beside it (tests of pure functions take none).
 ///
 /// Waiters are served in order of arrival (a test that wants every slot is not starved by
 /// small ones), except that tests tagged `.slow` go before the others: started last, one of them
 /// would keep the suite running long after everything else is done. Harnesses never nest, so a
 /// test never waits for slots it holds itself.
-/// `PODIO_MIRROR_TEST_SLOTS` overrides the width (1 runs the suite one test at a time).
+/// `PODIO_MIRROR_TEST_SLOTS` overrides the width (1 runs one harness at a time).
 public actor TestSlots {
     public static let shared = TestSlots(
         width: ProcessInfo.processInfo.environment["PODIO_MIRROR_TEST_SLOTS"].flatMap { Int($0) } ?? 6)
@@ -74,10 +75,11 @@ public actor TestSlots {
         }
     }
 
-    /// With `PODIO_MIRROR_TEST_TIMING` set, every wait, start and end goes to stderr with the
-    /// seconds since the first, to find where the suite's time goes.
+    /// Numbers the traced waits (a parameterized test waits once per case).
     private static let serial = Atomic<Int>(0)
 
+    /// With `PODIO_MIRROR_TEST_TIMING` set, every wait, start and end is printed (`slots <seconds
+    /// since the first> wait|start|end <weight> <test> #<n>`), to find where the suite's time goes.
     private static let trace: (@Sendable (String) -> Void)? = {
         guard ProcessInfo.processInfo.environment["PODIO_MIRROR_TEST_TIMING"] != nil else { return nil }
         let origin = Date()
