@@ -120,10 +120,7 @@ public struct MirrorSettings: Sendable {
             s.appsRefresh = try duration(v, "PODIO_APPS_REFRESH", examples: "30m, 1h, 6h")
         }
         if let v = value("PODIO_RECONCILE_EVERY") {
-            guard let seconds = DurationParser.seconds(v), seconds > 0 else {
-                throw MirrorError(.usage, "PODIO_RECONCILE_EVERY is not a duration", fix: "use 30m, 1h, 6h or plain seconds")
-            }
-            s.reconcileInterval = seconds
+            s.reconcileInterval = try duration(v, "PODIO_RECONCILE_EVERY", examples: "30m, 1h, 6h")
         }
         if let v = value("PODIO_HOOK_DELTA_AT") { s.hookDeltaThreshold = try positive(v, "PODIO_HOOK_DELTA_AT") }
         if let v = value("PODIO_RATE_RESERVE") {

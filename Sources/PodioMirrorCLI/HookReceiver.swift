@@ -32,8 +32,8 @@ final class HookReceiver: Sendable {
 
     struct Cache {
         var secret: String?
+        var secretLoadedAt: ContinuousClock.Instant?
         var hooks: [Int: Int] = [:]
-        var loadedAt: ContinuousClock.Instant?
         var lastRateLog: ContinuousClock.Instant?
     }
 
@@ -48,6 +48,17 @@ final class HookReceiver: Sendable {
     /// Adds the route: every POST, so that a wrong path answers exactly as an unknown one.
     func register(on router: Router<BasicRequestContext>) {
         router.post("**") { request, _ -> Response in await self.handle(request) }
+        // Other methods at the hook URL: 405 and a log line; anywhere else the plain 404.
+        for method in [HTTPRequest.Method.get, .put, .delete, .patch, .head] {
+            router.on("**", method: method) { request, _ -> Response in await self.otherMethod(request) }
+        }
+    }
+
+    private func otherMethod(_ request: Request) async -> Response {
+        guard let secret = await currentSecret(), Self.matches(path: request.uri.path, secret: secret) else {
+            return Self.answer(.notFound, "not found")
+        }
+        return refuse(.methodNotAllowed, reason: "method", "\(request.method) at the hook URL (Podio POSTs)")
     }
 
     private static func answer(_ status: HTTPResponse.Status, _ text: String) -> Response {
@@ -124,30 +135,23 @@ final class HookReceiver: Sendable {
 
     /// The secret, read once (and again every few seconds until an install made it).
     private func currentSecret() async -> String? {
-        let cached = state.withLock { ($0.secret, $0.loadedAt) }
+        let cached = state.withLock { ($0.secret, $0.secretLoadedAt) }
         if let secret = cached.0 { return secret }
         if let at = cached.1, ContinuousClock.now - at < .seconds(2) { return nil }
         let secret = try? await probe.run { try MirrorStore(db: $0).hookSecret() }
         state.withLock {
             $0.secret = secret ?? nil
-            $0.loadedAt = ContinuousClock.now
+            $0.secretLoadedAt = ContinuousClock.now
         }
         return secret ?? nil
     }
 
-    /// Whether the hook id is recorded: from the cache, read again at most once a second on a
-    /// miss (forged ids cannot make every request a query).
+    /// Whether the hook id is recorded: from the cache, else read again (a small table, and the
+    /// token bucket bounds how often forged ids can make a request reach the database).
     private func knows(hookID: Int) async throws -> Bool {
-        let (hit, stale) = state.withLock { cache -> (Bool, Bool) in
-            (cache.hooks[hookID] != nil, cache.loadedAt.map { ContinuousClock.now - $0 >= .seconds(1) } ?? true)
-        }
-        if hit { return true }
-        guard stale else { return false }
+        if state.withLock({ $0.hooks[hookID] != nil }) { return true }
         let hooks = try await probe.run { try MirrorStore(db: $0).hookApps() }
-        state.withLock {
-            $0.hooks = hooks
-            $0.loadedAt = ContinuousClock.now
-        }
+        state.withLock { $0.hooks = hooks }
         return hooks[hookID] != nil
     }
 
