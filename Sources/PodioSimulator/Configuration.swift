@@ -34,6 +34,10 @@ extension PodioSimulator {
         public var allowLoopbackHooks = false
         /// How long a webhook delivery may take (connect and answer), in seconds.
         public var hookTimeout: Double = 10
+        /// The clock of token lifetimes, rate windows and the token endpoint's throttle stands
+        /// still but for `advanceClock(seconds:)`: tests decide when time passes, however slow
+        /// the machine. Times written into items keep the wall clock. (In process only.)
+        public var manualClock = false
 
         public init() {}
     }
