@@ -122,6 +122,12 @@ public struct MirrorSettings: Sendable {
         if let v = value("PODIO_RECONCILE_EVERY") {
             s.reconcileInterval = try duration(v, "PODIO_RECONCILE_EVERY", examples: "30m, 1h, 6h")
         }
+        if let v = value("PODIO_HOOK_GRACE") {
+            guard let seconds = DurationParser.seconds(v), seconds >= 0 else {
+                throw MirrorError(.usage, "PODIO_HOOK_GRACE is not a duration", fix: "use 0s, 30s, 2m or plain seconds")
+            }
+            s.hookGrace = seconds
+        }
         if let v = value("PODIO_HOOK_DELTA_AT") { s.hookDeltaThreshold = try positive(v, "PODIO_HOOK_DELTA_AT") }
         if let v = value("PODIO_RATE_RESERVE") {
             guard let r = Double(v.replacingOccurrences(of: "%", with: "")), r >= 0, r < 100 else {
