@@ -106,7 +106,9 @@ extension MirrorStore {
     }
 
     public func markHookVerified(hookID: Int) throws {
-        try db.query("UPDATE podio.hooks SET status = 'active', verified_at = now(), last_error = NULL WHERE hook_id = $1", [hookID])
+        // The first verification stays: changes while a hook was inactive count as missed.
+        try db.query(
+            "UPDATE podio.hooks SET status = 'active', verified_at = coalesce(verified_at, now()), last_error = NULL WHERE hook_id = $1", [hookID])
     }
 
     public func markHookError(hookID: Int, _ message: String) throws {

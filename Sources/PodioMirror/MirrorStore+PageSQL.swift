@@ -129,13 +129,14 @@ enum PageSQL {
         """
 
     /// Reconciliation of an app with active hooks: the changed items of the page that no hook
-    /// delivered (edited after the hooks became active, before the grace for deliveries still
+    /// delivered (edited from the second the hooks became active (Podio's times are whole
+    /// seconds), before the grace for deliveries still
     /// on their way, and with no event of theirs waiting in the queue) are counted as missed.
     /// $1 app, $2 hooks active since, $3 edited before.
     static let countMissedByHooks = """
         WITH missed AS (
             SELECT count(DISTINCT c.item_id)::bigint AS n FROM pm_changed AS c JOIN pm_page AS p ON p.item_id = c.item_id
-            WHERE p.last_edit_on >= $2 AND p.last_edit_on < $3
+            WHERE p.last_edit_on >= date_trunc('second', $2::timestamptz) AND p.last_edit_on < $3
               AND NOT EXISTS (SELECT 1 FROM podio.hook_events AS e WHERE e.item_id = c.item_id AND e.applied_at IS NULL)
         ), up AS (
             UPDATE podio.sync_state SET hooks_missed = hooks_missed + (SELECT n FROM missed), hooks_missed_at = now()

@@ -13,6 +13,8 @@ struct HookEventService: Service {
     let settings: MirrorSettings
     let wake: HookSignal
     var pollInterval: Double = 5
+    /// How soon hooks that wait for their verification are checked with Podio again.
+    static let pendingCheckInterval: Double = 60
     var clock: any LedgerClock = SystemClock()
     var metrics = MirrorMetrics()
     var transport: (any HTTPTransport)?
@@ -42,6 +44,10 @@ struct HookEventService: Service {
                     nextCheck = clock.now().addingTimeInterval(settings.reconcileInterval)
                     do {
                         let lines = try await manager.check()
+                        // Hooks still waiting for their verification are checked again soon.
+                        if lines.contains(where: { $0.mirrorStatus != "verified" }) {
+                            nextCheck = min(nextCheck, clock.now().addingTimeInterval(Self.pendingCheckInterval))
+                        }
                         for line in lines where line.action != nil && line.action != "kept" {
                             logger.notice("hook \(line.hookID.map(String.init) ?? "?") (\(line.type)) of app \(line.appID): \(line.action ?? "")")
                         }

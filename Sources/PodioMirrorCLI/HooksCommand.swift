@@ -89,16 +89,18 @@ struct HooksInstallCommand: AsyncParsableCommand {
             let lines = try result.get()
             try HooksCommand.print(lines, json: json, withAction: true)
             let pending = lines.filter { $0.mirrorStatus != "verified" }
-            if !json {
-                if pending.isEmpty {
-                    CommandRunner.print("all \(lines.count) hooks are active; `run --listen` applies their events")
-                } else {
-                    CommandRunner.print(
-                        "\(pending.count) of \(lines.count) hooks await verification: Podio posts hook.verify to the URL, and the "
-                            + "receiver of `podio-mirror run --listen` (reachable at that URL) validates it. Start it behind the URL, "
-                            + "then run `podio-mirror hooks install` again (it asks Podio to verify again) and check `podio-mirror hooks list`.")
-                }
+            if pending.isEmpty {
+                if !json { CommandRunner.print("all \(lines.count) hooks are active; `run --listen` applies their events") }
+                return
             }
+            // Exit 75 (try again later): registered, not verified yet.
+            FileHandle.standardError.write(
+                Data(
+                    ("podio-mirror: \(pending.count) of \(lines.count) hooks await verification: Podio posts hook.verify to the URL and "
+                        + "the receiver of `podio-mirror run --listen` behind it validates it. Start `run --listen` where the URL "
+                        + "reaches it (a running one asks Podio to verify again within its reconciliation interval, at its start "
+                        + "at the latest), or run `podio-mirror hooks install` again once it runs; `podio-mirror hooks list` shows the state\n").utf8))
+            throw ExitCode(75)
         }
     }
 }

@@ -121,18 +121,34 @@ struct HookEndToEndTests {
         try await CLIHarness.with(Self.options()) { h in
             let first = try await h.sync()
             try #require(first.status == 0, "\(first.printed)")
-            let (installer, url) = try await Self.startWorker(h)
-            let install = try await h.run(["hooks", "install", "--url", url, "--wait", "20s"])
-            try #require(install.stdout.contains("hooks are active"), "\(install.printed)")
-            installer.terminate()
-            _ = await h.finish(installer)
+            // Installed while no receiver runs: registered, verification pending (exit 75).
+            let port = try FairSchedulingCLITests.freePort()
+            let url = "http://127.0.0.1:\(port)"
+            let install = try await h.run(["hooks", "install", "--url", url, "--wait", "1s"])
+            #expect(install.status == 75, "\(install.printed)")
+            #expect(install.stderr.contains("hooks await verification"), "\(install.printed)")
+            #expect(install.stderr.contains("run --listen"), "\(install.printed)")
+            let expected = Self.apps.count * Self.typesPerApp
+            #expect(try await h.count("SELECT count(*) FROM podio.hooks WHERE status = 'inactive'") == expected)
             // The worker that stays: a reconciliation every 2 s for apps with active hooks, no
             // grace for deliveries on their way (the test's edits are all older than a delta).
+            // Starting, it asks Podio to verify the pending hooks again and completes them.
             let app = h.simulator.appIDs()[0]
             let ids = try await h.itemIDs(app: app)
-            let port = URL(string: url)?.port ?? 0
             let worker = try h.start(
                 ["run", "--every", "1s", "--reconcile-every", "2s", "--listen", "127.0.0.1:\(port)"], env: ["PODIO_HOOK_GRACE": "0s"])
+            let verified = try await h.waitUntil(timeout: 30, every: 50) {
+                try await h.count("SELECT count(*) FROM podio.hooks WHERE status = 'active'") == expected
+            }
+            #expect(verified, "the worker did not complete the verification")
+            #expect(Self.liveHooks(h).allSatisfy { $0.status == "active" })
+            // Podio turns a hook inactive: the worker's reconciliation verifies it again.
+            let hook = try #require(Self.liveHooks(h).first { $0.appID == app && $0.type == "item.update" })
+            try h.simulator.setHookActive(hookID: hook.hookID, false)
+            let reactivated = try await h.waitUntil(timeout: 30, every: 50) {
+                h.simulator.hooks().first { $0.hookID == hook.hookID }?.status == "active"
+            }
+            #expect(reactivated, "the inactive hook was not verified again")
 
             // Every delivery of this edit is lost: only reconciliation can bring it.
             h.simulator.setHookFaults(PodioSimulator.HookFaults(dropRate: 1))
