@@ -4,8 +4,10 @@ extension PodioEndpoint {
     public static let createHook = PodioEndpoint("POST /hook/app/{app_id}/", defaultTier: .general)
     public static let appHooks = PodioEndpoint("GET /hook/app/{app_id}/", defaultTier: .general)
     public static let deleteHook = PodioEndpoint("DELETE /hook/{hook_id}", defaultTier: .general)
-    public static let requestHookVerification = PodioEndpoint("POST /hook/{hook_id}/verify/request", defaultTier: .general)
-    public static let validateHookVerification = PodioEndpoint("POST /hook/{hook_id}/verify/validate", defaultTier: .general)
+    public static let requestHookVerification = PodioEndpoint(
+        "POST /hook/{hook_id}/verify/request", defaultTier: .general)
+    public static let validateHookVerification = PodioEndpoint(
+        "POST /hook/{hook_id}/verify/validate", defaultTier: .general)
 }
 
 /// The hooks API (reference §7.3). Every URL passed here carries the mirror's secret path
@@ -35,12 +37,16 @@ extension PodioClient {
 
     /// `POST /hook/{hook_id}/verify/request`: Podio sends `hook.verify` again.
     public func requestHookVerification(_ hookID: Int) async throws {
-        try await request(.requestHookVerification, method: "POST", path: "/hook/\(hookID)/verify/request", body: Data("{}".utf8)) { _ in () }
+        try await request(
+            .requestHookVerification, method: "POST", path: "/hook/\(hookID)/verify/request", body: Data("{}".utf8)
+        ) { _ in () }
     }
 
     /// `POST /hook/{hook_id}/verify/validate` with `{"code": …}`: activates the hook.
     public func validateHookVerification(_ hookID: Int, code: String) async throws {
         let body = try JSONSerialization.data(withJSONObject: ["code": code], options: [.sortedKeys])
-        try await request(.validateHookVerification, method: "POST", path: "/hook/\(hookID)/verify/validate", body: body) { _ in () }
+        try await request(
+            .validateHookVerification, method: "POST", path: "/hook/\(hookID)/verify/validate", body: body
+        ) { _ in () }
     }
 }

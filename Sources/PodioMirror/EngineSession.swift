@@ -13,7 +13,8 @@ struct EngineSession {
     let access: PodioAccess
 
     static func open(
-        settings: MirrorSettings, transport: any HTTPTransport, clock: any LedgerClock, metrics: MirrorMetrics, maxWait: Double,
+        settings: MirrorSettings, transport: any HTTPTransport, clock: any LedgerClock, metrics: MirrorMetrics,
+        maxWait: Double,
         applicationName: String, logger: Logger
     ) async throws -> EngineSession {
         let apiKey = try settings.requireAPIKey()
@@ -23,13 +24,16 @@ struct EngineSession {
                 try SchemaMigrator.requireCurrent(db)
                 try db.execute("SET jit = off")
             }
-            let ledgerDB = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror ledger", logger: logger)
+            let ledgerDB = try await PGConnection.connect(
+                settings.databaseURL, applicationName: "podio-mirror ledger", logger: logger)
             let ledger = QuotaLedger(
-                db: ledgerDB, policy: settings.quota, clock: clock, deadline: clock.now().addingTimeInterval(maxWait), metrics: metrics,
+                db: ledgerDB, policy: settings.quota, clock: clock, deadline: clock.now().addingTimeInterval(maxWait),
+                metrics: metrics,
                 logger: logger)
             let access = PodioAccess(
                 settings: settings, apiKey: apiKey, transport: transport,
-                tokenStore: PostgresTokenStore(db: ledgerDB, coolDown: settings.quota.coolDown, logger: logger), gate: ledger,
+                tokenStore: PostgresTokenStore(db: ledgerDB, coolDown: settings.quota.coolDown, logger: logger),
+                gate: ledger,
                 logger: logger)
             return EngineSession(db: db, ledgerDB: ledgerDB, ledger: ledger, access: access)
         } catch {
@@ -44,9 +48,12 @@ struct EngineSession {
     }
 
     /// A run context without a recorded run, for the event worker.
-    func context(settings: MirrorSettings, clock: any LedgerClock, metrics: MirrorMetrics, maxWait: Double, logger: Logger) -> RunContext {
+    func context(
+        settings: MirrorSettings, clock: any LedgerClock, metrics: MirrorMetrics, maxWait: Double, logger: Logger
+    ) -> RunContext {
         let context = RunContext(
-            runID: 0, options: SyncOptions(kind: .sync, maxWait: maxWait), store: MirrorStore(db: db), ledger: ledger, access: access,
+            runID: 0, options: SyncOptions(kind: .sync, maxWait: maxWait), store: MirrorStore(db: db), ledger: ledger,
+            access: access,
             clock: clock, logger: logger, observer: nil, metrics: metrics, overlap: settings.deltaOverlap,
             sweepInterval: settings.sweepInterval, keepHistory: settings.history)
         context.hookGrace = settings.hookGrace
@@ -60,7 +67,8 @@ extension SyncCoordinator {
     /// Applies the queued webhook events (the event worker of `run`): nothing when the queue is
     /// empty (one query, no call to Podio) or another process is draining it.
     public func drainHookEvents(maxWait: Double = 60) async throws -> HookDrainSummary {
-        let pending = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror hooks", logger: logger)
+        let pending = try await PGConnection.connect(
+            settings.databaseURL, applicationName: "podio-mirror hooks", logger: logger)
         let count = try await pending.run { try MirrorStore(db: $0).pendingHookEventCount() }
         pending.close()
         guard count > 0 else { return HookDrainSummary() }
@@ -68,7 +76,8 @@ extension SyncCoordinator {
             settings: settings, transport: transport, clock: clock, metrics: metrics, maxWait: maxWait,
             applicationName: "podio-mirror hooks", logger: logger)
         defer { session.close() }
-        let context = session.context(settings: settings, clock: clock, metrics: metrics, maxWait: maxWait, logger: logger)
+        let context = session.context(
+            settings: settings, clock: clock, metrics: metrics, maxWait: maxWait, logger: logger)
         return await context.drainHookEvents()
     }
 }

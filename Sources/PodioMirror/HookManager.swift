@@ -33,7 +33,8 @@ public final class HookManager: Sendable {
     public static let verifyWindow: Double = 600
 
     public init(
-        settings: MirrorSettings, transport: any HTTPTransport, clock: any LedgerClock = SystemClock(), metrics: MirrorMetrics = MirrorMetrics(),
+        settings: MirrorSettings, transport: any HTTPTransport, clock: any LedgerClock = SystemClock(),
+        metrics: MirrorMetrics = MirrorMetrics(),
         logger: Logger
     ) {
         self.settings = settings
@@ -45,12 +46,14 @@ public final class HookManager: Sendable {
 
     /// The event types registered on every app.
     public var eventTypes: [String] {
-        ["item.create", "item.update", "item.delete", "app.update"] + (settings.comments ? ["comment.create", "comment.delete"] : [])
+        ["item.create", "item.update", "item.delete", "app.update"]
+            + (settings.comments ? ["comment.create", "comment.delete"] : [])
     }
 
     private func session() async throws -> EngineSession {
         try await EngineSession.open(
-            settings: settings, transport: transport, clock: clock, metrics: metrics, maxWait: 600, applicationName: "podio-mirror hooks",
+            settings: settings, transport: transport, clock: clock, metrics: metrics, maxWait: 600,
+            applicationName: "podio-mirror hooks",
             logger: logger)
     }
 
@@ -61,10 +64,13 @@ public final class HookManager: Sendable {
         let base = try HookURL.validate(base: base)
         let session = try await session()
         defer { session.close() }
-        let secret = try await session.db.run { try MirrorStore(db: $0).hookSecret(creatingWith: HookURL.generateSecret()) } ?? ""
+        let secret =
+            try await session.db.run { try MirrorStore(db: $0).hookSecret(creatingWith: HookURL.generateSecret()) }
+            ?? ""
         let apps = try await mirroredApps(session)
         guard !apps.isEmpty else {
-            throw MirrorError(.usage, "no app is mirrored yet", fix: "run `podio-mirror sync` first; hooks go on the mirrored apps")
+            throw MirrorError(
+                .usage, "no app is mirrored yet", fix: "run `podio-mirror sync` first; hooks go on the mirrored apps")
         }
         let until = clock.now().addingTimeInterval(Self.verifyWindow)
         try await session.db.run { try MirrorStore(db: $0).openVerifyWindow(until: until) }
@@ -88,7 +94,9 @@ public final class HookManager: Sendable {
             do {
                 lines += try await ensure(appID: appID, base: base, secret: secret, session: session)
             } catch let error as PodioError where [403, 404, 410].contains(error.status ?? 0) {
-                logger.warning("the hooks of app \(appID) cannot be checked: \(HookURL.redact(session.access.redact(error.description), secret: secret))")
+                logger.warning(
+                    "the hooks of app \(appID) cannot be checked: \(HookURL.redact(session.access.redact(error.description), secret: secret))"
+                )
             }
         }
         if lines.contains(where: { $0.action != nil && $0.action != "kept" }) {
@@ -118,15 +126,19 @@ public final class HookManager: Sendable {
                 let podio = listed.first { $0.hookID == hook.hookID }
                 lines.append(
                     HookLine(
-                        appID: appID, type: hook.type, hookID: hook.hookID, podioStatus: podio.map { $0.status ?? "unknown" } ?? "missing",
-                        mirrorStatus: hook.verifiedAt != nil ? "verified" : "pending verification", lastEventAt: hook.lastEventAt,
+                        appID: appID, type: hook.type, hookID: hook.hookID,
+                        podioStatus: podio.map { $0.status ?? "unknown" } ?? "missing",
+                        mirrorStatus: hook.verifiedAt != nil ? "verified" : "pending verification",
+                        lastEventAt: hook.lastEventAt,
                         url: HookURL.full(base: hook.url, secret: HookURL.placeholder)))
             }
             if let secret {
-                for hook in listed where hook.url.contains(secret) && !mine.contains(where: { $0.hookID == hook.hookID }) {
+                for hook in listed
+                where hook.url.contains(secret) && !mine.contains(where: { $0.hookID == hook.hookID }) {
                     lines.append(
                         HookLine(
-                            appID: appID, type: hook.type, hookID: hook.hookID, podioStatus: hook.status ?? "unknown", mirrorStatus: "not recorded",
+                            appID: appID, type: hook.type, hookID: hook.hookID, podioStatus: hook.status ?? "unknown",
+                            mirrorStatus: "not recorded",
                             url: HookURL.redact(hook.url, secret: secret)))
                 }
             }
@@ -159,7 +171,8 @@ public final class HookManager: Sendable {
                 try await session.db.run { try MirrorStore(db: $0).deleteHookRecord(hookID: hookID) }
                 lines.append(
                     HookLine(
-                        appID: appID, type: type, hookID: hookID, podioStatus: "deleted", mirrorStatus: "removed", action: "removed",
+                        appID: appID, type: type, hookID: hookID, podioStatus: "deleted", mirrorStatus: "removed",
+                        action: "removed",
                         url: base.isEmpty ? "" : HookURL.full(base: base, secret: HookURL.placeholder)))
             }
         }
@@ -171,7 +184,9 @@ public final class HookManager: Sendable {
     /// limited to `PODIO_APPS` when set.
     private func mirroredApps(_ session: EngineSession) async throws -> [Int] {
         let chosen = settings.apps
-        return try await session.db.run { try MirrorStore(db: $0).mirroredApps() }.filter { chosen?.contains($0) ?? true }
+        return try await session.db.run { try MirrorStore(db: $0).mirroredApps() }.filter {
+            chosen?.contains($0) ?? true
+        }
     }
 
     /// One app: Podio's hooks listed, the mirror's kept, old ones deleted, missing ones created,
@@ -195,7 +210,8 @@ public final class HookManager: Sendable {
                 }
                 try await session.db.run { try MirrorStore(db: $0).deleteHookRecord(hookID: hook.hookID) }
             } else if inPodio == nil {
-                logger.warning("hook \(hook.hookID) (\(hook.type)) of app \(appID) is no longer in Podio; it is created again")
+                logger.warning(
+                    "hook \(hook.hookID) (\(hook.type)) of app \(appID) is no longer in Podio; it is created again")
                 try await session.db.run { try MirrorStore(db: $0).deleteHookRecord(hookID: hook.hookID) }
             }
         }
@@ -203,32 +219,45 @@ public final class HookManager: Sendable {
         for type in wanted {
             if let hook = listed.first(where: { $0.url == full && $0.type == type }) {
                 let status = hook.status ?? "inactive"
-                try await session.db.run { try MirrorStore(db: $0).recordHook(hookID: hook.hookID, appID: appID, type: type, url: base, status: status) }
+                try await session.db.run {
+                    try MirrorStore(db: $0).recordHook(
+                        hookID: hook.hookID, appID: appID, type: type, url: base, status: status)
+                }
                 var action = "kept"
                 if status != "active" {
                     try await client.requestHookVerification(hook.hookID)
                     try await session.db.run { try MirrorStore(db: $0).markVerifyRequested(hookID: hook.hookID) }
                     action = "verification requested"
-                    logger.info("hook \(hook.hookID) (\(type)) of app \(appID) is \(status) in Podio; verification requested again")
+                    logger.info(
+                        "hook \(hook.hookID) (\(type)) of app \(appID) is \(status) in Podio; verification requested again"
+                    )
                 }
                 lines.append(
                     HookLine(
                         appID: appID, type: type, hookID: hook.hookID, podioStatus: status,
-                        mirrorStatus: status == "active" ? "verified" : "pending verification", action: action, url: shown))
+                        mirrorStatus: status == "active" ? "verified" : "pending verification", action: action,
+                        url: shown))
             } else {
                 let hookID: Int
                 do {
                     hookID = try await client.createHook(appID: appID, url: full, type: type)
                 } catch let error as PodioError where error.kind == .invalidRequest || error.status == 403 {
                     throw MirrorError(
-                        .usage, "Podio refused the \(type) hook on app \(appID): \(HookURL.redact(session.access.redact(error.description), secret: secret))",
-                        fix: "Podio posts only to ports 80 and 443 of a public address: check --url (a reverse proxy or a tunnel in front of `run --listen`)")
+                        .usage,
+                        "Podio refused the \(type) hook on app \(appID): \(HookURL.redact(session.access.redact(error.description), secret: secret))",
+                        fix:
+                            "Podio posts only to ports 80 and 443 of a public address: check --url (a reverse proxy or a tunnel in front of `run --listen`)"
+                    )
                 }
-                try await session.db.run { try MirrorStore(db: $0).recordHook(hookID: hookID, appID: appID, type: type, url: base, status: "inactive") }
+                try await session.db.run {
+                    try MirrorStore(db: $0).recordHook(
+                        hookID: hookID, appID: appID, type: type, url: base, status: "inactive")
+                }
                 try await session.db.run { try MirrorStore(db: $0).markVerifyRequested(hookID: hookID) }
                 lines.append(
                     HookLine(
-                        appID: appID, type: type, hookID: hookID, podioStatus: "inactive", mirrorStatus: "pending verification",
+                        appID: appID, type: type, hookID: hookID, podioStatus: "inactive",
+                        mirrorStatus: "pending verification",
                         action: "created", url: shown))
             }
         }
@@ -238,13 +267,16 @@ public final class HookManager: Sendable {
     /// Waits up to `wait` seconds for pending hooks to be verified: validates the `hook.verify`
     /// events already queued (the receiver of `run --listen` queued them; a running `run`
     /// validates them as well), then reads the hooks' state again.
-    private func awaitVerification(_ lines: [HookLine], wait: Double, secret: String, session: EngineSession) async throws -> [HookLine] {
+    private func awaitVerification(_ lines: [HookLine], wait: Double, secret: String, session: EngineSession)
+        async throws -> [HookLine]
+    {
         var lines = lines
         let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, wait) * 1000))
         while true {
             let pending = lines.filter { $0.mirrorStatus != "verified" }
             if pending.isEmpty { break }
-            let context = session.context(settings: settings, clock: clock, metrics: metrics, maxWait: 60, logger: logger)
+            let context = session.context(
+                settings: settings, clock: clock, metrics: metrics, maxWait: 60, logger: logger)
             _ = await context.drainHookEvents()
             let recorded = try await session.db.run { try MirrorStore(db: $0).hooks() }
             for i in lines.indices {

@@ -35,7 +35,8 @@ public struct HookEvent: Sendable, Equatable {
     public var attempts: Int = 0
 
     public init(
-        hookID: Int, type: String, itemID: Int? = nil, itemRevisionID: Int? = nil, commentID: Int? = nil, externalID: String? = nil,
+        hookID: Int, type: String, itemID: Int? = nil, itemRevisionID: Int? = nil, commentID: Int? = nil,
+        externalID: String? = nil,
         code: String? = nil, appID: Int? = nil
     ) {
         self.hookID = hookID
@@ -56,7 +57,9 @@ extension MirrorStore {
     /// The secret path segment, created from `candidate` the first time (never replaced after).
     public func hookSecret(creatingWith candidate: String? = nil) throws -> String? {
         if let candidate {
-            try db.query("INSERT INTO podio_auth.hook_secret (singleton, secret) VALUES (true, $1) ON CONFLICT DO NOTHING", [candidate])
+            try db.query(
+                "INSERT INTO podio_auth.hook_secret (singleton, secret) VALUES (true, $1) ON CONFLICT DO NOTHING",
+                [candidate])
         }
         return try db.query("SELECT secret FROM podio_auth.hook_secret").first?.string("secret")
     }
@@ -68,7 +71,8 @@ extension MirrorStore {
 
     /// Whether a `hook.verify` for an unknown hook id is accepted now.
     public func verifyWindowOpen(now: Date) throws -> Bool {
-        try db.query("SELECT verify_open_until > $1 AS open FROM podio_auth.hook_secret", [now]).first?.bool("open") ?? false
+        try db.query("SELECT verify_open_until > $1 AS open FROM podio_auth.hook_secret", [now]).first?.bool("open")
+            ?? false
     }
 
     // MARK: - Hooks
@@ -91,9 +95,12 @@ extension MirrorStore {
         ).rows.compactMap { row in
             guard let id = row.int("hook_id"), let app = row.int("app_id") else { return nil }
             return StoredHook(
-                hookID: id, appID: app, type: row.string("type") ?? "", url: row.string("url") ?? "", status: row.string("status") ?? "",
-                createdAt: row.date("created_at"), verifyRequestedAt: row.date("verify_requested_at"), verifiedAt: row.date("verified_at"),
-                checkedAt: row.date("checked_at"), lastEventAt: row.date("last_event_at"), lastError: row.string("last_error"))
+                hookID: id, appID: app, type: row.string("type") ?? "", url: row.string("url") ?? "",
+                status: row.string("status") ?? "",
+                createdAt: row.date("created_at"), verifyRequestedAt: row.date("verify_requested_at"),
+                verifiedAt: row.date("verified_at"),
+                checkedAt: row.date("checked_at"), lastEventAt: row.date("last_event_at"),
+                lastError: row.string("last_error"))
         }
     }
 
@@ -102,13 +109,15 @@ extension MirrorStore {
     }
 
     public func markVerifyRequested(hookID: Int) throws {
-        try db.query("UPDATE podio.hooks SET verify_requested_at = now(), last_error = NULL WHERE hook_id = $1", [hookID])
+        try db.query(
+            "UPDATE podio.hooks SET verify_requested_at = now(), last_error = NULL WHERE hook_id = $1", [hookID])
     }
 
     public func markHookVerified(hookID: Int) throws {
         // The first verification stays: changes while a hook was inactive count as missed.
         try db.query(
-            "UPDATE podio.hooks SET status = 'active', verified_at = coalesce(verified_at, now()), last_error = NULL WHERE hook_id = $1", [hookID])
+            "UPDATE podio.hooks SET status = 'active', verified_at = coalesce(verified_at, now()), last_error = NULL WHERE hook_id = $1",
+            [hookID])
     }
 
     public func markHookError(hookID: Int, _ message: String) throws {
@@ -154,7 +163,10 @@ extension MirrorStore {
             )
             SELECT event_id FROM e
             """,
-            [event.hookID, event.type, event.itemID, event.itemRevisionID, event.commentID, event.externalID, event.code]
+            [
+                event.hookID, event.type, event.itemID, event.itemRevisionID, event.commentID, event.externalID,
+                event.code,
+            ]
         ).first?.int64("event_id")
         return id ?? 0
     }
@@ -180,10 +192,13 @@ extension MirrorStore {
             WHERE e.applied_at IS NULL ORDER BY e.event_id LIMIT $1
             """, [limit]
         ).rows.compactMap { row in
-            guard let id = row.int64("event_id"), let hook = row.int("hook_id"), let type = row.string("type") else { return nil }
+            guard let id = row.int64("event_id"), let hook = row.int("hook_id"), let type = row.string("type") else {
+                return nil
+            }
             var event = HookEvent(
                 hookID: hook, type: type, itemID: row.int("item_id"), itemRevisionID: row.int("item_revision_id"),
-                commentID: row.int("comment_id"), externalID: row.string("external_id"), code: row.string("code"), appID: row.int("app_id"))
+                commentID: row.int("comment_id"), externalID: row.string("external_id"), code: row.string("code"),
+                appID: row.int("app_id"))
             event.eventID = id
             event.receivedAt = row.date("received_at")
             event.attempts = row.int("attempts") ?? 0

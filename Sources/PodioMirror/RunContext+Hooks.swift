@@ -23,7 +23,8 @@ public struct HookDrainSummary: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case events, itemReads = "item_reads", deltas, itemsWritten = "items_written", itemsDeleted = "items_deleted"
-        case definitionsRefreshed = "definitions_refreshed", hooksVerified = "hooks_verified", commentReads = "comment_reads", failed
+        case definitionsRefreshed = "definitions_refreshed", hooksVerified = "hooks_verified", commentReads =
+            "comment_reads", failed
     }
 }
 
@@ -59,7 +60,8 @@ extension RunContext {
                 "hook events applied",
                 metadata: [
                     "events": "\(summary.events)", "item_reads": "\(summary.itemReads)", "deltas": "\(summary.deltas)",
-                    "written": "\(summary.itemsWritten)", "deleted": "\(summary.itemsDeleted)", "verified": "\(summary.hooksVerified)",
+                    "written": "\(summary.itemsWritten)", "deleted": "\(summary.itemsDeleted)",
+                    "verified": "\(summary.hooksVerified)",
                 ])
         }
         metrics.hookEvents(applied: summary.events, failed: summary.failed)
@@ -78,7 +80,11 @@ extension RunContext {
             var byApp: [Int: [HookEvent]] = [:]
             var orphans: [Int64] = []
             for event in events where event.type != "hook.verify" {
-                if let appID = event.appID { byApp[appID, default: []].append(event) } else { orphans.append(event.eventID) }
+                if let appID = event.appID {
+                    byApp[appID, default: []].append(event)
+                } else {
+                    orphans.append(event.eventID)
+                }
             }
             if !orphans.isEmpty {
                 let ids = orphans
@@ -103,7 +109,8 @@ extension RunContext {
                     summary.events += ids.count
                 } catch {
                     let message = access.redact(MirrorError(classifying: error).description)
-                    logger.warning("hook events of app \(appID) were not applied: \(message); the next drain tries again")
+                    logger.warning(
+                        "hook events of app \(appID) were not applied: \(message); the next drain tries again")
                     try await store.run { try $0.markHookEventsFailed(ids, error: message) }
                     summary.failed += ids.count
                 }
@@ -111,7 +118,8 @@ extension RunContext {
             let before = clock.now().addingTimeInterval(-86_400)
             try await store.run { try $0.pruneHookEvents(before: before) }
         } catch {
-            logger.warning("the hook event queue was not drained: \(access.redact(MirrorError(classifying: error).message))")
+            logger.warning(
+                "the hook event queue was not drained: \(access.redact(MirrorError(classifying: error).message))")
         }
     }
 
@@ -189,11 +197,14 @@ extension RunContext {
             toRead.subtract(seen)
             if toRead.count > Self.leftoverReads {
                 logger.info(
-                    "app \(appID): \(toRead.count) changed items were not in the delta listing; the next reconciliation reads them")
+                    "app \(appID): \(toRead.count) changed items were not in the delta listing; the next reconciliation reads them"
+                )
                 toRead = []
             }
         } else if !changed.isEmpty {
-            logger.info("app \(appID): \(changed.count) changed item\(changed.count == 1 ? "" : "s") pending; read one by one (general tier)")
+            logger.info(
+                "app \(appID): \(changed.count) changed item\(changed.count == 1 ? "" : "s") pending; read one by one (general tier)"
+            )
         }
         // Comments change an item's activity, not its revision: the item read refreshes its
         // counts, then its comments are read when comments are mirrored.
@@ -207,7 +218,8 @@ extension RunContext {
             } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
                 gone.append(itemID)
             } catch let error as PodioError where error.status == 403 {
-                logger.info("item \(itemID) of app \(appID) is not visible to these credentials; its hook event is skipped")
+                logger.info(
+                    "item \(itemID) of app \(appID) is not visible to these credentials; its hook event is skipped")
             }
             if raws.count == 100 {
                 summary.itemsWritten += try await writeItems(raws, appID: appID)

@@ -23,8 +23,10 @@ struct HookEventService: Service {
     func run() async throws {
         let ownTransport = transport == nil ? AsyncHTTPClientTransport(readTimeout: settings.requestTimeout) : nil
         let transport: any HTTPTransport = self.transport ?? ownTransport!
-        let coordinator = SyncCoordinator(settings: settings, transport: transport, clock: clock, metrics: metrics, logger: logger)
-        let manager = HookManager(settings: settings, transport: transport, clock: clock, metrics: metrics, logger: logger)
+        let coordinator = SyncCoordinator(
+            settings: settings, transport: transport, clock: clock, metrics: metrics, logger: logger)
+        let manager = HookManager(
+            settings: settings, transport: transport, clock: clock, metrics: metrics, logger: logger)
         let ticker = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(Int64(pollInterval * 1000)))
@@ -49,10 +51,13 @@ struct HookEventService: Service {
                             nextCheck = min(nextCheck, clock.now().addingTimeInterval(Self.pendingCheckInterval))
                         }
                         for line in lines where line.action != nil && line.action != "kept" {
-                            logger.notice("hook \(line.hookID.map(String.init) ?? "?") (\(line.type)) of app \(line.appID): \(line.action ?? "")")
+                            logger.notice(
+                                "hook \(line.hookID.map(String.init) ?? "?") (\(line.type)) of app \(line.appID): \(line.action ?? "")"
+                            )
                         }
                     } catch {
-                        logger.warning("the hooks were not checked with Podio: \(MirrorError(classifying: error).message)")
+                        logger.warning(
+                            "the hooks were not checked with Podio: \(MirrorError(classifying: error).message)")
                     }
                 }
             }

@@ -17,7 +17,8 @@ final class HookReceiver: Sendable {
     static let maxBody = 16 * 1024
     /// Event types Podio posts to app hooks (reference §7.3).
     static let types: Set<String> = [
-        "hook.verify", "item.create", "item.update", "item.delete", "comment.create", "comment.delete", "file.change", "app.update",
+        "hook.verify", "item.create", "item.update", "item.delete", "comment.create", "comment.delete", "file.change",
+        "app.update",
         "app.delete",
     ]
     /// `hook.verify` events of unknown hook ids queued at most at once (the install race).
@@ -37,7 +38,10 @@ final class HookReceiver: Sendable {
         var lastRateLog: ContinuousClock.Instant?
     }
 
-    init(probe: DatabaseProbe, metrics: MirrorMetrics, wake: HookSignal, ratePerSecond: Double = 50, burst: Double = 200, logger: Logger) {
+    init(
+        probe: DatabaseProbe, metrics: MirrorMetrics, wake: HookSignal, ratePerSecond: Double = 50, burst: Double = 200,
+        logger: Logger
+    ) {
         self.probe = probe
         self.metrics = metrics
         self.wake = wake
@@ -62,7 +66,9 @@ final class HookReceiver: Sendable {
     }
 
     private static func answer(_ status: HTTPResponse.Status, _ text: String) -> Response {
-        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
+        Response(
+            status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
     }
 
     private func refuse(_ status: HTTPResponse.Status, reason: String, _ line: String) -> Response {
@@ -98,11 +104,14 @@ final class HookReceiver: Sendable {
             return refuse(.contentTooLarge, reason: "size", "the body is larger than \(Self.maxBody) bytes")
         }
         let form = Self.parseForm(String(buffer: body))
-        guard let type = form["type"], Self.types.contains(type), let hookID = form["hook_id"].flatMap({ Int($0) }), hookID > 0 else {
+        guard let type = form["type"], Self.types.contains(type), let hookID = form["hook_id"].flatMap({ Int($0) }),
+            hookID > 0
+        else {
             return refuse(.badRequest, reason: "body", "not a Podio event (type and hook_id missing or unknown)")
         }
         var event = HookEvent(
-            hookID: hookID, type: type, itemID: form["item_id"].flatMap { Int($0) }, itemRevisionID: form["item_revision_id"].flatMap { Int($0) },
+            hookID: hookID, type: type, itemID: form["item_id"].flatMap { Int($0) },
+            itemRevisionID: form["item_revision_id"].flatMap { Int($0) },
             commentID: form["comment_id"].flatMap { Int($0) }, externalID: form["external_id"], code: form["code"])
         if type.hasPrefix("item.") && event.itemID == nil {
             return refuse(.badRequest, reason: "body", "an \(type) event without an item_id")
@@ -116,9 +125,12 @@ final class HookReceiver: Sendable {
                     type == "hook.verify"
                     ? try await probe.run {
                         let store = MirrorStore(db: $0)
-                        return try store.verifyWindowOpen(now: Date()) && store.pendingUnknownVerifications() < Self.maxUnknownVerifications
+                        return try store.verifyWindowOpen(now: Date())
+                            && store.pendingUnknownVerifications() < Self.maxUnknownVerifications
                     } : false
-                guard accepted else { return refuse(.forbidden, reason: "hook", "hook \(hookID) is not one of the mirror's hooks") }
+                guard accepted else {
+                    return refuse(.forbidden, reason: "hook", "hook \(hookID) is not one of the mirror's hooks")
+                }
             }
             event.appID = nil
             let queued = event
@@ -173,7 +185,9 @@ final class HookReceiver: Sendable {
         var out: [String: String] = [:]
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ s: Substring) -> String? { s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+            func decode(_ s: Substring) -> String? {
+                s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+            }
             guard let name = parts.first.flatMap(decode) else { continue }
             let value = parts.count > 1 ? decode(parts[1]) ?? "" : ""
             if out[name] == nil { out[name] = value }

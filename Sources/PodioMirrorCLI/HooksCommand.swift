@@ -7,7 +7,8 @@ import PodioMirror
 struct HooksCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hooks",
-        abstract: "Registers, verifies, lists and removes Podio webhooks on the mirrored apps (run --listen receives them).",
+        abstract:
+            "Registers, verifies, lists and removes Podio webhooks on the mirrored apps (run --listen receives them).",
         subcommands: [HooksInstallCommand.self, HooksListCommand.self, HooksRemoveCommand.self])
 
     struct Row: Codable {
@@ -47,7 +48,8 @@ struct HooksCommand: AsyncParsableCommand {
             CommandRunner.print(
                 pad(String(line.appID), 12) + pad(line.type, 16) + pad(line.hookID.map(String.init) ?? "-", 12)
                     + pad(line.podioStatus ?? "-", 10) + pad(line.mirrorStatus, 22)
-                    + (withAction ? pad(line.action ?? "-", 24) : pad(MirrorStatus.format(line.lastEventAt), 22)) + line.url)
+                    + (withAction ? pad(line.action ?? "-", 24) : pad(MirrorStatus.format(line.lastEventAt), 22))
+                    + line.url)
         }
     }
 }
@@ -84,13 +86,17 @@ struct HooksInstallCommand: AsyncParsableCommand {
             let settings = try global.settings()
             let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
             let manager = HookManager(settings: settings, transport: transport, logger: logger)
-            let result = await Result(catching: { try await manager.install(url: url, wait: DurationParser.seconds(wait) ?? 15) })
+            let result = await Result(catching: {
+                try await manager.install(url: url, wait: DurationParser.seconds(wait) ?? 15)
+            })
             try? await transport.shutdown()
             let lines = try result.get()
             try HooksCommand.print(lines, json: json, withAction: true)
             let pending = lines.filter { $0.mirrorStatus != "verified" }
             if pending.isEmpty {
-                if !json { CommandRunner.print("all \(lines.count) hooks are active; `run --listen` applies their events") }
+                if !json {
+                    CommandRunner.print("all \(lines.count) hooks are active; `run --listen` applies their events")
+                }
                 return
             }
             // Exit 75 (try again later): registered, not verified yet.
@@ -99,7 +105,8 @@ struct HooksInstallCommand: AsyncParsableCommand {
                     ("podio-mirror: \(pending.count) of \(lines.count) hooks await verification: Podio posts hook.verify to the URL and "
                         + "the receiver of `podio-mirror run --listen` behind it validates it. Start `run --listen` where the URL "
                         + "reaches it (a running one asks Podio to verify again within its reconciliation interval, at its start "
-                        + "at the latest), or run `podio-mirror hooks install` again once it runs; `podio-mirror hooks list` shows the state\n").utf8))
+                        + "at the latest), or run `podio-mirror hooks install` again once it runs; `podio-mirror hooks list` shows the state\n")
+                        .utf8))
             throw ExitCode(75)
         }
     }
@@ -107,7 +114,8 @@ struct HooksInstallCommand: AsyncParsableCommand {
 
 struct HooksListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "Shows each hook as Podio (asked now, one general call per app) and the mirror see it.")
+        commandName: "list",
+        abstract: "Shows each hook as Podio (asked now, one general call per app) and the mirror see it.")
 
     @OptionGroup var global: GlobalOptions
 
@@ -124,14 +132,17 @@ struct HooksListCommand: AsyncParsableCommand {
             try? await transport.shutdown()
             let lines = try result.get()
             try HooksCommand.print(lines, json: json, withAction: false)
-            if lines.isEmpty && !json { CommandRunner.print("no hooks (`podio-mirror hooks install --url URL` registers them)") }
+            if lines.isEmpty && !json {
+                CommandRunner.print("no hooks (`podio-mirror hooks install --url URL` registers them)")
+            }
         }
     }
 }
 
 struct HooksRemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "remove", abstract: "Deletes the mirror's hooks in Podio and in podio.hooks (the delta keeps the mirror in step).")
+        commandName: "remove",
+        abstract: "Deletes the mirror's hooks in Podio and in podio.hooks (the delta keeps the mirror in step).")
 
     @OptionGroup var global: GlobalOptions
 

@@ -32,7 +32,9 @@ struct HookEndToEndTests {
     static func liveHooks(_ h: CLIHarness) -> [PodioSimulator.HookInfo] { h.simulator.hooks().filter { !$0.deleted } }
 
     /// A worker listening on a free port, once its first run is done.
-    static func startWorker(_ h: CLIHarness, _ extra: [String] = [], env: [String: String?] = [:]) async throws -> (BinaryProcess, String) {
+    static func startWorker(_ h: CLIHarness, _ extra: [String] = [], env: [String: String?] = [:]) async throws -> (
+        BinaryProcess, String
+    ) {
         let port = try FairSchedulingCLITests.freePort()
         let runsBefore = try await h.count("SELECT count(*) FROM podio.sync_runs")
         let worker = try h.start(["run", "--every", "1h", "--listen", "127.0.0.1:\(port)"] + extra, env: env)
@@ -63,7 +65,9 @@ struct HookEndToEndTests {
             #expect(hooks.allSatisfy { $0.url == "\(url)/hooks/\(secret)" })
             #expect(!install.printed.contains(secret))
             #expect(install.stdout.contains("\(url)/hooks/<secret>"))
-            #expect(try await h.count("SELECT count(*) FROM podio.hooks WHERE status = 'active' AND verified_at IS NOT NULL") == expected)
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio.hooks WHERE status = 'active' AND verified_at IS NOT NULL") == expected)
 
             // Changes in Podio reach the mirror without a sync.
             let app = h.simulator.appIDs()[0]
@@ -74,7 +78,8 @@ struct HookEndToEndTests {
             let live = try await h.waitUntil(timeout: 30, every: 50) {
                 let edited = try await Self.title(h, ids[0])
                 let made = try await Self.title(h, created)
-                let gone = try await h.count("SELECT count(*) FROM podio.items WHERE item_id = $1 AND deleted_at IS NOT NULL", [ids[1]])
+                let gone = try await h.count(
+                    "SELECT count(*) FROM podio.items WHERE item_id = $1 AND deleted_at IS NOT NULL", [ids[1]])
                 return edited == "edited in Podio" && made == "created in Podio" && gone == 1
             }
             #expect(live, "the events were not applied")
@@ -84,13 +89,18 @@ struct HookEndToEndTests {
             #expect(list.status == 0, "\(list.printed)")
             let rows = list.stdout.split(separator: "\n").dropFirst()
             #expect(rows.count == expected, "\(list.printed)")
-            #expect(rows.allSatisfy { $0.contains(" active ") && $0.contains(" verified ") && $0.hasSuffix("/hooks/<secret>") }, "\(list.printed)")
+            #expect(
+                rows.allSatisfy {
+                    $0.contains(" active ") && $0.contains(" verified ") && $0.hasSuffix("/hooks/<secret>")
+                }, "\(list.printed)")
 
             // Installing again changes nothing in Podio.
             let again = try await h.run(["hooks", "install", "--url", url])
             #expect(again.status == 0, "\(again.printed)")
             #expect(Self.liveHooks(h).map(\.hookID).sorted() == hooks.map(\.hookID).sorted())
-            #expect(again.stdout.split(separator: "\n").filter { $0.contains(" kept ") }.count == expected, "\(again.printed)")
+            #expect(
+                again.stdout.split(separator: "\n").filter { $0.contains(" kept ") }.count == expected,
+                "\(again.printed)")
 
             // Podio reports a hook inactive: the next install (or the worker's reconciliation)
             // asks Podio to verify it again, and the receiver completes it.
@@ -136,7 +146,8 @@ struct HookEndToEndTests {
             let app = h.simulator.appIDs()[0]
             let ids = try await h.itemIDs(app: app)
             let worker = try h.start(
-                ["run", "--every", "1s", "--reconcile-every", "2s", "--listen", "127.0.0.1:\(port)"], env: ["PODIO_HOOK_GRACE": "0s"])
+                ["run", "--every", "1s", "--reconcile-every", "2s", "--listen", "127.0.0.1:\(port)"],
+                env: ["PODIO_HOOK_GRACE": "0s"])
             let verified = try await h.waitUntil(timeout: 30, every: 50) {
                 try await h.count("SELECT count(*) FROM podio.hooks WHERE status = 'active'") == expected
             }
@@ -153,7 +164,9 @@ struct HookEndToEndTests {
             // Every delivery of this edit is lost: only reconciliation can bring it.
             h.simulator.setHookFaults(PodioSimulator.HookFaults(dropRate: 1))
             try h.simulator.editItem(itemID: ids[2], title: "delivery dropped")
-            let caught = try await h.waitUntil(timeout: 30, every: 50) { try await Self.title(h, ids[2]) == "delivery dropped" }
+            let caught = try await h.waitUntil(timeout: 30, every: 50) {
+                try await Self.title(h, ids[2]) == "delivery dropped"
+            }
             #expect(caught, "reconciliation did not catch the dropped delivery")
             let missed = try await h.waitUntil(timeout: 10, every: 50) {
                 try await h.count("SELECT hooks_missed FROM podio.sync_state WHERE app_id = $1", [app]) == 1
@@ -179,7 +192,8 @@ struct HookEndToEndTests {
             worker.terminate()
             let stopped = await h.finish(worker)
             #expect(stopped.status == 0, "\(stopped.printed)")
-            #expect(stopped.stderr.contains("reconciliation found 1 change that no hook delivered"), "\(stopped.stderr)")
+            #expect(
+                stopped.stderr.contains("reconciliation found 1 change that no hook delivered"), "\(stopped.stderr)")
             #expect(try await h.differences() == [])
             #expect(try await h.count("SELECT count(*) FROM podio.hook_events WHERE applied_at IS NULL") == 0)
         }

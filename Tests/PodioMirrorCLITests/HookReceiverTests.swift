@@ -13,11 +13,13 @@ struct HookReceiverTests {
     static let apps = [PodioSimulator.AppSpec(name: "Deals", urlLabel: "deals", itemCount: 40, fields: .simple)]
 
     static func post(
-        _ http: AsyncHTTPClientTransport, _ url: String, body: String, contentType: String = "application/x-www-form-urlencoded",
+        _ http: AsyncHTTPClientTransport, _ url: String, body: String,
+        contentType: String = "application/x-www-form-urlencoded",
         method: String = "POST"
     ) async throws -> (status: Int, body: String) {
         let response = try await http.send(
-            TransportRequest(method: method, url: url, headers: [("Content-Type", contentType)], body: Data(body.utf8), timeout: 10))
+            TransportRequest(
+                method: method, url: url, headers: [("Content-Type", contentType)], body: Data(body.utf8), timeout: 10))
         return (response.status, String(decoding: response.body, as: UTF8.self))
     }
 
@@ -45,23 +47,28 @@ struct HookReceiverTests {
             }
             try #require(up, "the scheduler ran no sync")
             let hookURL = "\(base)/hooks/\(secret)"
-            let items = try await h.rows("SELECT item_id FROM podio.items WHERE app_id = $1 ORDER BY item_id LIMIT 1", [app])
+            let items = try await h.rows(
+                "SELECT item_id FROM podio.items WHERE app_id = $1 ORDER BY item_id LIMIT 1", [app])
             let itemID = try #require(items.first?.int("item_id"))
             let event = "type=item.update&hook_id=7001&item_id=\(itemID)&item_revision_id=5&external_id="
 
             // Forged or malformed: each refused, nothing queued.
-            let wrongSecret = try await Self.post(http, "\(base)/hooks/\(String(repeating: "cd34", count: 16))", body: event)
+            let wrongSecret = try await Self.post(
+                http, "\(base)/hooks/\(String(repeating: "cd34", count: 16))", body: event)
             #expect(wrongSecret.status == 404)
             #expect(wrongSecret.body == "not found\n")
             let noPath = try await Self.post(http, "\(base)/anything", body: event)
             #expect(noPath == wrongSecret)
             let getting = try await Self.post(http, hookURL, body: "", method: "GET")
             #expect(getting.status == 405, "\(getting)")
-            let json = try await Self.post(http, hookURL, body: #"{"type":"item.update","hook_id":7001}"#, contentType: "application/json")
+            let json = try await Self.post(
+                http, hookURL, body: #"{"type":"item.update","hook_id":7001}"#, contentType: "application/json")
             #expect(json.status == 415)
-            let oversized = try await Self.post(http, hookURL, body: event + "&pad=" + String(repeating: "x", count: 40_000))
+            let oversized = try await Self.post(
+                http, hookURL, body: event + "&pad=" + String(repeating: "x", count: 40_000))
             #expect(oversized.status == 413)
-            let unknownHook = try await Self.post(http, hookURL, body: "type=item.update&hook_id=7999&item_id=\(itemID)")
+            let unknownHook = try await Self.post(
+                http, hookURL, body: "type=item.update&hook_id=7999&item_id=\(itemID)")
             #expect(unknownHook.status == 403)
             let unknownVerify = try await Self.post(http, hookURL, body: "type=hook.verify&hook_id=7998&code=abc")
             #expect(unknownVerify.status == 403)  // no install is running
@@ -75,16 +82,24 @@ struct HookReceiverTests {
             try h.simulator.editItem(itemID: itemID, title: "pushed by a hook")
             let genuine = try await Self.post(http, hookURL, body: event)
             #expect(genuine.status == 200)
-            #expect(try await h.count("SELECT count(*) FROM podio.hook_events WHERE hook_id = 7001 AND item_id = $1", [itemID]) == 1)
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio.hook_events WHERE hook_id = 7001 AND item_id = $1", [itemID]) == 1)
             let applied = try await h.waitUntil(timeout: 30, every: 50) {
-                try await h.count("SELECT count(*) FROM podio.items WHERE item_id = $1 AND title = 'pushed by a hook'", [itemID]) == 1
+                try await h.count(
+                    "SELECT count(*) FROM podio.items WHERE item_id = $1 AND title = 'pushed by a hook'", [itemID]) == 1
             }
             #expect(applied, "the event was not applied")
             #expect(try await h.count("SELECT count(*) FROM podio.hook_events WHERE applied_at IS NULL") == 0)
-            #expect(try await h.count("SELECT count(*) FROM podio.hooks WHERE hook_id = 7001 AND last_event_at IS NOT NULL") == 1)
+            #expect(
+                try await h.count("SELECT count(*) FROM podio.hooks WHERE hook_id = 7001 AND last_event_at IS NOT NULL")
+                    == 1)
             let metrics = try await FairSchedulingCLITests.get(http, "\(base)/metrics")
-            #expect(metrics.body.contains(#"podio_mirror_hook_events_received_total{type="item.update"} 1"#), "\(metrics.body)")
-            #expect(metrics.body.contains(#"podio_mirror_hook_requests_refused_total{reason="path"} 2"#), "\(metrics.body)")
+            #expect(
+                metrics.body.contains(#"podio_mirror_hook_events_received_total{type="item.update"} 1"#),
+                "\(metrics.body)")
+            #expect(
+                metrics.body.contains(#"podio_mirror_hook_requests_refused_total{reason="path"} 2"#), "\(metrics.body)")
             #expect(metrics.body.contains(#"podio_mirror_hooks_active{app_id="\#(app)"} 1"#), "\(metrics.body)")
 
             worker.terminate()

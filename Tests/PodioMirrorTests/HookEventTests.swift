@@ -20,7 +20,10 @@ struct HookEventTests {
 
     /// A hook of the mirror on `appID`, recorded active (as after a verification).
     static func activeHook(_ h: EngineHarness, appID: Int, hookID: Int, type: String = "item.update") async throws {
-        try await h.db.run { try MirrorStore(db: $0).recordHook(hookID: hookID, appID: appID, type: type, url: "https://mirror.example.com", status: "active") }
+        try await h.db.run {
+            try MirrorStore(db: $0).recordHook(
+                hookID: hookID, appID: appID, type: type, url: "https://mirror.example.com", status: "active")
+        }
     }
 
     static func enqueue(_ h: EngineHarness, _ events: [HookEvent]) async throws {
@@ -29,7 +32,9 @@ struct HookEventTests {
 
     static func liveIDs(_ h: EngineHarness, appID: Int) async throws -> [Int] {
         try await h.db.run {
-            try $0.query("SELECT item_id FROM podio.items WHERE app_id = $1 AND deleted_at IS NULL ORDER BY item_id", [appID]).rows.compactMap { $0.int("item_id") }
+            try $0.query(
+                "SELECT item_id FROM podio.items WHERE app_id = $1 AND deleted_at IS NULL ORDER BY item_id", [appID]
+            ).rows.compactMap { $0.int("item_id") }
         }
     }
 
@@ -97,8 +102,12 @@ struct HookEventTests {
                 ])
             let summary = try await h.coordinator().drainHookEvents()
             #expect(summary.itemsDeleted == 1 && summary.itemReads == 2)
-            #expect(try await h.count("SELECT count(*) FROM podio.items WHERE item_id = $1 AND deleted_at IS NOT NULL", [gone]) == 1)
-            #expect(try await h.count("SELECT count(*) FROM podio.items WHERE item_id = $1 AND deleted_at IS NULL", [alive]) == 1)
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio.items WHERE item_id = $1 AND deleted_at IS NOT NULL", [gone]) == 1)
+            #expect(
+                try await h.count("SELECT count(*) FROM podio.items WHERE item_id = $1 AND deleted_at IS NULL", [alive])
+                    == 1)
             let table = try #require(try await h.scalar("SELECT table_name FROM podio.apps WHERE app_id = $1", [app]))
             #expect(try await h.count("SELECT count(*) FROM podio_apps.\"\(table)\" WHERE item_id = $1", [gone]) == 0)
             #expect(try await h.count("SELECT count(*) FROM podio_apps.\"\(table)\" WHERE item_id = $1", [alive]) == 1)
@@ -148,7 +157,9 @@ struct HookEventTests {
             h.simulator.injectFaults(.serverError, count: 100)
             let failed = try await h.coordinator(settings: Self.noRetry(h.settings)).drainHookEvents()
             #expect(failed.failed == 1 && failed.events == 0)
-            #expect(try await h.count("SELECT count(*) FROM podio.hook_events WHERE applied_at IS NULL AND attempts = 1") == 1)
+            #expect(
+                try await h.count("SELECT count(*) FROM podio.hook_events WHERE applied_at IS NULL AND attempts = 1")
+                    == 1)
             h.simulator.clearFaults()
             // The process ended there; the next `sync` drains the queue before its deltas.
             let run = try await h.sync()
