@@ -27,6 +27,8 @@ struct HookEventService: Service {
             settings: settings, transport: transport, clock: clock, metrics: metrics, logger: logger)
         let manager = HookManager(
             settings: settings, transport: transport, clock: clock, metrics: metrics, logger: logger)
+        // One connection asks whether anything is queued; the worker connects only when it is.
+        let probe = DatabaseProbe(url: settings.databaseURL, logger: logger)
         let ticker = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(Int64(pollInterval * 1000)))
@@ -38,14 +40,16 @@ struct HookEventService: Service {
             for await _ in wake.stream {
                 if Task.isCancelled || Task.isShuttingDownGracefully { break }
                 do {
-                    _ = try await coordinator.drainHookEvents()
+                    let pending = try await probe.run { try MirrorStore(db: $0).pendingHookEventCount() }
+                    if pending > 0 { _ = try await coordinator.drainHookEvents() }
                 } catch {
                     logger.warning("hook events were not drained: \(MirrorError(classifying: error).message)")
                 }
                 if clock.now() >= nextCheck {
                     nextCheck = clock.now().addingTimeInterval(settings.reconcileInterval)
                     do {
-                        let lines = try await manager.check()
+                        let recorded = try await probe.run { try MirrorStore(db: $0).hookApps().count }
+                        let lines = recorded == 0 ? [] : try await manager.check()
                         // Hooks still waiting for their verification are checked again soon.
                         if lines.contains(where: { $0.mirrorStatus != "verified" }) {
                             nextCheck = min(nextCheck, clock.now().addingTimeInterval(Self.pendingCheckInterval))
@@ -63,6 +67,7 @@ struct HookEventService: Service {
             }
         }
         ticker.cancel()
+        await probe.close()
         try? await ownTransport?.shutdown()
     }
 }

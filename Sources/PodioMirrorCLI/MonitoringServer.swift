@@ -104,6 +104,12 @@ actor DatabaseProbe {
         self.logger = logger
     }
 
+    /// Closes the connection (the next question opens another).
+    func close() {
+        connection?.close()
+        connection = nil
+    }
+
     /// Runs `body` on the probe's connection within `timeout` seconds.
     func run<T: Sendable>(timeout: Double = 5, _ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
         let db: PGConnection

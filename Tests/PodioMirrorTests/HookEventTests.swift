@@ -176,7 +176,6 @@ struct HookEventTests {
             let (hooked, plain) = (h.simulator.appIDs()[0], h.simulator.appIDs()[1])
             try await Self.activeHook(h, appID: hooked, hookID: 9005)
             let ids = try await Self.liveIDs(h, appID: hooked)
-            try await Task.sleep(for: .milliseconds(1100))  // edits after the hook became active, in a later second
             // One edit delivered (and queued), one whose delivery was dropped.
             try h.simulator.editItem(itemID: ids[10], title: "delivered")
             try await Self.enqueue(h, [HookEvent(hookID: 9005, type: "item.update", itemID: ids[10])])
@@ -198,6 +197,67 @@ struct HookEventTests {
             #expect(scheduled.skipped.map(\.appID) == [hooked])
             #expect(scheduled.skipped.first?.reason == .hooked)
             #expect(scheduled.apps.map(\.appID) == [plain])
+        }
+    }
+
+    @Test func appUpdateReadsTheDefinitionAndCommentEventsReadTheComments() async throws {
+        try await EngineHarness.with(apps: Self.apps, comments: true) { h in
+            try await h.sync()
+            let app = h.simulator.appIDs()[1]
+            try await Self.activeHook(h, appID: app, hookID: 9006, type: "app.update")
+            let fieldID = try h.simulator.addField(appID: app, type: "text", label: "Pushed field")
+            let itemID = try #require(try await Self.liveIDs(h, appID: app).first)
+            let commentID = try h.simulator.comment(itemID: itemID, text: "a comment pushed by a hook")
+            try await Self.enqueue(
+                h,
+                [
+                    HookEvent(hookID: 9006, type: "app.update"),
+                    HookEvent(hookID: 9006, type: "comment.create", itemID: itemID, commentID: commentID),
+                ])
+            h.simulator.resetStats()
+            let summary = try await h.coordinator().drainHookEvents()
+            #expect(summary.definitionsRefreshed == 1 && summary.commentReads == 1 && summary.itemReads == 1)
+            #expect(calls(h, "GET /app/{app_id}") == 1)
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio.app_fields WHERE field_id = $1 AND app_id = $2", [fieldID, app]) == 1)
+            #expect(try await h.count("SELECT count(*) FROM podio.app_columns WHERE field_id = $1", [fieldID]) == 1)
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio.comments WHERE comment_id = $1 AND value = 'a comment pushed by a hook'",
+                    [commentID]) == 1)
+            #expect(
+                try await h.count("SELECT comment_count FROM podio.items WHERE item_id = $1", [itemID])
+                    == h.simulator.comments(itemID: itemID).count)
+        }
+    }
+
+    /// A version-4 mirror upgrades in place: the webhook tables and columns are added, nothing
+    /// else moves, and a second migrate does nothing.
+    @Test func aVersion4MirrorUpgradesToVersion5InPlace() async throws {
+        try await EngineHarness.with(apps: Self.apps) { h in
+            try await h.sync()
+            let items = try await h.count("SELECT count(*) FROM podio.items")
+            try await h.db.run { db in
+                _ = try db.execute(
+                    """
+                    DROP TABLE podio.hooks, podio.hook_events, podio_auth.hook_secret;
+                    ALTER TABLE podio.sync_state DROP COLUMN hooks_missed, DROP COLUMN hooks_missed_at;
+                    UPDATE podio.schema_version SET version = 4
+                    """)
+            }
+            let outcome = try await h.db.run { try SchemaMigrator.migrate($0, logger: EngineHarness.logger) }
+            #expect(outcome == .applied(from: 4, to: 5))
+            #expect(SchemaMigrator.currentVersion == 5)
+            try await h.db.run { try SchemaMigrator.requireCurrent($0) }
+            #expect(try await h.count("SELECT count(*) FROM podio.items") == items)
+            #expect(
+                try await h.count("SELECT count(*) FROM podio.sync_state WHERE hooks_missed = 0")
+                    == h.simulator.appIDs().count)
+            #expect(try await h.count("SELECT count(*) FROM podio.hooks") == 0)
+            let again = try await h.db.run { try SchemaMigrator.migrate($0, logger: EngineHarness.logger) }
+            #expect(again == .upToDate(version: 5))
+            #expect(try await h.differences() == [])
         }
     }
 
