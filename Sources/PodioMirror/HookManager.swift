@@ -64,6 +64,9 @@ public final class HookManager: Sendable {
         let base = try HookURL.validate(base: base)
         let session = try await session()
         defer { session.close() }
+        // One registration at a time (a worker's check, another install); the session's end
+        // releases the lock too.
+        _ = try await session.db.run { try MirrorStore(db: $0).lockHooks(wait: true) }
         let secret =
             try await session.db.run { try MirrorStore(db: $0).hookSecret(creatingWith: HookURL.generateSecret()) }
             ?? ""
@@ -75,10 +78,24 @@ public final class HookManager: Sendable {
         let until = clock.now().addingTimeInterval(Self.verifyWindow)
         try await session.db.run { try MirrorStore(db: $0).openVerifyWindow(until: until) }
         var lines: [HookLine] = []
+        var unreachable: [String] = []
         for appID in apps {
-            lines += try await ensure(appID: appID, base: base, secret: secret, session: session)
+            do {
+                lines += try await ensure(appID: appID, base: base, secret: secret, session: session)
+            } catch let error as PodioError where [403, 404, 410].contains(error.status ?? 0) {
+                // An app these credentials cannot put hooks on: the others still get theirs.
+                let message = HookURL.redact(session.access.redact(error.description), secret: secret)
+                logger.warning("no hooks on app \(appID): \(message)")
+                unreachable.append("app \(appID) (Podio answered \(error.status.map(String.init) ?? "an error"))")
+            }
         }
-        return try await awaitVerification(lines, wait: wait, secret: secret, session: session)
+        let result = try await awaitVerification(lines, wait: wait, secret: secret, session: session)
+        if !unreachable.isEmpty {
+            throw MirrorError(
+                .usage, "hooks could not be registered on \(unreachable.joined(separator: ", "))",
+                fix: "the user needs the right to add hooks to the app (add_hook), or leave it out with PODIO_APPS")
+        }
+        return result
     }
 
     /// Reconciliation: every app with recorded hooks is checked against Podio's list; a hook
@@ -87,6 +104,10 @@ public final class HookManager: Sendable {
         let session = try await session()
         defer { session.close() }
         guard let secret = try await session.db.run({ try MirrorStore(db: $0).hookSecret() }) else { return [] }
+        guard try await session.db.run({ try MirrorStore(db: $0).lockHooks(wait: false) }) else {
+            logger.debug("an install or another worker is registering hooks; the check waits for the next round")
+            return []
+        }
         let recorded = try await session.db.run { try MirrorStore(db: $0).hooks() }
         var lines: [HookLine] = []
         for appID in Set(recorded.map(\.appID)).sorted() {
@@ -151,6 +172,7 @@ public final class HookManager: Sendable {
     public func remove() async throws -> [HookLine] {
         let session = try await session()
         defer { session.close() }
+        _ = try await session.db.run { try MirrorStore(db: $0).lockHooks(wait: true) }
         let secret = try await session.db.run { try MirrorStore(db: $0).hookSecret() }
         let recorded = try await session.db.run { try MirrorStore(db: $0).hooks() }
         var lines: [HookLine] = []
@@ -274,7 +296,11 @@ public final class HookManager: Sendable {
         let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, wait) * 1000))
         while true {
             let pending = lines.filter { $0.mirrorStatus != "verified" }
-            if pending.isEmpty { break }
+            if pending.isEmpty {
+                // Every hook is verified: no verification for an unknown hook id is accepted now.
+                try await session.db.run { try MirrorStore(db: $0).openVerifyWindow(until: nil) }
+                break
+            }
             let context = session.context(
                 settings: settings, clock: clock, metrics: metrics, maxWait: 60, logger: logger)
             _ = await context.drainHookEvents()

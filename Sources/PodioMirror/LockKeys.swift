@@ -17,6 +17,9 @@ public enum LockKeys {
     public static let tables: Int64 = 0x706F_6469_6F03
     /// Held (session-scoped) by the process draining the webhook event queue.
     public static let hookQueue: Int64 = 0x706F_6469_6F06
+    /// Held (session-scoped) while `hooks install` or `hooks remove` runs, or a worker checks the
+    /// hooks with Podio: two of them would create the same hooks twice.
+    public static let hooks: Int64 = 0x706F_6469_6F07
     /// Base of the per-credential quota ledger locks (transaction-scoped).
     public static let quotaBase: Int64 = 0x706F_6469_0000_0000
     /// Base of the per-credential token renewal locks (session-scoped, held while one process

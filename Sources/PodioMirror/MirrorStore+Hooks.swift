@@ -250,6 +250,20 @@ extension MirrorStore {
         }
     }
 
+    /// The session lock of the hook registrations: waited for (`hooks install`, `remove`) or
+    /// tried (a worker's check, skipped while an install runs).
+    public func lockHooks(wait: Bool) throws -> Bool {
+        if wait {
+            try db.query("SELECT pg_advisory_lock($1)", [LockKeys.hooks])
+            return true
+        }
+        return try db.query("SELECT pg_try_advisory_lock($1) AS ok", [LockKeys.hooks]).first?.bool("ok") ?? false
+    }
+
+    public func unlockHooks() throws {
+        try db.query("SELECT pg_advisory_unlock($1)", [LockKeys.hooks])
+    }
+
     /// The session lock that lets one process drain the queue at a time.
     public func tryLockHookQueue() throws -> Bool {
         try db.query("SELECT pg_try_advisory_lock($1) AS ok", [LockKeys.hookQueue]).first?.bool("ok") ?? false

@@ -75,7 +75,19 @@ extension RunContext {
             let now = clock.now()
             // Verifications first: a hook becomes active as soon as possible.
             for event in events where event.type == "hook.verify" {
-                try await verify(event, now: now, summary: &summary)
+                do {
+                    try await verify(event, now: now, summary: &summary)
+                } catch let deferral as any RunDeferral {
+                    logger.info("hook verifications wait: \(access.redact(deferral.description))")
+                    break
+                } catch {
+                    // Podio unavailable, say: the next drain tries again (the code stays valid
+                    // until Podio sends another).
+                    let message = access.redact(MirrorError(classifying: error).description)
+                    let id = event.eventID
+                    try await store.run { try $0.markHookEventsFailed([id], error: message) }
+                    summary.failed += 1
+                }
             }
             var byApp: [Int: [HookEvent]] = [:]
             var orphans: [Int64] = []

@@ -51,7 +51,8 @@ struct HookEventService: Service {
                         let recorded = try await probe.run { try MirrorStore(db: $0).hookApps().count }
                         let lines = recorded == 0 ? [] : try await manager.check()
                         // Hooks still waiting for their verification are checked again soon.
-                        if lines.contains(where: { $0.mirrorStatus != "verified" }) {
+                        // (No line for recorded hooks: an install held them; soon again too.)
+                        if lines.contains(where: { $0.mirrorStatus != "verified" }) || (recorded > 0 && lines.isEmpty) {
                             nextCheck = min(nextCheck, clock.now().addingTimeInterval(Self.pendingCheckInterval))
                         }
                         for line in lines where line.action != nil && line.action != "kept" {

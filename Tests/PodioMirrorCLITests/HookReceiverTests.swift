@@ -26,17 +26,11 @@ struct HookReceiverTests {
     @Test func forgedRequestsAreRefusedAndAGenuineEventIsQueuedAndApplied() async throws {
         var options = CLIHarness.Options()
         options.apps = Self.apps
+        options.allowLoopbackHooks = true
         try await CLIHarness.with(options) { h in
             let first = try await h.sync()
             try #require(first.status == 0, "\(first.printed)")
             let app = h.simulator.appIDs()[0]
-            let secret = String(repeating: "ab12", count: 16)
-            _ = try await h.db.run { db in
-                try db.query("INSERT INTO podio_auth.hook_secret (secret) VALUES ($1)", [secret])
-                try db.query(
-                    "INSERT INTO podio.hooks (hook_id, app_id, type, url, status, verified_at) VALUES (7001, $1, 'item.update', 'https://m.example', 'active', now())",
-                    [app])
-            }
             let http = AsyncHTTPClientTransport(connectTimeout: 5, readTimeout: 10)
             defer { Task { try? await http.shutdown() } }
             let port = try FairSchedulingCLITests.freePort()
@@ -46,11 +40,17 @@ struct HookReceiverTests {
                 try await h.count("SELECT count(*) FROM podio.sync_runs WHERE status = 'succeeded'") >= 2
             }
             try #require(up, "the scheduler ran no sync")
+            let install = try await h.run(["hooks", "install", "--url", base, "--wait", "20s"])
+            try #require(install.status == 0, "\(install.printed)")
+            let secret = try #require(try await h.scalar("SELECT secret FROM podio_auth.hook_secret"))
+            let hookID = try #require(
+                h.simulator.hooks().first { $0.appID == app && $0.type == "item.update" && $0.status == "active" }?
+                    .hookID)
             let hookURL = "\(base)/hooks/\(secret)"
             let items = try await h.rows(
                 "SELECT item_id FROM podio.items WHERE app_id = $1 ORDER BY item_id LIMIT 1", [app])
             let itemID = try #require(items.first?.int("item_id"))
-            let event = "type=item.update&hook_id=7001&item_id=\(itemID)&item_revision_id=5&external_id="
+            let event = "type=item.update&hook_id=\(hookID)&item_id=\(itemID)&item_revision_id=5&external_id="
 
             // Forged or malformed: each refused, nothing queued.
             let wrongSecret = try await Self.post(
@@ -74,17 +74,19 @@ struct HookReceiverTests {
             #expect(unknownVerify.status == 403)  // no install is running
             let notAnEvent = try await Self.post(http, hookURL, body: "hello=world")
             #expect(notAnEvent.status == 400)
-            let noItem = try await Self.post(http, hookURL, body: "type=item.update&hook_id=7001")
+            let noItem = try await Self.post(http, hookURL, body: "type=item.update&hook_id=\(hookID)")
             #expect(noItem.status == 400)
-            #expect(try await h.count("SELECT count(*) FROM podio.hook_events") == 0)
+            #expect(try await h.count("SELECT count(*) FROM podio.hook_events WHERE type <> 'hook.verify'") == 0)
 
             // A genuine event: queued before the 200, then applied by the worker in seconds.
-            try h.simulator.editItem(itemID: itemID, title: "pushed by a hook")
+            // Edited with hook=false: the only delivery is the test's own.
+            try h.simulator.editItem(itemID: itemID, title: "pushed by a hook", hook: false)
             let genuine = try await Self.post(http, hookURL, body: event)
             #expect(genuine.status == 200)
             #expect(
                 try await h.count(
-                    "SELECT count(*) FROM podio.hook_events WHERE hook_id = 7001 AND item_id = $1", [itemID]) == 1)
+                    "SELECT count(*) FROM podio.hook_events WHERE hook_id = $1 AND item_id = $2", [hookID, itemID]) == 1
+            )
             let applied = try await h.waitUntil(timeout: 30, every: 50) {
                 try await h.count(
                     "SELECT count(*) FROM podio.items WHERE item_id = $1 AND title = 'pushed by a hook'", [itemID]) == 1
@@ -92,7 +94,8 @@ struct HookReceiverTests {
             #expect(applied, "the event was not applied")
             #expect(try await h.count("SELECT count(*) FROM podio.hook_events WHERE applied_at IS NULL") == 0)
             #expect(
-                try await h.count("SELECT count(*) FROM podio.hooks WHERE hook_id = 7001 AND last_event_at IS NOT NULL")
+                try await h.count(
+                    "SELECT count(*) FROM podio.hooks WHERE hook_id = $1 AND last_event_at IS NOT NULL", [hookID])
                     == 1)
             let metrics = try await FairSchedulingCLITests.get(http, "\(base)/metrics")
             #expect(
@@ -100,7 +103,7 @@ struct HookReceiverTests {
                 "\(metrics.body)")
             #expect(
                 metrics.body.contains(#"podio_mirror_hook_requests_refused_total{reason="path"} 2"#), "\(metrics.body)")
-            #expect(metrics.body.contains(#"podio_mirror_hooks_active{app_id="\#(app)"} 1"#), "\(metrics.body)")
+            #expect(metrics.body.contains(#"podio_mirror_hooks_active{app_id="\#(app)"} 4"#), "\(metrics.body)")
 
             worker.terminate()
             let stopped = await h.finish(worker)
@@ -110,7 +113,7 @@ struct HookReceiverTests {
             #expect(refusals.count == 9, "\(stopped.stderr)")
             #expect(!stopped.printed.contains(secret))
             let status = try await h.run(["status"])
-            #expect(status.stdout.contains("hooks: 1 active; last event"), "\(status.printed)")
+            #expect(status.stdout.contains("hooks: 4 active; last event"), "\(status.printed)")
             try await h.expectNoSecretsLeaked(extra: [secret])
         }
     }
