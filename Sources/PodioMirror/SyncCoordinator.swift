@@ -271,6 +271,10 @@ public final class SyncCoordinator: Sendable {
             if let directory = settings.filesDirectory, !options.dryRun {
                 summary.files = await context.downloadFiles(apps: summary.apps.map(\.appID), directory: directory)
             }
+            // Deep history last: the biggest backlog, it takes only what everything else left.
+            if !settings.deepHistory.isOff && !options.dryRun {
+                summary.deepHistory = await context.syncDeepHistory(apps: summary.apps.map(\.appID), coveredBy: settings.deepHistory)
+            }
             summary.status = "succeeded"
         } catch is SyncStopped {
             summary.status = "deferred"

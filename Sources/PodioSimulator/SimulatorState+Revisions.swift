@@ -19,16 +19,20 @@ extension SimulatorState {
         for k in 0..<max(0, seeded) {
             var state = seededState
             state.valueVersion = Self.seededHistoryVersion + UInt64(k)
-            state.title = ValueGenerator.title(seed: item.valueSeed ^ (UInt64(k) + 1), appItemID: item.appItemID, version: 0)
+            state.title = ValueGenerator.title(
+                seed: item.valueSeed ^ (UInt64(k) + 1), appItemID: item.appItemID, version: 0)
             let createdOn = k == 0 ? item.createdOn : item.createdOn + (seededLast - item.createdOn) * k / seeded
             out.append(
-                SimRevision(revision: k, revisionID: item.initialRevisionID + k, createdOn: createdOn, appRevision: seededAppRevision,
-                            state: state))
+                SimRevision(
+                    revision: k, revisionID: item.initialRevisionID + k, createdOn: createdOn,
+                    appRevision: seededAppRevision,
+                    state: state))
         }
         out.append(contentsOf: item.past)
         out.append(
-            SimRevision(revision: item.revision, revisionID: item.currentRevisionID, createdOn: item.lastEditOn,
-                        appRevision: item.appRevision, state: item.state))
+            SimRevision(
+                revision: item.revision, revisionID: item.currentRevisionID, createdOn: item.lastEditOn,
+                appRevision: item.appRevision, state: item.state))
         return out
     }
 
@@ -74,15 +78,16 @@ extension SimulatorState {
             let old = values(before, id)
             let new = values(after, id)
             guard old != new, let field = fields[id] else { continue }
-            out.append(.obj([
-                "field_id": .int(id),
-                "type": field["type"] ?? .null,
-                "external_id": field["external_id"] ?? .null,
-                "label": field["label"] ?? .null,
-                "config": field["config"] ?? .null,
-                "from": .array(old),
-                "to": .array(new),
-            ]))
+            out.append(
+                .obj([
+                    "field_id": .int(id),
+                    "type": field["type"] ?? .null,
+                    "external_id": field["external_id"] ?? .null,
+                    "label": field["label"] ?? .null,
+                    "config": field["config"] ?? .null,
+                    "from": .array(old),
+                    "to": .array(new),
+                ]))
         }
         return out
     }

@@ -39,7 +39,8 @@ struct RevisionTests {
     @Test func revisionsAreListedInPodiosShape() async throws {
         try await withSimulator { sim in
             let token = try await sim.userToken()
-            let page = sim.items(try await sim.filter(sim.projects, ["limit": 200, "sort_by": "item_id"], token: token))
+            let page = sim.items(
+                try await sim.filter(sim.projects, ["limit": 200, "sort_by": "item_id"], token: token))
             let edited = try #require(page.first { ($0["revision"] as? Int ?? 0) >= 2 })
             let itemID = try #require(edited["item_id"] as? Int)
             let current = try #require(edited["current_revision"] as? [String: Any])
@@ -50,7 +51,8 @@ struct RevisionTests {
             #expect(listed.status == 200)
             let revisions = listed.array
             #expect(revisions.map { $0["revision"] as? Int } == Array(0...revision))
-            #expect(revisions.map { $0["type"] as? String } == ["creation"] + Array(repeating: "update", count: revision))
+            #expect(
+                revisions.map { $0["type"] as? String } == ["creation"] + Array(repeating: "update", count: revision))
             let ids = revisions.compactMap { $0["item_revision_id"] as? Int }
             #expect(ids == ids.sorted() && Set(ids).count == revision + 1)
             #expect(ids.last == current["item_revision_id"] as? Int)
@@ -73,7 +75,9 @@ struct RevisionTests {
             #expect(diff.status == 200)
             #expect(!diff.array.isEmpty)
             for entry in diff.array {
-                for key in ["field_id", "type", "external_id", "label", "config", "from", "to"] { #expect(entry[key] != nil, "\(key)") }
+                for key in ["field_id", "type", "external_id", "label", "config", "from", "to"] {
+                    #expect(entry[key] != nil, "\(key)")
+                }
             }
             // Counted on the general tier.
             let stats = sim.simulator.stats()
@@ -103,7 +107,8 @@ struct RevisionTests {
             try sim.simulator.editItem(itemID: itemID, title: "Second")
             let edited = try await sim.get("/item/\(itemID)", token: token).object
             let statusField = try #require(
-                (edited["fields"] as? [[String: Any]])?.first { $0["external_id"] as? String == "status" }?["field_id"] as? Int)
+                (edited["fields"] as? [[String: Any]])?.first { $0["external_id"] as? String == "status" }?["field_id"]
+                    as? Int)
             try sim.simulator.clearField(itemID: itemID, fieldID: statusField)
             let cleared = try await sim.get("/item/\(itemID)", token: token).object
             // A bulk edit (editItems) keeps the revision it replaces too.
@@ -112,7 +117,9 @@ struct RevisionTests {
 
             let listed = try await sim.get("/item/\(itemID)/revision/", token: token).array
             #expect(listed.map { $0["revision"] as? Int } == [0, 1, 2, 3])
-            #expect(listed.last?["item_revision_id"] as? Int == (third["current_revision"] as? [String: Any])?["item_revision_id"] as? Int)
+            #expect(
+                listed.last?["item_revision_id"] as? Int == (third["current_revision"] as? [String: Any])?[
+                    "item_revision_id"] as? Int)
 
             let states = [created, edited, cleared, third]
             for (from, to) in [(0, 1), (1, 2), (2, 3), (0, 3), (1, 3)] {
@@ -128,7 +135,8 @@ struct RevisionTests {
             // The title's change reads as Podio's text values; the cleared field's `to` is empty.
             let first = Self.diffByField(try await sim.get("/item/\(itemID)/revision/0/1", token: token))
             let titleID = try #require(
-                (created["fields"] as? [[String: Any]])?.first { $0["external_id"] as? String == "title" }?["field_id"] as? Int)
+                (created["fields"] as? [[String: Any]])?.first { $0["external_id"] as? String == "title" }?["field_id"]
+                    as? Int)
             #expect((first[titleID]?.0.firstObject as? [String: Any])?["value"] as? String == "First")
             #expect((first[titleID]?.1.firstObject as? [String: Any])?["value"] as? String == "Second")
             let clearing = Self.diffByField(try await sim.get("/item/\(itemID)/revision/1/2", token: token))
