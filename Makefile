@@ -7,15 +7,19 @@ build:
 	$(SWIFT) build
 
 ## Runs the whole test suite against a throwaway PostgreSQL (or $DATABASE_URL when set).
-## Tests run one at a time: several of them check timeouts, token expiry and quota windows
-## against the wall clock, which a 2-core machine running them all at once cannot keep.
+## Tests run in parallel. Token expiry, the token endpoint's throttle, retry budgets and the
+## simulator's windows move on test clocks where a test waited for them; a gate in the tests
+## (TestSlots) lets only a few harnesses run at once (a scenario of the binary counts double, a
+## test that measures a real timeout runs alone, tests tagged .slow start first).
+## PODIO_MIRROR_TEST_SLOTS=N sets the gate's width (default 6; 1 runs one harness at a time) and
+## PODIO_MIRROR_TEST_TIMING=1 prints when each test waited, started and ended.
 test:
 	python3 scripts/check-compose.py
-	scripts/with-postgres.sh $(SWIFT) test --no-parallel
+	scripts/with-postgres.sh $(SWIFT) test
 
-## Scenarios that take over a minute each (CI runs them too).
+## Scenarios that take over a minute each (CI runs them too), in parallel like `make test`.
 test-long:
-	PODIO_MIRROR_LONG_TESTS=1 scripts/with-postgres.sh $(SWIFT) test --no-parallel --filter LongTests
+	PODIO_MIRROR_LONG_TESTS=1 scripts/with-postgres.sh $(SWIFT) test --filter LongTests
 
 ## A full demo: simulator, throwaway PostgreSQL, full and delta sync, status, example queries.
 demo:

@@ -111,10 +111,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Helpers shared by test targets: the test database, process runner.
+        // Helpers shared by test targets: the test database, process runner, test clock.
         .target(
             name: "TestSupport",
-            dependencies: ["LibPQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LibPQ", "PodioAPI", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
@@ -122,7 +122,7 @@ let package = Package(
         .testTarget(
             name: "PodioSimulatorTests",
             dependencies: [
-                "PodioSimulator",
+                "PodioSimulator", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -131,7 +131,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PodioAPITests",
-            dependencies: ["PodioAPI", "PodioSimulator", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "PodioAPI", "PodioSimulator", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

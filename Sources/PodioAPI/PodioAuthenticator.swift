@@ -18,6 +18,7 @@ actor PodioAuthenticator {
     private let refreshMargin: Double
     private let timeout: Double
     private let retry: RetryPolicy
+    private let clock: any WallClock
 
     private var token: OAuthToken?
     /// When `token` was obtained or loaded (seconds since 1970): bounds the refresh margin.
@@ -28,7 +29,7 @@ actor PodioAuthenticator {
     init(
         apiURL: String, key: PodioAPIKey, credentials: PodioCredentials, store: (any TokenStore)?,
         transport: any HTTPTransport, redactor: SecretRedactor, logger: Logger, refreshMargin: Double,
-        timeout: Double, retry: RetryPolicy
+        timeout: Double, retry: RetryPolicy, clock: any WallClock
     ) {
         self.apiURL = apiURL
         self.key = key
@@ -41,6 +42,7 @@ actor PodioAuthenticator {
         self.refreshMargin = refreshMargin
         self.timeout = timeout
         self.retry = retry
+        self.clock = clock
     }
 
     /// A token valid for at least the refresh margin (refreshing or granting one if needed).
@@ -55,7 +57,7 @@ actor PodioAuthenticator {
             // Never more than half the token's lifetime, so short-lived tokens are not
             // refreshed on every call.
             let margin = min(refreshMargin, max(0, (token.expiresAt - tokenSince) / 2))
-            if token.expiresAt - margin > Date().timeIntervalSince1970 { return token.accessToken }
+            if token.expiresAt - margin > clock.now().timeIntervalSince1970 { return token.accessToken }
         }
         return try await renew().accessToken
     }
@@ -135,7 +137,7 @@ actor PodioAuthenticator {
 
     private func remember(_ token: OAuthToken) {
         self.token = token
-        tokenSince = Date().timeIntervalSince1970
+        tokenSince = clock.now().timeIntervalSince1970
         redactor.add(token.accessToken)
         if let refresh = token.refreshToken { redactor.add(refresh) }
     }
@@ -147,7 +149,7 @@ actor PodioAuthenticator {
         parameters["client_id"] = key.clientID
         parameters["client_secret"] = key.clientSecret
         let endpointName = "POST /oauth/token"
-        let started = Date()
+        let started = clock.now()
         var attempt = 0
         var useForm = false
         while true {
@@ -179,7 +181,7 @@ actor PodioAuthenticator {
                     continue
                 }
                 if (200..<300).contains(response.status) {
-                    if let token = Self.decodeToken(response.body) { return token }
+                    if let token = Self.decodeToken(response.body, now: clock.now()) { return token }
                     if Self.isTwoStepChallenge(response.body) {
                         // Not a malformed answer to retry: Podio wants a second factor that an
                         // unattended run cannot give, and asking again only burns logins.
@@ -205,13 +207,14 @@ actor PodioAuthenticator {
                 final.kind = .credentialsRefused
             }
             guard final.kind == .retryable, attempt < retry.maxAttempts,
-                Date().timeIntervalSince(started) < retry.maxElapsed
+                clock.now().timeIntervalSince(started) < retry.maxElapsed
             else { throw final }
-            try await Task.sleep(for: .seconds(retry.delay(after: attempt)))
+            try await clock.sleep(seconds: retry.delay(after: attempt))
         }
     }
 
-    private static func decodeToken(_ body: Data) -> OAuthToken? {
+    /// The token of a grant's answer; its expiry counts from `now`, when the answer arrived.
+    private static func decodeToken(_ body: Data, now: Date) -> OAuthToken? {
         struct Ref: Decodable {
             var type: String?
             var id: Int?
@@ -226,7 +229,7 @@ actor PodioAuthenticator {
         else { return nil }
         return OAuthToken(
             accessToken: response.access_token, refreshToken: response.refresh_token,
-            expiresAt: Date().timeIntervalSince1970 + (response.expires_in ?? 28800),
+            expiresAt: now.timeIntervalSince1970 + (response.expires_in ?? 28800),
             refType: response.ref?.type, refID: response.ref?.id)
     }
 

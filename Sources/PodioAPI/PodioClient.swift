@@ -44,6 +44,8 @@ public final class PodioClient: Sendable {
     let authenticator: PodioAuthenticator
     let redactor: SecretRedactor
     let logger: Logger
+    /// Token lifetimes, retry deadlines and backoff sleeps are read from this clock.
+    let clock: any WallClock
     private let counters = Mutex(ClientStats())
 
     /// Time spent on the network and decoding, and requests made, since the client was made.
@@ -51,9 +53,10 @@ public final class PodioClient: Sendable {
 
     public init(
         configuration: Configuration, transport: any HTTPTransport, tokenStore: (any TokenStore)? = nil,
-        gate: any CallGate = OpenGate(), logger: Logger
+        gate: any CallGate = OpenGate(), clock: any WallClock = SystemClock(), logger: Logger
     ) {
         self.configuration = configuration
+        self.clock = clock
         self.transport = transport
         self.gate = gate
         self.logger = logger
@@ -63,7 +66,7 @@ public final class PodioClient: Sendable {
             apiURL: configuration.apiURL, key: configuration.apiKey, credentials: configuration.credentials,
             store: tokenStore, transport: transport, redactor: redactor, logger: logger,
             refreshMargin: configuration.refreshMargin, timeout: configuration.requestTimeout,
-            retry: configuration.retry)
+            retry: configuration.retry, clock: clock)
     }
 
     /// Redacts every secret this client knows from a text (for callers that log or store errors).
@@ -90,7 +93,7 @@ public final class PodioClient: Sendable {
             url += "?" + query.map { "\(PodioAuthenticator.formEscape($0.0))=\(PodioAuthenticator.formEscape($0.1))" }
                 .joined(separator: "&")
         }
-        let started = Date()
+        let started = clock.now()
         var attempt = 0
         var refreshes = 0
         var rateLimited = 0
@@ -163,11 +166,11 @@ public final class PodioClient: Sendable {
                 attempt -= 1
                 continue
             case .retryable where attempt < configuration.retry.maxAttempts
-                && Date().timeIntervalSince(started) < configuration.retry.maxElapsed:
+                && clock.now().timeIntervalSince(started) < configuration.retry.maxElapsed:
                 let delay = configuration.retry.delay(after: attempt)
                 logger.debug(
                     "retrying", metadata: ["endpoint": "\(endpoint)", "attempt": "\(attempt)", "error": "\(failure)"])
-                try await Task.sleep(for: .seconds(delay))
+                try await clock.sleep(seconds: delay)
                 continue
             default:
                 throw failure

@@ -92,23 +92,14 @@ public struct MirrorSettings: Sendable {
         if let v = value("PODIO_RATE_LIMIT") { s.quota.rateLimited = try positive(v, "PODIO_RATE_LIMIT") }
         if let v = value("PODIO_RATE_LIMIT_GENERAL") { s.quota.general = try positive(v, "PODIO_RATE_LIMIT_GENERAL") }
         if let v = value("PODIO_RATE_WINDOW") {
-            guard let seconds = DurationParser.seconds(v), seconds > 0 else {
-                throw MirrorError(.usage, "PODIO_RATE_WINDOW is not a duration", fix: "use 90s, 15m, 1h or plain seconds")
-            }
-            s.quota.window = seconds
-            s.quota.coolDown = min(seconds, 300)
+            s.quota.window = try duration(v, "PODIO_RATE_WINDOW", examples: "90s, 15m, 1h")
+            s.quota.coolDown = min(s.quota.window, 300)
         }
         if let v = value("PODIO_REQUEST_TIMEOUT") {
-            guard let seconds = DurationParser.seconds(v), seconds > 0 else {
-                throw MirrorError(.usage, "PODIO_REQUEST_TIMEOUT is not a duration", fix: "use 90s, 2m or plain seconds")
-            }
-            s.requestTimeout = seconds
+            s.requestTimeout = try duration(v, "PODIO_REQUEST_TIMEOUT", examples: "90s, 2m")
         }
         if let v = value("PODIO_SWEEP_INTERVAL") {
-            guard let seconds = DurationParser.seconds(v), seconds > 0 else {
-                throw MirrorError(.usage, "PODIO_SWEEP_INTERVAL is not a duration", fix: "use 6h, 24h or plain seconds")
-            }
-            s.sweepInterval = seconds
+            s.sweepInterval = try duration(v, "PODIO_SWEEP_INTERVAL", examples: "6h, 24h")
         }
         if let v = value("PODIO_HISTORY") { s.history = try flag(v, "PODIO_HISTORY") }
         if let v = value("PODIO_COMMENTS") { s.comments = try flag(v, "PODIO_COMMENTS") }
@@ -120,10 +111,7 @@ public struct MirrorSettings: Sendable {
             s.filesDirectory = v
         }
         if let v = value("PODIO_APPS_REFRESH") {
-            guard let seconds = DurationParser.seconds(v), seconds > 0 else {
-                throw MirrorError(.usage, "PODIO_APPS_REFRESH is not a duration", fix: "use 30m, 1h, 6h or plain seconds")
-            }
-            s.appsRefresh = seconds
+            s.appsRefresh = try duration(v, "PODIO_APPS_REFRESH", examples: "30m, 1h, 6h")
         }
         if let v = value("PODIO_RATE_RESERVE") {
             guard let r = Double(v.replacingOccurrences(of: "%", with: "")), r >= 0, r < 100 else {
@@ -181,6 +169,14 @@ public struct MirrorSettings: Sendable {
         case "off", "false", "no", "0": return false
         default: throw MirrorError(.usage, "\(name) must be on or off (got \"\(text)\")", fix: "use on or off")
         }
+    }
+
+    /// A duration above zero: `90s`, `15m`, `1h`, `1d` or plain seconds.
+    static func duration(_ text: String, _ name: String, examples: String) throws -> Double {
+        guard let seconds = DurationParser.seconds(text), seconds > 0 else {
+            throw MirrorError(.usage, "\(name) is not a duration", fix: "use \(examples) or plain seconds")
+        }
+        return seconds
     }
 
     static func positive(_ text: String, _ name: String) throws -> Int {

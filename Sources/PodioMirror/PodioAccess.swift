@@ -9,13 +9,15 @@ public struct PodioAccess: Sendable {
 
     public init(
         settings: MirrorSettings, apiKey: PodioAPIKey, transport: any HTTPTransport, tokenStore: (any TokenStore)?,
-        gate: any CallGate, logger: Logger
+        gate: any CallGate, clock: any LedgerClock = SystemClock(), logger: Logger
     ) {
         func make(_ credentials: PodioCredentials) -> PodioClient {
             var configuration = PodioClient.Configuration(apiURL: settings.apiURL, apiKey: apiKey, credentials: credentials)
             configuration.requestTimeout = settings.requestTimeout
             configuration.retry = settings.retry
-            return PodioClient(configuration: configuration, transport: transport, tokenStore: tokenStore, gate: gate, logger: logger)
+            return PodioClient(
+                configuration: configuration, transport: transport, tokenStore: tokenStore, gate: gate, clock: clock,
+                logger: logger)
         }
         userClient = settings.userCredentials.map(make)
         var apps: [Int: PodioClient] = [:]

@@ -25,18 +25,21 @@ public struct PostgresTokenStore: TokenStore {
     /// How long a process waits while another renews the same identity, in seconds.
     let lockWait: Double
     let logger: Logger
+    /// The time of grants, pauses and token expiry (the run's clock).
+    let clock: any WallClock
 
     /// Five minutes: the wait the captured 420 of the token endpoint named.
     public static let defaultGrantInterval: Double = 300
 
     public init(
         db: PGConnection, grantInterval: Double = PostgresTokenStore.defaultGrantInterval, coolDown: Double = 300,
-        lockWait: Double = 150, logger: Logger? = nil
+        lockWait: Double = 150, clock: any WallClock = SystemClock(), logger: Logger? = nil
     ) {
         self.db = db
         self.grantInterval = grantInterval
         self.coolDown = coolDown
         self.lockWait = lockWait
+        self.clock = clock
         self.logger = logger ?? db.logger
     }
 
@@ -99,7 +102,7 @@ public struct PostgresTokenStore: TokenStore {
     /// process renews this identity.
     private func lock(_ identity: String) async throws {
         let key = LockKeys.token(identity)
-        let started = Date()
+        let started = clock.now()
         var waited = false
         while true {
             let locked = try await db.run { db in try db.tryAdvisoryLock(key) }
@@ -108,12 +111,12 @@ public struct PostgresTokenStore: TokenStore {
                 logger.debug("another process renews the token; waiting for it", metadata: ["identity": "\(identity)"])
                 waited = true
             }
-            if Date().timeIntervalSince(started) > lockWait {
+            if clock.now().timeIntervalSince(started) > lockWait {
                 throw TokenDeferral(
-                    identity: identity, freesAt: Date().addingTimeInterval(60),
+                    identity: identity, freesAt: clock.now().addingTimeInterval(60),
                     reason: "another podio-mirror process has been renewing the token of \(identity) for over \(Int(lockWait)) s")
             }
-            try await Task.sleep(for: .milliseconds(100))
+            try await clock.sleep(seconds: 0.1)
         }
     }
 
@@ -121,7 +124,7 @@ public struct PostgresTokenStore: TokenStore {
         identity: String, kind: TokenRenewal, replacing current: OAuthToken?,
         _ request: @escaping @Sendable () async throws -> OAuthToken
     ) async throws -> OAuthToken {
-        let now = Date()
+        let now = clock.now()
         let (stored, record) = try await db.run { db in
             (try Self.load(db, identity: identity), try Self.requestRecord(db, identity: identity))
         }
@@ -150,7 +153,7 @@ public struct PostgresTokenStore: TokenStore {
             fresh = try await request()
         } catch let error as PodioError where error.kind == .rateLimited {
             let wait = error.retryAfterSeconds.map(Double.init) ?? coolDown
-            let until = Date().addingTimeInterval(wait)
+            let until = clock.now().addingTimeInterval(wait)
             let reason = "Podio's token endpoint answered \(error.status.map(String.init) ?? "420") (\(error.detail.isEmpty ? "rate_limit" : error.detail))"
             try await db.run { db in
                 try db.withTransaction { db in
@@ -173,15 +176,16 @@ public struct PostgresTokenStore: TokenStore {
         }
         // The pair and the grant's time in one transaction: a process that waited for the lock
         // finds both.
+        let grantedAt = clock.now()
         try await db.run { db in
             try db.withTransaction { db in
                 try Self.save(db, fresh, identity: identity)
                 if kind == .grant && record.tracked {
                     try db.query(
                         """
-                        INSERT INTO podio_auth.token_requests (credential, granted_at) VALUES ($1, now())
-                        ON CONFLICT (credential) DO UPDATE SET granted_at = now()
-                        """, [identity])
+                        INSERT INTO podio_auth.token_requests (credential, granted_at) VALUES ($1, $2)
+                        ON CONFLICT (credential) DO UPDATE SET granted_at = $2
+                        """, [identity, grantedAt])
                 }
             }
         }

@@ -39,7 +39,7 @@ extension RunContext {
         reading: for appID in apps {
             do {
                 let client = try access.client(for: appID)
-                let (items, settled) = try await store.db.run { try MirrorStore(db: $0).itemsWithCommentsPending(appID: appID) }
+                let (items, settled) = try await store.run { try $0.itemsWithCommentsPending(appID: appID) }
                 summary.deleted += settled.deleted
                 for itemID in items {
                     if options.stopRequested?() == true { break reading }
@@ -66,8 +66,8 @@ extension RunContext {
                         continue
                     }
                     let read = pages
-                    let change = try await store.db.run {
-                        try MirrorStore(db: $0).writeComments(itemID: itemID, appID: appID, pages: read)
+                    let change = try await store.run {
+                        try $0.writeComments(itemID: itemID, appID: appID, pages: read)
                     }
                     summary.itemsRead += 1
                     summary.added += change.added
@@ -82,7 +82,7 @@ extension RunContext {
                 break reading
             }
         }
-        summary.itemsPending = (try? await store.db.run { try MirrorStore(db: $0).commentsPendingCount() }) ?? 0
+        summary.itemsPending = (try? await store.run { try $0.commentsPendingCount() }) ?? 0
         return summary
     }
 }

@@ -33,15 +33,7 @@ extension RunContext {
         var remaining: [(fileID: Int, appID: Int, name: String, size: Int?)] = []
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let rows = try await store.db.run { db in
-                try db.query(
-                    """
-                    SELECT file_id, app_id, coalesce(name, '') AS name, size FROM podio.files
-                    WHERE app_id = ANY ($1::bigint[]) AND deleted_at IS NULL ORDER BY file_id
-                    """, [apps]
-                ).rows.map { ($0.int("file_id") ?? 0, $0.int("app_id") ?? 0, $0.string("name") ?? "", $0.int("size")) }
-            }
-            remaining = rows.map { (fileID: $0.0, appID: $0.1, name: $0.2, size: $0.3) }
+            remaining = try await store.run { try $0.liveFiles(apps: apps) }
         } catch {
             logger.warning("files were not downloaded: \(access.redact(String(describing: error)))")
             return summary

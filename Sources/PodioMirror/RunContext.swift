@@ -77,8 +77,8 @@ final class RunContext {
         if !options.dryRun {
             let runID = self.runID
             let resumedAt = full && state.hasUnfinishedFullPass ? state.fullPassOffset : nil
-            passID = try await store.db.run {
-                try MirrorStore(db: $0).beginPass(runID: runID, appID: appID, mode: full ? "full" : "delta", resumedAtOffset: resumedAt)
+            passID = try await store.run {
+                try $0.beginPass(runID: runID, appID: appID, mode: full ? "full" : "delta", resumedAtOffset: resumedAt)
             }
         }
         do {
@@ -119,8 +119,8 @@ final class RunContext {
         guard let passID else { return }
         let rateLimited = after.rateLimited - before.rateLimited
         let general = after.general - before.general
-        _ = try? await store.db.run { db in
-            try MirrorStore(db: db).finishPass(
+        _ = try? await store.run { store in
+            try store.finishPass(
                 passID: passID, status: status, callsRateLimited: rateLimited, callsGeneral: general,
                 itemsWritten: app?.itemsWritten ?? 0, itemsDeleted: app?.itemsDeleted ?? 0)
         }

@@ -91,16 +91,7 @@ public final class SyncCoordinator: Sendable {
         defer { db.close() }
         try await db.run { db in
             try SchemaMigrator.requireCurrent(db)
-            // Page statements are short and many: JIT compilation would cost more than it saves.
-            try db.execute("SET jit = off")
-            // Items' raw JSON is compressed with lz4 rather than pglz when the server has lz4
-            // and nobody chose a method: a full load is ~17% faster (pglz costs more than the
-            // rest of storing the JSON), for ~12% more space. Readers see no difference.
-            try db.query(
-                """
-                SELECT set_config('default_toast_compression', 'lz4', false) FROM pg_settings
-                WHERE name = 'default_toast_compression' AND source = 'default' AND 'lz4' = ANY (enumvals)
-                """)
+            try MirrorStore(db: db).prepareRunSession()
         }
         let ledgerDB = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror ledger", logger: logger)
         defer { ledgerDB.close() }
@@ -109,8 +100,8 @@ public final class SyncCoordinator: Sendable {
             deadline: clock.now().addingTimeInterval(options.maxWait), metrics: metrics, logger: logger)
         let access = PodioAccess(
             settings: settings, apiKey: apiKey, transport: transport,
-            tokenStore: PostgresTokenStore(db: ledgerDB, coolDown: settings.quota.coolDown, logger: logger),
-            gate: ledger, logger: logger)
+            tokenStore: PostgresTokenStore(db: ledgerDB, coolDown: settings.quota.coolDown, clock: clock, logger: logger),
+            gate: ledger, clock: clock, logger: logger)
         let selected: [Int]
         do {
             selected = try await resolveApps(options: options, access: access, db: db, ledger: ledger)
@@ -120,14 +111,10 @@ public final class SyncCoordinator: Sendable {
             let classified = MirrorError(classifying: error)
             let message = access.redact(classified.description)
             let deferredUntil = (error as? any RunDeferral)?.freesAt
-            _ = try? await db.run { db in
-                try db.query(
-                    """
-                    INSERT INTO podio.sync_runs (kind, status, finished_at, host, pid, error, deferred_until, error_category)
-                    VALUES ($1, $5, now(), $2, $3, $4, $6, $7)
-                    """,
-                    [kindName, ProcessInfo.processInfo.hostName, Int(ProcessInfo.processInfo.processIdentifier), message,
-                     deferredUntil == nil ? "failed" : "deferred", deferredUntil, classified.category.name])
+            let kind = kindName
+            _ = try? await db.run {
+                try MirrorStore(db: $0).recordRunThatDidNotStart(
+                    kind: kind, message: message, deferredUntil: deferredUntil, category: classified.category.name)
             }
             throw error
         }
@@ -160,26 +147,7 @@ public final class SyncCoordinator: Sendable {
             }
             if claimed.isEmpty { throw AllAppsHeld(appID: order[0]) }
         }
-        let runID: Int64 = try await db.run { db in
-            // A run left 'running' whose database session is gone was interrupted (killed, crashed).
-            try db.query(
-                """
-                UPDATE podio.sync_runs SET status = 'failed', finished_at = now(),
-                    error = coalesce(error, 'interrupted: the process ended before the run finished')
-                WHERE status = 'running'
-                  AND (backend_pid IS NULL OR backend_pid NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))
-                """)
-            let store = MirrorStore(db: db)
-            try store.closeInterruptedPasses()
-            try store.prunePasses()
-            return try db.query(
-                """
-                INSERT INTO podio.sync_runs (kind, status, host, pid, backend_pid, apps)
-                VALUES ($1, 'running', $2, $3, pg_backend_pid(), $4::bigint[]) RETURNING run_id
-                """,
-                [kindName, ProcessInfo.processInfo.hostName, Int(ProcessInfo.processInfo.processIdentifier), order]
-            ).first?.int64("run_id") ?? 0
-        }
+        let runID = try await db.run { [order] in try MirrorStore(db: $0).startRun(kind: kindName, apps: order) }
         ledger.attach(runID: runID)
         var summary = RunSummary(runID: runID, kind: kindName, status: "running", dryRun: options.dryRun)
         summary.skipped = selected.compactMap { gone[$0].map { SkippedApp(gone: $0) } }
@@ -341,23 +309,7 @@ public final class SyncCoordinator: Sendable {
         summary.httpSeconds = stats.httpSeconds
         summary.decodeSeconds = stats.decodeSeconds
         summary.seconds = RunContext.seconds(ContinuousClock.now - started)
-        let s = summary
-        let deletedBy = Set(s.apps.compactMap(\.deletionsFoundBy)).sorted().joined(separator: ", ")
-        let withheld = s.apps.compactMap { app in app.deletionsWithheld.map { "app \(app.appID): \($0)" } }.joined(separator: "; ")
-        _ = try await db.run { db in
-            try db.query(
-                """
-                UPDATE podio.sync_runs SET status = $2, finished_at = now(), apps = $3::bigint[],
-                    calls_rate_limited = $4, calls_general = $5, items_seen = $6, items_written = $7,
-                    items_unchanged = $8, items_deleted = $9, deletions_found_by = $10, deferred_until = $11, error = $12,
-                    deletions_withheld = $13, error_category = $14, apps_skipped = $15::bigint[]
-                WHERE run_id = $1
-                """,
-                [s.runID, s.status, s.apps.map(\.appID), s.callsRateLimited, s.callsGeneral, s.itemsSeen,
-                 s.itemsWritten, s.itemsUnchanged, s.itemsDeleted, deletedBy.isEmpty ? nil : deletedBy,
-                 s.deferredUntil, s.error, withheld.isEmpty ? nil : withheld, s.errorCategory,
-                 s.skipped.filter { $0.reason == .heldByAnotherRun }.map(\.appID)])
-        }
+        _ = try await db.run { [summary] in try MirrorStore(db: $0).finishRun(summary) }
     }
 
     /// `--app`, then `PODIO_APPS`, then the app-auth apps, then every app the user sees: from

@@ -28,6 +28,10 @@ extension PodioSimulator {
         /// The user has two-step verification: the password grant answers 200 with a
         /// `server_nonce` and no token (podio-rb's MFA flow). Also switchable at run time.
         public var twoStepVerification = false
+        /// The clock of token lifetimes, rate windows and the token endpoint's throttle stands
+        /// still but for `advanceClock(seconds:)`: tests decide when time passes, however slow
+        /// the machine. Times written into items keep the wall clock. (In process only.)
+        public var manualClock = false
 
         public init() {}
     }

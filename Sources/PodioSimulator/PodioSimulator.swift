@@ -254,6 +254,14 @@ public final class PodioSimulator: Sendable {
         core.state.withLock { $0.tokenDelayMilliseconds = max(0, milliseconds) }
     }
 
+    /// Moves the simulator's clock forward as if `seconds` had passed: access tokens, refresh
+    /// tokens and codes expire, rate windows roll and the token endpoint's throttle ends
+    /// accordingly, so tests need not sleep for them. Times written into items (`created_on`,
+    /// `last_edit_on`) keep following the wall clock.
+    public func advanceClock(seconds: Double) {
+        core.advanceClock(seconds: seconds)
+    }
+
     public func stats() -> Stats {
         core.state.withLock { $0.stats }
     }

@@ -36,8 +36,11 @@ struct SimItem: Sendable {
     /// are synthesized (SimulatorState+Revisions), so a big dataset keeps no history.
     var past: [SimRevision] = []
     /// The rendered `fields` array of the short view (filter results); nil when it must be
-    /// rendered again. The full view is rendered on demand.
+    /// rendered again.
     var cachedFields: [UInt8]? = nil
     /// The app's render epoch the cache belongs to.
     var cacheEpoch: Int = -1
+    /// The same for the full view (`GET /item/{id}`, the truth).
+    var cachedFullFields: [UInt8]? = nil
+    var fullCacheEpoch: Int = -1
 }

@@ -184,6 +184,18 @@ extension SimulatorCore {
                 state.tokenDelayMilliseconds = value
             }
             return .noContent
+        case ("POST", 1) where segments[0] == "clock":
+            // As if time had passed: token lifetimes, rate windows, the token endpoint's throttle.
+            let json = try body(request)
+            let value: Double
+            switch json["advance_seconds"] {
+            case .int(let seconds)?: value = Double(seconds)
+            case .double(let seconds)?: value = seconds
+            default: throw .invalid("advance_seconds must be a number >= 0")
+            }
+            guard value >= 0 else { throw .invalid("advance_seconds must be a number >= 0") }
+            advanceClock(seconds: value)
+            return .noContent
         default:
             return errorResponse(.noOperation(path: request.path), request, state)
         }

@@ -6,6 +6,8 @@ final class SimulatorCore: Sendable {
     let state: Mutex<SimulatorState>
     let config: PodioSimulator.Configuration
     private let clockStart = ContinuousClock.now
+    /// Seconds added to the monotonic clock by `advanceClock` (tests skip waits with it).
+    private let clockAdvance = Mutex<Double>(0)
 
     /// The `X-Rate-Limit-Limit` advertised by an unlimited tier (limit 0).
     static let unlimitedAdvertised = 1_000_000_000
@@ -15,10 +17,18 @@ final class SimulatorCore: Sendable {
         state = Mutex(try SimulatorState(config: config))
     }
 
-    /// Monotonic seconds since start (rate windows and token lifetimes).
+    /// Monotonic seconds since start (rate windows and token lifetimes), plus any advance; only
+    /// the advance with a manual clock.
     func monotonicNow() -> Double {
+        let advance = clockAdvance.withLock { $0 }
+        if config.manualClock { return advance }
         let elapsed = ContinuousClock.now - clockStart
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18 + advance
+    }
+
+    /// Moves the monotonic clock forward, as if `seconds` had passed.
+    func advanceClock(seconds: Double) {
+        clockAdvance.withLock { $0 += max(0, seconds) }
     }
 
     func setBaseURL(_ url: String) {

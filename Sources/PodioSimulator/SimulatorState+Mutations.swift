@@ -83,6 +83,10 @@ extension SimulatorState {
             cachedBytes -= cached.count
             item.cachedFields = nil
         }
+        if let cached = item.cachedFullFields {
+            cachedBytes -= cached.count
+            item.cachedFullFields = nil
+        }
     }
 
     /// Changes the title and the generated values (a new value version), revision += 1.

@@ -43,11 +43,7 @@ extension SimulatorState {
         guard view != .micro else { return }
         out.removeLast()  // the closing brace; the fields array follows
         out.append(contentsOf: #","fields":"#.utf8)
-        if view == .full {
-            out.append(contentsOf: renderFields(appIdx: appIdx, itemIdx: itemIdx, view: .full))
-        } else {
-            appendFields(appIdx: appIdx, itemIdx: itemIdx, into: &out)
-        }
+        appendFields(appIdx: appIdx, itemIdx: itemIdx, view: view, into: &out)
         out.append(UInt8(ascii: "}"))
     }
 
@@ -97,23 +93,29 @@ extension SimulatorState {
         JSONWriter.write(head, into: &out)
     }
 
-    /// The short view's `fields` array (only fields with values), from cache when still valid.
-    mutating func appendFields(appIdx: Int, itemIdx: Int, into out: inout [UInt8]) {
+    /// The `fields` array of the short or full view (only fields with values), from cache when
+    /// still valid.
+    mutating func appendFields(appIdx: Int, itemIdx: Int, view: ItemView, into out: inout [UInt8]) {
         let epoch = apps[appIdx].renderEpoch
-        if let cached = apps[appIdx].items[itemIdx].cachedFields, apps[appIdx].items[itemIdx].cacheEpoch == epoch {
+        let full = view == .full
+        let cache = full ? \SimItem.cachedFullFields : \SimItem.cachedFields
+        let cacheEpoch = full ? \SimItem.fullCacheEpoch : \SimItem.cacheEpoch
+        if let cached = apps[appIdx].items[itemIdx][keyPath: cache],
+            apps[appIdx].items[itemIdx][keyPath: cacheEpoch] == epoch
+        {
             out.append(contentsOf: cached)
             return
         }
-        let bytes = renderFields(appIdx: appIdx, itemIdx: itemIdx, view: .short)
+        let bytes = renderFields(appIdx: appIdx, itemIdx: itemIdx, view: full ? .full : .short)
         out.append(contentsOf: bytes)
         // Written in place (no copy of the item array).
-        if let stale = apps[appIdx].items[itemIdx].cachedFields {
+        if let stale = apps[appIdx].items[itemIdx][keyPath: cache] {
             cachedBytes -= stale.count
-            apps[appIdx].items[itemIdx].cachedFields = nil
+            apps[appIdx].items[itemIdx][keyPath: cache] = nil
         }
         if cachedBytes + bytes.count <= Self.cacheBudget {
-            apps[appIdx].items[itemIdx].cachedFields = bytes
-            apps[appIdx].items[itemIdx].cacheEpoch = epoch
+            apps[appIdx].items[itemIdx][keyPath: cache] = bytes
+            apps[appIdx].items[itemIdx][keyPath: cacheEpoch] = epoch
             cachedBytes += bytes.count
         }
     }

@@ -7,15 +7,18 @@ import TestSupport
 struct LibPQTests {
     let logger = TestDatabase.logger
 
+    /// A fresh database for `body` (holding a slot of the suite's gate, `TestSlots`).
     private func withDatabase<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
-        let database = try await TestDatabase.create(prefix: "libpq")
-        let db = try await database.connect()
-        defer {
-            db.close()
+        try await TestSlots.with {
+            let database = try await TestDatabase.create(prefix: "libpq")
+            let db = try await database.connect()
+            defer {
+                db.close()
+            }
+            let value = try await db.run(body)
+            await database.drop()
+            return value
         }
-        let value = try await db.run(body)
-        await database.drop()
-        return value
     }
 
     @Test func roundTripsValuesOfEveryKind() async throws {
@@ -133,25 +136,27 @@ struct LibPQTests {
     }
 
     @Test func advisoryLockHeldByOneIsRefusedToAnother() async throws {
-        let database = try await TestDatabase.create(prefix: "libpq")
-        let a = try await database.connect()
-        let b = try await database.connect()
-        #expect(try await a.run { try $0.tryAdvisoryLock(42) })
-        #expect(try await b.run { try $0.tryAdvisoryLock(42) } == false)
-        #expect(try await a.run { try $0.advisoryUnlock(42) })
-        #expect(try await b.run { try $0.tryAdvisoryLock(42) })
-        // Transaction-scoped locks end with the transaction.
-        let held = try await a.run { db in
-            try db.withTransaction { db in
-                try db.advisoryTransactionLock(7)
-                return try b.tryAdvisoryTransactionLock(7)
+        try await TestSlots.with {
+            let database = try await TestDatabase.create(prefix: "libpq")
+            let a = try await database.connect()
+            let b = try await database.connect()
+            #expect(try await a.run { try $0.tryAdvisoryLock(42) })
+            #expect(try await b.run { try $0.tryAdvisoryLock(42) } == false)
+            #expect(try await a.run { try $0.advisoryUnlock(42) })
+            #expect(try await b.run { try $0.tryAdvisoryLock(42) })
+            // Transaction-scoped locks end with the transaction.
+            let held = try await a.run { db in
+                try db.withTransaction { db in
+                    try db.advisoryTransactionLock(7)
+                    return try b.tryAdvisoryTransactionLock(7)
+                }
             }
+            #expect(held == false)
+            #expect(try await b.run { db in try db.withTransaction { try $0.tryAdvisoryTransactionLock(7) } })
+            a.close()
+            b.close()
+            await database.drop()
         }
-        #expect(held == false)
-        #expect(try await b.run { db in try db.withTransaction { try $0.tryAdvisoryTransactionLock(7) } })
-        a.close()
-        b.close()
-        await database.drop()
     }
 
     @Test func copyStreamsTenThousandRowsWithAwkwardCharacters() async throws {
@@ -215,11 +220,13 @@ struct LibPQTests {
     }
 
     @Test func closedConnectionThrows() async throws {
-        let database = try await TestDatabase.create(prefix: "libpq")
-        let db = try await database.connect()
-        db.close()
-        db.close()
-        #expect(throws: PGError.self) { try db.query("SELECT 1") }
-        await database.drop()
+        try await TestSlots.with {
+            let database = try await TestDatabase.create(prefix: "libpq")
+            let db = try await database.connect()
+            db.close()
+            db.close()
+            #expect(throws: PGError.self) { try db.query("SELECT 1") }
+            await database.drop()
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import PodioAPI
 import PodioSimulator
+import TestSupport
 import Testing
 
 @Suite("OAuth grants, refresh and rotation")
@@ -55,7 +56,7 @@ struct AuthTests {
     @Test func expiredStoredTokenIsRefreshedTransparently() async throws {
         try await withClient(credentials: { _, _ in .stored }) { c in
             var pair = try await c.directPasswordGrant()
-            pair.expiresAt = Date().timeIntervalSince1970 - 60  // expired as far as the client knows
+            pair.expiresAt = c.clock.now().timeIntervalSince1970 - 60  // expired as far as the client knows
             await c.store.put(pair, identity: c.loginIdentity)
             let orgs = try await c.client.organizations()
             #expect(orgs.count == 1)
@@ -63,7 +64,7 @@ struct AuthTests {
             let stored = try #require(await c.store.token(c.loginIdentity))
             #expect(stored.accessToken != pair.accessToken)
             #expect(stored.refreshToken != pair.refreshToken)
-            #expect(stored.expiresAt > Date().timeIntervalSince1970 + 3600)
+            #expect(stored.expiresAt > c.clock.now().timeIntervalSince1970 + 3600)
         }
     }
 
@@ -153,18 +154,24 @@ struct AuthTests {
 
     @Test func shortTokenLifetimeIsRefreshedAlongASequence() async throws {
         // The client believes tokens live 30 s longer than the simulator's 1 s TTL, so every
-        // expiry is discovered by a 401 in the middle of the sequence.
-        try await withClient(sim: { $0.tokenTTL = 1 }, client: { $0.refreshMargin = -30 }) { c in
+        // expiry is discovered by a 401 in the middle of the sequence. Between rounds the
+        // simulator's clock and the client's jump 1.1 s instead of sleeping; within a round
+        // no time passes for either, however slow the machine.
+        let clock = TestClock()
+        try await withClient(sim: { $0.tokenTTL = 1 }, client: { $0.refreshMargin = -30 }, clock: clock) { c in
             var counts: [Int] = []
             for round in 0..<3 {
-                if round > 0 { try await Task.sleep(for: .milliseconds(1_100)) }
+                if round > 0 {
+                    clock.advance(1.1)
+                    c.sim.advanceClock(seconds: 1.1)
+                }
                 counts.append(try await c.client.itemCount(appID: c.projects))
                 counts.append(try await c.client.itemCount(appID: c.leads))
             }
             #expect(counts == [40, 25, 40, 25, 40, 25])
-            // One 401 per expiry (at least the two after the pauses), each answered by one refresh.
+            // One 401 per expiry (the two after the jumps), each answered by one refresh.
             let refreshes = c.grants["refresh_token"] ?? 0
-            #expect(refreshes >= 2)
+            #expect(refreshes == 2)
             #expect(c.sim.stats().errorsServed == refreshes)
             #expect(c.grants["password"] == 1)
             #expect(c.served("GET /item/app/{app_id}/count") == 6)
@@ -173,12 +180,15 @@ struct AuthTests {
 
     @Test func refreshAheadOfExpiryUsesTheMargin() async throws {
         // The margin is capped at half the lifetime: a 3 s token is used for 1.5 s, then
-        // refreshed before the call that needs it.
-        try await withClient(sim: { $0.tokenTTL = 3 }, client: { $0.refreshMargin = 10 }) { c in
+        // refreshed before the call that needs it. The client's clock and the simulator's jump
+        // 1.6 s instead of sleeping.
+        let clock = TestClock()
+        try await withClient(sim: { $0.tokenTTL = 3 }, client: { $0.refreshMargin = 10 }, clock: clock) { c in
             _ = try await c.client.itemCount(appID: c.projects)
             _ = try await c.client.itemCount(appID: c.projects)
             #expect(c.grants == ["password": 1])
-            try await Task.sleep(for: .milliseconds(1_600))
+            clock.advance(1.6)
+            c.sim.advanceClock(seconds: 1.6)
             _ = try await c.client.itemCount(appID: c.projects)
             #expect(c.grants == ["password": 1, "refresh_token": 1])
             #expect(c.sim.stats().errorsServed == 0)  // refreshed before expiry: no 401 at all

@@ -1,6 +1,7 @@
 import Foundation
 import PodioAPI
 import PodioSimulator
+import TestSupport
 import Testing
 
 @Suite("Retries, timeouts, rate limits and the call gate")
@@ -140,8 +141,9 @@ struct RetryTests {
         }
     }
 
+    // The request timeout is real time: the tests that measure it run alone (`TestSlots`).
     @Test func slowResponseTimesOutAndIsRetried() async throws {
-        try await withClient(client: { $0.requestTimeout = 0.4 }) { c in
+        try await withClient(client: { $0.requestTimeout = 0.4 }, slots: TestSlots.exclusive) { c in
             c.sim.injectFaults(.delay(milliseconds: 4_000), count: 1)
             let started = ContinuousClock.now
             let orgs = try await c.client.organizations()
@@ -153,10 +155,12 @@ struct RetryTests {
     }
 
     @Test func slowResponsePastTheTimeoutIsARetryableTimeout() async throws {
-        try await withClient(client: {
-            $0.requestTimeout = 0.3
-            $0.retry.maxAttempts = 1
-        }) { c in
+        try await withClient(
+            client: {
+                $0.requestTimeout = 0.3
+                $0.retry.maxAttempts = 1
+            }, slots: TestSlots.exclusive
+        ) { c in
             c.sim.injectFaults(.delay(milliseconds: 4_000), count: 1)
             let started = ContinuousClock.now
             let error = try #require(await podioError { try await c.client.organizations() })
@@ -171,10 +175,12 @@ struct RetryTests {
     @Test func aBodyThatTricklesInPastTheTimeoutIsARetryableTimeout() async throws {
         // The head arrives at once and a piece of the body every ~200 ms: never idle, but the
         // whole answer takes 4 s. The request timeout bounds the call, body included.
-        try await withClient(client: {
-            $0.requestTimeout = 0.8
-            $0.retry.maxAttempts = 1
-        }) { c in
+        try await withClient(
+            client: {
+                $0.requestTimeout = 0.8
+                $0.retry.maxAttempts = 1
+            }, slots: TestSlots.exclusive
+        ) { c in
             c.sim.injectFaults(.slowBody(milliseconds: 4_000), count: 1)
             let started = ContinuousClock.now
             let error = try #require(await podioError { try await c.client.app(c.projects) })
@@ -297,7 +303,7 @@ struct GateBookkeepingTests {
     }
 
     @Test func cancellingAWaitingCallReportsIt() async throws {
-        try await withClient { c in
+        try await withClient(slots: TestSlots.exclusive) { c in  // measures real time: alone
             _ = try await c.client.organizations()
             c.sim.injectFaults(.delay(milliseconds: 4_000), count: 1)
             let client = c.client

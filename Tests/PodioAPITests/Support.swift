@@ -3,6 +3,7 @@ import Logging
 import PodioAPI
 import PodioSimulator
 import Synchronization
+import TestSupport
 import Testing
 
 // MARK: - Token store
@@ -133,6 +134,8 @@ struct ClientContext: Sendable {
     let store: MemoryTokenStore
     let gate: SpyGate
     let logs: LogSink
+    /// The client's clock: a `TestClock` when the test asked for one, else the system's.
+    let clock: any WallClock
 
     var apiKey: PodioAPIKey { PodioAPIKey(clientID: simConfig.clientID, clientSecret: simConfig.clientSecret) }
     var userIdentity: String { "user:\(simConfig.clientID):\(simConfig.username.lowercased())" }
@@ -154,7 +157,7 @@ struct ClientContext: Sendable {
         adjust(&configuration)
         return PodioClient(
             configuration: configuration, transport: transport, tokenStore: store ?? self.store,
-            gate: gate ?? self.gate,
+            gate: gate ?? self.gate, clock: clock,
             logger: logs.logger())
     }
 
@@ -185,7 +188,7 @@ struct ClientContext: Sendable {
         return OAuthToken(
             accessToken: try #require(object["access_token"] as? String),
             refreshToken: try #require(object["refresh_token"] as? String),
-            expiresAt: Date().timeIntervalSince1970 + Double(try #require(object["expires_in"] as? Int)))
+            expiresAt: clock.now().timeIntervalSince1970 + Double(try #require(object["expires_in"] as? Int)))
     }
 
     /// Redeems a refresh token directly; returns the HTTP status and Podio's error code.
@@ -212,16 +215,38 @@ struct ClientContext: Sendable {
 let fastRetry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.05, maxElapsed: 20)
 
 /// Starts a simulator and a client (password grant, in-memory store, spy gate, captured
-/// logs), runs `body`, and always shuts the transport and the simulator down.
+/// logs, a test clock), runs `body`, and always shuts the transport and the simulator down.
+/// Holds `slots` of the suite's shared gate (`TestSlots`) meanwhile.
 func withClient(
     sim adjustSim: (inout PodioSimulator.Configuration) -> Void = { _ in },
     credentials: ((PodioSimulator, PodioSimulator.Configuration) -> PodioCredentials)? = nil,
     client adjustClient: (inout PodioClient.Configuration) -> Void = { _ in },
     store: MemoryTokenStore = MemoryTokenStore(),
+    clock: (any WallClock)? = nil,
+    slots: Int = 1,
     _ body: (ClientContext) async throws -> Void
 ) async throws {
+    try await TestSlots.with(weight: slots) {
+        try await runClient(
+            sim: adjustSim, credentials: credentials, client: adjustClient, store: store, clock: clock, body)
+    }
+}
+
+private func runClient(
+    sim adjustSim: (inout PodioSimulator.Configuration) -> Void,
+    credentials: ((PodioSimulator, PodioSimulator.Configuration) -> PodioCredentials)?,
+    client adjustClient: (inout PodioClient.Configuration) -> Void,
+    store: MemoryTokenStore, clock: (any WallClock)?,
+    _ body: (ClientContext) async throws -> Void
+) async throws {
+    // Made once the test holds its slots: a clock made before the wait would lag the wall clock.
+    let clock = clock ?? TestClock(Date())
     var simConfig = PodioSimulator.Configuration()
     simConfig.items = 40
+    // Time passes for tokens, retry deadlines and rate windows only when a test says so: the
+    // client's clock is a `TestClock` and the simulator's is manual (`advanceClock`), so a slow
+    // or busy machine cannot expire a token or end a retry budget behind a test's back.
+    simConfig.manualClock = true
     adjustSim(&simConfig)
     let sim = try await PodioSimulator.start(simConfig)
     let transport = AsyncHTTPClientTransport(connectTimeout: 5, readTimeout: 10)
@@ -239,10 +264,11 @@ func withClient(
         let gate = SpyGate()
         let logs = LogSink()
         let client = PodioClient(
-            configuration: configuration, transport: transport, tokenStore: store, gate: gate, logger: logs.logger())
+            configuration: configuration, transport: transport, tokenStore: store, gate: gate, clock: clock,
+            logger: logs.logger())
         let context = ClientContext(
             sim: sim, simConfig: simConfig, transport: transport, client: client, clientConfig: configuration,
-            store: store, gate: gate, logs: logs)
+            store: store, gate: gate, logs: logs, clock: clock)
         try await body(context)
         outcome = .success(())
     } catch {

@@ -75,18 +75,16 @@ final class CLIHarness: Sendable {
     }
 
     /// Runs `body` with a harness and always closes it (simulator, connection, database).
+    /// A scenario runs a simulator, a database and processes of the binary, and times kills by
+    /// polling: it holds `TestSlots.scenario` slots of the suite's shared gate, so that only a
+    /// few run at once (dozens at once on two cores would make every timing meaningless).
     static func with(
         _ options: Options = Options(), database given: MirrorDatabase? = nil, function: String = #function,
         _ body: (CLIHarness) async throws -> Void
     ) async throws {
-        await ScenarioGate.shared.acquire()
-        do {
+        try await TestSlots.with(weight: TestSlots.scenario) {
             try await run(options, database: given, label: function, body)
-        } catch {
-            await ScenarioGate.shared.release()
-            throw error
         }
-        await ScenarioGate.shared.release()
     }
 
     private static func run(
@@ -331,37 +329,6 @@ final class CLIHarness: Sendable {
             if let match = text.firstMatch(of: hexToken) {
                 Issue.record("a token-shaped string (\(match.output.prefix(6))…) appears in: \(text.prefix(2000))", sourceLocation: sourceLocation)
             }
-        }
-    }
-}
-
-/// Lets only a few scenarios run at once: each runs a simulator, a PostgreSQL database and
-/// processes of the binary, and times kills by polling; dozens at once on two cores would make
-/// every timing meaningless. `PODIO_MIRROR_CLI_TEST_SLOTS` overrides the default of 2.
-actor ScenarioGate {
-    static let shared = ScenarioGate(
-        slots: ProcessInfo.processInfo.environment["PODIO_MIRROR_CLI_TEST_SLOTS"].flatMap { Int($0) } ?? 2)
-
-    private var free: Int
-    private var waiting: [CheckedContinuation<Void, Never>] = []
-
-    init(slots: Int) {
-        free = max(1, slots)
-    }
-
-    func acquire() async {
-        if free > 0 {
-            free -= 1
-            return
-        }
-        await withCheckedContinuation { waiting.append($0) }
-    }
-
-    func release() {
-        if waiting.isEmpty {
-            free += 1
-        } else {
-            waiting.removeFirst().resume()
         }
     }
 }

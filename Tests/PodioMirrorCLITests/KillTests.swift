@@ -195,7 +195,7 @@ enum KillScenario {
 
 @Suite("SIGKILL during sync")
 struct KillTests {
-    @Test(arguments: KillPoint.quick)
+    @Test(.tags(.slow), arguments: KillPoint.quick)
     func killedSyncLeavesAConsistentMirror(_ point: KillPoint) async throws {
         try await KillScenario.run(point)
     }
@@ -211,7 +211,7 @@ struct KillLongTests {
     /// A full load of 8,000 items (16 pages) killed again and again at points spread over the
     /// pages and inside them, edits and deletions in Podio between kills; every stop leaves a
     /// sound checkpoint and the last run finishes equal to the truth.
-    @Test func killStormDuringALargeFullLoad() async throws {
+    @Test(.tags(.slow)) func killStormDuringALargeFullLoad() async throws {
         var options = CLIHarness.Options()
         options.apps = [PodioSimulator.AppSpec(name: "Big", urlLabel: "big", itemCount: 8_000, fields: .simple)]
         try await CLIHarness.with(options) { h in

@@ -6,7 +6,7 @@ import Testing
 /// Cron starting runs that overlap.
 @Suite("Overlapping runs")
 struct OverlapTests {
-    @Test func fiveSyncsStartedTogetherOneSyncsTheRestDeferAtOnce() async throws {
+    @Test(.tags(.slow)) func fiveSyncsStartedTogetherOneSyncsTheRestDeferAtOnce() async throws {
         var options = CLIHarness.Options()
         options.apps = [
             PodioSimulator.AppSpec(name: "Projects", urlLabel: "projects", itemCount: 1_200, fields: .simple),

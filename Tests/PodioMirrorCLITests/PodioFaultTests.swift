@@ -27,7 +27,7 @@ struct PodioFaultTests {
         return outcomes
     }
 
-    @Test func everyFaultAtOnceUnderASmallQuota() async throws {
+    @Test(.tags(.slow)) func everyFaultAtOnceUnderASmallQuota() async throws {
         var options = CLIHarness.Options()
         options.apps = Self.apps
         options.tokenTTL = 4
@@ -72,7 +72,7 @@ struct PodioFaultTests {
         }
     }
 
-    @Test func tokensExpiringEveryFewSecondsAreRenewedAsNeeded() async throws {
+    @Test(.tags(.slow)) func tokensExpiringEveryFewSecondsAreRenewedAsNeeded() async throws {
         var options = CLIHarness.Options()
         options.apps = [
             PodioSimulator.AppSpec(name: "Big", urlLabel: "big", itemCount: 3_000, fields: .simple),
@@ -116,7 +116,7 @@ struct PodioFaultTests {
         }
     }
 
-    @Test(arguments: [PodioSimulator.Fault.invalidPage, .missingItems])
+    @Test(.tags(.slow), arguments: [PodioSimulator.Fault.invalidPage, .missingItems])
     func aStructurallyInvalidPageFailsTheRunAndWritesNothingOfIt(_ fault: PodioSimulator.Fault) async throws {
         var options = CLIHarness.Options()
         options.apps = [PodioSimulator.AppSpec(name: "Projects", urlLabel: "projects", itemCount: 2_200, fields: .simple)]

@@ -240,16 +240,19 @@ struct MirrorDB: Sendable {
     }
 }
 
-/// Runs `body` with a fresh mirror database, dropped afterwards even when the body fails.
+/// Runs `body` with a fresh mirror database, dropped afterwards even when the body fails
+/// (holding a slot of the suite's gate, `TestSlots`).
 func withMirror(migrate: Bool = true, _ body: (MirrorDB) async throws -> Void) async throws {
-    let mirror = try await MirrorDB.open(migrate: migrate)
-    do {
-        try await body(mirror)
-    } catch {
+    try await TestSlots.with {
+        let mirror = try await MirrorDB.open(migrate: migrate)
+        do {
+            try await body(mirror)
+        } catch {
+            await mirror.close()
+            throw error
+        }
         await mirror.close()
-        throw error
     }
-    await mirror.close()
 }
 
 /// An app with a field of every type, as the simulator and Podio describe them, and the typed

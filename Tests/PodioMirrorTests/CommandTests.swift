@@ -35,37 +35,40 @@ struct CommandTests {
     }
 
     @Test func migrate() async throws {
-        let database = try await TestDatabase.create(prefix: "cmd")
-        var env = ProcessInfo.processInfo.environment
-        env["DATABASE_URL"] = database.url
-        let first = try await run(["migrate"], env)
-        #expect(first.status == 0)
-        #expect(first.stdout == "schema created (version \(SchemaMigrator.currentVersion))\n")
-        let second = try await run(["migrate"], env)
-        #expect(second.stdout == "schema is up to date (version \(SchemaMigrator.currentVersion))\n")
-        env["DATABASE_URL"] = "postgresql://mirror:Sup3rS3cret@127.0.0.1:1/podio?connect_timeout=2"
-        let bad = try await run(["migrate"], env)
-        #expect(bad.status == 70)
-        expectOneLine(bad, contains: "could not connect to PostgreSQL")
-        #expect(!bad.stderr.contains("Sup3rS3cret"))
-        // An older schema (version 0, an index missing) is upgraded.
-        let db = try await database.connect()
-        _ = try await db.run { db in
-            try db.execute("DROP INDEX podio.items_app_last_edit_idx; UPDATE podio.schema_version SET version = 0")
+        try await TestSlots.with(weight: TestSlots.scenario) {
+            let database = try await TestDatabase.create(prefix: "cmd")
+            var env = ProcessInfo.processInfo.environment
+            env["DATABASE_URL"] = database.url
+            let first = try await run(["migrate"], env)
+            #expect(first.status == 0)
+            #expect(first.stdout == "schema created (version \(SchemaMigrator.currentVersion))\n")
+            let second = try await run(["migrate"], env)
+            #expect(second.stdout == "schema is up to date (version \(SchemaMigrator.currentVersion))\n")
+            env["DATABASE_URL"] = "postgresql://mirror:Sup3rS3cret@127.0.0.1:1/podio?connect_timeout=2"
+            let bad = try await run(["migrate"], env)
+            #expect(bad.status == 70)
+            expectOneLine(bad, contains: "could not connect to PostgreSQL")
+            #expect(!bad.stderr.contains("Sup3rS3cret"))
+            // An older schema (version 0, an index missing) is upgraded.
+            let db = try await database.connect()
+            _ = try await db.run { db in
+                try db.execute("DROP INDEX podio.items_app_last_edit_idx; UPDATE podio.schema_version SET version = 0")
+            }
+            env["DATABASE_URL"] = database.url
+            let upgrade = try await run(["migrate"], env)
+            #expect(upgrade.stdout.contains("upgraded from version 0"))
+            #expect(
+                try await db.run {
+                    try $0.query("SELECT to_regclass('podio.items_app_last_edit_idx') IS NOT NULL AS ok")
+                        .first?.bool("ok")
+                } == true)
+            db.close()
+            await database.drop()
         }
-        env["DATABASE_URL"] = database.url
-        let upgrade = try await run(["migrate"], env)
-        #expect(upgrade.stdout.contains("upgraded from version 0"))
-        #expect(
-            try await db.run {
-                try $0.query("SELECT to_regclass('podio.items_app_last_edit_idx') IS NOT NULL AS ok").first?.bool("ok")
-            } == true)
-        db.close()
-        await database.drop()
     }
 
     @Test func appsSyncResyncStatusViews() async throws {
-        try await EngineHarness.with(apps: Self.apps) { h in
+        try await EngineHarness.with(apps: Self.apps, slots: TestSlots.scenario) { h in
             let env = h.environment
             let apps = try await run(["apps"], env)
             #expect(apps.status == 0, "\(apps.stderr)")
@@ -117,19 +120,21 @@ struct CommandTests {
     }
 
     @Test func statusAndViewsOnAnEmptyDatabaseSayToMigrate() async throws {
-        let database = try await TestDatabase.create(prefix: "cmd")
-        var env = ProcessInfo.processInfo.environment
-        env["DATABASE_URL"] = database.url
-        for command in ["status", "views"] {
-            let outcome = try await run([command], env)
-            #expect(outcome.status == 64)
-            expectOneLine(outcome, contains: "run `podio-mirror migrate` first")
+        try await TestSlots.with(weight: TestSlots.scenario) {
+            let database = try await TestDatabase.create(prefix: "cmd")
+            var env = ProcessInfo.processInfo.environment
+            env["DATABASE_URL"] = database.url
+            for command in ["status", "views"] {
+                let outcome = try await run([command], env)
+                #expect(outcome.status == 64)
+                expectOneLine(outcome, contains: "run `podio-mirror migrate` first")
+            }
+            await database.drop()
         }
-        await database.drop()
     }
 
     @Test func loginStoresTokensThatSyncUses() async throws {
-        try await EngineHarness.with(apps: [Self.apps[1]]) { h in
+        try await EngineHarness.with(apps: [Self.apps[1]], slots: TestSlots.scenario) { h in
             var env = h.environment
             env["PODIO_USERNAME"] = nil
             env["PODIO_PASSWORD"] = nil
@@ -185,7 +190,7 @@ struct CommandTests {
     }
 
     @Test func runSchedulesSyncsAndStopsOnSIGTERM() async throws {
-        try await EngineHarness.with(apps: [Self.apps[1]]) { h in
+        try await EngineHarness.with(apps: [Self.apps[1]], slots: TestSlots.scenario) { h in
             let out = Pipe(), err = Pipe()
             let process = try ProcessRunner.start(
                 Self.binary, ["run", "--every", "1s"], environment: h.environment, stdout: out, stderr: err)

@@ -73,22 +73,26 @@ final class EngineHarness: Sendable {
         return env
     }
 
-    /// Runs `body` with a harness and always closes it (the HTTP client must be shut down).
+    /// Runs `body` with a harness and always closes it (the HTTP client must be shut down),
+    /// holding `slots` of the suite's shared gate (`TestSlots`) meanwhile.
     static func with(
         apps: [PodioSimulator.AppSpec]? = nil, items: Int = 100, seed: UInt64 = 7, quota: QuotaPolicy? = nil,
         simulatorLimits: (Int, Int, Double)? = nil, tokenTTL: Int = 28800, comments: Bool = false,
-        configure: (inout PodioSimulator.Configuration) -> Void = { _ in }, _ body: (EngineHarness) async throws -> Void
+        configure: (inout PodioSimulator.Configuration) -> Void = { _ in }, slots: Int = 1,
+        _ body: (EngineHarness) async throws -> Void
     ) async throws {
-        let h = try await EngineHarness(
-            apps: apps, items: items, seed: seed, quota: quota, simulatorLimits: simulatorLimits, tokenTTL: tokenTTL,
-            comments: comments, configure: configure)
-        do {
-            try await body(h)
-        } catch {
+        try await TestSlots.with(weight: slots) {
+            let h = try await EngineHarness(
+                apps: apps, items: items, seed: seed, quota: quota, simulatorLimits: simulatorLimits,
+                tokenTTL: tokenTTL, comments: comments, configure: configure)
+            do {
+                try await body(h)
+            } catch {
+                await h.close()
+                throw error
+            }
             await h.close()
-            throw error
         }
-        await h.close()
     }
 
     func close() async {
@@ -104,7 +108,30 @@ final class EngineHarness: Sendable {
 
     @discardableResult
     func sync(_ kind: SyncOptions.Kind = .sync, apps: [Int]? = nil, dryRun: Bool = false, observer: SyncObserver? = nil) async throws -> RunSummary {
-        try await coordinator(observer: observer).run(SyncOptions(kind: kind, apps: apps, dryRun: dryRun))
+        try await waitForEarlierRunsToLetGo()
+        return try await coordinator(observer: observer).run(SyncOptions(kind: kind, apps: apps, dryRun: dryRun))
+    }
+
+    /// Waits until no session of an earlier run holds an app lock in this database. A run closes
+    /// its connection when it ends, but PostgreSQL releases the run's session locks only once
+    /// that backend has exited, a moment later: on a busy machine a run started at once found
+    /// its app still locked and deferred ("another podio-mirror run is syncing app …").
+    /// (`SyncCoordinator` could release its locks before it closes the connection.)
+    func waitForEarlierRunsToLetGo() async throws {
+        let deadline = Date().addingTimeInterval(30)
+        while try await count(
+            """
+            SELECT count(*) FROM pg_locks
+            WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            """) > 0
+        {
+            guard Date() < deadline else {
+                Issue.record("an earlier run's session still holds its app locks after 30 s")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     func scalar(_ sql: String, _ params: [(any PGEncodable)?] = []) async throws -> String? {

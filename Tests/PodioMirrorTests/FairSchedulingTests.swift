@@ -19,18 +19,20 @@ struct FairSchedulingTests {
     ]
 
     private func withDatabase(_ body: (PGConnection) async throws -> Void) async throws {
-        let database = try await TestDatabase.create(prefix: "fair")
-        let db = try await database.connect()
-        try await db.run { _ = try SchemaMigrator.migrate($0, logger: TestDatabase.logger) }
-        do {
-            try await body(db)
-        } catch {
+        try await TestSlots.with {
+            let database = try await TestDatabase.create(prefix: "fair")
+            let db = try await database.connect()
+            try await db.run { _ = try SchemaMigrator.migrate($0, logger: TestDatabase.logger) }
+            do {
+                try await body(db)
+            } catch {
+                db.close()
+                await database.drop()
+                throw error
+            }
             db.close()
             await database.drop()
-            throw error
         }
-        db.close()
-        await database.drop()
     }
 
     /// The apps a run took up, in the order it took them.

@@ -16,7 +16,7 @@ struct FullAndDeltaSyncTests {
         PodioSimulator.AppSpec(name: "Tasks", urlLabel: "tasks", itemCount: 501),
     ]
 
-    @Test func fullLoadThenDeltasEqualTheTruth() async throws {
+    @Test(.tags(.slow)) func fullLoadThenDeltasEqualTheTruth() async throws {
         try await EngineHarness.with(apps: Self.fourApps) { h in
             let apps = h.simulator.appIDs()
             let first = try await h.sync()

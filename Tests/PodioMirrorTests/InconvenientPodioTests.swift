@@ -63,7 +63,7 @@ struct InconvenientPodioTests {
 
     /// 2,000 items edited in the same second, ties in a new order on every request: the delta
     /// reads by time and a crowded second by item id, so it misses none.
-    @Test func twoThousandEditsInOneSecondWithShuffledTies() async throws {
+    @Test(.tags(.slow)) func twoThousandEditsInOneSecondWithShuffledTies() async throws {
         let apps = [PodioSimulator.AppSpec(name: "Projects", urlLabel: "projects", itemCount: 2_500, fields: .simple)]
         try await EngineHarness.with(apps: apps) { h in
             _ = try await h.sync()

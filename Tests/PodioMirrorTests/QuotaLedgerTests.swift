@@ -6,47 +6,26 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// A clock that jumps instead of sleeping, so a one-hour rule runs in milliseconds.
-final class TestClock: LedgerClock {
-    private let current: Mutex<Date>
-    private let slept = Mutex<[Double]>([])
-
-    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
-        current = Mutex(start)
-    }
-
-    func now() -> Date { current.withLock { $0 } }
-
-    func sleep(until deadline: Date) async throws {
-        current.withLock { now in
-            slept.withLock { $0.append(max(0, deadline.timeIntervalSince(now))) }
-            now = max(now, deadline)
-        }
-    }
-
-    func advance(_ seconds: Double) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
-
-    var totalSlept: Double { slept.withLock { $0.reduce(0, +) } }
-}
-
 @Suite("Quota ledger in PostgreSQL, with an injected clock")
 struct QuotaLedgerTests {
     static let filter = PodioEndpoint.filterItems
     static let headersNone = RateLimitHeaders(limit: nil, remaining: nil)
 
     private func withLedgerDB(_ body: (PGConnection, TestDatabase) async throws -> Void) async throws {
-        let database = try await TestDatabase.create(prefix: "ledger")
-        let db = try await database.connect()
-        try await db.run { _ = try SchemaMigrator.migrate($0, logger: TestDatabase.logger) }
-        do {
-            try await body(db, database)
-        } catch {
+        try await TestSlots.with {
+            let database = try await TestDatabase.create(prefix: "ledger")
+            let db = try await database.connect()
+            try await db.run { _ = try SchemaMigrator.migrate($0, logger: TestDatabase.logger) }
+            do {
+                try await body(db, database)
+            } catch {
+                db.close()
+                await database.drop()
+                throw error
+            }
             db.close()
             await database.drop()
-            throw error
         }
-        db.close()
-        await database.drop()
     }
 
     @Test func callsUnderTheQuotaNeverWait() async throws {

@@ -11,7 +11,7 @@ struct QuotaSyncTests {
     static let window = 3.0
     static let quota = QuotaPolicy(rateLimited: 4, general: 100, window: window, reserve: 0)
 
-    @Test func aSyncOfTwelveCallsCompletesAcrossWindowsWithoutA420() async throws {
+    @Test(.tags(.slow)) func aSyncOfTwelveCallsCompletesAcrossWindowsWithoutA420() async throws {
         // GET /app/space/{id}/ for the two spaces + 11 filter pages of 500 = 13 rate-limited
         // calls, 4 per 8-second window.
         let window = 8.0
@@ -47,7 +47,7 @@ struct QuotaSyncTests {
         }
     }
 
-    @Test func aRunThatCannotFinishInTimeDefersAndTheNextResumes() async throws {
+    @Test(.tags(.slow)) func aRunThatCannotFinishInTimeDefersAndTheNextResumes() async throws {
         // A 4-per-hour rule on a clock that jumps: each run may not wait at all (max-wait 0).
         try await EngineHarness.with(
             apps: [PodioSimulator.AppSpec(name: "Big", urlLabel: "big", itemCount: 3_000, fields: .simple)],
@@ -67,6 +67,7 @@ struct QuotaSyncTests {
             #expect(try await h.count("SELECT full_pass_offset FROM podio.sync_state") == 2_000)
             // An hour later the next run continues from the checkpoint and finishes.
             clock.advance(3601)
+            try await h.waitForEarlierRunsToLetGo()
             let second = try await h.coordinator(clock: clock).run(SyncOptions(kind: .sync, apps: app, maxWait: 0))
             #expect(second.status == "succeeded")
             let differences = try await h.differences()
@@ -91,13 +92,13 @@ struct QuotaSyncTests {
         }
     }
 
-    @Test func twoProcessesOnDisjointAppsShareTheQuota() async throws {
+    @Test(.tags(.slow)) func twoProcessesOnDisjointAppsShareTheQuota() async throws {
         try await EngineHarness.with(
             apps: [
                 PodioSimulator.AppSpec(name: "One", urlLabel: "one", itemCount: 2_400, fields: .simple),
                 PodioSimulator.AppSpec(name: "Two", urlLabel: "two", itemCount: 2_400, fields: .simple),
             ],
-            quota: Self.quota, simulatorLimits: (4, 100, Self.window)
+            quota: Self.quota, simulatorLimits: (4, 100, Self.window), slots: TestSlots.scenario
         ) { h in
             var env = h.environment
             env["PODIO_RATE_RESERVE"] = "0"

@@ -167,11 +167,12 @@ struct OAuthTests {
     }
 
     @Test func accessTokenExpiresAfterTTL() async throws {
-        // Two seconds of life: the first call lands inside it even on a loaded machine.
+        // Two seconds of life on the simulator's manual clock: the first call lands inside it
+        // however slow the machine; then the clock jumps past it instead of the test sleeping.
         try await withSimulator({ $0.tokenTTL = 2 }) { sim in
             let token = try await sim.userToken()
             #expect(try await sim.get("/org/", token: token).status == 200)
-            try await Task.sleep(for: .milliseconds(2300))
+            sim.simulator.advanceClock(seconds: 2.3)
             let expired = try await sim.get("/org/", token: token)
             #expect(expired.status == 401)
             #expect(expired.errorCode == "unauthorized")

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import PodioSimulator
+import TestSupport
 import Testing
 
 /// One HTTP answer, with its JSON parsed when it is JSON.
@@ -38,6 +39,9 @@ struct SimHarness: Sendable {
     static func start(_ adjust: (inout PodioSimulator.Configuration) -> Void = { _ in }) async throws -> SimHarness {
         var config = PodioSimulator.Configuration()
         config.items = 120
+        // Token lifetimes and rate windows pass only when a test advances the clock, so a slow
+        // or busy machine cannot expire a token or roll a window behind a test's back.
+        config.manualClock = true
         adjust(&config)
         return SimHarness(simulator: try await PodioSimulator.start(config), config: config)
     }
@@ -112,17 +116,20 @@ struct SimHarness: Sendable {
     }
 }
 
-/// Runs `body` with a started simulator and always shuts it down.
-func withSimulator(_ adjust: (inout PodioSimulator.Configuration) -> Void = { _ in },
+/// Runs `body` with a started simulator and always shuts it down, holding `slots` of the
+/// suite's shared gate (`TestSlots`).
+func withSimulator(_ adjust: (inout PodioSimulator.Configuration) -> Void = { _ in }, slots: Int = 1,
                    _ body: (SimHarness) async throws -> Void) async throws {
-    let harness = try await SimHarness.start(adjust)
-    do {
-        try await body(harness)
-    } catch {
-        try? await harness.stop()
-        throw error
+    try await TestSlots.with(weight: slots) {
+        let harness = try await SimHarness.start(adjust)
+        do {
+            try await body(harness)
+        } catch {
+            try? await harness.stop()
+            throw error
+        }
+        try await harness.stop()
     }
-    try await harness.stop()
 }
 
 /// `YYYY-MM-DD HH:MM:SS` (UTC) of a Date, like Podio.

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOHTTP1
 import PodioSimulator
+import TestSupport
 import Testing
 
 /// The token endpoint's inconvenient modes (reference §12): two-step verification, its own
@@ -79,14 +80,14 @@ struct TokenEndpointModeTests {
             #expect(try await passwordGrant(sim).status == 200)
             sim.simulator.throttleTokenEndpoint(seconds: 1)
             #expect(try await passwordGrant(sim).status == 420)
-            try await Task.sleep(for: .milliseconds(1_100))
+            #expect(try await sim.json("/_sim/clock", ["advance_seconds": 1.1]).status == 204)  // as if 1.1 s passed
             #expect(try await passwordGrant(sim).status == 200)
             #expect(sim.simulator.stats().tokenRequests == 5)
         }
     }
 
     @Test func slowTokenEndpoint() async throws {
-        try await withSimulator { sim in
+        try await withSimulator(slots: TestSlots.exclusive) { sim in  // measures real time: alone
             #expect(try await sim.json("/_sim/oauth", ["delay_ms": 400]).status == 204)
             let started = Date()
             #expect(try await passwordGrant(sim).status == 200)
