@@ -1,0 +1,210 @@
+import LibPQ
+
+/// What the app tables' reconciliation reads and changes in the catalog: the stored apps, fields
+/// and columns, table and column DDL, and the user objects that depend on a column.
+extension AppTableStore {
+    struct StoredApp: Sendable {
+        var label: TableNaming.AppLabel
+        var tableName: String?
+        var appID: Int { label.appID }
+    }
+
+    func loadApps() throws -> [StoredApp] {
+        try db.query("SELECT app_id, url_label, name, table_name FROM podio.apps ORDER BY app_id").rows.compactMap { row in
+            guard let id = row.int("app_id") else { return nil }
+            return StoredApp(
+                label: TableNaming.AppLabel(appID: id, urlLabel: row.string("url_label"), name: row.string("name")),
+                tableName: row.string("table_name"))
+        }
+    }
+
+    /// The active fields of an app, in Podio's order.
+    func loadFields(appID: Int) throws -> [AppField] {
+        try db.query(
+            """
+            SELECT field_id, external_id, label, type,
+                   coalesce(config -> 'settings' -> 'multiple' = 'true'::jsonb, false) AS multiple,
+                   config -> 'settings' ->> 'end' AS end_setting,
+                   config -> 'settings' ->> 'time' AS time_setting,
+                   config -> 'settings' ->> 'return_type' AS return_type
+            FROM podio.app_fields
+            WHERE app_id = $1 AND status = 'active'
+            ORDER BY position NULLS LAST, field_id
+            """, [appID]
+        ).rows.compactMap { row in
+            guard let id = row.int("field_id") else { return nil }
+            return AppField(
+                fieldID: id, externalID: row.string("external_id"), label: row.string("label"),
+                type: row.string("type") ?? "unknown", multiple: row.bool("multiple") ?? false,
+                endSetting: row.string("end_setting"), timeSetting: row.string("time_setting"),
+                returnType: row.string("return_type"))
+        }
+    }
+
+    func loadColumns(appID: Int) throws -> [StoredColumn] {
+        try db.query(
+            """
+            SELECT c.field_id, c.part, c.column_name, c.kind, c.state, coalesce(f.type, 'unknown') AS type
+            FROM podio.app_columns AS c LEFT JOIN podio.app_fields AS f ON f.field_id = c.field_id
+            WHERE c.app_id = $1 ORDER BY c.field_id, c.part
+            """, [appID]
+        ).rows.compactMap { row in
+            guard let field = row.int("field_id"), let part = row.string("part").flatMap(ColumnPart.init(rawValue:)),
+                let name = row.string("column_name"), let kind = row.string("kind").flatMap(ColumnPart.Kind.init(rawValue:))
+            else { return nil }
+            return StoredColumn(
+                column: AppColumn(fieldID: field, part: part, name: name, kind: kind, fieldType: row.string("type") ?? "unknown"),
+                state: row.string("state") ?? "active")
+        }
+    }
+
+    func saveColumns(appID: Int, _ columns: [StoredColumn]) throws {
+        try db.query("DELETE FROM podio.app_columns WHERE app_id = $1", [appID])
+        guard !columns.isEmpty else { return }
+        try db.query(
+            """
+            INSERT INTO podio.app_columns (app_id, field_id, part, column_name, kind, state)
+            SELECT $1, f, p, n, k, s FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(f, p, n, k, s)
+            """,
+            [
+                appID, columns.map(\.column.fieldID), columns.map(\.column.part.rawValue), columns.map(\.column.name),
+                columns.map(\.column.kind.rawValue), columns.map(\.state),
+            ])
+    }
+
+    /// The table and the columns the writers fill (kept columns are left alone). Reconciles
+    /// first when the app has no table yet (a dry run, or an app stored before its table).
+    func writable(appID: Int) throws -> (table: String, columns: [AppColumn]) {
+        var name = try tableName(appID: appID)
+        let present = try name.map(tableExists) ?? false
+        if !present {
+            name = try reconcile(appID: appID).table
+        }
+        guard let name else {
+            throw MirrorError(.database, "app \(appID) has no table in podio_apps", fix: "run `podio-mirror tables`")
+        }
+        return (Self.qualified(name), try loadColumns(appID: appID).filter { $0.state != "kept" }.map(\.column))
+    }
+
+    func tableName(appID: Int) throws -> String? {
+        try db.query("SELECT table_name FROM podio.apps WHERE app_id = $1", [appID]).first?.string("table_name")
+    }
+
+    /// A table or index of that name in `podio_apps`.
+    func relationExists(_ name: String) throws -> Bool {
+        try db.query(
+            """
+            SELECT EXISTS (SELECT 1 FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+                           WHERE n.nspname = 'podio_apps' AND c.relname = $1) AS present
+            """, [name]
+        ).first?.bool("present") ?? false
+    }
+
+    func tableExists(_ name: String) throws -> Bool {
+        try db.query(
+            """
+            SELECT EXISTS (SELECT 1 FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+                           WHERE n.nspname = 'podio_apps' AND c.relname = $1 AND c.relkind IN ('r', 'p')) AS present
+            """, [name]
+        ).first?.bool("present") ?? false
+    }
+
+    func create(_ app: StoredApp, name: String) throws {
+        let table = Self.qualified(name)
+        try db.execute(
+            """
+            CREATE TABLE \(table) (
+                item_id        bigint CONSTRAINT \(quote("app \(app.appID) pkey")) PRIMARY KEY,
+                app_item_id    bigint,
+                title          text,
+                revision       integer NOT NULL,
+                created_on     timestamptz,
+                last_edit_on   timestamptz,
+                last_event_on  timestamptz
+            )
+            """)
+        let comment = try db.query(
+            "SELECT format('COMMENT ON TABLE %s IS %L', $1::text, $2::text) AS sql", [table, "\(Self.marker)\(app.appID) (\(app.label.name ?? ""))"]
+        ).first?.string("sql")
+        if let comment { try db.execute(comment) }
+        try db.query("UPDATE podio.apps SET table_name = $2 WHERE app_id = $1", [app.appID, name])
+        logger.debug("created app table", metadata: ["table": "podio_apps.\(name)", "app_id": "\(app.appID)"])
+    }
+
+    /// Renames the tables of apps whose name changed (a URL label changed, or a collision was
+    /// decided anew), through temporary names so that two tables can swap.
+    func moveTables(_ apps: [StoredApp], names: [Int: String], report: inout Report) throws {
+        var moving: [(app: StoredApp, from: String, to: String)] = []
+        for app in apps {
+            guard let from = app.tableName, let to = names[app.appID], from != to, try tableExists(from) else { continue }
+            moving.append((app, from, to))
+        }
+        for move in moving {
+            try db.execute("ALTER TABLE \(Self.qualified(move.from)) RENAME TO \(quote("~pm \(move.app.appID)"))")
+        }
+        for move in moving {
+            if try tableExists(move.to) {
+                throw MirrorError(
+                    .database,
+                    "the table podio_apps.\(move.to) is in the way of app \(move.app.appID)'s table",
+                    fix: "podio_apps holds podio-mirror's tables only: move or drop podio_apps.\(move.to), then sync again")
+            }
+            try db.execute("ALTER TABLE \(Self.qualified("~pm \(move.app.appID)")) RENAME TO \(quote(move.to))")
+            try db.query("UPDATE podio.apps SET table_name = $2 WHERE app_id = $1", [move.app.appID, move.to])
+            report.renamedTables.append("\(move.from) → \(move.to)")
+        }
+    }
+
+    /// Drops a column; false when an object of the user's depends on it (nothing changed then).
+    func dropColumn(_ table: String, _ column: String) throws -> Bool {
+        try inSavepoint("ALTER TABLE \(table) DROP COLUMN IF EXISTS \(quote(column))")
+    }
+
+    /// Changes a column's type (its values are computed again after); false when an object of
+    /// the user's depends on it.
+    func retype(_ table: String, _ column: String, to kind: ColumnPart.Kind) throws -> Bool {
+        try inSavepoint("ALTER TABLE \(table) ALTER COLUMN \(quote(column)) TYPE \(kind.sqlType) USING NULL")
+    }
+
+    /// Runs one statement in a savepoint; false when PostgreSQL refused it because other objects
+    /// depend on what it changes (2BP01, or 0A000 for a type change under a view).
+    func inSavepoint(_ sql: String) throws -> Bool {
+        try db.execute("SAVEPOINT pm_shape")
+        do {
+            try db.execute(sql)
+            try db.execute("RELEASE SAVEPOINT pm_shape")
+            return true
+        } catch let error as PGError where error.sqlState == "2BP01" || error.sqlState == "0A000" {
+            try db.execute("ROLLBACK TO SAVEPOINT pm_shape")
+            return false
+        }
+    }
+
+    /// The objects that depend on a column (views, mostly), for a warning.
+    func dependents(table: String, column: String) throws -> String {
+        let names = try db.query(
+            """
+            SELECT DISTINCT format('%s %I.%I', CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
+                                   n.nspname, v.relname) AS what
+            FROM pg_depend AS d
+            JOIN pg_rewrite AS r ON r.oid = d.objid AND d.classid = 'pg_rewrite'::regclass
+            JOIN pg_class AS v ON v.oid = r.ev_class
+            JOIN pg_namespace AS n ON n.oid = v.relnamespace
+            JOIN pg_class AS c ON c.oid = d.refobjid
+            JOIN pg_namespace AS cn ON cn.oid = c.relnamespace AND cn.nspname = 'podio_apps'
+            JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid
+            WHERE c.relname = $1 AND a.attname = $2 AND v.oid <> c.oid
+            ORDER BY 1
+            """, [table, column]
+        ).rows.compactMap { $0.string("what") }
+        return names.isEmpty ? "an object of yours" : names.joined(separator: ", ")
+    }
+
+    static func qualified(_ name: String) -> String {
+        "podio_apps." + TableNaming.quoteIdentifier(name)
+    }
+
+    func quote(_ name: String) -> String {
+        TableNaming.quoteIdentifier(name)
+    }
+}
