@@ -197,6 +197,16 @@ struct DeepHistoryTests {
         }
     }
 
+    @Test func theSettingReadsOffAllOrAppIDs() throws {
+        #expect(try MirrorSettings.fromEnvironment([:]).deepHistory == .off)
+        #expect(try MirrorSettings.fromEnvironment(["PODIO_DEEP_HISTORY": "off"]).deepHistory == .off)
+        #expect(try MirrorSettings.fromEnvironment(["PODIO_DEEP_HISTORY": "all"]).deepHistory == .all)
+        let some = try MirrorSettings.fromEnvironment(["PODIO_DEEP_HISTORY": "12, 34"]).deepHistory
+        #expect(some == .apps([12, 34]))
+        #expect(some.covers(34) && !some.covers(56))
+        #expect(throws: MirrorError.self) { try MirrorSettings.fromEnvironment(["PODIO_DEEP_HISTORY": "12,x"]) }
+    }
+
     @Test func offByDefaultCostsNothing() async throws {
         try await EngineHarness.with(apps: Self.apps) { h in
             #expect(h.settings.deepHistory == .off)
@@ -255,7 +265,7 @@ struct DeepHistoryTests {
     }
 
     @Test func syncPrintsTheCostAndETAFirst() async throws {
-        try await EngineHarness.with(apps: [Self.apps[1]]) { h in
+        try await EngineHarness.with(apps: [Self.apps[1]], slots: TestSlots.scenario) { h in
             var env = h.environment
             env["PODIO_DEEP_HISTORY"] = "all"
             env["PODIO_RATE_LIMIT_GENERAL"] = "12"
