@@ -384,6 +384,8 @@ CREATE TABLE IF NOT EXISTS podio.item_revisions (
     PRIMARY KEY (item_id, revision)
 );
 CREATE INDEX IF NOT EXISTS item_revisions_app_idx ON podio.item_revisions (app_id, item_id);
+-- The diffs still to read (what a run's plan looks for): few rows, a small index.
+CREATE INDEX IF NOT EXISTS item_revisions_unread_idx ON podio.item_revisions (item_id) WHERE diff_read_at IS NULL AND revision > 0;
 
 -- One row per field a revision changed (from its diff): the values before and after, `[]` for none.
 CREATE TABLE IF NOT EXISTS podio.item_field_changes (

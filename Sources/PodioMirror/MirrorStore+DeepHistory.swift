@@ -80,6 +80,9 @@ enum DeepHistorySQL {
         CROSS JOIN LATERAL (SELECT podio.to_bigint(e->>'field_id') AS field_id) AS f
         WHERE r.item_id = $1 AND r.revision = $2 AND f.field_id IS NOT NULL
         ORDER BY field_id
+        ON CONFLICT (item_id, revision, field_id) DO UPDATE SET
+            app_id = EXCLUDED.app_id, external_id = EXCLUDED.external_id, type = EXCLUDED.type, label = EXCLUDED.label,
+            changed_on = EXCLUDED.changed_on, from_values = EXCLUDED.from_values, to_values = EXCLUDED.to_values
         """
 }
 
