@@ -155,6 +155,20 @@ struct DeepHistoryTests {
                 try await h.scalar(
                     "SELECT to_values::text FROM podio.item_field_changes WHERE item_id = $1 AND external_id = 'stage' ORDER BY revision DESC LIMIT 1",
                     [ids[1]]) == "[]")
+
+            // A deleted item keeps its history and costs nothing more.
+            let kept = try await h.count("SELECT count(*) FROM podio.item_revisions WHERE item_id = $1", [ids[0]])
+            try h.simulator.deleteItem(itemID: ids[0])
+            _ = try await h.coordinator(
+                settings: {
+                    var s = h.settings; s.deepHistory = .all; return s
+                }()
+            ).run(SyncOptions(kind: .resync))
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio.items WHERE item_id = $1 AND deleted_at IS NOT NULL", [ids[0]]) == 1)
+            #expect(try await h.count("SELECT count(*) FROM podio.item_revisions WHERE item_id = $1", [ids[0]]) == kept)
+            #expect(Self.revisionCalls(h) == (2, 2))
         }
     }
 
@@ -214,6 +228,15 @@ struct DeepHistoryTests {
             #expect(summary.deepHistory == nil)
             #expect(Self.revisionCalls(h) == (0, 0))
             #expect(try await h.count("SELECT count(*) FROM podio.item_revisions") == 0)
+            // Covering one app: its items only.
+            let tasks = try await h.count("SELECT app_id FROM podio.apps WHERE url_label = 'tasks'")
+            let one = try await Self.run(h, .apps([tasks]))
+            #expect(one.deepHistory?.plan?.items == 20)
+            #expect(Self.revisionCalls(h).list == 20)
+            #expect(
+                try await h.count(
+                    "SELECT count(DISTINCT item_id) FROM podio.item_revisions WHERE app_id <> $1", [tasks]) == 0)
+            h.simulator.resetStats()
             // Covering another app only: nothing for these.
             let other = try await Self.run(h, .apps([999]))
             #expect(other.deepHistory == nil || other.deepHistory?.plan == nil)
