@@ -113,8 +113,8 @@ public struct MirrorStatus: Codable, Sendable {
     /// `PODIO_APPS_REFRESH` (when an app Podio stopped serving is tried again); without
     /// `itemCounts` the apps' item counts are left at zero (the metrics endpoint, often asked).
     public static func load(
-        _ db: PGConnection, policy: QuotaPolicy, appsRefresh: Double = 3600, now: Date = Date(), itemCounts: Bool = true,
-        deepHistory: DeepHistorySetting = .off
+        _ db: PGConnection, policy: QuotaPolicy, appsRefresh: Double = 3600, now: Date = Date(),
+        itemCounts: Bool = true, deepHistory: DeepHistorySetting = .off
     ) throws -> MirrorStatus {
         var report = MirrorStatus(windowSeconds: policy.window)
         report.apps = try db.query(

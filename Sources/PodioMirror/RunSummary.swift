@@ -69,8 +69,11 @@ public struct RunSummary: Sendable, Codable {
             if comments.itemsPending > 0 { text += ", \(comments.itemsPending) waiting for the next run" }
         }
         if let history = deepHistory, history.itemsRead > 0 || history.itemsPending > 0 {
-            text += "; deep history of \(history.itemsRead) item\(history.itemsRead == 1 ? "" : "s") read (\(history.calls) calls)"
-            if history.itemsPending > 0 { text += ", \(history.itemsPending) waiting for the next runs (~\(history.callsPending) calls)" }
+            let items = history.itemsRead
+            text += "; deep history of \(items) item\(items == 1 ? "" : "s") read (\(history.calls) calls)"
+            if history.itemsPending > 0 {
+                text += ", \(history.itemsPending) waiting for the next runs (~\(history.callsPending) calls)"
+            }
         }
         text += String(format: " in %.1fs", seconds)
         return text

@@ -47,7 +47,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Mirror the comments of items: on or off (overrides PODIO_COMMENTS).")
     var comments: String?
 
-    @Option(name: .long, help: "Podio's own revisions of items: off, all, or app ids separated by commas (overrides PODIO_DEEP_HISTORY).")
+    @Option(name: .long, help: "Podio's revisions of items: off, all, or app ids (overrides PODIO_DEEP_HISTORY).")
     var deepHistory: String?
 
     @Option(name: .long, help: "Download the attached files into this directory, or off (overrides PODIO_FILES).")

@@ -72,10 +72,11 @@ extension MirrorStatus {
             if a.mirrored {
                 line += "\(a.liveItems) items, \(a.deletedItems) deleted; full sync \(Self.format(a.lastFullSync)), delta \(Self.format(a.lastDeltaSync)), cursor \(Self.format(a.highWaterMark))\(a.table.map { "; table podio_apps.\($0)" } ?? "")"
                 if a.commentsPending > 0 { line += "; comments of \(a.commentsPending) items pending" }
-                if let items = a.deepHistoryPending {
-                    line += items > 0
-                        ? "; deep history of \(items) items pending (~\(a.deepHistoryCallsPending ?? 0) general calls)"
-                        : "; deep history complete"
+                if let items = a.deepHistoryPending, items > 0 {
+                    let calls = a.deepHistoryCallsPending ?? 0
+                    line += "; deep history of \(items) items pending (~\(calls) general calls)"
+                } else if a.deepHistoryPending != nil {
+                    line += "; deep history complete"
                 }
             } else {
                 line += "not synced yet"

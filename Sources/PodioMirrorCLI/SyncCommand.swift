@@ -66,7 +66,8 @@ enum SyncRunner {
             } else if !options.json {
                 observer = planPrinter
             }
-            let coordinator = SyncCoordinator(settings: settings, transport: transport, observer: observer, logger: logger)
+            let coordinator = SyncCoordinator(
+                settings: settings, transport: transport, observer: observer, logger: logger)
             let syncOptions = SyncOptions(
                 kind: kind, apps: options.apps.isEmpty ? nil : options.apps, dryRun: dryRun,
                 maxWait: DurationParser.seconds(options.maxWait) ?? 600)

@@ -171,7 +171,9 @@ public final class PodioSimulator: Sendable {
     /// (for tests: the truth a mirror's deep history is checked against). Empty for a deleted item.
     public func revisionTruth(itemID: Int) -> [(revision: Int, createdOn: Int, values: [String: String])] {
         core.state.withLock { state in
-            guard let location = state.locate(itemID), !state.apps[location.app].items[location.item].deleted else { return [] }
+            guard let location = state.locate(itemID), !state.apps[location.app].items[location.item].deleted else {
+                return []
+            }
             return state.revisions(appIdx: location.app, itemIdx: location.item).map { revision in
                 var values: [String: String] = [:]
                 for field in state.fieldsAt(appIdx: location.app, itemIdx: location.item, revision) {

@@ -258,7 +258,9 @@ extension SimulatorCore {
                 throw APIError.forbidden("An app token can only access its own app")
             }
             if state.apps[location.app].deleted { throw APIError.gone("This app has been deleted") }
-            if state.apps[location.app].items[location.item].deleted { throw APIError.gone("This item has been deleted") }
+            if state.apps[location.app].items[location.item].deleted {
+                throw APIError.gone("This item has been deleted")
+            }
             let revisions = state.revisions(appIdx: location.app, itemIdx: location.item)
             func revision(_ number: Int) throws(APIError) -> SimRevision {
                 guard number < revisions.count else { throw APIError.notFound("Object not found") }
@@ -275,7 +277,8 @@ extension SimulatorCore {
                 guard from.revision < to.revision else {
                     throw APIError.badValue(.int(ids[1]), "revision_from must be lower than revision_to")
                 }
-                return .json(200, .array(state.revisionDiff(appIdx: location.app, itemIdx: location.item, from: from, to: to)))
+                let diff = state.revisionDiff(appIdx: location.app, itemIdx: location.item, from: from, to: to)
+                return .json(200, .array(diff))
             }
         case .fileRaw:
             // The bytes of an attached file: `size` bytes derived from its id.

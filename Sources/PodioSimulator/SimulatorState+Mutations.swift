@@ -40,9 +40,10 @@ extension SimulatorState {
         let revisionID = allocateRevisionID()
         let appItemID = apps[appIdx].nextAppItemID
         apps[appIdx].nextAppItemID += 1
-        var item = SimItem(itemID: nextItemID, appItemID: appItemID, title: "", createdOn: now, lastEditOn: now, lastEventOn: now,
-                           revision: 0, initialRevisionID: revisionID, currentRevisionID: revisionID, valueSeed: seed,
-                           fieldLimit: nextFieldID)
+        var item = SimItem(
+            itemID: nextItemID, appItemID: appItemID, title: "", createdOn: now, lastEditOn: now, lastEventOn: now,
+            revision: 0, initialRevisionID: revisionID, currentRevisionID: revisionID, valueSeed: seed,
+            fieldLimit: nextFieldID)
         item.appRevision = apps[appIdx].currentRevision
         return item
     }
