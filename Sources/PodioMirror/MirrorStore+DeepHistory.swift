@@ -97,6 +97,15 @@ extension MirrorStore {
         public var calls: Int
     }
 
+    /// Takes the deep history lock (false: another run is reading deep history).
+    public func tryLockDeepHistory() throws -> Bool {
+        try db.tryAdvisoryLock(LockKeys.deepHistory)
+    }
+
+    public func unlockDeepHistory() throws {
+        try db.advisoryUnlock(LockKeys.deepHistory)
+    }
+
     /// Live items of `apps` whose revisions or diffs are still to read, in item-id order.
     public func revisionWork(apps: [Int]) throws -> [RevisionWork] {
         guard !apps.isEmpty else { return [] }

@@ -86,10 +86,29 @@ extension RunContext {
     /// moved since its revisions were last listed: `GET /item/{id}/revision/`, then the diff of
     /// every revision not read yet (`GET /item/{id}/revision/{r-1}/{r}`), each written as it
     /// comes, so a stopped run resumes where it stopped.
+    /// One run at a time reads it (`LockKeys.deepHistory`); a run that finds another reading
+    /// leaves it to that one.
     func syncDeepHistory(apps: [Int], coveredBy setting: DeepHistorySetting) async -> DeepHistoryRunSummary {
-        var summary = DeepHistoryRunSummary()
         let covered = apps.filter { setting.covers($0) }
-        guard !covered.isEmpty else { return summary }
+        guard !covered.isEmpty else { return DeepHistoryRunSummary() }
+        let store = self.store
+        do {
+            guard try await store.db.run({ try MirrorStore(db: $0).tryLockDeepHistory() }) else {
+                logger.info("deep history is being read by another run")
+                return DeepHistoryRunSummary()
+            }
+        } catch {
+            let reason = access.redact(String(describing: error))
+            logger.warning("deep history was not read: \(reason); the next run tries again")
+            return DeepHistoryRunSummary()
+        }
+        let summary = await readDeepHistory(apps: apps, covered: covered)
+        _ = try? await store.db.run { try MirrorStore(db: $0).unlockDeepHistory() }
+        return summary
+    }
+
+    private func readDeepHistory(apps: [Int], covered: [Int]) async -> DeepHistoryRunSummary {
+        var summary = DeepHistoryRunSummary()
         let store = self.store
         let headroom = 1 + apps.count
         let before = await ledger.snapshot()

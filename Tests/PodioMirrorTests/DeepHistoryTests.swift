@@ -244,6 +244,23 @@ struct DeepHistoryTests {
         }
     }
 
+    @Test func oneRunAtATimeReadsIt() async throws {
+        try await EngineHarness.with(apps: [Self.apps[1]]) { h in
+            // Another session holds the lock: this run syncs its items and leaves deep history.
+            let other = try await h.database.connect()
+            #expect(try await other.run { try $0.tryAdvisoryLock(LockKeys.deepHistory) })
+            let held = try await Self.run(h)
+            #expect(held.status == "succeeded")
+            #expect(held.itemsWritten == 20)
+            #expect(held.deepHistory?.plan == nil)
+            #expect(Self.revisionCalls(h) == (0, 0))
+            other.close()
+            let free = try await Self.run(h)
+            #expect(free.deepHistory?.itemsRead == 20)
+            #expect(Self.revisionCalls(h).list == 20)
+        }
+    }
+
     @Test func aTightGeneralQuotaNeverDelaysItemSyncsAndTheRestWaits() async throws {
         // A general quota of 20: GET /org/ and GET /app/{id} twice, deep history leaves 3 free
         // for the next run's item syncs (1 + one per app) and stops there.
