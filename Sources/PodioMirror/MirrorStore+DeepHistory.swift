@@ -5,12 +5,44 @@ import LibPQ
 /// `podio.item_revision_reads`). An item's revisions are listed again only when its revision in
 /// `podio.items` moved since they were last listed; each revision's diff is read once.
 enum DeepHistorySQL {
+    /// The columns of `podio.item_revisions` after `revision` and `app_id`, from a revision `e`
+    /// in Podio's shape.
+    static let revisionColumns =
+        "item_revision_id, type, created_on, created_by_type, created_by_id, created_by_name, app_revision, raw"
+    static let revisionValues = """
+        podio.to_bigint(e->>'item_revision_id'), e->>'type', podio.to_utc(e->>'created_on'),
+        e->'created_by'->>'type', podio.to_bigint(e->'created_by'->>'id'), e->'created_by'->>'name',
+        podio.to_bigint(e->>'app_revision'), e
+        """
+
+    /// Items never edited (revision 0) whose revisions were never listed: their one revision is
+    /// their `initial_revision`, already in `podio.items.raw`, so it is written without a call.
+    static let settleInitial = """
+        WITH z AS (
+            SELECT i.item_id, i.app_id, i.raw->'initial_revision' AS e
+            FROM podio.items AS i LEFT JOIN podio.item_revision_reads AS r ON r.item_id = i.item_id
+            WHERE i.app_id = ANY ($1::bigint[]) AND i.deleted_at IS NULL AND i.revision = 0 AND r.item_id IS NULL
+              AND jsonb_typeof(i.raw->'initial_revision') = 'object' AND i.raw->'initial_revision'->>'revision' = '0'
+        ), up AS (
+            INSERT INTO podio.item_revisions (item_id, revision, app_id, \(revisionColumns))
+            SELECT item_id, 0, app_id, \(revisionValues) FROM z
+            ON CONFLICT (item_id, revision) DO NOTHING
+            RETURNING 1
+        ), reads AS (
+            INSERT INTO podio.item_revision_reads (item_id, revision, read_at) SELECT item_id, 0, now() FROM z
+            ON CONFLICT (item_id) DO UPDATE SET revision = 0, read_at = now()
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM up) AS added, (SELECT count(*) FROM reads) AS settled
+        """
+
     /// Live items of the apps `$1` whose revisions must be listed, or whose diffs are not all
     /// read, with the calls each needs: the list (when its revision moved) and one per diff,
     /// counted from the item's revision when the list is still to read.
     static let pending = """
         SELECT i.item_id, i.app_id, i.revision, (r.item_id IS NULL OR r.revision <> i.revision) AS needs_list,
-               CASE WHEN r.item_id IS NULL OR r.revision <> i.revision
+               CASE WHEN r.item_id IS NULL AND i.revision = 0 AND jsonb_typeof(i.raw->'initial_revision') = 'object' THEN 0
+                    WHEN r.item_id IS NULL OR r.revision <> i.revision
                     THEN 1 + greatest(0, i.revision - (SELECT count(*) FROM podio.item_revisions v
                                                        WHERE v.item_id = i.item_id AND v.revision BETWEEN 1 AND i.revision
                                                          AND v.diff_read_at IS NOT NULL))
@@ -32,11 +64,8 @@ enum DeepHistorySQL {
             WHERE rev IS NOT NULL
             ORDER BY rev
         ), up AS (
-            INSERT INTO podio.item_revisions AS r (item_id, revision, app_id, item_revision_id, type, created_on, created_by_type,
-                                                   created_by_id, created_by_name, app_revision, raw, synced_at)
-            SELECT $1, rev, $2, podio.to_bigint(e->>'item_revision_id'), e->>'type', podio.to_utc(e->>'created_on'),
-                   e->'created_by'->>'type', podio.to_bigint(e->'created_by'->>'id'), e->'created_by'->>'name',
-                   podio.to_bigint(e->>'app_revision'), e, now()
+            INSERT INTO podio.item_revisions AS r (item_id, revision, app_id, \(revisionColumns), synced_at)
+            SELECT $1, rev, $2, \(revisionValues), now()
             FROM incoming
             ON CONFLICT (item_id, revision) DO UPDATE SET
                 app_id = EXCLUDED.app_id, item_revision_id = EXCLUDED.item_revision_id, type = EXCLUDED.type,
@@ -104,6 +133,15 @@ extension MirrorStore {
 
     public func unlockDeepHistory() throws {
         try db.advisoryUnlock(LockKeys.deepHistory)
+    }
+
+    /// Writes the one revision of never-edited items from their `initial_revision` (no call);
+    /// returns how many items were settled so.
+    public func settleInitialRevisions(apps: [Int]) throws -> Int {
+        guard !apps.isEmpty else { return 0 }
+        return try db.withTransaction { db in
+            try db.query(DeepHistorySQL.settleInitial, [apps]).first?.int("settled") ?? 0
+        }
     }
 
     /// Live items of `apps` whose revisions or diffs are still to read, in item-id order.

@@ -82,7 +82,8 @@ extension RunContext {
     /// file downloads), so it never delays anything else: every call is made with
     /// `QuotaLedger.neverWait` and leaves free in the general tier what the next run's item
     /// syncs need (`1 + apps`), as comments do. It first reports its plan (the calls needed, what
-    /// the quota leaves now and per window, the windows to finish). Per item whose revision
+    /// the quota leaves now and per window, the windows to finish). An item never edited gets its
+    /// one revision from its `initial_revision`, without a call. Per item whose revision
     /// moved since its revisions were last listed: `GET /item/{id}/revision/`, then the diff of
     /// every revision not read yet (`GET /item/{id}/revision/{r-1}/{r}`), each written as it
     /// comes, so a stopped run resumes where it stopped.
@@ -114,6 +115,9 @@ extension RunContext {
         let before = await ledger.snapshot()
         let work: [MirrorStore.RevisionWork]
         do {
+            let settled = try await store.db.run { try MirrorStore(db: $0).settleInitialRevisions(apps: covered) }
+            summary.itemsRead += settled
+            summary.revisionsAdded += settled
             work = try await store.db.run { try MirrorStore(db: $0).revisionWork(apps: covered) }
             var identities: [String] = []
             for appID in covered {
