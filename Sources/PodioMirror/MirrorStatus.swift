@@ -123,7 +123,7 @@ public struct MirrorStatus: Codable, Sendable {
     /// `itemCounts` the apps' item counts are left at zero (the metrics endpoint, often asked).
     public static func load(
         _ db: PGConnection, policy: QuotaPolicy, appsRefresh: Double = 3600, now: Date = Date(),
-        itemCounts: Bool = true, deepHistory: DeepHistorySetting = .off
+        itemCounts: Bool = true, deepHistory: DeepHistorySetting = .off, reconcileInterval: Double = 3600
     ) throws -> MirrorStatus {
         var report = MirrorStatus(windowSeconds: policy.window)
         report.apps = try db.query(
@@ -196,7 +196,9 @@ public struct MirrorStatus: Codable, Sendable {
         if let schedule = report.schedule {
             let listCalls = try db.query("SELECT calls_rate_limited FROM podio.app_list_refresh WHERE refreshed_at > $1",
                                          [now.addingTimeInterval(-2 * appsRefresh)]).first?.int("calls_rate_limited") ?? 0
-            report.judge(schedule: schedule, policy: policy, appsRefresh: appsRefresh, appListCalls: listCalls, now: now)
+            report.judge(
+                schedule: schedule, policy: policy, appsRefresh: appsRefresh, appListCalls: listCalls, now: now,
+                reconcileInterval: reconcileInterval)
         }
         let windowStart = now.addingTimeInterval(-policy.window)
         report.quota = try db.query(
@@ -261,7 +263,9 @@ public struct MirrorStatus: Codable, Sendable {
     }
 
     /// Flags the apps that fall behind the schedule and weighs the schedule against the quota.
-    mutating func judge(schedule: Schedule, policy: QuotaPolicy, appsRefresh: Double, appListCalls: Int, now: Date) {
+    mutating func judge(
+        schedule: Schedule, policy: QuotaPolicy, appsRefresh: Double, appListCalls: Int, now: Date, reconcileInterval: Double = 3600
+    ) {
         let interval = schedule.intervalSeconds
         // Apps a run chose lately are in the schedule; others (no longer in PODIO_APPS, say) are not judged.
         let recent = now.addingTimeInterval(-max(3 * interval, 3600))
@@ -272,9 +276,11 @@ public struct MirrorStatus: Codable, Sendable {
             let app = apps[index]
             guard let selected = app.selectedAt, selected > recent, app.gone == nil else { continue }
             inSchedule += 1
-            needed += max(1, app.callsPerDelta ?? 1) * 3600 / interval
+            // An app with active hooks gets its delta (reconciliation) at its own interval.
+            let every = app.hooksActive > 0 ? max(interval, reconcileInterval) : interval
+            needed += max(1, app.callsPerDelta ?? 1) * 3600 / every
             if app.completeUpTo == nil { pending += app.callsToFinishFullLoad ?? 1 }
-            if let lag = app.lagSeconds, lag > 2 * interval { apps[index].behind = true }
+            if let lag = app.lagSeconds, lag > 2 * every { apps[index].behind = true }
         }
         let listPerHour = appListCalls > 0 ? Double(appListCalls) * 3600 / appsRefresh : 0
         needed += listPerHour
@@ -333,6 +339,11 @@ public struct MirrorStatus: Codable, Sendable {
                 hints.append("app \(app.appID): a full load stopped at item \(offset); the next sync resumes it")
             }
             if let error = app.lastError { hints.append("app \(app.appID): last error: \(error)") }
+            if app.hooksInactive > 0 {
+                hints.append(
+                    "app \(app.appID): \(app.hooksInactive) webhook\(app.hooksInactive == 1 ? " is" : "s are") not active in Podio; "
+                        + "a running `run --listen` asks Podio to verify them again (`podio-mirror hooks list` shows them)")
+            }
         }
         for q in report.quota where q.pausedUntil != nil {
             hints.append("\(q.credential) \(q.tier): paused after a 420 until \(format(q.pausedUntil))")

@@ -206,8 +206,16 @@ extension MirrorStore {
         }
     }
 
-    public func pendingHookEventCount() throws -> Int {
-        try db.query("SELECT count(*) AS n FROM podio.hook_events WHERE applied_at IS NULL").first?.int("n") ?? 0
+    /// Events a drain can act on: every pending one but a young `hook.verify` of a hook id not
+    /// recorded yet (it waits for its install, without waking a drain every few seconds).
+    public func pendingHookEventCount(unknownVerifyTTL: Double = 600) throws -> Int {
+        try db.query(
+            """
+            SELECT count(*) AS n FROM podio.hook_events e WHERE e.applied_at IS NULL
+              AND NOT (e.type = 'hook.verify' AND e.received_at > now() - make_interval(secs => $1)
+                       AND NOT EXISTS (SELECT 1 FROM podio.hooks h WHERE h.hook_id = e.hook_id))
+            """, [unknownVerifyTTL]
+        ).first?.int("n") ?? 0
     }
 
     /// Marks events applied (the last step: a crash before it leaves them queued).

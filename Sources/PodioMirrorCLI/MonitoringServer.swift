@@ -209,9 +209,11 @@ enum MonitoringServer {
     ) async -> String {
         let policy = settings.quota
         let appsRefresh = settings.appsRefresh
+        let reconcile = settings.reconcileInterval
         do {
             let report = try await probe.run {
-                try MirrorStatus.load($0, policy: policy, appsRefresh: appsRefresh, itemCounts: false)
+                try MirrorStatus.load(
+                    $0, policy: policy, appsRefresh: appsRefresh, itemCounts: false, reconcileInterval: reconcile)
             }
             for q in report.quota { metrics.quota(identity: q.credential, tier: q.tier, used: q.used, free: q.free) }
             for app in report.apps where app.gone == nil {

@@ -22,10 +22,12 @@ struct StatusCommand: AsyncParsableCommand {
             defer { db.close() }
             let policy = settings.quota
             let appsRefresh = settings.appsRefresh
+            let reconcile = settings.reconcileInterval
             let deepHistory = settings.deepHistory
             var report = try await db.run { db -> MirrorStatus in
                 try SchemaMigrator.requireCurrent(db)
-                return try MirrorStatus.load(db, policy: policy, appsRefresh: appsRefresh, deepHistory: deepHistory)
+                return try MirrorStatus.load(
+                    db, policy: policy, appsRefresh: appsRefresh, deepHistory: deepHistory, reconcileInterval: reconcile)
             }
             // With comments off nothing reads them: nothing is pending.
             if !settings.comments {

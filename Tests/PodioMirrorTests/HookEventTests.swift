@@ -189,6 +189,11 @@ struct HookEventTests {
             let status = try await h.db.run { try MirrorStatus.load($0, policy: h.settings.quota) }
             #expect(status.apps.first { $0.appID == hooked }?.missedByHooks == 1)
             #expect(status.apps.first { $0.appID == hooked }?.hooksActive == 1)
+            #expect(!status.hints.contains { $0.contains("not active in Podio") })
+            try await Self.activeHook(h, appID: hooked, hookID: 9007, type: "item.delete")
+            _ = try await h.db.run { try $0.query("UPDATE podio.hooks SET status = 'inactive' WHERE hook_id = 9007") }
+            let inactive = try await h.db.run { try MirrorStatus.load($0, policy: h.settings.quota) }
+            #expect(inactive.hints.contains { $0.hasPrefix("app \(hooked): 1 webhook is not active in Podio") }, "\(inactive.hints)")
             #expect(try await h.differences() == [])
             // Under `run`, an app with active hooks gets its delta once per reconciliation interval.
             var options = SyncOptions(kind: .sync)
