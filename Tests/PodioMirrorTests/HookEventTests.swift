@@ -193,7 +193,9 @@ struct HookEventTests {
             try await Self.activeHook(h, appID: hooked, hookID: 9007, type: "item.delete")
             _ = try await h.db.run { try $0.query("UPDATE podio.hooks SET status = 'inactive' WHERE hook_id = 9007") }
             let inactive = try await h.db.run { try MirrorStatus.load($0, policy: h.settings.quota) }
-            #expect(inactive.hints.contains { $0.hasPrefix("app \(hooked): 1 webhook is not active in Podio") }, "\(inactive.hints)")
+            #expect(
+                inactive.hints.contains { $0.hasPrefix("app \(hooked): 1 webhook is not active in Podio") },
+                "\(inactive.hints)")
             #expect(try await h.differences() == [])
             // Under `run`, an app with active hooks gets its delta once per reconciliation interval.
             var options = SyncOptions(kind: .sync)
