@@ -198,4 +198,44 @@ struct HookEndToEndTests {
             #expect(try await h.count("SELECT count(*) FROM podio.hook_events WHERE applied_at IS NULL") == 0)
         }
     }
+
+    /// The worker acknowledged an event (it is queued) and was killed before applying it: the
+    /// next worker applies it.
+    @Test func anEventAcknowledgedByAWorkerKilledBeforeApplyingItIsAppliedByTheNext() async throws {
+        try await CLIHarness.with(Self.options()) { h in
+            let first = try await h.sync()
+            try #require(first.status == 0, "\(first.printed)")
+            let (worker, url) = try await Self.startWorker(h)
+            let install = try await h.run(["hooks", "install", "--url", url, "--wait", "20s"])
+            try #require(install.status == 0, "\(install.printed)")
+            let app = h.simulator.appIDs()[0]
+            let itemID = try #require(try await h.itemIDs(app: app).first)
+            // Podio answers the worker's item read with 500s: the event waits in the queue.
+            h.simulator.injectFaults(.serverError, count: 10_000)
+            try h.simulator.editItem(itemID: itemID, title: "acknowledged, then the worker died")
+            let queued = try await h.waitUntil(timeout: 30, every: 20) {
+                try await h.count(
+                    "SELECT count(*) FROM podio.hook_events WHERE item_id = $1 AND type = 'item.update'", [itemID]) == 1
+            }
+            try #require(queued, "the event was not acknowledged")
+            worker.kill()
+            let killed = await h.finish(worker)
+            #expect(killed.signaled)
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio.hook_events WHERE item_id = $1 AND applied_at IS NULL", [itemID]) == 1)
+            #expect(try await Self.title(h, itemID) != "acknowledged, then the worker died")
+            h.simulator.clearFaults()
+            let port = URL(string: url)?.port ?? 0
+            let next = try h.start(["run", "--every", "1h", "--listen", "127.0.0.1:\(port)"])
+            let applied = try await h.waitUntil(timeout: 30, every: 50) {
+                try await Self.title(h, itemID) == "acknowledged, then the worker died"
+            }
+            #expect(applied, "the queued event was not applied after the restart")
+            #expect(try await h.count("SELECT count(*) FROM podio.hook_events WHERE applied_at IS NULL") == 0)
+            next.terminate()
+            let stopped = await h.finish(next)
+            #expect(stopped.status == 0, "\(stopped.printed)")
+        }
+    }
 }
