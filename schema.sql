@@ -569,7 +569,7 @@ CREATE INDEX IF NOT EXISTS hooks_app_idx ON podio.hooks (app_id);
 
 -- Events the receiver acknowledged, in a durable queue: written before Podio gets its 200,
 -- applied (at least once) by the event worker of `run` (and by `sync`), kept a day after.
--- `app_id` is the hook's, never the payload's. `code` is a hook.verify's code.
+-- `app_id` is the hook's, never the payload's. `code` is a hook.verify's code, cleared once applied.
 CREATE TABLE IF NOT EXISTS podio.hook_events (
     event_id          bigserial PRIMARY KEY,
     hook_id           bigint NOT NULL,

@@ -222,7 +222,10 @@ extension MirrorStore {
     public func markHookEventsApplied(_ ids: [Int64], error: String? = nil) throws {
         guard !ids.isEmpty else { return }
         try db.query(
-            "UPDATE podio.hook_events SET applied_at = now(), last_error = coalesce($2, last_error) WHERE event_id = ANY ($1::bigint[])",
+            """
+            UPDATE podio.hook_events SET applied_at = now(), code = NULL, last_error = coalesce($2, last_error)
+            WHERE event_id = ANY ($1::bigint[])
+            """,
             [ids, error])
     }
 
@@ -233,7 +236,8 @@ extension MirrorStore {
         try db.query(
             """
             UPDATE podio.hook_events SET attempts = attempts + 1, last_error = $2,
-                applied_at = CASE WHEN attempts + 1 >= $3 THEN now() END
+                applied_at = CASE WHEN attempts + 1 >= $3 THEN now() END,
+                code = CASE WHEN attempts + 1 >= $3 THEN NULL ELSE code END
             WHERE event_id = ANY ($1::bigint[])
             """, [ids, error, maxAttempts])
     }
