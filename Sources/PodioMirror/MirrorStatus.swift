@@ -42,6 +42,13 @@ public struct MirrorStatus: Codable, Sendable {
         public var callsPerDelta: Double?
         /// Rate-limited calls its unfinished full load still needs, when known.
         public var callsToFinishFullLoad: Int?
+        /// Its webhooks: active and not active in Podio (as last seen), when the last event came.
+        public var hooksActive: Int = 0
+        public var hooksInactive: Int = 0
+        public var lastHookEventAt: Date?
+        /// Changes reconciliation found that no hook delivered while the app had active hooks.
+        public var missedByHooks: Int = 0
+        public var lastMissedAt: Date?
     }
 
     /// How often the apps are meant to be synced, and how that is known.
@@ -108,13 +115,15 @@ public struct MirrorStatus: Codable, Sendable {
     public var appListRefreshedAt: Date?
     public var runs: [Run] = []
     public var hints: [String] = []
+    /// Webhook events queued and not applied yet.
+    public var hookEventsPending: Int = 0
 
     /// Reads the status from the database: the store of the status queries. `appsRefresh` is
     /// `PODIO_APPS_REFRESH` (when an app Podio stopped serving is tried again); without
     /// `itemCounts` the apps' item counts are left at zero (the metrics endpoint, often asked).
     public static func load(
         _ db: PGConnection, policy: QuotaPolicy, appsRefresh: Double = 3600, now: Date = Date(),
-        itemCounts: Bool = true, deepHistory: DeepHistorySetting = .off
+        itemCounts: Bool = true, deepHistory: DeepHistorySetting = .off, reconcileInterval: Double = 3600
     ) throws -> MirrorStatus {
         var report = MirrorStatus(windowSeconds: policy.window)
         report.apps = try db.query(
@@ -135,7 +144,11 @@ public struct MirrorStatus: Codable, Sendable {
                    (SELECT count(*) FROM podio.items i LEFT JOIN podio.comment_reads r ON r.item_id = i.item_id
                     WHERE i.app_id = k.app_id AND i.deleted_at IS NULL AND coalesce(i.comment_count, 0) > 0
                       AND (r.item_id IS NULL OR r.comment_count IS DISTINCT FROM i.comment_count
-                           OR r.last_event_on IS DISTINCT FROM i.last_event_on)) AS comments_pending
+                           OR r.last_event_on IS DISTINCT FROM i.last_event_on)) AS comments_pending,
+                   (SELECT count(*) FROM podio.hooks h WHERE h.app_id = k.app_id AND h.status = 'active') AS hooks_active,
+                   (SELECT count(*) FROM podio.hooks h WHERE h.app_id = k.app_id AND h.status <> 'active') AS hooks_inactive,
+                   (SELECT max(h.last_event_at) FROM podio.hooks h WHERE h.app_id = k.app_id) AS last_hook_event_at,
+                   s.hooks_missed, s.hooks_missed_at
             FROM known k
             LEFT JOIN podio.apps a ON a.app_id = k.app_id
             LEFT JOIN podio.sync_state s ON s.app_id = k.app_id
@@ -162,6 +175,11 @@ public struct MirrorStatus: Codable, Sendable {
             }
             if let since = app.completeUpTo ?? app.firstSelectedAt { app.lagSeconds = max(0, now.timeIntervalSince(since)) }
             app.callsPerDelta = r.double("delta_calls")
+            app.hooksActive = r.int("hooks_active") ?? 0
+            app.hooksInactive = r.int("hooks_inactive") ?? 0
+            app.lastHookEventAt = r.date("last_hook_event_at")
+            app.missedByHooks = r.int("hooks_missed") ?? 0
+            app.lastMissedAt = r.date("hooks_missed_at")
             if unfinished, let filtered = r.int("full_pass_filtered") {
                 app.callsToFinishFullLoad = max(1, (filtered - (r.int("full_pass_offset") ?? 0) + 499) / 500)
             }
@@ -178,7 +196,9 @@ public struct MirrorStatus: Codable, Sendable {
         if let schedule = report.schedule {
             let listCalls = try db.query("SELECT calls_rate_limited FROM podio.app_list_refresh WHERE refreshed_at > $1",
                                          [now.addingTimeInterval(-2 * appsRefresh)]).first?.int("calls_rate_limited") ?? 0
-            report.judge(schedule: schedule, policy: policy, appsRefresh: appsRefresh, appListCalls: listCalls, now: now)
+            report.judge(
+                schedule: schedule, policy: policy, appsRefresh: appsRefresh, appListCalls: listCalls, now: now,
+                reconcileInterval: reconcileInterval)
         }
         let windowStart = now.addingTimeInterval(-policy.window)
         report.quota = try db.query(
@@ -215,6 +235,7 @@ public struct MirrorStatus: Codable, Sendable {
                 itemsWritten: r.int("items_written") ?? 0, itemsDeleted: r.int("items_deleted") ?? 0,
                 error: r.string("error"), errorCategory: r.string("error_category"), deferredUntil: r.date("deferred_until"))
         }
+        report.hookEventsPending = try db.query("SELECT count(*) AS n FROM podio.hook_events WHERE applied_at IS NULL").first?.int("n") ?? 0
         report.hints = hints(report)
         return report
     }
@@ -242,7 +263,9 @@ public struct MirrorStatus: Codable, Sendable {
     }
 
     /// Flags the apps that fall behind the schedule and weighs the schedule against the quota.
-    mutating func judge(schedule: Schedule, policy: QuotaPolicy, appsRefresh: Double, appListCalls: Int, now: Date) {
+    mutating func judge(
+        schedule: Schedule, policy: QuotaPolicy, appsRefresh: Double, appListCalls: Int, now: Date, reconcileInterval: Double = 3600
+    ) {
         let interval = schedule.intervalSeconds
         // Apps a run chose lately are in the schedule; others (no longer in PODIO_APPS, say) are not judged.
         let recent = now.addingTimeInterval(-max(3 * interval, 3600))
@@ -253,9 +276,11 @@ public struct MirrorStatus: Codable, Sendable {
             let app = apps[index]
             guard let selected = app.selectedAt, selected > recent, app.gone == nil else { continue }
             inSchedule += 1
-            needed += max(1, app.callsPerDelta ?? 1) * 3600 / interval
+            // An app with active hooks gets its delta (reconciliation) at its own interval.
+            let every = app.hooksActive > 0 ? max(interval, reconcileInterval) : interval
+            needed += max(1, app.callsPerDelta ?? 1) * 3600 / every
             if app.completeUpTo == nil { pending += app.callsToFinishFullLoad ?? 1 }
-            if let lag = app.lagSeconds, lag > 2 * interval { apps[index].behind = true }
+            if let lag = app.lagSeconds, lag > 2 * every { apps[index].behind = true }
         }
         let listPerHour = appListCalls > 0 ? Double(appListCalls) * 3600 / appsRefresh : 0
         needed += listPerHour
@@ -314,6 +339,11 @@ public struct MirrorStatus: Codable, Sendable {
                 hints.append("app \(app.appID): a full load stopped at item \(offset); the next sync resumes it")
             }
             if let error = app.lastError { hints.append("app \(app.appID): last error: \(error)") }
+            if app.hooksInactive > 0 {
+                hints.append(
+                    "app \(app.appID): \(app.hooksInactive) webhook\(app.hooksInactive == 1 ? " is" : "s are") not active in Podio; "
+                        + "a running `run --listen` asks Podio to verify them again (`podio-mirror hooks list` shows them)")
+            }
         }
         for q in report.quota where q.pausedUntil != nil {
             hints.append("\(q.credential) \(q.tier): paused after a 420 until \(format(q.pausedUntil))")

@@ -3,6 +3,7 @@
 struct APIRoute: Sendable {
     enum Operation: Sendable {
         case orgs, org, orgSpaces, space, apps, appsV2, appsInSpace, app, filter, count, item, itemComments, fileRaw
+        case hookCreate, hookList, hookDelete, hookVerifyRequest, hookValidate
         case itemRevisions, itemRevision, itemRevisionDiff
     }
 
@@ -44,6 +45,15 @@ struct APIRoute: Sendable {
             tier: generalTier,
             name: "GET /item/{item_id}/revision/{revision_from}/{revision_to}"),
         APIRoute(operation: .fileRaw, method: "GET", pattern: ["file", "#", "raw"], tier: generalTier, name: "GET /file/{file_id}/raw"),
+        APIRoute(operation: .hookCreate, method: "POST", pattern: ["hook", "app", "#", ""], tier: generalTier,
+                 name: "POST /hook/app/{app_id}/"),
+        APIRoute(operation: .hookList, method: "GET", pattern: ["hook", "app", "#", ""], tier: generalTier,
+                 name: "GET /hook/app/{app_id}/"),
+        APIRoute(operation: .hookDelete, method: "DELETE", pattern: ["hook", "#"], tier: generalTier, name: "DELETE /hook/{hook_id}"),
+        APIRoute(operation: .hookVerifyRequest, method: "POST", pattern: ["hook", "#", "verify", "request"], tier: generalTier,
+                 name: "POST /hook/{hook_id}/verify/request"),
+        APIRoute(operation: .hookValidate, method: "POST", pattern: ["hook", "#", "verify", "validate"], tier: generalTier,
+                 name: "POST /hook/{hook_id}/verify/validate"),
     ]
 
     /// The route and its numeric parameters, or nil (404: no matching operation).

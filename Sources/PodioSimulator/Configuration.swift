@@ -28,6 +28,12 @@ extension PodioSimulator {
         /// The user has two-step verification: the password grant answers 200 with a
         /// `server_nonce` and no token (podio-rb's MFA flow). Also switchable at run time.
         public var twoStepVerification = false
+        /// Webhook URLs on loopback hosts (127.x, localhost, ::1) are accepted on any port.
+        /// Podio accepts only public hosts on ports 80 and 443, which is the default here; tests
+        /// and the bench turn this on. The simulator never calls any other host.
+        public var allowLoopbackHooks = false
+        /// How long a webhook delivery may take (connect and answer), in seconds.
+        public var hookTimeout: Double = 10
         /// The clock of token lifetimes, rate windows and the token endpoint's throttle stands
         /// still but for `advanceClock(seconds:)`: tests decide when time passes, however slow
         /// the machine. Times written into items keep the wall clock. (In process only.)

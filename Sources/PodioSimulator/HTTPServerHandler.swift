@@ -57,7 +57,13 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             let request = SimRequest(method: requestHead.method.rawValue, uri: requestHead.uri,
                                      headers: requestHead.headers.map { (name: $0.name, value: $0.value) }, body: bytes)
             let response = core.handle(request)
-            if case .delay(let milliseconds) = response.delivery, milliseconds > 0 {
+            if let hold = response.holdUntil {
+                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                hold.hop(to: context.eventLoop).whenComplete { _ in
+                    let (handler, context) = bound.value
+                    handler.write(response, version: requestHead.version, keepAlive: keepAlive, context: context)
+                }
+            } else if case .delay(let milliseconds) = response.delivery, milliseconds > 0 {
                 let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                 context.eventLoop.scheduleTask(in: .milliseconds(Int64(milliseconds))) {
                     let (handler, context) = bound.value

@@ -24,8 +24,14 @@ public final class PodioSimulator: Sendable {
 
     /// Builds the dataset and starts serving.
     public static func start(_ configuration: Configuration) async throws -> PodioSimulator {
-        let core = try SimulatorCore(config: configuration)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let core: SimulatorCore
+        do {
+            core = try SimulatorCore(config: configuration, group: group)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
         do {
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
@@ -47,6 +53,7 @@ public final class PodioSimulator: Sendable {
             core.setBaseURL(simulator.baseURL)
             return simulator
         } catch {
+            await core.dispatcher.shutdown()
             try? await group.shutdownGracefully()
             throw error
         }
@@ -55,19 +62,25 @@ public final class PodioSimulator: Sendable {
     /// Stops listening, closes connections and stops the event loops.
     public func shutdown() async throws {
         try? await channel.close()
+        await core.dispatcher.shutdown()
         try await group.shutdownGracefully()
     }
 
     // MARK: - In-process control (the same state as `/_sim/`)
 
-    private func withState<T>(_ body: (inout SimulatorState) throws(ControlError) -> T) throws(ControlError) -> T {
+    /// Runs a change under the lock, then sends the webhook deliveries it queued.
+    func withState<T>(hook: Bool = true, _ body: (inout SimulatorState) throws(ControlError) -> T) throws(ControlError) -> T {
         let result: Result<T, ControlError> = core.state.withLock { state in
+            let before = state.hooks.suppressing
+            state.hooks.suppressing = before || !hook
+            defer { state.hooks.suppressing = before }
             do throws(ControlError) {
                 return .success(try body(&state))
             } catch {
                 return .failure(error)
             }
         }
+        core.dispatchHooks()
         return try result.get()
     }
 
@@ -82,9 +95,9 @@ public final class PodioSimulator: Sendable {
 
     /// A new item with generated values in every active field; returns its item_id.
     @discardableResult
-    public func createItem(appID: Int, title: String? = nil) throws -> Int {
+    public func createItem(appID: Int, title: String? = nil, hook: Bool = true) throws -> Int {
         let now = PodioTime.now()
-        return try withState { state throws(ControlError) in try state.createItem(appID: appID, title: title, now: now) }
+        return try withState(hook: hook) { state throws(ControlError) in try state.createItem(appID: appID, title: title, now: now) }
     }
 
     /// A new item whose `fields` are served exactly as given (a JSON array of field objects).
@@ -95,15 +108,15 @@ public final class PodioSimulator: Sendable {
     }
 
     /// Changes the title and other values: revision += 1, current_revision.created_on = now.
-    public func editItem(itemID: Int, title: String? = nil) throws {
+    public func editItem(itemID: Int, title: String? = nil, hook: Bool = true) throws {
         let now = PodioTime.now()
-        try withState { state throws(ControlError) in try state.editItem(itemID: itemID, title: title, now: now) }
+        try withState(hook: hook) { state throws(ControlError) in try state.editItem(itemID: itemID, title: title, now: now) }
     }
 
     /// Edits every item of `itemIDs` in the same second (a bulk edit or an automation).
-    public func editItems(_ itemIDs: [Int], title: String? = nil) throws {
+    public func editItems(_ itemIDs: [Int], title: String? = nil, hook: Bool = true) throws {
         let now = PodioTime.now()
-        try withState { state throws(ControlError) in
+        try withState(hook: hook) { state throws(ControlError) in
             for itemID in itemIDs { try state.editItem(itemID: itemID, title: title, now: now) }
         }
     }
@@ -114,8 +127,8 @@ public final class PodioSimulator: Sendable {
         try withState { state throws(ControlError) in try state.clearField(itemID: itemID, fieldID: fieldID, now: now) }
     }
 
-    public func deleteItem(itemID: Int) throws {
-        try withState { state throws(ControlError) in try state.deleteItem(itemID: itemID) }
+    public func deleteItem(itemID: Int, hook: Bool = true) throws {
+        try withState(hook: hook) { state throws(ControlError) in try state.deleteItem(itemID: itemID) }
     }
 
     /// Adds a comment: comment_count += 1 and last_event_on = now, without a new revision.

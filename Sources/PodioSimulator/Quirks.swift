@@ -14,8 +14,13 @@ extension PodioSimulator {
         /// `total` counts this many items more than the credentials can list (items the user
         /// may not see).
         public var hiddenItems: Int
+        /// A webhook turns inactive after this many failed deliveries in a row (Podio shows hooks
+        /// as inactive "e.g. after failures" but documents no rule; reference §7.4).
+        public var hookFailuresToInactive: Int?
 
-        public init(pageCap: Int? = nil, emptyPageAtOffset: Int? = nil, shuffleTies: Bool = false, hiddenItems: Int = 0) {
+        public init(pageCap: Int? = nil, emptyPageAtOffset: Int? = nil, shuffleTies: Bool = false, hiddenItems: Int = 0,
+                    hookFailuresToInactive: Int? = nil) {
+            self.hookFailuresToInactive = hookFailuresToInactive
             self.pageCap = pageCap
             self.emptyPageAtOffset = emptyPageAtOffset
             self.shuffleTies = shuffleTies

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// One HTTP answer and how to deliver it.
 struct SimResponse: Sendable {
     enum Delivery: Sendable, Equatable {
@@ -16,6 +18,10 @@ struct SimResponse: Sendable {
     var delivery: Delivery = .normal
     /// Set on filter answers, so `missingItems` can serve the counts without items.
     var filterCounts: (total: Int, filtered: Int)? = nil
+    /// Set on the answer of a hook creation when `HookFaults.verifyBeforeCreateAnswer` is on.
+    var holdForVerify = false
+    /// The answer is written only once this completes.
+    var holdUntil: EventLoopFuture<Void>? = nil
 
     static func json(_ status: Int, _ body: [UInt8]) -> SimResponse {
         SimResponse(status: status, headers: [("Content-Type", "application/json; charset=utf-8")], body: body)

@@ -147,7 +147,7 @@ extension SimulatorCore {
         if grant.appID != nil { throw APIError.forbidden("An app token can only access its own app") }
     }
 
-    private func appIndex(_ appID: Int, grant: Grant, _ state: SimulatorState) throws(APIError) -> Int {
+    func appIndex(_ appID: Int, grant: Grant, _ state: SimulatorState) throws(APIError) -> Int {
         if let own = grant.appID, own != appID { throw APIError.forbidden("An app token can only access its own app") }
         guard let index = state.appIndex[appID] else { throw APIError.notFound("Object not found") }
         if state.apps[index].deleted { throw APIError.gone("This app has been deleted") }
@@ -287,6 +287,8 @@ extension SimulatorCore {
                 throw APIError.forbidden("An app token can only access its own app")
             }
             return SimResponse(status: 200, headers: [("Content-Type", found.file.mimetype)], body: SimulatorState.fileBytes(found.file))
+        case .hookCreate, .hookList, .hookDelete, .hookVerifyRequest, .hookValidate:
+            return try performHook(operation, ids: ids, grant: grant, request: request, state: &state)
         }
     }
 }

@@ -14,13 +14,16 @@ extension SimulatorCore {
 
     func handleControl(_ state: inout SimulatorState, _ request: SimRequest, now: Int) -> SimResponse {
         do {
-            return try control(&state, request, now: now)
+            // `hook=false` (query or body, Podio's name) suppresses the webhooks of this change.
+            var hook = request.queryValue("hook").map { $0 != "false" && $0 != "0" } ?? true
+            if hook, case .bool(false)? = try? body(request)["hook"] { hook = false }
+            return try state.withHooks(hook) { state throws(ControlError) in try control(&state, request, now: now) }
         } catch {
             return errorResponse(controlFailure(error), request, state)
         }
     }
 
-    private func body(_ request: SimRequest) throws(ControlError) -> JSON {
+    func body(_ request: SimRequest) throws(ControlError) -> JSON {
         if request.body.isEmpty { return .object([]) }
         do {
             let json = try JSONParser.parse(request.body)
@@ -163,8 +166,11 @@ extension SimulatorCore {
             let json = try body(request)
             state.quirks = PodioSimulator.Quirks(
                 pageCap: json["page_cap"]?.intValue, emptyPageAtOffset: json["empty_page_offset"]?.intValue,
-                shuffleTies: json["shuffle_ties"]?.boolValue ?? false, hiddenItems: json["hidden_items"]?.intValue ?? 0)
+                shuffleTies: json["shuffle_ties"]?.boolValue ?? false, hiddenItems: json["hidden_items"]?.intValue ?? 0,
+                hookFailuresToInactive: json["hook_failures_to_inactive"]?.intValue)
             return .noContent
+        case (_, _) where segments.first == "hooks":
+            return try controlHooks(&state, request, segments: segments, body: try body(request))
         case ("DELETE", 1) where segments[0] == "faults":
             state.faults.clear()
             return .noContent

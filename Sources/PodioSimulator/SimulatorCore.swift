@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// The request handler shared by the HTTP server and the in-process control API:
@@ -6,15 +7,19 @@ final class SimulatorCore: Sendable {
     let state: Mutex<SimulatorState>
     let config: PodioSimulator.Configuration
     private let clockStart = ContinuousClock.now
+    let group: any EventLoopGroup
+    let dispatcher: HookDispatcher
     /// Seconds added to the monotonic clock by `advanceClock` (tests skip waits with it).
     private let clockAdvance = Mutex<Double>(0)
 
     /// The `X-Rate-Limit-Limit` advertised by an unlimited tier (limit 0).
     static let unlimitedAdvertised = 1_000_000_000
 
-    init(config: PodioSimulator.Configuration) throws(PodioSimulator.ControlError) {
+    init(config: PodioSimulator.Configuration, group: any EventLoopGroup) throws(PodioSimulator.ControlError) {
         self.config = config
+        self.group = group
         state = Mutex(try SimulatorState(config: config))
+        dispatcher = HookDispatcher(group: group, timeoutSeconds: config.hookTimeout)
     }
 
     /// Monotonic seconds since start (rate windows and token lifetimes), plus any advance; only
@@ -37,6 +42,19 @@ final class SimulatorCore: Sendable {
 
     /// Answers one request.
     func handle(_ request: SimRequest) -> SimResponse {
+        var response = answer(request)
+        let sent = dispatchHooks()
+        if response.holdForVerify {
+            // The verify mode: the answer waits until the new hook's verify POST was answered.
+            let verifies = sent.filter(\.isVerify).map(\.result)
+            if !verifies.isEmpty {
+                response.holdUntil = EventLoopFuture.andAllComplete(verifies, on: group.next())
+            }
+        }
+        return response
+    }
+
+    private func answer(_ request: SimRequest) -> SimResponse {
         let now = monotonicNow()
         let wallNow = PodioTime.now()
         return state.withLock { state -> SimResponse in

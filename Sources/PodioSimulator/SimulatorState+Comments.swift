@@ -70,6 +70,7 @@ extension SimulatorState {
         try updateComments(location, now: now) { list throws(ControlError) in
             list.append(SimComment(id: id, text: text ?? "Comment \(id)", createdOn: now))
         }
+        hooks.fire(appID: apps[location.app].id, type: "comment.create", [("item_id", String(itemID)), ("comment_id", String(id))])
         return id
     }
 
@@ -102,5 +103,7 @@ extension SimulatorState {
         try updateComments((found.app, found.item), now: now) { list throws(ControlError) in
             list[found.index].deleted = true
         }
+        let itemID = apps[found.app].items[found.item].itemID
+        hooks.fire(appID: apps[found.app].id, type: "comment.delete", [("item_id", String(itemID)), ("comment_id", String(commentID))])
     }
 }

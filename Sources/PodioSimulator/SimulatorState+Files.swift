@@ -59,6 +59,7 @@ extension SimulatorState {
         item.files.append(SimFile(id: id, name: name, mimetype: mimetype, size: size, createdOn: now))
         item.lastEventOn = max(now, item.lastEventOn)
         apps[location.app].items[location.item] = item
+        fireFileChange(appIdx: location.app, itemID: itemID, action: "file_created", fileID: id)
         return id
     }
 
@@ -71,6 +72,7 @@ extension SimulatorState {
                 else { continue }
                 apps[appIdx].items[itemIdx].files[index].deleted = true
                 apps[appIdx].items[itemIdx].lastEventOn = max(now, apps[appIdx].items[itemIdx].lastEventOn)
+                fireFileChange(appIdx: appIdx, itemID: apps[appIdx].items[itemIdx].itemID, action: "file_deleted", fileID: fileID)
                 return
             }
         }

@@ -56,6 +56,7 @@ extension SimulatorState {
         apps[appIdx].liveCount += 1
         apps[appIdx].invalidateOrders()
         itemApp[itemID] = apps[appIdx].id
+        fireItemEvent("item.create", appIdx: appIdx, itemID: itemID, revisionID: item.currentRevisionID)
         return itemID
     }
 
@@ -77,6 +78,7 @@ extension SimulatorState {
         apps[location.app].items[location.item] = item
         apps[location.app].invalidateOrders()
         invalidateReferencesTo(apps[location.app].id)
+        fireItemEvent("item.update", appIdx: location.app, itemID: item.itemID, revisionID: revisionID)
     }
 
     mutating func dropCache(_ item: inout SimItem) {
@@ -134,6 +136,8 @@ extension SimulatorState {
         apps[location.app].invalidateOrders()
         deletedItemIDs.append(itemID)
         invalidateReferencesTo(apps[location.app].id)
+        // Podio records a delete revision; its id is what the hook carries.
+        fireItemEvent("item.delete", appIdx: location.app, itemID: itemID, revisionID: allocateRevisionID())
     }
 
     /// A comment: comment_count += 1 and last_event_on = now, without a new revision.
@@ -144,6 +148,7 @@ extension SimulatorState {
     private mutating func schemaChanged(_ appIdx: Int) {
         apps[appIdx].currentRevision += 1
         apps[appIdx].invalidateRendering()
+        hooks.fire(appID: apps[appIdx].id, type: "app.update", [("app_id", String(apps[appIdx].id))])
     }
 
     mutating func addField(appID: Int, type: String, label: String, externalID: String?, settings: [String: String]) throws(ControlError) -> Int {
@@ -245,6 +250,7 @@ extension SimulatorState {
     /// answer 410 Gone. Its items stay in the truth (a mirror keeps what it had).
     mutating func deleteApp(appID: Int) throws(ControlError) {
         let index = try app(appID)
+        hooks.fire(appID: appID, type: "app.delete", [("app_id", String(appID))])
         apps[index].deleted = true
     }
 }

@@ -36,6 +36,7 @@ struct SimulatorState {
     var limiter = RateLimiter()
     var faults: FaultInjector
     var quirks = PodioSimulator.Quirks()
+    var hooks: HookRegistry
     var stats = PodioSimulator.Stats()
 
     /// Bytes held by item render caches, and the most they may hold.
@@ -47,6 +48,7 @@ struct SimulatorState {
         tokens = TokenStore(seed: config.seed)
         twoStepVerification = config.twoStepVerification
         faults = FaultInjector(seed: config.seed)
+        hooks = HookRegistry(seed: config.seed)
         resetStats()
         guard config.items >= 0 else { throw .invalid("items must not be negative") }
         if let specs = config.apps {

@@ -48,6 +48,8 @@ struct SimulatorCommand: AsyncParsableCommand {
     var appListLimit: Int?
     @Flag(help: "The user has two-step verification: the password grant answers with a server_nonce and no token.")
     var twoStepVerification = false
+    @Flag(help: "Accept webhook URLs on loopback hosts on any port (Podio: public hosts on 80/443 only).")
+    var allowLoopbackHooks = false
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -73,6 +75,7 @@ struct SimulatorCommand: AsyncParsableCommand {
         configuration.tokenTTL = tokenTTL
         configuration.appListLimit = appListLimit
         configuration.twoStepVerification = twoStepVerification
+        configuration.allowLoopbackHooks = allowLoopbackHooks
 
         let stop = StopSignal()
         let simulator = try await PodioSimulator.start(configuration)

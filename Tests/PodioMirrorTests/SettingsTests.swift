@@ -32,3 +32,50 @@ struct APIURLSchemeTests {
         }
     }
 }
+
+/// The webhook settings: defaults, values, and a bad value named.
+@Suite("Webhook settings")
+struct HookSettingsTests {
+    @Test func defaultsAndValues() throws {
+        let defaults = try MirrorSettings.fromEnvironment([:])
+        #expect(defaults.reconcileInterval == 3600 && defaults.hookDeltaThreshold == 20 && defaults.hookGrace == 30)
+        let set = try MirrorSettings.fromEnvironment([
+            "PODIO_RECONCILE_EVERY": "30m", "PODIO_HOOK_DELTA_AT": "50", "PODIO_HOOK_GRACE": "0s",
+        ])
+        #expect(set.reconcileInterval == 1800 && set.hookDeltaThreshold == 50 && set.hookGrace == 0)
+    }
+
+    @Test(arguments: [("PODIO_RECONCILE_EVERY", "soon"), ("PODIO_HOOK_DELTA_AT", "0"), ("PODIO_HOOK_GRACE", "-1")])
+    func refused(_ variable: String, _ value: String) throws {
+        do {
+            _ = try MirrorSettings.fromEnvironment([variable: value])
+            Issue.record("\(variable)=\(value) was accepted")
+        } catch let error as MirrorError {
+            #expect(error.category == .usage)
+            #expect(error.message.hasPrefix(variable), "\(error)")
+        }
+    }
+}
+
+/// The webhook URL: a base URL checked, the secret added and redacted.
+@Suite("Webhook URL")
+struct HookURLTests {
+    @Test func theSecretIsRandomLongAndRedacted() throws {
+        let a = HookURL.generateSecret()
+        let b = HookURL.generateSecret()
+        #expect(a.count == 64 && a != b && a.allSatisfy(\.isHexDigit))
+        let full = HookURL.full(base: "https://mirror.example.com/", secret: a)
+        #expect(full == "https://mirror.example.com/hooks/\(a)")
+        #expect(
+            HookURL.redact("Podio refused \(full)", secret: a)
+                == "Podio refused https://mirror.example.com/hooks/<secret>")
+    }
+
+    @Test(arguments: [
+        "mirror.example.com", "ftp://mirror.example.com", "https://mirror.example.com/?a=1",
+        "https://u:p@mirror.example.com",
+    ])
+    func refusedBaseURLs(_ url: String) {
+        #expect(throws: MirrorError.self) { try HookURL.validate(base: url) }
+    }
+}
