@@ -75,6 +75,8 @@ struct FreshnessRun {
         env["PODIO_APPS_REFRESH"] = scaled(3600)
         env["PODIO_SWEEP_INTERVAL"] = scaled(options.sweepHours * 3600)
         env["PODIO_RECONCILE_EVERY"] = scaled(options.reconcileHours * 3600)
+        // How long a hook may still be on its way after a change (the engine's default 30 s).
+        env["PODIO_HOOK_GRACE"] = scaled(30)
         // The bench measures items; comments would cost general calls for the seeded ones.
         env["PODIO_COMMENTS"] = "off"
         env["PODIO_LOG_LEVEL"] = "warning"
