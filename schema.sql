@@ -363,6 +363,54 @@ CREATE TABLE IF NOT EXISTS podio.comment_reads (
     read_at        timestamptz NOT NULL DEFAULT now()
 );
 
+-- Deep history (PODIO_DEEP_HISTORY, off by default): Podio's own revisions of items, listed by
+-- GET /item/{id}/revision/, and what each changed, from GET /item/{id}/revision/{r-1}/{r}.
+-- Revisions are never dropped (an item deleted in Podio keeps its history here).
+CREATE TABLE IF NOT EXISTS podio.item_revisions (
+    item_id           bigint NOT NULL,
+    revision          integer NOT NULL,         -- 0 = creation, +1 per change
+    app_id            bigint NOT NULL,
+    item_revision_id  bigint,
+    type              text,                     -- creation, update, delete
+    created_on        timestamptz,              -- when the revision was made
+    created_by_type   text,                     -- user, app, …
+    created_by_id     bigint,
+    created_by_name   text,
+    app_revision      bigint,                   -- the app's revision then
+    raw               jsonb NOT NULL,           -- the revision as Podio listed it
+    diff              jsonb,                    -- the difference from revision - 1, as received (NULL for 0, and until read)
+    diff_read_at      timestamptz,              -- when it was read (NULL: still to read)
+    synced_at         timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (item_id, revision)
+);
+CREATE INDEX IF NOT EXISTS item_revisions_app_idx ON podio.item_revisions (app_id, item_id);
+-- The diffs still to read (what a run's plan looks for): few rows, a small index.
+CREATE INDEX IF NOT EXISTS item_revisions_unread_idx ON podio.item_revisions (item_id) WHERE diff_read_at IS NULL AND revision > 0;
+
+-- One row per field a revision changed (from its diff): the values before and after, `[]` for none.
+CREATE TABLE IF NOT EXISTS podio.item_field_changes (
+    item_id      bigint NOT NULL,
+    revision     integer NOT NULL,              -- the revision that made the change
+    field_id     bigint NOT NULL,
+    app_id       bigint NOT NULL,
+    external_id  text,
+    type         text,
+    label        text,
+    changed_on   timestamptz,                   -- the revision's created_on
+    from_values  jsonb NOT NULL,
+    to_values    jsonb NOT NULL,
+    PRIMARY KEY (item_id, revision, field_id)
+);
+CREATE INDEX IF NOT EXISTS item_field_changes_field_idx ON podio.item_field_changes (item_id, external_id, changed_on);
+
+-- Per item, the revision it had (in podio.items) when its revisions were last listed: listed
+-- again only when it moved.
+CREATE TABLE IF NOT EXISTS podio.item_revision_reads (
+    item_id   bigint PRIMARY KEY,
+    revision  integer NOT NULL,
+    read_at   timestamptz NOT NULL DEFAULT now()
+);
+
 -- The columns of each app table: one row per column of a field (`part` value, currency or end).
 -- `state` is `kept` for the column of a field deleted in Podio that an object of the user's
 -- depends on: it is no longer written, and is dropped once nothing depends on it.

@@ -12,6 +12,9 @@ extension PodioEndpoint {
     public static let item = PodioEndpoint("GET /item/{item_id}", defaultTier: .general)
     public static let itemComments = PodioEndpoint("GET /comment/item/{item_id}/", defaultTier: .general)
     public static let fileRaw = PodioEndpoint("GET /file/{file_id}/raw", defaultTier: .general)
+    public static let itemRevisions = PodioEndpoint("GET /item/{item_id}/revision/", defaultTier: .general)
+    public static let itemRevisionDiff = PodioEndpoint(
+        "GET /item/{item_id}/revision/{revision_from}/{revision_to}", defaultTier: .general)
 }
 
 extension PodioClient {
@@ -93,6 +96,24 @@ extension PodioClient {
     /// the file's `link` on files.podio.com serves the same with the token).
     public func downloadFile(_ fileID: Int) async throws -> Data {
         try await request(.fileRaw, method: "GET", path: "/file/\(fileID)/raw") { $0 }
+    }
+
+    /// `GET /item/{item_id}/revision/`: every revision of the item (`revision` 0 is its creation),
+    /// each with `item_revision_id`, `type`, `created_on`, `created_by`, `created_via`,
+    /// `app_revision` (podio-php `PodioItemRevision`, podio-rb `ItemRevision`).
+    public func itemRevisions(itemID: Int) async throws -> JSONArrayAnswer {
+        try await request(.itemRevisions, method: "GET", path: "/item/\(itemID)/revision/") {
+            try JSONArrayAnswer(body: $0, what: "the revisions of an item")
+        }
+    }
+
+    /// `GET /item/{item_id}/revision/{from}/{to}`: the fields whose values differ between two
+    /// revisions, each `{field_id, type, external_id, label, config, from, to}` (podio-php
+    /// `PodioItemDiff`, podio-rb `ItemDiff`).
+    public func itemRevisionDiff(itemID: Int, from: Int, to: Int) async throws -> JSONArrayAnswer {
+        try await request(.itemRevisionDiff, method: "GET", path: "/item/\(itemID)/revision/\(from)/\(to)") {
+            try JSONArrayAnswer(body: $0, what: "a revision difference")
+        }
     }
 
     /// `GET /item/{item_id}` without marking the user's notifications as read.

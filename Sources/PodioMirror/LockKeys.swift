@@ -12,6 +12,9 @@ public enum LockKeys {
     /// Held (session-scoped) while one process asks Podio for the app list, so that workers
     /// started together list the apps once.
     public static let appList: Int64 = 0x706F_6469_6F05
+    /// Held (session-scoped) while a run reads deep history, so that runs (or `run` workers)
+    /// that end together do not spend the quota twice on the same items.
+    public static let deepHistory: Int64 = 0x706F_6469_6F06
     /// Held (transaction-scoped) while app tables change shape or name (names are decided
     /// from the whole set of apps, so one app's change can rename another's table).
     public static let tables: Int64 = 0x706F_6469_6F03

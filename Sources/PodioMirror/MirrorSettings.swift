@@ -32,6 +32,8 @@ public struct MirrorSettings: Sendable {
     public var comments = true
     /// Where to download the attached files (`PODIO_FILES`); nil: no downloads.
     public var filesDirectory: String?
+    /// Podio's own revisions of items, for these apps (`PODIO_DEEP_HISTORY`; general-tier calls).
+    public var deepHistory: DeepHistorySetting = .off
     /// How long the list of apps the credentials see is kept before a run asks Podio again
     /// (`PODIO_APPS_REFRESH`); also how long an app Podio stopped serving is skipped.
     public var appsRefresh: Double = 3600
@@ -101,6 +103,7 @@ public struct MirrorSettings: Sendable {
         }
         if let v = value("PODIO_HISTORY") { s.history = try flag(v, "PODIO_HISTORY") }
         if let v = value("PODIO_COMMENTS") { s.comments = try flag(v, "PODIO_COMMENTS") }
+        if let v = value("PODIO_DEEP_HISTORY") { s.deepHistory = try DeepHistorySetting.parse(v) }
         if let v = value("PODIO_FILES"), !["off", "false", "no", "0"].contains(v.lowercased()) {
             guard v.hasPrefix("/") || v.hasPrefix(".") || !["on", "true", "yes", "1"].contains(v.lowercased()) else {
                 throw MirrorError(.usage, "PODIO_FILES must name a directory to download the files into", fix: "for example PODIO_FILES=/var/lib/podio-files, or off")

@@ -17,6 +17,10 @@ public struct MirrorStatus: Codable, Sendable {
         public var lastError: String?
         /// Live items whose comments moved since the mirror last read them (read by the next run).
         public var commentsPending: Int = 0
+        /// Deep history (`PODIO_DEEP_HISTORY`): items whose revisions or diffs are still to read,
+        /// and the general calls that takes (nil when deep history does not cover the app).
+        public var deepHistoryPending: Int?
+        public var deepHistoryCallsPending: Int?
         /// The app has a row in `podio.apps` (its definition was stored).
         public var mirrored: Bool = true
         /// The time up to which the mirror of the app is known complete: the bound of its last
@@ -109,7 +113,8 @@ public struct MirrorStatus: Codable, Sendable {
     /// `PODIO_APPS_REFRESH` (when an app Podio stopped serving is tried again); without
     /// `itemCounts` the apps' item counts are left at zero (the metrics endpoint, often asked).
     public static func load(
-        _ db: PGConnection, policy: QuotaPolicy, appsRefresh: Double = 3600, now: Date = Date(), itemCounts: Bool = true
+        _ db: PGConnection, policy: QuotaPolicy, appsRefresh: Double = 3600, now: Date = Date(),
+        itemCounts: Bool = true, deepHistory: DeepHistorySetting = .off
     ) throws -> MirrorStatus {
         var report = MirrorStatus(windowSeconds: policy.window)
         report.apps = try db.query(
@@ -161,6 +166,12 @@ public struct MirrorStatus: Codable, Sendable {
                 app.callsToFinishFullLoad = max(1, (filtered - (r.int("full_pass_offset") ?? 0) + 499) / 500)
             }
             return app
+        }
+        let covered = report.apps.filter { $0.mirrored && deepHistory.covers($0.appID) }.map(\.appID)
+        let pending = try MirrorStore(db: db).revisionPending(apps: covered)
+        for index in report.apps.indices where covered.contains(report.apps[index].appID) {
+            report.apps[index].deepHistoryPending = pending[report.apps[index].appID]?.items ?? 0
+            report.apps[index].deepHistoryCallsPending = pending[report.apps[index].appID]?.calls ?? 0
         }
         report.appListRefreshedAt = try db.query("SELECT refreshed_at FROM podio.app_list_refresh").first?.date("refreshed_at")
         report.schedule = try schedule(db, now: now)

@@ -28,6 +28,8 @@ public struct RunSummary: Sendable, Codable {
     public var comments: CommentRunSummary?
     /// The files downloaded after them (nil unless `PODIO_FILES` names a directory).
     public var files: FileRunSummary?
+    /// Deep history read after them (nil unless `PODIO_DEEP_HISTORY` covers an app of the run).
+    public var deepHistory: DeepHistoryRunSummary?
 
     public var itemsSeen: Int { apps.reduce(0) { $0 + $1.itemsSeen } }
     public var itemsWritten: Int { apps.reduce(0) { $0 + $1.itemsWritten } }
@@ -40,7 +42,7 @@ public struct RunSummary: Sendable, Codable {
         case secondsWaitedForQuota = "seconds_waited_for_quota", rateLimitErrors = "rate_limit_errors"
         case apps, skipped, deferredUntil = "deferred_until", error, errorCategory = "error_category"
         case httpSeconds = "http_seconds", decodeSeconds = "decode_seconds", writeSeconds = "write_seconds"
-        case comments, files
+        case comments, files, deepHistory = "deep_history"
     }
 
     /// One line: what ran, how much moved, how many calls.
@@ -65,6 +67,13 @@ public struct RunSummary: Sendable, Codable {
         if let comments, comments.itemsRead > 0 || comments.itemsPending > 0 {
             text += "; comments of \(comments.itemsRead) item\(comments.itemsRead == 1 ? "" : "s") read"
             if comments.itemsPending > 0 { text += ", \(comments.itemsPending) waiting for the next run" }
+        }
+        if let history = deepHistory, history.itemsRead > 0 || history.itemsPending > 0 {
+            let items = history.itemsRead
+            text += "; deep history of \(items) item\(items == 1 ? "" : "s") read (\(history.calls) calls)"
+            if history.itemsPending > 0 {
+                text += ", \(history.itemsPending) waiting for the next runs (~\(history.callsPending) calls)"
+            }
         }
         text += String(format: " in %.1fs", seconds)
         return text
@@ -142,6 +151,8 @@ public enum SyncEvent: Sendable {
     case plan(appID: Int, name: String, mode: String, estimatedCalls: Int?, etaSeconds: Double?)
     case page(appID: Int, mode: String, itemsDone: Int, itemsTotal: Int, calls: Int)
     case appFinished(AppRunSummary)
+    /// What deep history will cost, before it spends anything (`sync` prints it).
+    case deepHistoryPlan(DeepHistoryPlan)
 }
 
 /// Receives progress events.

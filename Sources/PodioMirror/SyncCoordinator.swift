@@ -3,45 +3,6 @@ import LibPQ
 import Logging
 import PodioAPI
 
-/// Options of one `sync` or `resync` run.
-public struct SyncOptions: Sendable {
-    public enum Kind: String, Sendable {
-        /// Incremental: a delta per app; an app never fully synced gets a full load.
-        case sync
-        /// A full re-read of the selected apps, with deletion detection.
-        case resync
-    }
-
-    /// How a run takes its apps from the runs it shares the database with.
-    public enum Claiming: Sendable {
-        /// Every app no other run holds, all at once at the start (a one-shot `sync`: runs of
-        /// cron that overlap never split a set of apps; one that finds every app held exits 75).
-        case allAtStart
-        /// One app at a time, the next in need that no other run holds (the workers of `run`
-        /// share the work: an app another worker holds is skipped and the next one taken).
-        case oneAtATime
-    }
-
-    public var kind: Kind
-    /// Apps chosen on the command line (`--app`); nil falls back to `PODIO_APPS`, then to every app.
-    public var apps: [Int]?
-    public var dryRun = false
-    /// How long the run may wait for quota before it defers (seconds).
-    public var maxWait: Double = 600
-    public var claiming: Claiming = .allAtStart
-    /// Asked between pages; when it answers true the run stops after the committed page
-    /// (the scheduler's graceful shutdown).
-    public var stopRequested: (@Sendable () -> Bool)?
-
-    public init(kind: Kind, apps: [Int]? = nil, dryRun: Bool = false, maxWait: Double = 600, claiming: Claiming = .allAtStart) {
-        self.kind = kind
-        self.apps = apps
-        self.dryRun = dryRun
-        self.maxWait = maxWait
-        self.claiming = claiming
-    }
-}
-
 /// Runs a sync: resolves the apps (the cached app list), takes them in order of need under
 /// their locks, walks their items, writes pages, detects deletions, records the run in
 /// `podio.sync_runs` and each app's pass in `podio.app_passes`.
@@ -85,14 +46,13 @@ public final class SyncCoordinator: Sendable {
         }
     }
 
+    /// One run, step by step: the session, the ledger and the clients, the apps (resolved, in
+    /// order of need, claimed), the run's row, each app's sync, the extras (comments, files, deep history),
+    /// the end. Every failure after the run started is recorded in its row.
     private func recordedRun(_ options: SyncOptions, kindName: String, started: ContinuousClock.Instant) async throws -> RunSummary {
         let apiKey = try settings.requireAPIKey()
-        let db = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror sync", logger: logger)
+        let db = try await openSession()
         defer { db.close() }
-        try await db.run { db in
-            try SchemaMigrator.requireCurrent(db)
-            try MirrorStore(db: db).prepareRunSession()
-        }
         let ledgerDB = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror ledger", logger: logger)
         defer { ledgerDB.close() }
         let ledger = QuotaLedger(
@@ -102,143 +62,26 @@ public final class SyncCoordinator: Sendable {
             settings: settings, apiKey: apiKey, transport: transport,
             tokenStore: PostgresTokenStore(db: ledgerDB, coolDown: settings.quota.coolDown, clock: clock, logger: logger),
             gate: ledger, clock: clock, logger: logger)
-        let selected: [Int]
-        do {
-            selected = try await resolveApps(options: options, access: access, db: db, ledger: ledger)
-        } catch {
-            // Refused credentials and the like still leave a trace for `status`; a deferral
-            // (the token endpoint's throttle) is recorded as one.
-            let classified = MirrorError(classifying: error)
-            let message = access.redact(classified.description)
-            let deferredUntil = (error as? any RunDeferral)?.freesAt
-            let kind = kindName
-            _ = try? await db.run {
-                try MirrorStore(db: $0).recordRunThatDidNotStart(
-                    kind: kind, message: message, deferredUntil: deferredUntil, category: classified.category.name)
-            }
-            throw error
-        }
-        // Apps Podio stopped serving wait for the next refresh of the list; the rest in order of need.
-        let now = clock.now()
-        let appsRefresh = settings.appsRefresh
-        let dryRun = options.dryRun
-        let (gone, order) = try await db.run { db -> ([Int: GoneApp], [Int]) in
-            let store = MirrorStore(db: db)
-            if !dryRun { try store.markSelected(selected, now: now) }
-            let gone = try store.goneApps(among: selected, within: appsRefresh, now: now)
-            return (gone, try store.appsInNeed(selected.filter { gone[$0] == nil }, fullPasses: options.kind == .resync))
-        }
-        // The run's apps: taken all at once, or the first one free (the rest as the run goes).
-        var claimed = Set<Int>()
-        var held: [Int] = []
-        if !order.isEmpty {
-            switch options.claiming {
-            case .allAtStart:
-                claimed = Set(try await db.run { try MirrorStore(db: $0).claimAll(order) })
-                held = order.filter { !claimed.contains($0) }
-            case .oneAtATime:
-                for appID in order {
-                    if try await db.run({ try MirrorStore(db: $0).claim(appID: appID) }) {
-                        claimed.insert(appID)
-                        break
-                    }
-                    held.append(appID)
-                }
-            }
-            if claimed.isEmpty { throw AllAppsHeld(appID: order[0]) }
-        }
-        let runID = try await db.run { [order] in try MirrorStore(db: $0).startRun(kind: kindName, apps: order) }
+        let selected = try await resolveAppsOrRecord(options: options, kindName: kindName, access: access, db: db, ledger: ledger)
+        var plan = try await plan(selected, options: options, db: db)
+        try await claimAtStart(&plan, options: options, db: db)
+        let runID = try await db.run { [order = plan.order] in try MirrorStore(db: $0).startRun(kind: kindName, apps: order) }
         ledger.attach(runID: runID)
         var summary = RunSummary(runID: runID, kind: kindName, status: "running", dryRun: options.dryRun)
-        summary.skipped = selected.compactMap { gone[$0].map { SkippedApp(gone: $0) } }
-        let store = MirrorStore(db: db)
+        summary.skipped = plan.selected.compactMap { plan.gone[$0].map { SkippedApp(gone: $0) } }
         let context = RunContext(
-            runID: runID, options: options, store: store, ledger: ledger, access: access, clock: clock,
+            runID: runID, options: options, store: MirrorStore(db: db), ledger: ledger, access: access, clock: clock,
             logger: logger, observer: observer, metrics: metrics, overlap: settings.deltaOverlap,
             sweepInterval: settings.sweepInterval, keepHistory: settings.history)
-        // The quota's pace: a delta of every app (each at what its recent deltas took) per
-        // identity fits in the window this often. An app synced more recently than that is not
-        // waited for when no call is free: a schedule faster than the quota allows then ends
-        // its runs with 0, and every app still gets a delta as often as the quota permits.
-        let costs = try await db.run { try MirrorStore(db: $0).deltaCosts(order) }
-        var identities: [Int: String] = [:]
-        var perIdentity: [String: Double] = [:]
-        for appID in order {
-            guard let identity = try? access.client(for: appID).identity else { continue }
-            identities[appID] = identity
-            perIdentity[identity, default: 0] += max(1, costs[appID] ?? 1)
-        }
-        let pace = { (appID: Int) -> Double in
-            guard let identity = identities[appID] else { return 0 }
-            return self.settings.quota.window * (perIdentity[identity] ?? 1) / Double(self.settings.quota.allowed(.rateLimited))
-        }
+        let pace = try await quotaPace(plan.order, access: access, db: db)
         var inProgress: Int?
         do {
             try await ledger.prune()
-            for appID in order where !held.contains(appID) {
-                try Task.checkCancellation()
-                if options.stopRequested?() == true { throw SyncStopped() }
-                if !claimed.contains(appID) {
-                    guard options.claiming == .oneAtATime else { continue }
-                    let resync = options.kind == .resync
-                    if try await db.run({ try MirrorStore(db: $0).completedSince(appID: appID, runID: runID, fullPass: resync) }) {
-                        summary.skipped.append(SkippedApp(appID: appID, reason: .syncedByAnotherRun))
-                        continue
-                    }
-                    guard try await db.run({ try MirrorStore(db: $0).claim(appID: appID) }) else {
-                        held.append(appID)
-                        continue
-                    }
-                    claimed.insert(appID)
-                }
-                if options.kind == .sync, let identity = identities[appID],
-                    let fresh = try await freshness(appID: appID, pace: pace(appID), identity: identity, db: db, ledger: ledger)
-                {
-                    summary.skipped.append(fresh)
-                    try await db.run { try MirrorStore(db: $0).release(appID: appID) }
-                    continue
-                }
-                inProgress = appID
-                do {
-                    let appSummary = try await context.syncApp(appID)
-                    summary.apps.append(appSummary)
-                    observer?(.appFinished(appSummary))
-                } catch let error as AppGoneError {
-                    // Not a reason to fail the other apps: marked, reported, skipped until the next refresh.
-                    if !options.dryRun {
-                        let at = clock.now()
-                        try await db.run { try MirrorStore(db: $0).markGone(appID: appID, status: error.status, error: error.description, now: at) }
-                    }
-                    summary.skipped.append(
-                        SkippedApp(gone: GoneApp(appID: appID, status: error.status, error: error.description, since: clock.now())))
-                }
-                inProgress = nil
-                try await db.run { try MirrorStore(db: $0).release(appID: appID) }
-            }
-            summary.skipped += held.map { SkippedApp(appID: $0, reason: .heldByAnotherRun) }
-            // Every app chosen is one Podio does not serve: the choice itself is wrong.
-            let goneIDs = summary.skipped.filter { $0.reason == .gone }.map(\.appID)
-            if goneIDs.count < selected.count {
-                for app in summary.skipped where app.reason == .gone && app.since.map({ $0 >= now }) == true {
-                    logger.warning("\(app.detail ?? "app \(app.appID) is gone"); it is skipped until the app list is refreshed")
-                }
-            }
-            if !selected.isEmpty && goneIDs.count == selected.count {
-                let first = summary.skipped.first { $0.reason == .gone }
-                throw MirrorError(
-                    .usage,
-                    (first?.detail ?? "app \(goneIDs[0]) is not visible to these credentials")
-                        + (goneIDs.count > 1 ? " (and \(goneIDs.count - 1) more apps)" : ""),
-                    fix: "it is skipped until the app list is refreshed (PODIO_APPS_REFRESH, or `podio-mirror apps`); "
-                        + "check --app and PODIO_APPS against `podio-mirror apps`")
-            }
-            // Comments last, when every app's items are in: they never delay an item sync.
-            if settings.comments && !options.dryRun {
-                summary.comments = await context.syncComments(apps: summary.apps.map(\.appID))
-            }
-            if let directory = settings.filesDirectory, !options.dryRun {
-                summary.files = await context.downloadFiles(apps: summary.apps.map(\.appID), directory: directory)
-            }
+            try await syncApps(
+                &plan, runID: runID, options: options, context: context, pace: pace, summary: &summary,
+                inProgress: &inProgress, db: db, ledger: ledger)
+            try checkSomeAppIsServed(plan, summary: summary)
+            await syncExtras(&summary, context: context, options: options)
             summary.status = "succeeded"
         } catch is SyncStopped {
             summary.status = "deferred"
@@ -278,6 +121,128 @@ public final class SyncCoordinator: Sendable {
         return summary
     }
 
+    /// The run's connection: the schema is current and the session is set for page writes.
+    private func openSession() async throws -> PGConnection {
+        let db = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror sync", logger: logger)
+        do {
+            try await db.run { db in
+                try SchemaMigrator.requireCurrent(db)
+                try MirrorStore(db: db).prepareRunSession()
+            }
+        } catch {
+            db.close()
+            throw error
+        }
+        return db
+    }
+
+    /// The quota's pace per app: a delta of every app (each at what its recent deltas took) per
+    /// identity fits in the window this often. An app synced more recently than that is not
+    /// waited for when no call is free: a schedule faster than the quota allows then ends its
+    /// runs with 0, and every app still gets a delta as often as the quota permits.
+    private func quotaPace(_ order: [Int], access: PodioAccess, db: PGConnection) async throws -> [Int: (identity: String, pace: Double)] {
+        let costs = try await db.run { try MirrorStore(db: $0).deltaCosts(order) }
+        var identities: [Int: String] = [:]
+        var perIdentity: [String: Double] = [:]
+        for appID in order {
+            guard let identity = try? access.client(for: appID).identity else { continue }
+            identities[appID] = identity
+            perIdentity[identity, default: 0] += max(1, costs[appID] ?? 1)
+        }
+        let allowed = Double(settings.quota.allowed(.rateLimited))
+        return identities.mapValues { identity in
+            (identity, settings.quota.window * (perIdentity[identity] ?? 1) / allowed)
+        }
+    }
+
+    /// Each app in order: taken (when the run takes them one at a time), skipped when fresh
+    /// enough and no call is free, synced, released. An app Podio no longer serves is marked
+    /// gone and the run goes on.
+    private func syncApps(
+        _ plan: inout RunPlan, runID: Int64, options: SyncOptions, context: RunContext,
+        pace: [Int: (identity: String, pace: Double)], summary: inout RunSummary, inProgress: inout Int?,
+        db: PGConnection, ledger: QuotaLedger
+    ) async throws {
+        for appID in plan.order where !plan.held.contains(appID) {
+            try Task.checkCancellation()
+            if options.stopRequested?() == true { throw SyncStopped() }
+            if !plan.claimed.contains(appID) {
+                guard options.claiming == .oneAtATime else { continue }
+                let resync = options.kind == .resync
+                if try await db.run({ try MirrorStore(db: $0).completedSince(appID: appID, runID: runID, fullPass: resync) }) {
+                    summary.skipped.append(SkippedApp(appID: appID, reason: .syncedByAnotherRun))
+                    continue
+                }
+                guard try await db.run({ try MirrorStore(db: $0).claim(appID: appID) }) else {
+                    plan.held.append(appID)
+                    continue
+                }
+                plan.claimed.insert(appID)
+            }
+            if options.kind == .sync, let (identity, pace) = pace[appID],
+                let fresh = try await freshness(appID: appID, pace: pace, identity: identity, db: db, ledger: ledger)
+            {
+                summary.skipped.append(fresh)
+                try await db.run { try MirrorStore(db: $0).release(appID: appID) }
+                continue
+            }
+            inProgress = appID
+            do {
+                let appSummary = try await context.syncApp(appID)
+                summary.apps.append(appSummary)
+                observer?(.appFinished(appSummary))
+            } catch let error as AppGoneError {
+                // Not a reason to fail the other apps: marked, reported, skipped until the next refresh.
+                if !options.dryRun {
+                    let at = clock.now()
+                    try await db.run { try MirrorStore(db: $0).markGone(appID: appID, status: error.status, error: error.description, now: at) }
+                }
+                summary.skipped.append(
+                    SkippedApp(gone: GoneApp(appID: appID, status: error.status, error: error.description, since: clock.now())))
+            }
+            inProgress = nil
+            try await db.run { try MirrorStore(db: $0).release(appID: appID) }
+        }
+        summary.skipped += plan.held.map { SkippedApp(appID: $0, reason: .heldByAnotherRun) }
+    }
+
+    /// Apps newly found gone are warned about; when every app chosen is one Podio does not
+    /// serve, the choice itself is wrong (a usage error).
+    private func checkSomeAppIsServed(_ plan: RunPlan, summary: RunSummary) throws {
+        let goneIDs = summary.skipped.filter { $0.reason == .gone }.map(\.appID)
+        if goneIDs.count < plan.selected.count {
+            for app in summary.skipped where app.reason == .gone && app.since.map({ $0 >= plan.at }) == true {
+                logger.warning("\(app.detail ?? "app \(app.appID) is gone"); it is skipped until the app list is refreshed")
+            }
+        }
+        if !plan.selected.isEmpty && goneIDs.count == plan.selected.count {
+            let first = summary.skipped.first { $0.reason == .gone }
+            throw MirrorError(
+                .usage,
+                (first?.detail ?? "app \(goneIDs[0]) is not visible to these credentials")
+                    + (goneIDs.count > 1 ? " (and \(goneIDs.count - 1) more apps)" : ""),
+                fix: "it is skipped until the app list is refreshed (PODIO_APPS_REFRESH, or `podio-mirror apps`); "
+                    + "check --app and PODIO_APPS against `podio-mirror apps`")
+        }
+    }
+
+    /// What comes after every app's items are in, on the general tier's leftovers: comments,
+    /// then file downloads, then deep history. They never delay an item sync.
+    private func syncExtras(_ summary: inout RunSummary, context: RunContext, options: SyncOptions) async {
+        guard !options.dryRun else { return }
+        let synced = summary.apps.map(\.appID)
+        if settings.comments {
+            summary.comments = await context.syncComments(apps: synced)
+        }
+        if let directory = settings.filesDirectory {
+            summary.files = await context.downloadFiles(apps: synced, directory: directory)
+        }
+        // Deep history last: the biggest backlog, it takes only what everything else left.
+        if !settings.deepHistory.isOff {
+            summary.deepHistory = await context.syncDeepHistory(apps: synced, coveredBy: settings.deepHistory)
+        }
+    }
+
     /// A complete app synced more recently than the quota's pace, when no rate-limited call is
     /// free now: it is skipped (reported), not waited for.
     private func freshness(appID: Int, pace: Double, identity: String, db: PGConnection, ledger: QuotaLedger) async throws
@@ -308,45 +273,6 @@ public final class SyncCoordinator: Sendable {
         _ = try await db.run { [summary] in try MirrorStore(db: $0).finishRun(summary) }
     }
 
-    /// `--app`, then `PODIO_APPS`, then the app-auth apps, then every app the user sees: from
-    /// the list cached in PostgreSQL while it is younger than `PODIO_APPS_REFRESH` and was made
-    /// for these credentials, else asked of Podio (by one process at a time) and cached.
-    private func resolveApps(options: SyncOptions, access: PodioAccess, db: PGConnection, ledger: QuotaLedger) async throws -> [Int] {
-        if let apps = options.apps, !apps.isEmpty { return apps }
-        if let apps = settings.apps, !apps.isEmpty { return apps }
-        if access.userClient == nil { return settings.appTokens.keys.sorted() }
-        let identity = access.listIdentity
-        let maxAge = settings.appsRefresh
-        let clock = self.clock
-        if let cached = try await db.run({ try MirrorStore(db: $0).cachedAppList(identity: identity, maxAge: maxAge, now: clock.now()) }) {
-            return cached
-        }
-        // One process lists the apps; one that waited reads what it stored.
-        let waitUntil = ContinuousClock.now + .seconds(120)
-        var locked = false
-        while !locked && ContinuousClock.now < waitUntil {
-            locked = try await db.run { try MirrorStore(db: $0).tryLockAppList() }
-            if !locked {
-                try await Task.sleep(for: .milliseconds(200))
-                if let cached = try await db.run({ try MirrorStore(db: $0).cachedAppList(identity: identity, maxAge: maxAge, now: clock.now()) }) {
-                    return cached
-                }
-            }
-        }
-        do {
-            let before = await ledger.snapshot()
-            let apps = try await access.visibleApps()
-            let calls = await ledger.snapshot().rateLimited - before.rateLimited
-            let now = clock.now()
-            try await db.run { try MirrorStore(db: $0).storeAppList(apps, identity: identity, callsRateLimited: calls, now: now) }
-            logger.info("app list asked of Podio", metadata: ["apps": "\(apps.count)", "calls": "\(calls)"])
-            if locked { _ = try? await db.run { try MirrorStore(db: $0).unlockAppList() } }
-            return apps.map(\.appID)
-        } catch {
-            if locked { _ = try? await db.run { try MirrorStore(db: $0).unlockAppList() } }
-            throw error
-        }
-    }
 }
 
 /// Every app the run wanted is held by other runs (it exits with the deferred code).

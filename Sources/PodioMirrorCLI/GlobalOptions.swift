@@ -47,6 +47,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Mirror the comments of items: on or off (overrides PODIO_COMMENTS).")
     var comments: String?
 
+    @Option(name: .long, help: "Podio's revisions of items: off, all, or app ids (overrides PODIO_DEEP_HISTORY).")
+    var deepHistory: String?
+
     @Option(name: .long, help: "Download the attached files into this directory, or off (overrides PODIO_FILES).")
     var downloadFiles: String?
 
@@ -83,7 +86,7 @@ struct GlobalOptions: ParsableArguments {
             ("PODIO_USERNAME", username), ("PODIO_RATE_LIMIT", rateLimit), ("PODIO_RATE_LIMIT_GENERAL", rateLimitGeneral),
             ("PODIO_RATE_WINDOW", rateWindow), ("PODIO_REQUEST_TIMEOUT", requestTimeout),
             ("PODIO_SWEEP_INTERVAL", sweepInterval), ("PODIO_HISTORY", history), ("PODIO_COMMENTS", comments),
-            ("PODIO_FILES", downloadFiles), ("PODIO_APPS_REFRESH", appsRefresh),
+            ("PODIO_FILES", downloadFiles), ("PODIO_DEEP_HISTORY", deepHistory), ("PODIO_APPS_REFRESH", appsRefresh),
         ]
         for (variable, value) in overrides {
             if let value { env[variable] = value }

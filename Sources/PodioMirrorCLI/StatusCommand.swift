@@ -22,9 +22,10 @@ struct StatusCommand: AsyncParsableCommand {
             defer { db.close() }
             let policy = settings.quota
             let appsRefresh = settings.appsRefresh
+            let deepHistory = settings.deepHistory
             var report = try await db.run { db -> MirrorStatus in
                 try SchemaMigrator.requireCurrent(db)
-                return try MirrorStatus.load(db, policy: policy, appsRefresh: appsRefresh)
+                return try MirrorStatus.load(db, policy: policy, appsRefresh: appsRefresh, deepHistory: deepHistory)
             }
             // With comments off nothing reads them: nothing is pending.
             if !settings.comments {
@@ -71,6 +72,12 @@ extension MirrorStatus {
             if a.mirrored {
                 line += "\(a.liveItems) items, \(a.deletedItems) deleted; full sync \(Self.format(a.lastFullSync)), delta \(Self.format(a.lastDeltaSync)), cursor \(Self.format(a.highWaterMark))\(a.table.map { "; table podio_apps.\($0)" } ?? "")"
                 if a.commentsPending > 0 { line += "; comments of \(a.commentsPending) items pending" }
+                if let items = a.deepHistoryPending, items > 0 {
+                    let calls = a.deepHistoryCallsPending ?? 0
+                    line += "; deep history of \(items) items pending (~\(calls) general calls)"
+                } else if a.deepHistoryPending != nil {
+                    line += "; deep history complete"
+                }
             } else {
                 line += "not synced yet"
             }

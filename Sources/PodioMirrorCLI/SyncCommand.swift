@@ -58,8 +58,16 @@ enum SyncRunner {
             let settings = try global.settings()
             let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
             let terminal = CommandRunner.stdoutIsTerminal && !options.json
+            // Deep history's cost and ETA are printed whether or not stdout is a terminal (it is
+            // opt-in, and what it will spend should be in a cron mail); progress only on a terminal.
+            var observer: SyncObserver?
+            if terminal {
+                observer = progressPrinter
+            } else if !options.json {
+                observer = planPrinter
+            }
             let coordinator = SyncCoordinator(
-                settings: settings, transport: transport, observer: terminal ? progressPrinter : nil, logger: logger)
+                settings: settings, transport: transport, observer: observer, logger: logger)
             let syncOptions = SyncOptions(
                 kind: kind, apps: options.apps.isEmpty ? nil : options.apps, dryRun: dryRun,
                 maxWait: DurationParser.seconds(options.maxWait) ?? 600)
@@ -79,6 +87,11 @@ enum SyncRunner {
         }
     }
 
+    /// Only deep history's plan (stdout is not a terminal).
+    static let planPrinter: SyncObserver = { event in
+        if case .deepHistoryPlan = event { progressPrinter(event) }
+    }
+
     /// One line per app plan and page, for people watching a terminal.
     static let progressPrinter: SyncObserver = { event in
         switch event {
@@ -91,6 +104,8 @@ enum SyncRunner {
         case .appFinished(let app):
             CommandRunner.print(
                 "  app \(app.appID): \(app.itemsWritten) written, \(app.itemsUnchanged) unchanged, \(app.itemsDeleted) deleted, \(app.calls) calls")
+        case .deepHistoryPlan(let plan):
+            CommandRunner.print(plan.line)
         }
     }
 }

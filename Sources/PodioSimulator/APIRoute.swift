@@ -4,6 +4,7 @@ struct APIRoute: Sendable {
     enum Operation: Sendable {
         case orgs, org, orgSpaces, space, apps, appsV2, appsInSpace, app, filter, count, item, itemComments, fileRaw
         case hookCreate, hookList, hookDelete, hookVerifyRequest, hookValidate
+        case itemRevisions, itemRevision, itemRevisionDiff
     }
 
     static let rateLimitedTier = "rate_limited"
@@ -33,6 +34,16 @@ struct APIRoute: Sendable {
         APIRoute(operation: .item, method: "GET", pattern: ["item", "#"], tier: generalTier, name: "GET /item/{item_id}"),
         APIRoute(operation: .itemComments, method: "GET", pattern: ["comment", "item", "#", ""], tier: generalTier,
                  name: "GET /comment/item/{item_id}/"),
+        APIRoute(
+            operation: .itemRevisions, method: "GET", pattern: ["item", "#", "revision", ""], tier: generalTier,
+            name: "GET /item/{item_id}/revision/"),
+        APIRoute(
+            operation: .itemRevision, method: "GET", pattern: ["item", "#", "revision", "#"], tier: generalTier,
+            name: "GET /item/{item_id}/revision/{revision}"),
+        APIRoute(
+            operation: .itemRevisionDiff, method: "GET", pattern: ["item", "#", "revision", "#", "#"],
+            tier: generalTier,
+            name: "GET /item/{item_id}/revision/{revision_from}/{revision_to}"),
         APIRoute(operation: .fileRaw, method: "GET", pattern: ["file", "#", "raw"], tier: generalTier, name: "GET /file/{file_id}/raw"),
         APIRoute(operation: .hookCreate, method: "POST", pattern: ["hook", "app", "#", ""], tier: generalTier,
                  name: "POST /hook/app/{app_id}/"),

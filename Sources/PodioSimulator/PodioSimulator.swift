@@ -179,6 +179,25 @@ public final class PodioSimulator: Sendable {
         }
     }
 
+    /// An item's revisions as the simulator keeps them, oldest first: each revision's number,
+    /// `created_on` (seconds since 1970) and its fields' values as JSON text by external id
+    /// (for tests: the truth a mirror's deep history is checked against). Empty for a deleted item.
+    public func revisionTruth(itemID: Int) -> [(revision: Int, createdOn: Int, values: [String: String])] {
+        core.state.withLock { state in
+            guard let location = state.locate(itemID), !state.apps[location.app].items[location.item].deleted else {
+                return []
+            }
+            return state.revisions(appIdx: location.app, itemIdx: location.item).map { revision in
+                var values: [String: String] = [:]
+                for field in state.fieldsAt(appIdx: location.app, itemIdx: location.item, revision) {
+                    guard let key = field["external_id"]?.stringValue else { continue }
+                    values[key] = String(decoding: (field["values"] ?? .array([])).bytes, as: UTF8.self)
+                }
+                return (revision.revision, revision.createdOn, values)
+            }
+        }
+    }
+
     /// Adds a field (app current_revision += 1); returns its field_id.
     @discardableResult
     public func addField(appID: Int, type: String, label: String, externalID: String? = nil,

@@ -29,6 +29,12 @@ struct SimItem: Sendable {
     /// Items made through the control API have a value in every active field.
     var fillAll: Bool = false
     var deleted: Bool = false
+    /// The app's revision when the current revision was made (`app_revision`).
+    var appRevision: Int = 0
+    /// Earlier revisions made through the control API, oldest first: revisions
+    /// `revision - past.count ..< revision`. Revisions before those (a seeded item's edits)
+    /// are synthesized (SimulatorState+Revisions), so a big dataset keeps no history.
+    var past: [SimRevision] = []
     /// The rendered `fields` array of the short view (filter results); nil when it must be
     /// rendered again.
     var cachedFields: [UInt8]? = nil

@@ -249,6 +249,37 @@ extension SimulatorCore {
                 comments = Array(comments.prefix(limit))
             }
             return .json(200, .array(comments))
+        case .itemRevisions, .itemRevision, .itemRevisionDiff:
+            // All revisions oldest first, one revision, or the fields that differ between two
+            // (`from` before `to`; an unknown revision is 404). A deleted item answers 410, as
+            // `GET /item/{id}` does, so its `delete` revision is never listed.
+            guard let location = state.locate(id) else { throw APIError.notFound("Object not found") }
+            if let own = grant.appID, own != state.apps[location.app].id {
+                throw APIError.forbidden("An app token can only access its own app")
+            }
+            if state.apps[location.app].deleted { throw APIError.gone("This app has been deleted") }
+            if state.apps[location.app].items[location.item].deleted {
+                throw APIError.gone("This item has been deleted")
+            }
+            let revisions = state.revisions(appIdx: location.app, itemIdx: location.item)
+            func revision(_ number: Int) throws(APIError) -> SimRevision {
+                guard number < revisions.count else { throw APIError.notFound("Object not found") }
+                return revisions[number]
+            }
+            switch operation {
+            case .itemRevisions:
+                return .json(200, .array(revisions.map(state.itemRevisionJSON)))
+            case .itemRevision:
+                return .json(200, state.itemRevisionJSON(try revision(ids[1])))
+            default:
+                let from = try revision(ids[1])
+                let to = try revision(ids[2])
+                guard from.revision < to.revision else {
+                    throw APIError.badValue(.int(ids[1]), "revision_from must be lower than revision_to")
+                }
+                let diff = state.revisionDiff(appIdx: location.app, itemIdx: location.item, from: from, to: to)
+                return .json(200, .array(diff))
+            }
         case .fileRaw:
             // The bytes of an attached file: `size` bytes derived from its id.
             guard let found = state.attachedFile(id) else { throw APIError.notFound("Object not found") }

@@ -128,13 +128,14 @@ extension SimulatorState {
             let seed = random.next()
             let initialRevisionID = nextRevisionID
             nextRevisionID += revision + 1
-            let item = SimItem(
+            var item = SimItem(
                 itemID: nextItemID, appItemID: appItemID,
                 title: ValueGenerator.title(seed: seed, appItemID: appItemID, version: 0),
                 createdOn: created, lastEditOn: lastEdit, lastEventOn: lastEvent, revision: revision,
                 initialRevisionID: initialRevisionID, currentRevisionID: initialRevisionID + revision,
                 valueSeed: seed, fieldLimit: nextFieldID, commentCount: comments
             )
+            item.appRevision = apps[appIdx].currentRevision
             apps[appIdx].itemIndex[nextItemID] = apps[appIdx].items.count
             apps[appIdx].items.append(item)
             itemApp[nextItemID] = appID

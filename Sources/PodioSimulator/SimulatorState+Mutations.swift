@@ -40,9 +40,12 @@ extension SimulatorState {
         let revisionID = allocateRevisionID()
         let appItemID = apps[appIdx].nextAppItemID
         apps[appIdx].nextAppItemID += 1
-        return SimItem(itemID: nextItemID, appItemID: appItemID, title: "", createdOn: now, lastEditOn: now, lastEventOn: now,
-                       revision: 0, initialRevisionID: revisionID, currentRevisionID: revisionID, valueSeed: seed,
-                       fieldLimit: nextFieldID)
+        var item = SimItem(
+            itemID: nextItemID, appItemID: appItemID, title: "", createdOn: now, lastEditOn: now, lastEventOn: now,
+            revision: 0, initialRevisionID: revisionID, currentRevisionID: revisionID, valueSeed: seed,
+            fieldLimit: nextFieldID)
+        item.appRevision = apps[appIdx].currentRevision
+        return item
     }
 
     private mutating func insert(_ item: SimItem, appIdx: Int) -> Int {
@@ -57,10 +60,16 @@ extension SimulatorState {
         return itemID
     }
 
-    /// Marks an item as changed now: new revision, caches and orders dropped.
-    private mutating func touch(_ location: (app: Int, item: Int), now: Int) {
+    /// Marks an item as changed now: new revision, caches and orders dropped. `before` is the
+    /// item as it was: its revision is kept with its values (`GET /item/{id}/revision/…`).
+    private mutating func touch(_ location: (app: Int, item: Int), now: Int, before: SimItem) {
         let revisionID = allocateRevisionID()
         var item = apps[location.app].items[location.item]
+        item.past.append(
+            SimRevision(
+                revision: before.revision, revisionID: before.currentRevisionID, createdOn: before.lastEditOn,
+                appRevision: before.appRevision, state: before.state))
+        item.appRevision = apps[location.app].currentRevision
         item.revision += 1
         item.currentRevisionID = revisionID
         item.lastEditOn = max(now, item.lastEditOn)
@@ -87,6 +96,7 @@ extension SimulatorState {
     mutating func editItem(itemID: Int, title: String?, now: Int) throws(ControlError) {
         let location = try liveItem(itemID)
         var item = apps[location.app].items[location.item]
+        let before = item
         item.valueVersion += 1
         item.fieldLimit = nextFieldID
         item.title = title ?? ValueGenerator.title(seed: item.valueSeed, appItemID: item.appItemID, version: item.valueVersion)
@@ -97,7 +107,7 @@ extension SimulatorState {
         }
         item.cleared.removeAll()
         apps[location.app].items[location.item] = item
-        touch(location, now: now)
+        touch(location, now: now, before: before)
     }
 
     /// An edit that empties one field (it disappears from the item's `fields`).
@@ -105,6 +115,7 @@ extension SimulatorState {
         let location = try liveItem(itemID)
         guard let field = apps[location.app].fields.first(where: { $0.id == fieldID }) else { throw .unknownField(fieldID) }
         var item = apps[location.app].items[location.item]
+        let before = item
         item.cleared.insert(fieldID)
         if field.role == .title { item.title = "" }
         if var raw = item.rawFields {
@@ -112,7 +123,7 @@ extension SimulatorState {
             item.rawFields = raw
         }
         apps[location.app].items[location.item] = item
-        touch(location, now: now)
+        touch(location, now: now, before: before)
     }
 
     mutating func deleteItem(itemID: Int) throws(ControlError) {

@@ -122,10 +122,14 @@ extension SimulatorState {
 
     /// The `fields` array of `view` (short or full); fields given verbatim are served as given.
     private func renderFields(appIdx: Int, itemIdx: Int, view: ItemView) -> [UInt8] {
+        JSON.array(fieldObjects(appIdx: appIdx, item: apps[appIdx].items[itemIdx], view: view)).bytes
+    }
+
+    /// The field objects of `item` (which may carry an earlier revision's values) in `view`.
+    func fieldObjects(appIdx: Int, item: SimItem, view: ItemView) -> [JSON] {
         let app = apps[appIdx]
-        let item = app.items[itemIdx]
         if let raw = item.rawFields {
-            return JSON.array(raw).bytes
+            return raw
         }
         var fields: [JSON] = []
         for field in app.fields.sorted(by: { $0.delta < $1.delta }) where field.isActive {
@@ -158,7 +162,7 @@ extension SimulatorState {
                 ]))
             }
         }
-        return JSON.array(fields).bytes
+        return fields
     }
 
     /// App reference values: mini items of live items in the referenced app.

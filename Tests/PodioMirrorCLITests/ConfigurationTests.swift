@@ -77,6 +77,12 @@ struct ConfigurationCase: Sendable, CustomTestStringConvertible {
         ConfigurationCase(
             name: "--history not a switch", arguments: ["sync", "--history", "deep"], exitCode: 64, says: ["PODIO_HISTORY", "on or off"]),
         ConfigurationCase(
+            name: "PODIO_DEEP_HISTORY neither off, all nor app ids", env: ["PODIO_DEEP_HISTORY": "some"], exitCode: 64,
+            says: ["PODIO_DEEP_HISTORY", "off, all, or app ids"]),
+        ConfigurationCase(
+            name: "--deep-history with a bad app id", arguments: ["sync", "--deep-history", "12,x"], exitCode: 64,
+            says: ["PODIO_DEEP_HISTORY", "off, all, or app ids"]),
+        ConfigurationCase(
             name: "window not a duration", env: ["PODIO_RATE_WINDOW": "an hour"], exitCode: 64, says: ["PODIO_RATE_WINDOW"]),
         ConfigurationCase(
             name: "bad --max-wait", arguments: ["sync", "--max-wait", "soon"], exitCode: 64, says: ["--max-wait"],

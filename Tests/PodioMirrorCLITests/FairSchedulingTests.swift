@@ -84,8 +84,8 @@ struct FairSchedulingCLITests {
     @Test func threeWorkersShareTheAppsAndTheOthersResumeAKilledOnesApp() async throws {
         var options = CLIHarness.Options()
         options.apps = [
-            PodioSimulator.AppSpec(name: "Big", urlLabel: "big", itemCount: 1_500, fields: .simple),
-            PodioSimulator.AppSpec(name: "Mid", urlLabel: "mid", itemCount: 900, fields: .simple),
+            PodioSimulator.AppSpec(name: "Big", urlLabel: "big", itemCount: 3_000, fields: .simple),
+            PodioSimulator.AppSpec(name: "Mid", urlLabel: "mid", itemCount: 1_400, fields: .simple),
             PodioSimulator.AppSpec(name: "Small", urlLabel: "small", itemCount: 400, fields: .simple),
             PodioSimulator.AppSpec(name: "Tiny", urlLabel: "tiny", itemCount: 60, fields: .simple),
             PodioSimulator.AppSpec(name: "Empty", urlLabel: "empty", itemCount: 0, fields: .simple),
@@ -93,8 +93,9 @@ struct FairSchedulingCLITests {
         options.simulatorLimits = (6, 200, 3)
         options.quota = (6, 200, 3)
         try await CLIHarness.with(options) { h in
-            // Slow answers, so that a page is in flight long enough to be killed in.
-            h.simulator.injectFaults(.delay(milliseconds: 250), rate: 1)
+            // Slow answers, so that a page is in flight long enough to be killed in (and enough
+            // pages after the first, 7, that a loaded machine's slow polls still catch one).
+            h.simulator.injectFaults(.delay(milliseconds: 400), rate: 1)
             let workers = try (0..<3).map { _ in try h.start(["run", "--every", "1s"]) }
             var victim: BinaryProcess?
             var victimApp: Int?

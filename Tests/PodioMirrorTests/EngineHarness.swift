@@ -70,6 +70,7 @@ final class EngineHarness: Sendable {
         env["PODIO_RATE_LIMIT_GENERAL"] = String(settings.quota.general)
         env["PODIO_RATE_WINDOW"] = String(settings.quota.window)
         env["PODIO_COMMENTS"] = settings.comments ? "on" : "off"
+        env["PODIO_DEEP_HISTORY"] = settings.deepHistory == .off ? "off" : nil
         return env
     }
 
