@@ -6,7 +6,8 @@ import Foundation
 struct Freshness: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "freshness",
-        abstract: "Staleness of the mirror under a steady stream of changes: polling alone, then hooks with reconciliation.",
+        abstract:
+            "Staleness of the mirror under a steady stream of changes: polling alone, then hooks with reconciliation.",
         discussion: """
             Every duration option is in real time; the bench runs them scaled by --window/3600 (the simulator's \
             rate window and the engine's PODIO_RATE_WINDOW, PODIO_APPS_REFRESH, PODIO_SWEEP_INTERVAL, \
@@ -62,20 +63,28 @@ struct Freshness: AsyncParsableCommand {
     var seed: UInt64 = 1
 
     func validate() throws {
-        guard apps >= 1, itemsPerApp >= 1 else { throw ValidationError("--apps and --items-per-app must be at least 1") }
+        guard apps >= 1, itemsPerApp >= 1 else {
+            throw ValidationError("--apps and --items-per-app must be at least 1")
+        }
         guard window >= 10 else { throw ValidationError("--window must be at least 10 seconds") }
         guard every * window / 3600 >= 1 else {
-            throw ValidationError("--every scaled must be at least 1 s (podio-mirror run's minimum): raise --every or --window")
+            throw ValidationError(
+                "--every scaled must be at least 1 s (podio-mirror run's minimum): raise --every or --window")
         }
-        guard changesPerHour > 0, streamHours > 0, drainHours >= 0 else { throw ValidationError("the stream needs positive rates and hours") }
+        guard changesPerHour > 0, streamHours > 0, drainHours >= 0 else {
+            throw ValidationError("the stream needs positive rates and hours")
+        }
         guard (0...1).contains(drop) else { throw ValidationError("--drop must be 0…1") }
-        guard ["polling", "hooks", "both"].contains(mode) else { throw ValidationError("--mode must be polling, hooks or both") }
+        guard ["polling", "hooks", "both"].contains(mode) else {
+            throw ValidationError("--mode must be polling, hooks or both")
+        }
         guard pollMs >= 5 else { throw ValidationError("--poll-ms must be at least 5") }
     }
 
     func run() async throws {
         guard let server = ProcessInfo.processInfo.environment["DATABASE_URL"], !server.isEmpty else {
-            throw Bench.Failure("DATABASE_URL is not set: run through `make bench-freshness` (scripts/with-postgres.sh)")
+            throw Bench.Failure(
+                "DATABASE_URL is not set: run through `make bench-freshness` (scripts/with-postgres.sh)")
         }
         let binary = URL(fileURLWithPath: mirror).standardizedFileURL.path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
@@ -92,7 +101,8 @@ struct Freshness: AsyncParsableCommand {
             if try await hooksAvailable(binary) {
                 report.modes.append(try await runner.run(.hooks))
             } else {
-                report.modes.append(FreshnessReport.Mode(name: "hooks", available: false, note: "hooks engine not available"))
+                report.modes.append(
+                    FreshnessReport.Mode(name: "hooks", available: false, note: "hooks engine not available"))
             }
         }
         print(report.table())
@@ -107,7 +117,8 @@ struct Freshness: AsyncParsableCommand {
     /// Whether this podio-mirror has the webhooks' commands (`hooks install`).
     private func hooksAvailable(_ binary: String) async throws -> Bool {
         // ArgumentParser answers --help of an unknown subcommand with the root's help and 0.
-        let outcome = try await Child.run(binary, ["hooks", "install", "--help"], environment: ProcessInfo.processInfo.environment)
+        let outcome = try await Child.run(
+            binary, ["hooks", "install", "--help"], environment: ProcessInfo.processInfo.environment)
         return outcome.ok && (outcome.stdout + outcome.stderr).contains("--url")
     }
 }

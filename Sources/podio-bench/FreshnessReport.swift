@@ -56,9 +56,13 @@ struct FreshnessReport: Codable, Sendable {
 
     func table() -> String {
         var lines: [String] = []
-        lines.append("Freshness: \(apps) apps × \(itemsPerApp) items, quota 250 rate-limited + 1000 general per window,")
-        lines.append(String(format: "window 3600 s scaled to %.0f s (×%.0f); run --every %.0f s; %.0f changes/h for %.1f h; figures in real time",
-                            windowSeconds, scale, everyRealSeconds, changesPerHour, streamHours))
+        lines.append(
+            "Freshness: \(apps) apps × \(itemsPerApp) items, quota 250 rate-limited + 1000 general per window,")
+        lines.append(
+            String(
+                format:
+                    "window 3600 s scaled to %.0f s (×%.0f); run --every %.0f s; %.0f changes/h for %.1f h; figures in real time",
+                windowSeconds, scale, everyRealSeconds, changesPerHour, streamHours))
         lines.append("")
         let header = ["mode", "changes", "seen", "median", "p95", "max", "missing", "extra", "different", "420s"]
         lines.append(header.joined(separator: " | "))
@@ -68,15 +72,21 @@ struct FreshnessReport: Codable, Sendable {
                 continue
             }
             let total = mode.changes.values.reduce(0, +)
-            lines.append([
-                mode.name, String(total), "\(mode.seen) (\(mode.unseen) unseen)", Self.minutes(mode.medianSeconds),
-                Self.minutes(mode.p95Seconds), Self.minutes(mode.maxSeconds), String(mode.missing), String(mode.extra),
-                String(mode.different), String(mode.rateLimitErrors),
-            ].joined(separator: " | "))
-            let kinds = mode.medianByKind.keys.sorted().map { "\($0) \(Self.minutes(mode.medianByKind[$0]))" }.joined(separator: ", ")
-            lines.append("  median by kind: \(kinds); calls \(mode.callsByTier), most in a window \(mode.maxCallsInWindow)")
+            lines.append(
+                [
+                    mode.name, String(total), "\(mode.seen) (\(mode.unseen) unseen)", Self.minutes(mode.medianSeconds),
+                    Self.minutes(mode.p95Seconds), Self.minutes(mode.maxSeconds), String(mode.missing),
+                    String(mode.extra),
+                    String(mode.different), String(mode.rateLimitErrors),
+                ].joined(separator: " | "))
+            let kinds = mode.medianByKind.keys.sorted().map { "\($0) \(Self.minutes(mode.medianByKind[$0]))" }.joined(
+                separator: ", ")
+            lines.append(
+                "  median by kind: \(kinds); calls \(mode.callsByTier), most in a window \(mode.maxCallsInWindow)")
             if let delivered = mode.hooksDelivered {
-                lines.append("  hook deliveries: \(delivered) delivered, \(mode.hooksDropped ?? 0) dropped, \(mode.hooksFailed ?? 0) failed")
+                lines.append(
+                    "  hook deliveries: \(delivered) delivered, \(mode.hooksDropped ?? 0) dropped, \(mode.hooksFailed ?? 0) failed"
+                )
             }
             if let note = mode.note { lines.append("  note: \(note)") }
         }
@@ -84,8 +94,10 @@ struct FreshnessReport: Codable, Sendable {
         lines.append("Targets (reported, not asserted):")
         if let hooks = modes.first(where: { $0.name == "hooks" }), hooks.available {
             let median = hooks.medianSeconds.map { $0 < 120 } ?? false
-            lines.append("  median < 2 min with hooks: \(median ? "met" : "not met") (\(Self.minutes(hooks.medianSeconds)))")
-            lines.append("  0 missing after reconciliation: \(hooks.missing == 0 ? "met" : "not met") (\(hooks.missing))")
+            lines.append(
+                "  median < 2 min with hooks: \(median ? "met" : "not met") (\(Self.minutes(hooks.medianSeconds)))")
+            lines.append(
+                "  0 missing after reconciliation: \(hooks.missing == 0 ? "met" : "not met") (\(hooks.missing))")
         } else {
             lines.append("  median < 2 min with hooks: hooks engine not available")
             lines.append("  0 missing after reconciliation: hooks engine not available")

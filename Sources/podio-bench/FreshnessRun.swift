@@ -33,7 +33,8 @@ struct FreshnessRun {
         configuration.allowLoopbackHooks = true
         configuration.hookTimeout = 5
         configuration.apps = (1...options.apps).map { index in
-            PodioSimulator.AppSpec(name: "Fresh \(index)", urlLabel: "fresh-\(index)", itemCount: options.itemsPerApp, fields: .simple)
+            PodioSimulator.AppSpec(
+                name: "Fresh \(index)", urlLabel: "fresh-\(index)", itemCount: options.itemsPerApp, fields: .simple)
         }
         let simulator = try await PodioSimulator.start(configuration)
         let database: BenchDatabase
@@ -45,7 +46,8 @@ struct FreshnessRun {
         }
         var engine: RunningChild?
         do {
-            let result = try await measure(mode, simulator: simulator, configuration: configuration, database: database, engine: &engine)
+            let result = try await measure(
+                mode, simulator: simulator, configuration: configuration, database: database, engine: &engine)
             await database.drop()
             try await simulator.shutdown()
             return result
@@ -57,7 +59,9 @@ struct FreshnessRun {
         }
     }
 
-    private func environment(_ database: BenchDatabase, _ simulator: PodioSimulator, _ configuration: PodioSimulator.Configuration)
+    private func environment(
+        _ database: BenchDatabase, _ simulator: PodioSimulator, _ configuration: PodioSimulator.Configuration
+    )
         -> [String: String]
     {
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PODIO_") }
@@ -83,22 +87,29 @@ struct FreshnessRun {
         return env
     }
 
-    private func measure(_ mode: Mode, simulator: PodioSimulator, configuration: PodioSimulator.Configuration,
-                         database: BenchDatabase, engine: inout RunningChild?) async throws -> FreshnessReport.Mode {
+    private func measure(
+        _ mode: Mode, simulator: PodioSimulator, configuration: PodioSimulator.Configuration,
+        database: BenchDatabase, engine: inout RunningChild?
+    ) async throws -> FreshnessReport.Mode {
         let started = ContinuousClock.now
         let env = environment(database, simulator, configuration)
         let migrate = try await Child.run(binary, ["migrate"], environment: env)
-        guard migrate.ok else { throw Bench.Failure("podio-mirror migrate exited with \(migrate.status): \(migrate.stderr)") }
+        guard migrate.ok else {
+            throw Bench.Failure("podio-mirror migrate exited with \(migrate.status): \(migrate.stderr)")
+        }
         log("\(mode.rawValue): first full sync of \(options.apps) apps")
         let first = try await Child.run(binary, ["sync"], environment: env)
-        guard first.ok else { throw Bench.Failure("podio-mirror sync exited with \(first.status): \(first.stderr.suffix(2000))") }
+        guard first.ok else {
+            throw Bench.Failure("podio-mirror sync exited with \(first.status): \(first.stderr.suffix(2000))")
+        }
 
         let db = try await database.connect()
         defer { db.close() }
         var probe = StalenessProbe(db: db)
         try await probe.loadTables()
         guard probe.tables.count == options.apps else {
-            throw Bench.Failure("after the first sync \(probe.tables.count) of \(options.apps) apps have a table in podio_apps")
+            throw Bench.Failure(
+                "after the first sync \(probe.tables.count) of \(options.apps) apps have a table in podio_apps")
         }
         let rows = try await db.run { db in
             try db.query("SELECT app_id, item_id, revision FROM podio.items WHERE deleted_at IS NULL").rows
@@ -130,7 +141,9 @@ struct FreshnessRun {
         let pollEvery = Duration.milliseconds(options.pollMs)
         var nextChange = ContinuousClock.now
         var nextPoll = ContinuousClock.now
-        log("\(mode.rawValue): \(options.changesPerHour) changes/h for \(options.streamHours) h (\(Int(options.streamHours * 3600 / scale)) s)")
+        log(
+            "\(mode.rawValue): \(options.changesPerHour) changes/h for \(options.streamHours) h (\(Int(options.streamHours * 3600 / scale)) s)"
+        )
         while true {
             let now = ContinuousClock.now
             if let status = child.exited() {
@@ -216,12 +229,17 @@ struct FreshnessRun {
 
     /// `hooks install` against the receiver of the running engine, 20 % of deliveries dropped
     /// from then on, then a window for the quota the install spent to come back.
-    private func installHooks(env: [String: String], port: Int, simulator: PodioSimulator, engine: RunningChild) async throws {
+    private func installHooks(env: [String: String], port: Int, simulator: PodioSimulator, engine: RunningChild)
+        async throws
+    {
         try await waitForListener(port: port, engine: engine)
         log("hooks: install on \(options.apps) apps")
-        let install = try await Child.run(binary, ["hooks", "install", "--url", "http://127.0.0.1:\(port)"], environment: env)
+        let install = try await Child.run(
+            binary, ["hooks", "install", "--url", "http://127.0.0.1:\(port)"], environment: env)
         guard install.ok else {
-            throw Bench.Failure("podio-mirror hooks install exited with \(install.status): \(install.stderr.suffix(2000)) \(install.stdout.suffix(2000))")
+            throw Bench.Failure(
+                "podio-mirror hooks install exited with \(install.status): \(install.stderr.suffix(2000)) \(install.stdout.suffix(2000))"
+            )
         }
         let active = simulator.hooks().filter { !$0.deleted && $0.status == "active" }.count
         log("hooks: \(active) active; \(Int(options.drop * 100)) % of deliveries dropped from now on")
@@ -234,7 +252,9 @@ struct FreshnessRun {
     private func waitForListener(port: Int, engine: RunningChild) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
-            if let status = engine.exited() { throw Bench.Failure("podio-mirror run exited with \(status): \(engine.stderrTail())") }
+            if let status = engine.exited() {
+                throw Bench.Failure("podio-mirror run exited with \(status): \(engine.stderrTail())")
+            }
             if FreePort.isListening(port) { return }
             try await Task.sleep(for: .milliseconds(100))
         }

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A long-running child (`podio-mirror run`): started now, stopped with SIGTERM later.
@@ -21,7 +21,9 @@ final class RunningChild: Sendable {
         self.errPath = errPath
     }
 
-    static func start(_ path: String, _ arguments: [String], environment: [String: String], name: String) throws -> RunningChild {
+    static func start(_ path: String, _ arguments: [String], environment: [String: String], name: String) throws
+        -> RunningChild
+    {
         let tag = UUID().uuidString.prefix(8)
         let outPath = NSTemporaryDirectory() + "podio-bench-\(name)-\(tag).out"
         let errPath = NSTemporaryDirectory() + "podio-bench-\(name)-\(tag).err"
