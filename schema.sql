@@ -14,7 +14,7 @@
 -- history, comments and files (podio.item_versions, podio.comments, podio.files), the token
 -- endpoint's pacing (podio_auth.token_requests), and the sweep, deletion and error columns.
 --
--- schema-version: 4
+-- schema-version: 5
 
 CREATE SCHEMA IF NOT EXISTS podio;
 -- One real table per mirrored app (AppTableStore); podio-mirror owns every table in it.
@@ -536,6 +536,58 @@ CREATE TABLE IF NOT EXISTS podio.workers (
     stopped_at            timestamptz
 );
 
+-- Webhooks (version 5). The secret path segment of the hook URL, generated once (32 random
+-- bytes) and kept beside the tokens: Podio signs nothing, so the path is what tells Podio's POSTs
+-- from forged ones. `verify_open_until`: while `hooks install` runs (and shortly after), a
+-- `hook.verify` for a hook id the mirror does not know yet is accepted (Podio may send it before
+-- the create call returns the id).
+CREATE TABLE IF NOT EXISTS podio_auth.hook_secret (
+    singleton          boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    secret             text NOT NULL,
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    verify_open_until  timestamptz
+);
+REVOKE ALL ON podio_auth.hook_secret FROM PUBLIC;
+
+-- The hooks `hooks install` registered: one per app and event type. `url` is the public base
+-- URL as given (without the secret segment). `status` is Podio's (`active`, `inactive`) as last
+-- seen: by the list call, or `active` once the mirror validated the hook's verification.
+CREATE TABLE IF NOT EXISTS podio.hooks (
+    hook_id              bigint PRIMARY KEY,
+    app_id               bigint NOT NULL,
+    type                 text NOT NULL,
+    url                  text NOT NULL,
+    status               text NOT NULL DEFAULT 'inactive',
+    created_at           timestamptz NOT NULL DEFAULT now(),
+    verify_requested_at  timestamptz,
+    verified_at          timestamptz,
+    checked_at           timestamptz,      -- when Podio last listed it
+    last_event_at        timestamptz,      -- the last event received for it
+    last_error           text
+);
+CREATE INDEX IF NOT EXISTS hooks_app_idx ON podio.hooks (app_id);
+
+-- Events the receiver acknowledged, in a durable queue: written before Podio gets its 200,
+-- applied (at least once) by the event worker of `run` (and by `sync`), kept a day after.
+-- `app_id` is the hook's, never the payload's. `code` is a hook.verify's code.
+CREATE TABLE IF NOT EXISTS podio.hook_events (
+    event_id          bigserial PRIMARY KEY,
+    hook_id           bigint NOT NULL,
+    app_id            bigint,
+    type              text NOT NULL,
+    item_id           bigint,
+    item_revision_id  bigint,
+    comment_id        bigint,
+    external_id       text,
+    code              text,
+    received_at       timestamptz NOT NULL DEFAULT now(),
+    attempts          integer NOT NULL DEFAULT 0,
+    last_error        text,
+    applied_at        timestamptz
+);
+CREATE INDEX IF NOT EXISTS hook_events_pending_idx ON podio.hook_events (event_id) WHERE applied_at IS NULL;
+CREATE INDEX IF NOT EXISTS hook_events_item_idx ON podio.hook_events (item_id) WHERE applied_at IS NULL;
+
 -- The quota ledger: one row per Podio call made. `credential` is a non-secret identity key.
 CREATE TABLE IF NOT EXISTS podio.api_calls (
     call_id     bigserial PRIMARY KEY,
@@ -632,11 +684,15 @@ ALTER TABLE podio.sync_runs ADD COLUMN IF NOT EXISTS deletions_withheld text;
 ALTER TABLE podio.sync_runs ADD COLUMN IF NOT EXISTS error_category text;
 -- Columns added in version 3's lifetime (fair scheduling: issue 16).
 ALTER TABLE podio.sync_runs ADD COLUMN IF NOT EXISTS apps_skipped bigint[] NOT NULL DEFAULT '{}';
+-- Columns of version 5 (webhooks): items a reconciliation found changed that no hook
+-- delivered while the app had active hooks.
+ALTER TABLE podio.sync_state ADD COLUMN IF NOT EXISTS hooks_missed bigint NOT NULL DEFAULT 0;
+ALTER TABLE podio.sync_state ADD COLUMN IF NOT EXISTS hooks_missed_at timestamptz;
 DROP TABLE IF EXISTS podio.item_values;
 DROP INDEX IF EXISTS podio.items_title_lower_idx;
 DROP FUNCTION IF EXISTS podio.value_is_unreadable(text, jsonb, text, numeric, bigint, timestamptz, date);
 DROP FUNCTION IF EXISTS podio.value_kind(text, jsonb);
 
-INSERT INTO podio.schema_version (singleton, version) VALUES (true, 4)
+INSERT INTO podio.schema_version (singleton, version) VALUES (true, 5)
 ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, applied_at = now()
 WHERE podio.schema_version.version < EXCLUDED.version;

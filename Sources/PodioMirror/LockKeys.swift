@@ -18,6 +18,11 @@ public enum LockKeys {
     /// Held (transaction-scoped) while app tables change shape or name (names are decided
     /// from the whole set of apps, so one app's change can rename another's table).
     public static let tables: Int64 = 0x706F_6469_6F03
+    /// Held (session-scoped) by the process draining the webhook event queue.
+    public static let hookQueue: Int64 = 0x706F_6469_6F06
+    /// Held (session-scoped) while `hooks install` or `hooks remove` runs, or a worker checks the
+    /// hooks with Podio: two of them would create the same hooks twice.
+    public static let hooks: Int64 = 0x706F_6469_6F07
     /// Base of the per-credential quota ledger locks (transaction-scoped).
     public static let quotaBase: Int64 = 0x706F_6469_0000_0000
     /// Base of the per-credential token renewal locks (session-scoped, held while one process

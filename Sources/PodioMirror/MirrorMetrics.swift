@@ -25,6 +25,13 @@ public struct MirrorMetrics: Sendable {
         public static let runDuration = "podio_mirror_run_duration_seconds"
         public static let appLag = "podio_mirror_app_lag_seconds"
         public static let appsGone = "podio_mirror_apps_gone"
+        public static let hookEventsReceived = "podio_mirror_hook_events_received_total"
+        public static let hookRequestsRefused = "podio_mirror_hook_requests_refused_total"
+        public static let hookEventsApplied = "podio_mirror_hook_events_applied_total"
+        public static let hookEventsFailed = "podio_mirror_hook_events_failed_total"
+        public static let hookEventsPending = "podio_mirror_hook_events_pending"
+        public static let hooksMissed = "podio_mirror_hooks_missed"
+        public static let hooksActive = "podio_mirror_hooks_active"
     }
 
     /// One answered (or unanswered: status `none`) Podio call of this process.
@@ -61,6 +68,29 @@ public struct MirrorMetrics: Sendable {
     /// How far behind now an app's mirror is known complete.
     public func appLag(appID: Int, seconds: Double) {
         Gauge(label: Name.appLag, dimensions: [("app_id", String(appID))], factory: factory).record(max(0, seconds))
+    }
+
+    /// The receiver queued an event of this type.
+    public func hookEventReceived(type: String) {
+        Counter(label: Name.hookEventsReceived, dimensions: [("type", type)], factory: factory).increment()
+    }
+
+    /// The receiver refused a request (`reason`: path, method, content, size, rate, hook, body, database).
+    public func hookRequestRefused(reason: String) {
+        Counter(label: Name.hookRequestsRefused, dimensions: [("reason", reason)], factory: factory).increment()
+    }
+
+    func hookEvents(applied: Int, failed: Int) {
+        if applied > 0 { Counter(label: Name.hookEventsApplied, dimensions: [], factory: factory).increment(by: applied) }
+        if failed > 0 { Counter(label: Name.hookEventsFailed, dimensions: [], factory: factory).increment(by: failed) }
+    }
+
+    /// Read from the database for `/metrics`: the queue, and per app the changes reconciliation
+    /// found that no hook delivered (since the hooks were installed) and the active hooks.
+    public func hooks(pending: Int, missed: [Int: Int], active: [Int: Int]) {
+        Gauge(label: Name.hookEventsPending, dimensions: [], factory: factory).record(pending)
+        for (app, n) in missed { Gauge(label: Name.hooksMissed, dimensions: [("app_id", String(app))], factory: factory).record(n) }
+        for (app, n) in active { Gauge(label: Name.hooksActive, dimensions: [("app_id", String(app))], factory: factory).record(n) }
     }
 
     public func appsGone(_ count: Int) {

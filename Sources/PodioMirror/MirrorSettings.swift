@@ -37,6 +37,15 @@ public struct MirrorSettings: Sendable {
     /// How long the list of apps the credentials see is kept before a run asks Podio again
     /// (`PODIO_APPS_REFRESH`); also how long an app Podio stopped serving is skipped.
     public var appsRefresh: Double = 3600
+    /// How often `run` reconciles (a delta) an app with active hooks (`PODIO_RECONCILE_EVERY`,
+    /// `run --reconcile-every`); apps without active hooks get a delta every `run --every`.
+    public var reconcileInterval: Double = 3600
+    /// Pending changed items of one app from which the hook worker may serve them by one delta
+    /// listing instead of item reads (`PODIO_HOOK_DELTA_AT`), when that costs less of the quota.
+    public var hookDeltaThreshold = 20
+    /// How long after an edit its hook may still be on its way: a reconciliation does not count
+    /// a change younger than this as missed by hooks.
+    public var hookGrace: Double = 30
 
     public init() {}
 
@@ -113,6 +122,16 @@ public struct MirrorSettings: Sendable {
         if let v = value("PODIO_APPS_REFRESH") {
             s.appsRefresh = try duration(v, "PODIO_APPS_REFRESH", examples: "30m, 1h, 6h")
         }
+        if let v = value("PODIO_RECONCILE_EVERY") {
+            s.reconcileInterval = try duration(v, "PODIO_RECONCILE_EVERY", examples: "30m, 1h, 6h")
+        }
+        if let v = value("PODIO_HOOK_GRACE") {
+            guard let seconds = DurationParser.seconds(v), seconds >= 0 else {
+                throw MirrorError(.usage, "PODIO_HOOK_GRACE is not a duration", fix: "use 0s, 30s, 2m or plain seconds")
+            }
+            s.hookGrace = seconds
+        }
+        if let v = value("PODIO_HOOK_DELTA_AT") { s.hookDeltaThreshold = try positive(v, "PODIO_HOOK_DELTA_AT") }
         if let v = value("PODIO_RATE_RESERVE") {
             guard let r = Double(v.replacingOccurrences(of: "%", with: "")), r >= 0, r < 100 else {
                 throw MirrorError(.usage, "PODIO_RATE_RESERVE is not a percentage", fix: "use a number from 0 to 99, e.g. 5")

@@ -42,6 +42,13 @@ public struct MirrorStatus: Codable, Sendable {
         public var callsPerDelta: Double?
         /// Rate-limited calls its unfinished full load still needs, when known.
         public var callsToFinishFullLoad: Int?
+        /// Its webhooks: active and not active in Podio (as last seen), when the last event came.
+        public var hooksActive: Int = 0
+        public var hooksInactive: Int = 0
+        public var lastHookEventAt: Date?
+        /// Changes reconciliation found that no hook delivered while the app had active hooks.
+        public var missedByHooks: Int = 0
+        public var lastMissedAt: Date?
     }
 
     /// How often the apps are meant to be synced, and how that is known.
@@ -108,6 +115,8 @@ public struct MirrorStatus: Codable, Sendable {
     public var appListRefreshedAt: Date?
     public var runs: [Run] = []
     public var hints: [String] = []
+    /// Webhook events queued and not applied yet.
+    public var hookEventsPending: Int = 0
 
     /// Reads the status from the database: the store of the status queries. `appsRefresh` is
     /// `PODIO_APPS_REFRESH` (when an app Podio stopped serving is tried again); without
@@ -135,7 +144,11 @@ public struct MirrorStatus: Codable, Sendable {
                    (SELECT count(*) FROM podio.items i LEFT JOIN podio.comment_reads r ON r.item_id = i.item_id
                     WHERE i.app_id = k.app_id AND i.deleted_at IS NULL AND coalesce(i.comment_count, 0) > 0
                       AND (r.item_id IS NULL OR r.comment_count IS DISTINCT FROM i.comment_count
-                           OR r.last_event_on IS DISTINCT FROM i.last_event_on)) AS comments_pending
+                           OR r.last_event_on IS DISTINCT FROM i.last_event_on)) AS comments_pending,
+                   (SELECT count(*) FROM podio.hooks h WHERE h.app_id = k.app_id AND h.status = 'active') AS hooks_active,
+                   (SELECT count(*) FROM podio.hooks h WHERE h.app_id = k.app_id AND h.status <> 'active') AS hooks_inactive,
+                   (SELECT max(h.last_event_at) FROM podio.hooks h WHERE h.app_id = k.app_id) AS last_hook_event_at,
+                   s.hooks_missed, s.hooks_missed_at
             FROM known k
             LEFT JOIN podio.apps a ON a.app_id = k.app_id
             LEFT JOIN podio.sync_state s ON s.app_id = k.app_id
@@ -162,6 +175,11 @@ public struct MirrorStatus: Codable, Sendable {
             }
             if let since = app.completeUpTo ?? app.firstSelectedAt { app.lagSeconds = max(0, now.timeIntervalSince(since)) }
             app.callsPerDelta = r.double("delta_calls")
+            app.hooksActive = r.int("hooks_active") ?? 0
+            app.hooksInactive = r.int("hooks_inactive") ?? 0
+            app.lastHookEventAt = r.date("last_hook_event_at")
+            app.missedByHooks = r.int("hooks_missed") ?? 0
+            app.lastMissedAt = r.date("hooks_missed_at")
             if unfinished, let filtered = r.int("full_pass_filtered") {
                 app.callsToFinishFullLoad = max(1, (filtered - (r.int("full_pass_offset") ?? 0) + 499) / 500)
             }
@@ -215,6 +233,7 @@ public struct MirrorStatus: Codable, Sendable {
                 itemsWritten: r.int("items_written") ?? 0, itemsDeleted: r.int("items_deleted") ?? 0,
                 error: r.string("error"), errorCategory: r.string("error_category"), deferredUntil: r.date("deferred_until"))
         }
+        report.hookEventsPending = try db.query("SELECT count(*) AS n FROM podio.hook_events WHERE applied_at IS NULL").first?.int("n") ?? 0
         report.hints = hints(report)
         return report
     }

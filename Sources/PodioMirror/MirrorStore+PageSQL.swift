@@ -128,6 +128,32 @@ enum PageSQL {
                (SELECT max(item_id) FROM pm_page) AS last_item_id
         """
 
+    /// Reconciliation of an app with active hooks: the changed items of the page that no hook
+    /// delivered (edited from the second the hooks became active (Podio's times are whole
+    /// seconds), before the grace for deliveries still
+    /// on their way, and with no event of theirs waiting in the queue) are counted as missed.
+    /// $1 app, $2 hooks active since, $3 edited before.
+    static let countMissedByHooks = """
+        WITH missed AS (
+            SELECT count(DISTINCT c.item_id)::bigint AS n FROM pm_changed AS c JOIN pm_page AS p ON p.item_id = c.item_id
+            WHERE p.last_edit_on >= date_trunc('second', $2::timestamptz) AND p.last_edit_on < $3
+              AND NOT EXISTS (SELECT 1 FROM podio.hook_events AS e WHERE e.item_id = c.item_id AND e.applied_at IS NULL)
+        ), up AS (
+            UPDATE podio.sync_state SET hooks_missed = hooks_missed + (SELECT n FROM missed), hooks_missed_at = now()
+            WHERE app_id = $1 AND (SELECT n FROM missed) > 0
+            RETURNING 1
+        )
+        SELECT (SELECT n FROM missed) AS n
+        """
+
+    /// Items a hook event fetched: an answer older than what the mirror holds (a delta wrote a
+    /// newer revision while the item read was on its way) is dropped, so events never move an
+    /// item back.
+    static let dropOlderRevisions = """
+        DELETE FROM pm_page AS p USING podio.items AS i
+        WHERE i.item_id = p.item_id AND i.deleted_at IS NULL AND i.revision > p.revision
+        """
+
     /// A full pass remembers every id it saw (so deletion detection survives a resume).
     static let rememberSeen = """
         INSERT INTO podio.full_pass_seen (app_id, item_id) SELECT DISTINCT $1::bigint, item_id FROM pm_page

@@ -143,13 +143,14 @@ public struct MirrorStore: Sendable {
     /// With `dryRun`, the same statements run and the transaction is rolled back.
     public func writePage(
         appID: Int, runID: Int64, body: String, checkpoint: Checkpoint, podioTotal: Int, dryRun: Bool,
-        app: PodioApp? = nil, keepHistory: Bool = true
+        app: PodioApp? = nil, keepHistory: Bool = true, onlyNewer: Bool = false, missedByHooks: HookWatch? = nil
     ) throws -> PageOutcome {
         try db.execute("BEGIN")
         do {
             // A dry run has not stored the app (its transaction was rolled back): do it here too.
             if dryRun, let app { _ = try upsertAppInOpenTransaction(app) }
             try db.query(PageSQL.stage, [body])
+            if onlyNewer { try db.execute(PageSQL.dropOlderRevisions) }
             try db.execute(PageSQL.analyze)
             let tables = AppTableStore(db: db, logger: db.logger)
             let activity = try db.query(PageSQL.refreshActivity, [appID]).rows.compactMap { $0.int("item_id") }
@@ -161,6 +162,10 @@ public struct MirrorStore: Sendable {
             let findings = try tables.writeChanged(appID: appID)
             let untitled = try db.query(PageSQL.untitledItems).rows.compactMap { $0.int("item_id") }
             let summary = try db.query(PageSQL.summary).first
+            var missed = 0
+            if let watch = missedByHooks {
+                missed = try db.query(PageSQL.countMissedByHooks, [appID, watch.since, watch.before]).first?.int("n") ?? 0
+            }
             switch checkpoint {
             case .fullPass(let nextOffset, let filtered):
                 try db.query(PageSQL.rememberSeen, [appID])
@@ -187,7 +192,8 @@ public struct MirrorStore: Sendable {
             let seen = summary?.int("seen") ?? 0
             return PageOutcome(
                 seen: seen, inserted: inserted, updated: updated, unchanged: seen - inserted - updated,
-                activityRefreshed: activity.count, unknownFieldIDs: findings.unknownFieldIDs, unreadable: findings.unreadable, untitled: untitled)
+                activityRefreshed: activity.count, unknownFieldIDs: findings.unknownFieldIDs, unreadable: findings.unreadable, untitled: untitled,
+                missedByHooks: missed)
         } catch {
             _ = try? db.execute("ROLLBACK")
             throw error
@@ -360,8 +366,22 @@ public struct PageOutcome: Sendable {
     public var unreadable: [UnreadableValue]
     /// Changed items without a title.
     public var untitled: [Int] = []
+    /// Changed items that no hook delivered although the app had active hooks (reconciliation).
+    public var missedByHooks: Int = 0
 
     public var written: Int { inserted + updated }
+}
+
+/// Which changes a reconciliation counts as missed by hooks: edited from `since` (the hooks
+/// became active) and before `before` (deliveries still on their way are not missed yet).
+public struct HookWatch: Sendable {
+    public var since: Date
+    public var before: Date
+
+    public init(since: Date, before: Date) {
+        self.since = since
+        self.before = before
+    }
 }
 
 /// What storing an app's definition changed.

@@ -29,6 +29,14 @@ final class RunContext {
     /// Field ids items carry that the app's definition lacks even after reading it again:
     /// warned about once per app and run.
     private var unknownFieldsWarned: Set<Int> = []
+    /// During a delta of an app with active hooks: which changes count as missed by hooks.
+    var hookWatch: HookWatch?
+    /// How long after an edit its hook delivery may still be on its way (not missed yet).
+    var hookGrace: Double = 30
+    /// Pending changed items of one app from which one delta listing may serve them.
+    var hookDeltaThreshold = 20
+    /// Comment events read the item's comments.
+    var commentsEnabled = true
 
     init(
         runID: Int64, options: SyncOptions, store: MirrorStore, ledger: QuotaLedger, access: PodioAccess,
@@ -48,6 +56,12 @@ final class RunContext {
         self.sweepInterval = sweepInterval
         self.keepHistory = keepHistory
         self.startedAt = clock.now()
+    }
+
+    /// Forgets the definition read last (the hook worker reads several apps' outside a pass).
+    func forgetDefinition() {
+        definition = nil
+        unknownFieldsWarned = []
     }
 
     /// The app that was in progress when the run stopped, if any.
@@ -180,7 +194,7 @@ final class RunContext {
     }
 
     /// `GET /app/{app_id}` and the upsert of the app and its fields.
-    private func refreshDefinition(appID: Int, client: PodioClient) async throws {
+    func refreshDefinition(appID: Int, client: PodioClient) async throws {
         let app = try await client.app(appID)
         let store = self.store
         let dryRun = options.dryRun
@@ -314,6 +328,18 @@ final class RunContext {
     private func delta(appID: Int, client: PodioClient, state: SyncState) async throws {
         let store = self.store
         let upTo = try await passBound()
+        // With active hooks this delta is a reconciliation: what it writes that no hook
+        // delivered is counted per app (`status`, `/metrics`: missed by hooks).
+        if !options.dryRun, let since = try await store.run({ try $0.appsWithActiveHooks()[appID] }) {
+            hookWatch = HookWatch(since: since, before: clock.now().addingTimeInterval(-hookGrace))
+        }
+        defer {
+            if hookWatch != nil, let missed = current?.missedByHooks, missed > 0 {
+                logger.warning(
+                    "app \(appID): reconciliation found \(missed) change\(missed == 1 ? "" : "s") that no hook delivered (counted in status and /metrics as missed by hooks)")
+            }
+            hookWatch = nil
+        }
         var cursor = state.highWaterMark.map { $0.addingTimeInterval(-overlap) }
         var podioTotal: Int?
         var planned = false
@@ -465,7 +491,7 @@ final class RunContext {
         if options.stopRequested?() == true { throw SyncStopped() }
     }
 
-    private func write(appID: Int, page: ItemPage, checkpoint: MirrorStore.Checkpoint) async throws -> PageOutcome {
+    func write(appID: Int, page: ItemPage, checkpoint: MirrorStore.Checkpoint, onlyNewer: Bool = false) async throws -> PageOutcome {
         let store = self.store
         let runID = self.runID
         let dryRun = options.dryRun
@@ -474,10 +500,11 @@ final class RunContext {
         let started = ContinuousClock.now
         let app = dryRun ? definition : nil
         let keepHistory = self.keepHistory
+        let watch = hookWatch
         let outcome = try await store.run {
             try $0.writePage(
                 appID: appID, runID: runID, body: body, checkpoint: checkpoint, podioTotal: total, dryRun: dryRun, app: app,
-                keepHistory: keepHistory)
+                keepHistory: keepHistory, onlyNewer: onlyNewer, missedByHooks: watch)
         }
         writeSeconds += Self.seconds(ContinuousClock.now - started)
         current?.pages += 1
@@ -485,6 +512,7 @@ final class RunContext {
         current?.itemsWritten += outcome.written
         current?.itemsUnchanged += outcome.unchanged
         current?.activityRefreshed += outcome.activityRefreshed
+        current?.missedByHooks += outcome.missedByHooks
         // One warning line per item, naming its first problem; the raw JSON keeps everything.
         var warned = Set<Int>()
         for itemID in outcome.untitled where warned.insert(itemID).inserted {

@@ -28,6 +28,8 @@ public struct RunSummary: Sendable, Codable {
     public var comments: CommentRunSummary?
     /// The files downloaded after them (nil unless `PODIO_FILES` names a directory).
     public var files: FileRunSummary?
+    /// The webhook events the run applied before its apps (nil when none were queued).
+    public var hookEvents: HookDrainSummary?
     /// Deep history read after them (nil unless `PODIO_DEEP_HISTORY` covers an app of the run).
     public var deepHistory: DeepHistoryRunSummary?
 
@@ -42,7 +44,7 @@ public struct RunSummary: Sendable, Codable {
         case secondsWaitedForQuota = "seconds_waited_for_quota", rateLimitErrors = "rate_limit_errors"
         case apps, skipped, deferredUntil = "deferred_until", error, errorCategory = "error_category"
         case httpSeconds = "http_seconds", decodeSeconds = "decode_seconds", writeSeconds = "write_seconds"
-        case comments, files, deepHistory = "deep_history"
+        case comments, files, hookEvents = "hook_events", deepHistory = "deep_history"
     }
 
     /// One line: what ran, how much moved, how many calls.
@@ -56,13 +58,18 @@ public struct RunSummary: Sendable, Codable {
             let synced = skipped.filter { $0.reason == .syncedByAnotherRun }.count
             let gone = skipped.filter { $0.reason == .gone }.count
             let fresh = skipped.filter { $0.reason == .fresh }.count
+            let hooked = skipped.filter { $0.reason == .hooked }.count
             let parts = [
+                hooked > 0 ? "\(hooked) kept fresh by hooks" : nil,
                 fresh > 0 ? "\(fresh) fresh while the quota is spent" : nil,
                 held > 0 ? "\(held) held by another run" : nil, synced > 0 ? "\(synced) synced by another run" : nil,
                 gone > 0 ? "\(gone) not visible to these credentials" : nil,
             ].compactMap { $0 }
             text += "; skipped \(skipped.count) app\(skipped.count == 1 ? "" : "s") (\(parts.joined(separator: ", ")))"
         }
+        let missed = apps.reduce(0) { $0 + $1.missedByHooks }
+        if missed > 0 { text += "; \(missed) change\(missed == 1 ? "" : "s") missed by hooks" }
+        if let hookEvents, hookEvents.events > 0 { text += "; \(hookEvents.events) hook event\(hookEvents.events == 1 ? "" : "s") applied" }
         if secondsWaitedForQuota >= 0.5 { text += ", \(DurationParser.describe(secondsWaitedForQuota.rounded())) waiting for quota" }
         if let comments, comments.itemsRead > 0 || comments.itemsPending > 0 {
             text += "; comments of \(comments.itemsRead) item\(comments.itemsRead == 1 ? "" : "s") read"
@@ -92,6 +99,8 @@ public struct SkippedApp: Sendable, Codable, Equatable {
         /// Synced more recently than the quota's pace allows again, and no call was free:
         /// the next run takes it.
         case fresh
+        /// Its hooks keep it fresh: its reconciliation (a delta) is not due yet.
+        case hooked
     }
 
     public var appID: Int
@@ -136,8 +145,11 @@ public struct AppRunSummary: Sendable, Codable {
     public var deletionsWithheld: String?
     public var fieldsChanged = false
     public var warnings = 0
+    /// Items this reconciliation found changed that no hook delivered (the app had active hooks).
+    public var missedByHooks = 0
 
     enum CodingKeys: String, CodingKey {
+        case missedByHooks = "missed_by_hooks"
         case appID = "app_id", name, mode, pages, calls
         case itemsSeen = "items_seen", itemsWritten = "items_written", itemsUnchanged = "items_unchanged"
         case itemsDeleted = "items_deleted", activityRefreshed = "activity_refreshed"

@@ -33,6 +33,8 @@ extension SyncCoordinator {
         var order: [Int]
         var claimed = Set<Int>()
         var held: [Int] = []
+        /// Apps with active webhooks (when the run reconciles them at an interval).
+        var hooked: [Int: Date] = [:]
         /// When the plan was made (gone apps marked since then are new to this run).
         var at: Date
     }

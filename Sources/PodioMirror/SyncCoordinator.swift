@@ -73,6 +73,18 @@ public final class SyncCoordinator: Sendable {
             runID: runID, options: options, store: MirrorStore(db: db), ledger: ledger, access: access, clock: clock,
             logger: logger, observer: observer, metrics: metrics, overlap: settings.deltaOverlap,
             sweepInterval: settings.sweepInterval, keepHistory: settings.history)
+        context.hookGrace = settings.hookGrace
+        context.hookDeltaThreshold = settings.hookDeltaThreshold
+        context.commentsEnabled = settings.comments
+        // Webhook events waiting in the queue are applied first (a `sync` drains them too;
+        // under `run` the event worker usually has already).
+        if !options.dryRun {
+            let drained = await context.drainHookEvents()
+            if drained.events > 0 || drained.failed > 0 { summary.hookEvents = drained }
+        }
+        if options.reconcileInterval != nil {
+            plan.hooked = try await db.run { try MirrorStore(db: $0).appsWithActiveHooks() }
+        }
         let pace = try await quotaPace(plan.order, access: access, db: db)
         var inProgress: Int?
         do {
@@ -179,6 +191,13 @@ public final class SyncCoordinator: Sendable {
                 }
                 plan.claimed.insert(appID)
             }
+            if options.kind == .sync, plan.hooked[appID] != nil, let interval = options.reconcileInterval,
+                let due = try await reconciliationDue(appID: appID, interval: interval, db: db)
+            {
+                summary.skipped.append(due)
+                try await db.run { try MirrorStore(db: $0).release(appID: appID) }
+                continue
+            }
             if options.kind == .sync, let (identity, pace) = pace[appID],
                 let fresh = try await freshness(appID: appID, pace: pace, identity: identity, db: db, ledger: ledger)
             {
@@ -245,6 +264,20 @@ public final class SyncCoordinator: Sendable {
 
     /// A complete app synced more recently than the quota's pace, when no rate-limited call is
     /// free now: it is skipped (reported), not waited for.
+    /// An app with active hooks whose last completed pass is younger than the reconciliation
+    /// interval: skipped (its hooks keep it fresh), or nil when its reconciliation is due.
+    private func reconciliationDue(appID: Int, interval: Double, db: PGConnection) async throws -> SkippedApp? {
+        let state = try await db.run { try MirrorStore(db: $0).syncState(appID: appID) }
+        guard !state.hasUnfinishedFullPass, state.lastFullSyncAt != nil else { return nil }
+        guard let last = [state.lastDeltaSyncAt, state.lastFullSyncAt].compactMap({ $0 }).max() else { return nil }
+        let age = clock.now().timeIntervalSince(last)
+        guard age < interval else { return nil }
+        return SkippedApp(
+            appID: appID, reason: .hooked,
+            detail: "active hooks keep it fresh; its reconciliation (a delta) is due in "
+                + DurationParser.approximate(interval - age))
+    }
+
     private func freshness(appID: Int, pace: Double, identity: String, db: PGConnection, ledger: QuotaLedger) async throws
         -> SkippedApp?
     {

@@ -29,6 +29,9 @@ public struct SyncOptions: Sendable {
     /// Asked between pages; when it answers true the run stops after the committed page
     /// (the scheduler's graceful shutdown).
     public var stopRequested: (@Sendable () -> Bool)?
+    /// An app with active hooks gets a delta (its reconciliation) only when its last one is this
+    /// old (`run`: `PODIO_RECONCILE_EVERY`); nil: every run (a one-shot `sync`).
+    public var reconcileInterval: Double?
 
     public init(kind: Kind, apps: [Int]? = nil, dryRun: Bool = false, maxWait: Double = 600, claiming: Claiming = .allAtStart) {
         self.kind = kind

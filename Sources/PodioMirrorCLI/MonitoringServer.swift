@@ -104,6 +104,12 @@ actor DatabaseProbe {
         self.logger = logger
     }
 
+    /// Closes the connection (the next question opens another).
+    func close() {
+        connection?.close()
+        connection = nil
+    }
+
     /// Runs `body` on the probe's connection within `timeout` seconds.
     func run<T: Sendable>(timeout: Double = 5, _ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
         let db: PGConnection
@@ -212,6 +218,10 @@ enum MonitoringServer {
                 if let lag = app.lagSeconds { metrics.appLag(appID: app.appID, seconds: lag) }
             }
             metrics.appsGone(report.apps.filter { $0.gone != nil }.count)
+            let hooked = report.apps.filter { $0.hooksActive + $0.hooksInactive > 0 || $0.missedByHooks > 0 }
+            metrics.hooks(
+                pending: report.hookEventsPending, missed: Dictionary(uniqueKeysWithValues: hooked.map { ($0.appID, $0.missedByHooks) }),
+                active: Dictionary(uniqueKeysWithValues: hooked.map { ($0.appID, $0.hooksActive) }))
         } catch {
             logger.warning("the metrics could not read the database", metadata: ["error": "\(MirrorError(classifying: error).message)"])
         }
@@ -221,7 +231,7 @@ enum MonitoringServer {
     /// The HTTP service.
     static func application(
         address: ListenAddress, probe: DatabaseProbe, runs: RunHealth, registry: PrometheusCollectorRegistry,
-        metrics: MirrorMetrics, settings: MirrorSettings, logger: Logger,
+        metrics: MirrorMetrics, settings: MirrorSettings, receiver: HookReceiver? = nil, logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some Service {
         let router = Router()
@@ -237,6 +247,7 @@ enum MonitoringServer {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: text)))
         }
+        receiver?.register(on: router)
         return Application(
             router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? address.port) },

@@ -13,7 +13,8 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Long-running scheduler for containers: a delta sync every D, graceful stop on SIGTERM/SIGINT.",
         discussion: """
             Several `run` processes may share one database: each takes the next app in need that no \
-            other holds. With --listen, serves /healthz and /metrics (Prometheus) over HTTP.
+            other holds. With --listen, serves /healthz and /metrics (Prometheus) over HTTP, and the \
+            webhook receiver (`hooks install`); queued webhook events are applied as they arrive.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -35,7 +36,15 @@ struct RunCommand: AsyncParsableCommand {
         help: "Serve /healthz and /metrics at HOST:PORT (a bare port listens on 127.0.0.1, a bare host on port 9464); default off.")
     var listen: String?
 
+    @Option(
+        name: .long,
+        help: "How often an app with active hooks gets a delta (its reconciliation; default 1h, PODIO_RECONCILE_EVERY).")
+    var reconcileEvery: String?
+
     func validate() throws {
+        if let reconcileEvery, (DurationParser.seconds(reconcileEvery) ?? 0) <= 0 {
+            throw ValidationError("--reconcile-every must be a duration such as 1h")
+        }
         guard let seconds = DurationParser.seconds(every), seconds >= 1 else { throw ValidationError("--every must be a duration such as 15m") }
         if let resyncEvery, DurationParser.seconds(resyncEvery) == nil { throw ValidationError("--resync-every must be a duration such as 24h") }
         if let maxWait, DurationParser.seconds(maxWait) == nil { throw ValidationError("--max-wait must be a duration such as 10m") }
@@ -47,8 +56,10 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await CommandRunner.execute {
             let logger = global.logger("podio-mirror.run", defaultLevel: .info)
-            let settings = try global.settings()
+            var settings = try global.settings()
+            if let seconds = reconcileEvery.flatMap(DurationParser.seconds) { settings.reconcileInterval = seconds }
             _ = try settings.requireAPIKey()
+            let wake = HookSignal()
             let interval = DurationParser.seconds(every) ?? 900
             var metrics = MirrorMetrics()
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -58,19 +69,23 @@ struct RunCommand: AsyncParsableCommand {
                 let (registry, factory) = MonitoringServer.makeMetrics()
                 metrics = MirrorMetrics(factory: factory)
                 let probe = DatabaseProbe(url: settings.databaseURL, logger: logger)
+                // The webhook receiver has a connection of its own: /metrics never delays an event.
+                let receiver = HookReceiver(
+                    probe: DatabaseProbe(url: settings.databaseURL, logger: logger), metrics: metrics, wake: wake, logger: logger)
                 // First in the group, so it is stopped last: /healthz answers while the run in
                 // progress finishes its page.
                 services.append(
                     .init(
                         service: MonitoringServer.application(
                             address: address, probe: probe, runs: health, registry: registry, metrics: metrics,
-                            settings: settings, logger: logger)))
+                            settings: settings, receiver: receiver, logger: logger)))
             }
             let scheduler = SchedulerService(
                 settings: settings, interval: interval, resyncInterval: resyncEvery.flatMap(DurationParser.seconds),
                 maxWait: maxWait.flatMap(DurationParser.seconds) ?? interval, apps: apps.isEmpty ? nil : apps,
                 metrics: metrics, health: health, listen: address?.description, logger: logger)
             services.append(.init(service: scheduler))
+            services.append(.init(service: HookEventService(settings: settings, wake: wake, metrics: metrics, logger: logger)))
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -140,6 +155,7 @@ struct SchedulerService: Service {
             }
             await worker.seen(every: interval, resyncEvery: resyncInterval, listen: listen)
             var options = SyncOptions(kind: kind, apps: apps, maxWait: maxWait, claiming: .oneAtATime)
+            options.reconcileInterval = settings.reconcileInterval
             options.stopRequested = { Task.isShuttingDownGracefully }
             let coordinator = SyncCoordinator(settings: settings, transport: transport, clock: clock, metrics: metrics, logger: logger)
             do {

@@ -83,7 +83,15 @@ extension MirrorStatus {
             }
             out.append(line)
             out.append("    " + a.freshness)
+            if a.hooksActive + a.hooksInactive > 0 || a.missedByHooks > 0 {
+                var hooks = "    hooks: \(a.hooksActive) active"
+                if a.hooksInactive > 0 { hooks += ", \(a.hooksInactive) NOT ACTIVE (reconciliation asks Podio to verify them again)" }
+                hooks += "; last event \(Self.format(a.lastHookEventAt)); missed by hooks \(a.missedByHooks)"
+                if let at = a.lastMissedAt, a.missedByHooks > 0 { hooks += " (last found \(Self.format(at)))" }
+                out.append(hooks)
+            }
         }
+        if hookEventsPending > 0 { out.append("  hook events waiting to be applied: \(hookEventsPending)") }
         out.append("Schedule:")
         if let schedule = scheduleDescription {
             out.append("  \(schedule)")

@@ -31,6 +31,8 @@ final class CLIHarness: Sendable {
         /// The binary's quota: (rate-limited, general, window seconds).
         var quota: (Int, Int, Double) = (250, 1000, 3600)
         var migrate = true
+        /// The simulator accepts webhook URLs on loopback (the binary's `run --listen`).
+        var allowLoopbackHooks = false
     }
 
     private init(options: Options, database: MirrorDatabase) async throws {
@@ -39,6 +41,7 @@ final class CLIHarness: Sendable {
         configuration.items = options.items
         configuration.seed = options.seed
         configuration.tokenTTL = options.tokenTTL
+        configuration.allowLoopbackHooks = options.allowLoopbackHooks
         if let (limited, general, window) = options.simulatorLimits {
             configuration.rateLimit = limited
             configuration.rateLimitGeneral = general

@@ -1,0 +1,287 @@
+import Foundation
+import LibPQ
+
+/// A hook as the mirror recorded it (`podio.hooks`).
+public struct StoredHook: Sendable, Equatable {
+    public var hookID: Int
+    public var appID: Int
+    public var type: String
+    /// The public base URL given to `hooks install` (no secret in it).
+    public var url: String
+    /// Podio's status as last seen: `active` or `inactive`.
+    public var status: String
+    public var createdAt: Date?
+    public var verifyRequestedAt: Date?
+    public var verifiedAt: Date?
+    public var checkedAt: Date?
+    public var lastEventAt: Date?
+    public var lastError: String?
+}
+
+/// One event Podio posted to the receiver, as queued in `podio.hook_events`.
+public struct HookEvent: Sendable, Equatable {
+    public var eventID: Int64 = 0
+    public var hookID: Int
+    /// The hook's app (from `podio.hooks`), nil for a hook the mirror did not know yet.
+    public var appID: Int?
+    public var type: String
+    public var itemID: Int?
+    public var itemRevisionID: Int?
+    public var commentID: Int?
+    public var externalID: String?
+    /// A `hook.verify`'s code.
+    public var code: String?
+    public var receivedAt: Date?
+    public var attempts: Int = 0
+
+    public init(
+        hookID: Int, type: String, itemID: Int? = nil, itemRevisionID: Int? = nil, commentID: Int? = nil,
+        externalID: String? = nil,
+        code: String? = nil, appID: Int? = nil
+    ) {
+        self.hookID = hookID
+        self.type = type
+        self.itemID = itemID
+        self.itemRevisionID = itemRevisionID
+        self.commentID = commentID
+        self.externalID = externalID
+        self.code = code
+        self.appID = appID
+    }
+}
+
+/// The webhook statements: the secret, the hooks, the event queue.
+extension MirrorStore {
+    // MARK: - Secret
+
+    /// The secret path segment, created from `candidate` the first time (never replaced after).
+    public func hookSecret(creatingWith candidate: String? = nil) throws -> String? {
+        if let candidate {
+            try db.query(
+                "INSERT INTO podio_auth.hook_secret (singleton, secret) VALUES (true, $1) ON CONFLICT DO NOTHING",
+                [candidate])
+        }
+        return try db.query("SELECT secret FROM podio_auth.hook_secret").first?.string("secret")
+    }
+
+    /// Accepts `hook.verify` for hook ids not recorded yet until `until` (a running install).
+    public func openVerifyWindow(until: Date?) throws {
+        try db.query("UPDATE podio_auth.hook_secret SET verify_open_until = $1", [until])
+    }
+
+    /// Whether a `hook.verify` for an unknown hook id is accepted now.
+    public func verifyWindowOpen(now: Date) throws -> Bool {
+        try db.query("SELECT verify_open_until > $1 AS open FROM podio_auth.hook_secret", [now]).first?.bool("open")
+            ?? false
+    }
+
+    // MARK: - Hooks
+
+    public func recordHook(hookID: Int, appID: Int, type: String, url: String, status: String) throws {
+        try db.query(
+            """
+            INSERT INTO podio.hooks (hook_id, app_id, type, url, status, checked_at) VALUES ($1, $2, $3, $4, $5, now())
+            ON CONFLICT (hook_id) DO UPDATE SET app_id = $2, type = $3, url = $4, status = $5, checked_at = now(),
+                verified_at = CASE WHEN $5 = 'active' THEN coalesce(podio.hooks.verified_at, now()) ELSE podio.hooks.verified_at END
+            """, [hookID, appID, type, url, status])
+    }
+
+    public func hooks(appID: Int? = nil) throws -> [StoredHook] {
+        try db.query(
+            """
+            SELECT hook_id, app_id, type, url, status, created_at, verify_requested_at, verified_at, checked_at, last_event_at, last_error
+            FROM podio.hooks WHERE $1::bigint IS NULL OR app_id = $1 ORDER BY app_id, type, hook_id
+            """, [appID]
+        ).rows.compactMap { row in
+            guard let id = row.int("hook_id"), let app = row.int("app_id") else { return nil }
+            return StoredHook(
+                hookID: id, appID: app, type: row.string("type") ?? "", url: row.string("url") ?? "",
+                status: row.string("status") ?? "",
+                createdAt: row.date("created_at"), verifyRequestedAt: row.date("verify_requested_at"),
+                verifiedAt: row.date("verified_at"),
+                checkedAt: row.date("checked_at"), lastEventAt: row.date("last_event_at"),
+                lastError: row.string("last_error"))
+        }
+    }
+
+    public func deleteHookRecord(hookID: Int) throws {
+        try db.query("DELETE FROM podio.hooks WHERE hook_id = $1", [hookID])
+    }
+
+    public func markVerifyRequested(hookID: Int) throws {
+        try db.query(
+            "UPDATE podio.hooks SET verify_requested_at = now(), last_error = NULL WHERE hook_id = $1", [hookID])
+    }
+
+    public func markHookVerified(hookID: Int) throws {
+        // The first verification stays: changes while a hook was inactive count as missed.
+        try db.query(
+            "UPDATE podio.hooks SET status = 'active', verified_at = coalesce(verified_at, now()), last_error = NULL WHERE hook_id = $1",
+            [hookID])
+    }
+
+    public func markHookError(hookID: Int, _ message: String) throws {
+        try db.query("UPDATE podio.hooks SET last_error = $2 WHERE hook_id = $1", [hookID, message])
+    }
+
+    /// Known hook ids and their apps (what the receiver accepts).
+    public func hookApps() throws -> [Int: Int] {
+        var out: [Int: Int] = [:]
+        for row in try db.query("SELECT hook_id, app_id FROM podio.hooks").rows {
+            if let id = row.int("hook_id"), let app = row.int("app_id") { out[id] = app }
+        }
+        return out
+    }
+
+    /// Apps with at least one active item hook, and since when (the first verification).
+    public func appsWithActiveHooks() throws -> [Int: Date] {
+        var out: [Int: Date] = [:]
+        for row in try db.query(
+            """
+            SELECT app_id, min(coalesce(verified_at, created_at)) AS since FROM podio.hooks
+            WHERE status = 'active' AND type LIKE 'item.%' GROUP BY app_id
+            """
+        ).rows {
+            if let id = row.int("app_id"), let since = row.date("since") { out[id] = since }
+        }
+        return out
+    }
+
+    // MARK: - Events
+
+    /// Queues an event (committed when this returns): its app is the hook's.
+    @discardableResult
+    public func enqueueHookEvent(_ event: HookEvent) throws -> Int64 {
+        let id = try db.query(
+            """
+            WITH e AS (
+                INSERT INTO podio.hook_events (hook_id, app_id, type, item_id, item_revision_id, comment_id, external_id, code)
+                VALUES ($1, (SELECT app_id FROM podio.hooks WHERE hook_id = $1), $2, $3, $4, $5, $6, $7)
+                RETURNING event_id
+            ), h AS (
+                UPDATE podio.hooks SET last_event_at = now() WHERE hook_id = $1 RETURNING 1
+            )
+            SELECT event_id FROM e
+            """,
+            [
+                event.hookID, event.type, event.itemID, event.itemRevisionID, event.commentID, event.externalID,
+                event.code,
+            ]
+        ).first?.int64("event_id")
+        return id ?? 0
+    }
+
+    /// Pending `hook.verify` events of hook ids the mirror does not know (the install race).
+    public func pendingUnknownVerifications() throws -> Int {
+        try db.query(
+            """
+            SELECT count(*) AS n FROM podio.hook_events e WHERE e.applied_at IS NULL AND e.type = 'hook.verify'
+              AND NOT EXISTS (SELECT 1 FROM podio.hooks h WHERE h.hook_id = e.hook_id)
+            """
+        ).first?.int("n") ?? 0
+    }
+
+    /// Events not applied yet, oldest first; the app is looked up again (a hook recorded after
+    /// its verify event arrived).
+    public func pendingHookEvents(limit: Int = 5000) throws -> [HookEvent] {
+        try db.query(
+            """
+            SELECT e.event_id, e.hook_id, coalesce(h.app_id, e.app_id) AS app_id, e.type, e.item_id, e.item_revision_id,
+                   e.comment_id, e.external_id, e.code, e.received_at, e.attempts
+            FROM podio.hook_events e LEFT JOIN podio.hooks h ON h.hook_id = e.hook_id
+            WHERE e.applied_at IS NULL ORDER BY e.event_id LIMIT $1
+            """, [limit]
+        ).rows.compactMap { row in
+            guard let id = row.int64("event_id"), let hook = row.int("hook_id"), let type = row.string("type") else {
+                return nil
+            }
+            var event = HookEvent(
+                hookID: hook, type: type, itemID: row.int("item_id"), itemRevisionID: row.int("item_revision_id"),
+                commentID: row.int("comment_id"), externalID: row.string("external_id"), code: row.string("code"),
+                appID: row.int("app_id"))
+            event.eventID = id
+            event.receivedAt = row.date("received_at")
+            event.attempts = row.int("attempts") ?? 0
+            return event
+        }
+    }
+
+    public func pendingHookEventCount() throws -> Int {
+        try db.query("SELECT count(*) AS n FROM podio.hook_events WHERE applied_at IS NULL").first?.int("n") ?? 0
+    }
+
+    /// Marks events applied (the last step: a crash before it leaves them queued).
+    public func markHookEventsApplied(_ ids: [Int64], error: String? = nil) throws {
+        guard !ids.isEmpty else { return }
+        try db.query(
+            "UPDATE podio.hook_events SET applied_at = now(), last_error = coalesce($2, last_error) WHERE event_id = ANY ($1::bigint[])",
+            [ids, error])
+    }
+
+    /// Counts a failed attempt; after `maxAttempts` the event is set aside (applied, with its
+    /// error: the next reconciliation covers it).
+    public func markHookEventsFailed(_ ids: [Int64], error: String, maxAttempts: Int = 5) throws {
+        guard !ids.isEmpty else { return }
+        try db.query(
+            """
+            UPDATE podio.hook_events SET attempts = attempts + 1, last_error = $2,
+                applied_at = CASE WHEN attempts + 1 >= $3 THEN now() END
+            WHERE event_id = ANY ($1::bigint[])
+            """, [ids, error, maxAttempts])
+    }
+
+    /// Forgets applied events older than `before`.
+    public func pruneHookEvents(before: Date) throws {
+        try db.query("DELETE FROM podio.hook_events WHERE applied_at IS NOT NULL AND applied_at < $1", [before])
+    }
+
+    /// Items Podio confirmed gone (404 or 410 on `GET /item/{id}`) are marked deleted, their
+    /// app-table rows removed. Returns how many were live.
+    public func markItemsDeleted(appID: Int, itemIDs: [Int]) throws -> Int {
+        try db.withTransaction { db in
+            let deleted = try db.query(
+                """
+                UPDATE podio.items SET deleted_at = now() WHERE app_id = $1 AND deleted_at IS NULL AND item_id = ANY ($2::bigint[])
+                RETURNING item_id
+                """, [appID, itemIDs]
+            ).rows.compactMap { $0.int("item_id") }
+            try AppTableStore(db: db, logger: db.logger).deleteRows(appID: appID, items: deleted)
+            return deleted.count
+        }
+    }
+
+    /// The session lock of the hook registrations: waited for (`hooks install`, `remove`) or
+    /// tried (a worker's check, skipped while an install runs).
+    public func lockHooks(wait: Bool) throws -> Bool {
+        if wait {
+            try db.query("SELECT pg_advisory_lock($1)", [LockKeys.hooks])
+            return true
+        }
+        return try db.query("SELECT pg_try_advisory_lock($1) AS ok", [LockKeys.hooks]).first?.bool("ok") ?? false
+    }
+
+    public func unlockHooks() throws {
+        try db.query("SELECT pg_advisory_unlock($1)", [LockKeys.hooks])
+    }
+
+    /// The session lock that lets one process drain the queue at a time.
+    public func tryLockHookQueue() throws -> Bool {
+        try db.query("SELECT pg_try_advisory_lock($1) AS ok", [LockKeys.hookQueue]).first?.bool("ok") ?? false
+    }
+
+    public func unlockHookQueue() throws {
+        try db.query("SELECT pg_advisory_unlock($1)", [LockKeys.hookQueue])
+    }
+}
+
+extension MirrorStore {
+    /// Apps whose definition the mirror stored and that Podio has not stopped serving.
+    public func mirroredApps() throws -> [Int] {
+        try db.query(
+            """
+            SELECT a.app_id FROM podio.apps a LEFT JOIN podio.app_list l ON l.app_id = a.app_id
+            WHERE l.gone_at IS NULL ORDER BY a.app_id
+            """
+        ).rows.compactMap { $0.int("app_id") }
+    }
+}

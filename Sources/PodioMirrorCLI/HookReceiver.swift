@@ -1,0 +1,236 @@
+import Foundation
+import Hummingbird
+import LibPQ
+import Logging
+import NIOCore
+import PodioMirror
+import Synchronization
+
+/// The webhook receiver of `run --listen`: `POST …/hooks/<secret>`, form-encoded, from Podio.
+/// An event is queued in `podio.hook_events` (committed) before the 200; the event worker applies
+/// it. Everything else gets a 4xx and one log line that never shows the secret: a wrong path 404
+/// (the same answer as any unknown path), a wrong content type 415, a body over 16 KiB 413, a
+/// malformed body 400, an unknown hook id 403, more than the rate allows 429 (logged once a
+/// second); a database that does not answer 503 (Podio does not retry: reconciliation catches up).
+final class HookReceiver: Sendable {
+    /// Podio's deliveries are a few hundred bytes.
+    static let maxBody = 16 * 1024
+    /// Event types Podio posts to app hooks (reference §7.3).
+    static let types: Set<String> = [
+        "hook.verify", "item.create", "item.update", "item.delete", "comment.create", "comment.delete", "file.change",
+        "app.update",
+        "app.delete",
+    ]
+    /// `hook.verify` events of unknown hook ids queued at most at once (the install race).
+    static let maxUnknownVerifications = 20
+
+    let probe: DatabaseProbe
+    let metrics: MirrorMetrics
+    let logger: Logger
+    let wake: HookSignal
+    private let bucket: TokenBucket
+    private let state = Mutex<Cache>(Cache())
+
+    struct Cache {
+        var secret: String?
+        var secretLoadedAt: ContinuousClock.Instant?
+        var hooks: [Int: Int] = [:]
+        var lastRateLog: ContinuousClock.Instant?
+    }
+
+    init(
+        probe: DatabaseProbe, metrics: MirrorMetrics, wake: HookSignal, ratePerSecond: Double = 50, burst: Double = 200,
+        logger: Logger
+    ) {
+        self.probe = probe
+        self.metrics = metrics
+        self.wake = wake
+        self.bucket = TokenBucket(rate: ratePerSecond, burst: burst)
+        self.logger = logger
+    }
+
+    /// Adds the route: every POST, so that a wrong path answers exactly as an unknown one.
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("**") { request, _ -> Response in await self.handle(request) }
+        // Other methods at the hook URL: 405 and a log line; anywhere else the plain 404.
+        for method in [HTTPRequest.Method.get, .put, .delete, .patch, .head] {
+            router.on("**", method: method) { request, _ -> Response in await self.otherMethod(request) }
+        }
+    }
+
+    private func otherMethod(_ request: Request) async -> Response {
+        guard let secret = await currentSecret(), Self.matches(path: request.uri.path, secret: secret) else {
+            return Self.answer(.notFound, "not found")
+        }
+        return refuse(.methodNotAllowed, reason: "method", "\(request.method) at the hook URL (Podio POSTs)")
+    }
+
+    private static func answer(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(
+            status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
+    }
+
+    private func refuse(_ status: HTTPResponse.Status, reason: String, _ line: String) -> Response {
+        metrics.hookRequestRefused(reason: reason)
+        logger.notice("webhook request refused (\(status.code)): \(line)")
+        return Self.answer(status, status == .notFound ? "not found" : line)
+    }
+
+    func handle(_ request: Request) async -> Response {
+        guard bucket.take() else {
+            metrics.hookRequestRefused(reason: "rate")
+            let log = state.withLock { cache -> Bool in
+                let now = ContinuousClock.now
+                if let last = cache.lastRateLog, now - last < .seconds(1) { return false }
+                cache.lastRateLog = now
+                return true
+            }
+            if log { logger.notice("webhook requests refused (429): more than the receiver's rate") }
+            return Self.answer(.tooManyRequests, "too many requests")
+        }
+        let secret = await currentSecret()
+        guard let secret, Self.matches(path: request.uri.path, secret: secret) else {
+            return refuse(.notFound, reason: "path", "a POST to a path that is not the hook URL")
+        }
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
+            return refuse(.unsupportedMediaType, reason: "content", "the body is not form-encoded")
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: Self.maxBody)
+        } catch {
+            return refuse(.contentTooLarge, reason: "size", "the body is larger than \(Self.maxBody) bytes")
+        }
+        let form = Self.parseForm(String(buffer: body))
+        guard let type = form["type"], Self.types.contains(type), let hookID = form["hook_id"].flatMap({ Int($0) }),
+            hookID > 0
+        else {
+            return refuse(.badRequest, reason: "body", "not a Podio event (type and hook_id missing or unknown)")
+        }
+        var event = HookEvent(
+            hookID: hookID, type: type, itemID: form["item_id"].flatMap { Int($0) },
+            itemRevisionID: form["item_revision_id"].flatMap { Int($0) },
+            commentID: form["comment_id"].flatMap { Int($0) }, externalID: form["external_id"], code: form["code"])
+        if type.hasPrefix("item.") && event.itemID == nil {
+            return refuse(.badRequest, reason: "body", "an \(type) event without an item_id")
+        }
+        do {
+            let known = try await knows(hookID: hookID)
+            if !known {
+                // Podio may send hook.verify before the create call returns the hook id: accepted
+                // while an install is running (bounded), validated once the id is recorded.
+                let accepted =
+                    type == "hook.verify"
+                    ? try await probe.run {
+                        let store = MirrorStore(db: $0)
+                        return try store.verifyWindowOpen(now: Date())
+                            && store.pendingUnknownVerifications() < Self.maxUnknownVerifications
+                    } : false
+                guard accepted else {
+                    return refuse(.forbidden, reason: "hook", "hook \(hookID) is not one of the mirror's hooks")
+                }
+            }
+            event.appID = nil
+            let queued = event
+            _ = try await probe.run { try MirrorStore(db: $0).enqueueHookEvent(queued) }
+        } catch {
+            metrics.hookRequestRefused(reason: "database")
+            logger.warning("a webhook event could not be queued (503): \(MirrorError(classifying: error).message)")
+            return Self.answer(.serviceUnavailable, "try again later")
+        }
+        metrics.hookEventReceived(type: type)
+        wake.notify()
+        return Self.answer(.ok, "ok")
+    }
+
+    /// The secret, read once (and again every few seconds until an install made it).
+    private func currentSecret() async -> String? {
+        let cached = state.withLock { ($0.secret, $0.secretLoadedAt) }
+        if let secret = cached.0 { return secret }
+        if let at = cached.1, ContinuousClock.now - at < .seconds(2) { return nil }
+        let secret = try? await probe.run { try MirrorStore(db: $0).hookSecret() }
+        state.withLock {
+            $0.secret = secret ?? nil
+            $0.secretLoadedAt = ContinuousClock.now
+        }
+        return secret ?? nil
+    }
+
+    /// Whether the hook id is recorded: from the cache, else read again (a small table, and the
+    /// token bucket bounds how often forged ids can make a request reach the database).
+    private func knows(hookID: Int) async throws -> Bool {
+        if state.withLock({ $0.hooks[hookID] != nil }) { return true }
+        let hooks = try await probe.run { try MirrorStore(db: $0).hookApps() }
+        state.withLock { $0.hooks = hooks }
+        return hooks[hookID] != nil
+    }
+
+    /// The path ends in `/hooks/<secret>` (a reverse proxy may keep a prefix of its own),
+    /// compared in constant time.
+    static func matches(path: String, secret: String) -> Bool {
+        let expected = Array((HookURL.prefix + secret).utf8)
+        let given = Array(path.utf8)
+        guard given.count >= expected.count else { return false }
+        let tail = given[(given.count - expected.count)...]
+        var difference: UInt8 = 0
+        for (a, b) in zip(tail, expected) { difference |= a ^ b }
+        return difference == 0
+    }
+
+    /// `application/x-www-form-urlencoded`: `+` is a space, `%XX` a byte; the first value of a
+    /// repeated name wins.
+    static func parseForm(_ text: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String? {
+                s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+            }
+            guard let name = parts.first.flatMap(decode) else { continue }
+            let value = parts.count > 1 ? decode(parts[1]) ?? "" : ""
+            if out[name] == nil { out[name] = value }
+        }
+        return out
+    }
+}
+
+/// Wakes the event worker: the receiver after queueing an event, and a timer.
+final class HookSignal: Sendable {
+    let stream: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    init() {
+        (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func notify() { continuation.yield() }
+    func finish() { continuation.finish() }
+}
+
+/// Requests allowed: `rate` a second, up to `burst` at once.
+final class TokenBucket: Sendable {
+    let rate: Double
+    let burst: Double
+    private let state: Mutex<(tokens: Double, at: ContinuousClock.Instant)>
+
+    init(rate: Double, burst: Double) {
+        self.rate = rate
+        self.burst = burst
+        state = Mutex((burst, ContinuousClock.now))
+    }
+
+    func take() -> Bool {
+        state.withLock { s in
+            let now = ContinuousClock.now
+            let elapsed = now - s.at
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            s.tokens = min(burst, s.tokens + seconds * rate)
+            s.at = now
+            guard s.tokens >= 1 else { return false }
+            s.tokens -= 1
+            return true
+        }
+    }
+}

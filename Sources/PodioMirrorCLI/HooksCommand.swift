@@ -1,0 +1,175 @@
+import ArgumentParser
+import Foundation
+import PodioAPI
+import PodioMirror
+
+/// `hooks install --url URL`, `hooks list`, `hooks remove`: the mirror's Podio webhooks.
+struct HooksCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hooks",
+        abstract:
+            "Registers, verifies, lists and removes Podio webhooks on the mirrored apps (run --listen receives them).",
+        subcommands: [HooksInstallCommand.self, HooksListCommand.self, HooksRemoveCommand.self])
+
+    struct Row: Codable {
+        var appID: Int
+        var type: String
+        var hookID: Int?
+        var podio: String?
+        var mirror: String
+        var action: String?
+        var lastEventAt: Date?
+        var url: String
+
+        init(_ line: HookLine) {
+            appID = line.appID
+            type = line.type
+            hookID = line.hookID
+            podio = line.podioStatus
+            mirror = line.mirrorStatus
+            action = line.action
+            lastEventAt = line.lastEventAt
+            url = line.url
+        }
+    }
+
+    static func print(_ lines: [HookLine], json: Bool, withAction: Bool) throws {
+        if json {
+            try CommandRunner.printJSON(lines.map(Row.init))
+            return
+        }
+        func pad(_ text: String, _ width: Int) -> String {
+            text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+        }
+        CommandRunner.print(
+            pad("APP ID", 12) + pad("TYPE", 16) + pad("HOOK ID", 12) + pad("PODIO", 10) + pad("MIRROR", 22)
+                + (withAction ? pad("DONE", 24) : pad("LAST EVENT", 22)) + "URL")
+        for line in lines {
+            CommandRunner.print(
+                pad(String(line.appID), 12) + pad(line.type, 16) + pad(line.hookID.map(String.init) ?? "-", 12)
+                    + pad(line.podioStatus ?? "-", 10) + pad(line.mirrorStatus, 22)
+                    + (withAction ? pad(line.action ?? "-", 24) : pad(MirrorStatus.format(line.lastEventAt), 22))
+                    + line.url)
+        }
+    }
+}
+
+struct HooksInstallCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "install",
+        abstract: "Registers the hooks on every mirrored app at URL/hooks/<secret> and completes Podio's verification.",
+        discussion: """
+            URL is the public address Podio reaches (ports 80 or 443: a reverse proxy or a tunnel in front of \
+            `podio-mirror run --listen`). Verification needs that receiver running: Podio posts hook.verify to \
+            the URL and the mirror answers it. Running install again is safe: hooks in place are kept, \
+            inactive ones asked to verify again, missing ones created.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "The public base URL that reaches `run --listen` (e.g. https://mirror.example.com).")
+    var url: String
+
+    @Option(name: .long, help: "How long to wait for the verification (default 15s).")
+    var wait: String = "15s"
+
+    @Flag(name: .long, help: "Print the hooks as JSON.")
+    var json = false
+
+    func validate() throws {
+        if DurationParser.seconds(wait) == nil { throw ValidationError("--wait must be a duration such as 15s") }
+    }
+
+    func run() async throws {
+        try await CommandRunner.execute {
+            let logger = global.logger("podio-mirror.hooks")
+            let settings = try global.settings()
+            let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
+            let manager = HookManager(settings: settings, transport: transport, logger: logger)
+            let result = await Result(catching: {
+                try await manager.install(url: url, wait: DurationParser.seconds(wait) ?? 15)
+            })
+            try? await transport.shutdown()
+            let lines = try result.get()
+            try HooksCommand.print(lines, json: json, withAction: true)
+            let pending = lines.filter { $0.mirrorStatus != "verified" }
+            if pending.isEmpty {
+                if !json {
+                    CommandRunner.print("all \(lines.count) hooks are active; `run --listen` applies their events")
+                }
+                return
+            }
+            // Exit 75 (try again later): registered, not verified yet.
+            FileHandle.standardError.write(
+                Data(
+                    ("podio-mirror: \(pending.count) of \(lines.count) hooks await verification: Podio posts hook.verify to the URL and "
+                        + "the receiver of `podio-mirror run --listen` behind it validates it. Start `run --listen` where the URL "
+                        + "reaches it (a running one asks Podio to verify again within its reconciliation interval, at its start "
+                        + "at the latest), or run `podio-mirror hooks install` again once it runs; `podio-mirror hooks list` shows the state\n")
+                        .utf8))
+            throw ExitCode(75)
+        }
+    }
+}
+
+struct HooksListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "Shows each hook as Podio (asked now, one general call per app) and the mirror see it.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .long, help: "Print the hooks as JSON.")
+    var json = false
+
+    func run() async throws {
+        try await CommandRunner.execute {
+            let logger = global.logger("podio-mirror.hooks")
+            let settings = try global.settings()
+            let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
+            let manager = HookManager(settings: settings, transport: transport, logger: logger)
+            let result = await Result(catching: { try await manager.list() })
+            try? await transport.shutdown()
+            let lines = try result.get()
+            try HooksCommand.print(lines, json: json, withAction: false)
+            if lines.isEmpty && !json {
+                CommandRunner.print("no hooks (`podio-mirror hooks install --url URL` registers them)")
+            }
+        }
+    }
+}
+
+struct HooksRemoveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove",
+        abstract: "Deletes the mirror's hooks in Podio and in podio.hooks (the delta keeps the mirror in step).")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .long, help: "Print the removed hooks as JSON.")
+    var json = false
+
+    func run() async throws {
+        try await CommandRunner.execute {
+            let logger = global.logger("podio-mirror.hooks")
+            let settings = try global.settings()
+            let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
+            let manager = HookManager(settings: settings, transport: transport, logger: logger)
+            let result = await Result(catching: { try await manager.remove() })
+            try? await transport.shutdown()
+            let lines = try result.get()
+            try HooksCommand.print(lines, json: json, withAction: true)
+            if !json { CommandRunner.print("\(lines.count) hook\(lines.count == 1 ? "" : "s") removed") }
+        }
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do {
+            self = .success(try await body())
+        } catch {
+            self = .failure(error)
+        }
+    }
+}

@@ -1,0 +1,269 @@
+import Foundation
+import LibPQ
+import PodioAPI
+import PodioMirror
+import PodioSimulator
+import TestSupport
+import Testing
+
+/// The event worker over the real simulator and PostgreSQL: events are queued as the receiver
+/// queues them (`MirrorStore.enqueueHookEvent`, for a hook recorded as active), then drained.
+/// The receiver itself is tested through the binary (PodioMirrorCLITests/HookReceiverTests).
+@Suite("Webhook events: applied at least once, by cost, never backwards")
+struct HookEventTests {
+    static let apps = [
+        PodioSimulator.AppSpec(name: "Deals", urlLabel: "deals", itemCount: 120, fields: .simple),
+        PodioSimulator.AppSpec(name: "Tasks", urlLabel: "tasks", itemCount: 30, fields: .simple),
+    ]
+    static let itemEndpoint = "GET /item/{item_id}"
+    static let filterEndpoint = "POST /item/app/{app_id}/filter/"
+
+    /// A hook of the mirror on `appID`, recorded active (as after a verification).
+    static func activeHook(_ h: EngineHarness, appID: Int, hookID: Int, type: String = "item.update") async throws {
+        try await h.db.run {
+            try MirrorStore(db: $0).recordHook(
+                hookID: hookID, appID: appID, type: type, url: "https://mirror.example.com", status: "active")
+        }
+    }
+
+    static func enqueue(_ h: EngineHarness, _ events: [HookEvent]) async throws {
+        for event in events { try await h.db.run { _ = try MirrorStore(db: $0).enqueueHookEvent(event) } }
+    }
+
+    static func liveIDs(_ h: EngineHarness, appID: Int) async throws -> [Int] {
+        try await h.db.run {
+            try $0.query(
+                "SELECT item_id FROM podio.items WHERE app_id = $1 AND deleted_at IS NULL ORDER BY item_id", [appID]
+            ).rows.compactMap { $0.int("item_id") }
+        }
+    }
+
+    func calls(_ h: EngineHarness, _ endpoint: String) -> Int { h.simulator.stats().callsByEndpoint[endpoint] ?? 0 }
+
+    @Test func changedItemsAreReadOnceEachAndDuplicatesOrReorderingChangeNothing() async throws {
+        try await EngineHarness.with(apps: Self.apps) { h in
+            try await h.sync()
+            let app = h.simulator.appIDs()[0]
+            try await Self.activeHook(h, appID: app, hookID: 9001)
+            let ids = try await Self.liveIDs(h, appID: app)
+            let (x, y) = (ids[3], ids[7])
+            try h.simulator.editItem(itemID: x, title: "first edit")
+            try h.simulator.editItem(itemID: x, title: "second edit")
+            try h.simulator.editItem(itemID: y, title: "edited once")
+            let z = try h.simulator.createItem(appID: app, title: "created")
+            // Duplicated and out of order, as Podio may deliver them.
+            try await Self.enqueue(
+                h,
+                [
+                    HookEvent(hookID: 9001, type: "item.update", itemID: x, itemRevisionID: 2),
+                    HookEvent(hookID: 9001, type: "item.create", itemID: z, itemRevisionID: 0),
+                    HookEvent(hookID: 9001, type: "item.update", itemID: x, itemRevisionID: 1),
+                    HookEvent(hookID: 9001, type: "item.update", itemID: y, itemRevisionID: 1),
+                    HookEvent(hookID: 9001, type: "item.update", itemID: x, itemRevisionID: 2),
+                ])
+            h.simulator.resetStats()
+            let summary = try await h.coordinator().drainHookEvents()
+            #expect(summary.events == 5)
+            #expect(summary.itemReads == 3 && summary.deltas == 0)
+            #expect(summary.itemsWritten == 3)
+            #expect(calls(h, Self.itemEndpoint) == 3)
+            #expect(calls(h, Self.filterEndpoint) == 0)
+            #expect(try await h.differences(apps: [app]) == [])
+            #expect(try await h.count("SELECT count(*) FROM podio.hook_events WHERE applied_at IS NULL") == 0)
+            // The item's history kept the revision the event replaced.
+            #expect(try await h.count("SELECT count(*) FROM podio.item_versions WHERE item_id = $1", [x]) == 1)
+            // The same events again (a duplicate delivery): one read each, nothing written.
+            try await Self.enqueue(h, [HookEvent(hookID: 9001, type: "item.update", itemID: x, itemRevisionID: 1)])
+            let again = try await h.coordinator().drainHookEvents()
+            #expect(again.events == 1 && again.itemsWritten == 0)
+            #expect(try await h.differences(apps: [app]) == [])
+            // An empty queue costs no call.
+            h.simulator.resetStats()
+            let idle = try await h.coordinator().drainHookEvents()
+            #expect(idle == HookDrainSummary())
+            #expect(h.simulator.stats().callsByEndpoint.values.reduce(0, +) == 0)
+        }
+    }
+
+    @Test func itemDeleteMarksDeletedOnlyWhatPodioConfirmsGone() async throws {
+        try await EngineHarness.with(apps: Self.apps) { h in
+            try await h.sync()
+            let app = h.simulator.appIDs()[0]
+            try await Self.activeHook(h, appID: app, hookID: 9002, type: "item.delete")
+            let ids = try await Self.liveIDs(h, appID: app)
+            let (gone, alive) = (ids[1], ids[2])
+            try h.simulator.deleteItem(itemID: gone)
+            try await Self.enqueue(
+                h,
+                [
+                    HookEvent(hookID: 9002, type: "item.delete", itemID: gone),
+                    // A forged or stale delete of an item Podio still has: it stays.
+                    HookEvent(hookID: 9002, type: "item.delete", itemID: alive),
+                ])
+            let summary = try await h.coordinator().drainHookEvents()
+            #expect(summary.itemsDeleted == 1 && summary.itemReads == 2)
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio.items WHERE item_id = $1 AND deleted_at IS NOT NULL", [gone]) == 1)
+            #expect(
+                try await h.count("SELECT count(*) FROM podio.items WHERE item_id = $1 AND deleted_at IS NULL", [alive])
+                    == 1)
+            let table = try #require(try await h.scalar("SELECT table_name FROM podio.apps WHERE app_id = $1", [app]))
+            #expect(try await h.count("SELECT count(*) FROM podio_apps.\"\(table)\" WHERE item_id = $1", [gone]) == 0)
+            #expect(try await h.count("SELECT count(*) FROM podio_apps.\"\(table)\" WHERE item_id = $1", [alive]) == 1)
+            #expect(try await h.differences(apps: [app]) == [])
+        }
+    }
+
+    @Test func anEventStormOnOneAppIsServedByOneDeltaListing() async throws {
+        try await EngineHarness.with(apps: Self.apps) { h in
+            try await h.sync()
+            let app = h.simulator.appIDs()[0]
+            try await Self.activeHook(h, appID: app, hookID: 9003)
+            let ids = Array(try await Self.liveIDs(h, appID: app).prefix(80))
+            try h.simulator.editItems(ids, title: "bulk edit")
+            try await Self.enqueue(h, ids.map { HookEvent(hookID: 9003, type: "item.update", itemID: $0) })
+            h.simulator.resetStats()
+            let summary = try await h.coordinator().drainHookEvents()
+            #expect(summary.events == 80)
+            #expect(summary.deltas == 1)
+            #expect(summary.itemReads == 0)
+            #expect(calls(h, Self.itemEndpoint) == 0)
+            #expect(calls(h, Self.filterEndpoint) == 1)
+            #expect(summary.itemsWritten == 80)
+            #expect(try await h.differences(apps: [app]) == [])
+            // Below the threshold the same events are read one by one.
+            let few = Array(ids.prefix(3))
+            try h.simulator.editItems(few, title: "small edit")
+            try await Self.enqueue(h, few.map { HookEvent(hookID: 9003, type: "item.update", itemID: $0) })
+            h.simulator.resetStats()
+            let small = try await h.coordinator().drainHookEvents()
+            #expect(small.deltas == 0 && small.itemReads == 3)
+            #expect(calls(h, Self.filterEndpoint) == 0)
+            #expect(try await h.differences(apps: [app]) == [])
+        }
+    }
+
+    @Test func anEventAcknowledgedButNotAppliedIsAppliedLater() async throws {
+        try await EngineHarness.with(apps: Self.apps) { h in
+            try await h.sync()
+            let app = h.simulator.appIDs()[1]
+            try await Self.activeHook(h, appID: app, hookID: 9004)
+            let ids = try await Self.liveIDs(h, appID: app)
+            try h.simulator.editItem(itemID: ids[0], title: "edited while the worker fails")
+            try await Self.enqueue(h, [HookEvent(hookID: 9004, type: "item.update", itemID: ids[0])])
+            // The worker fails between the acknowledgement and the write (Podio answers 500s):
+            // the event stays queued, its attempt counted.
+            h.simulator.injectFaults(.serverError, count: 100)
+            let failed = try await h.coordinator(settings: Self.noRetry(h.settings)).drainHookEvents()
+            #expect(failed.failed == 1 && failed.events == 0)
+            #expect(
+                try await h.count("SELECT count(*) FROM podio.hook_events WHERE applied_at IS NULL AND attempts = 1")
+                    == 1)
+            h.simulator.clearFaults()
+            // The process ended there; the next `sync` drains the queue before its deltas.
+            let run = try await h.sync()
+            #expect(run.hookEvents?.events == 1)
+            #expect(run.hookEvents?.itemReads == 1)
+            #expect(try await h.count("SELECT count(*) FROM podio.hook_events WHERE applied_at IS NULL") == 0)
+            #expect(try await h.differences(apps: [app]) == [])
+        }
+    }
+
+    @Test func reconciliationCountsWhatHooksMissedAndSkipsHookedAppsUntilDue() async throws {
+        try await EngineHarness.with(apps: Self.apps) { h in
+            try await h.sync()
+            let (hooked, plain) = (h.simulator.appIDs()[0], h.simulator.appIDs()[1])
+            try await Self.activeHook(h, appID: hooked, hookID: 9005)
+            let ids = try await Self.liveIDs(h, appID: hooked)
+            // One edit delivered (and queued), one whose delivery was dropped.
+            try h.simulator.editItem(itemID: ids[10], title: "delivered")
+            try await Self.enqueue(h, [HookEvent(hookID: 9005, type: "item.update", itemID: ids[10])])
+            try h.simulator.editItem(itemID: ids[11], title: "dropped")
+            var settings = h.settings
+            settings.hookGrace = 0
+            let run = try await h.coordinator(settings: settings).run(SyncOptions(kind: .sync))
+            #expect(run.apps.first { $0.appID == hooked }?.missedByHooks == 1)
+            #expect(run.apps.first { $0.appID == plain }?.missedByHooks == 0)
+            #expect(try await h.count("SELECT hooks_missed FROM podio.sync_state WHERE app_id = $1", [hooked]) == 1)
+            let status = try await h.db.run { try MirrorStatus.load($0, policy: h.settings.quota) }
+            #expect(status.apps.first { $0.appID == hooked }?.missedByHooks == 1)
+            #expect(status.apps.first { $0.appID == hooked }?.hooksActive == 1)
+            #expect(try await h.differences() == [])
+            // Under `run`, an app with active hooks gets its delta once per reconciliation interval.
+            var options = SyncOptions(kind: .sync)
+            options.reconcileInterval = 3600
+            let scheduled = try await h.coordinator(settings: settings).run(options)
+            #expect(scheduled.skipped.map(\.appID) == [hooked])
+            #expect(scheduled.skipped.first?.reason == .hooked)
+            #expect(scheduled.apps.map(\.appID) == [plain])
+        }
+    }
+
+    @Test func appUpdateReadsTheDefinitionAndCommentEventsReadTheComments() async throws {
+        try await EngineHarness.with(apps: Self.apps, comments: true) { h in
+            try await h.sync()
+            let app = h.simulator.appIDs()[1]
+            try await Self.activeHook(h, appID: app, hookID: 9006, type: "app.update")
+            let fieldID = try h.simulator.addField(appID: app, type: "text", label: "Pushed field")
+            let itemID = try #require(try await Self.liveIDs(h, appID: app).first)
+            let commentID = try h.simulator.comment(itemID: itemID, text: "a comment pushed by a hook")
+            try await Self.enqueue(
+                h,
+                [
+                    HookEvent(hookID: 9006, type: "app.update"),
+                    HookEvent(hookID: 9006, type: "comment.create", itemID: itemID, commentID: commentID),
+                ])
+            h.simulator.resetStats()
+            let summary = try await h.coordinator().drainHookEvents()
+            #expect(summary.definitionsRefreshed == 1 && summary.commentReads == 1 && summary.itemReads == 1)
+            #expect(calls(h, "GET /app/{app_id}") == 1)
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio.app_fields WHERE field_id = $1 AND app_id = $2", [fieldID, app]) == 1)
+            #expect(try await h.count("SELECT count(*) FROM podio.app_columns WHERE field_id = $1", [fieldID]) == 1)
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio.comments WHERE comment_id = $1 AND value = 'a comment pushed by a hook'",
+                    [commentID]) == 1)
+            #expect(
+                try await h.count("SELECT comment_count FROM podio.items WHERE item_id = $1", [itemID])
+                    == h.simulator.comments(itemID: itemID).count)
+        }
+    }
+
+    /// A version-4 mirror upgrades in place: the webhook tables and columns are added, nothing
+    /// else moves, and a second migrate does nothing.
+    @Test func aVersion4MirrorUpgradesToVersion5InPlace() async throws {
+        try await EngineHarness.with(apps: Self.apps) { h in
+            try await h.sync()
+            let items = try await h.count("SELECT count(*) FROM podio.items")
+            try await h.db.run { db in
+                _ = try db.execute(
+                    """
+                    DROP TABLE podio.hooks, podio.hook_events, podio_auth.hook_secret;
+                    ALTER TABLE podio.sync_state DROP COLUMN hooks_missed, DROP COLUMN hooks_missed_at;
+                    UPDATE podio.schema_version SET version = 4
+                    """)
+            }
+            let outcome = try await h.db.run { try SchemaMigrator.migrate($0, logger: EngineHarness.logger) }
+            #expect(outcome == .applied(from: 4, to: 5))
+            #expect(SchemaMigrator.currentVersion == 5)
+            try await h.db.run { try SchemaMigrator.requireCurrent($0) }
+            #expect(try await h.count("SELECT count(*) FROM podio.items") == items)
+            #expect(
+                try await h.count("SELECT count(*) FROM podio.sync_state WHERE hooks_missed = 0")
+                    == h.simulator.appIDs().count)
+            #expect(try await h.count("SELECT count(*) FROM podio.hooks") == 0)
+            let again = try await h.db.run { try SchemaMigrator.migrate($0, logger: EngineHarness.logger) }
+            #expect(again == .upToDate(version: 5))
+            #expect(try await h.differences() == [])
+        }
+    }
+
+    static func noRetry(_ settings: MirrorSettings) -> MirrorSettings {
+        var s = settings
+        s.retry = RetryPolicy(maxAttempts: 1, baseDelay: 0.01, maxDelay: 0.01, maxElapsed: 1)
+        return s
+    }
+}
