@@ -94,7 +94,7 @@ extension RunContext {
         guard !covered.isEmpty else { return DeepHistoryRunSummary() }
         let store = self.store
         do {
-            guard try await store.db.run({ try MirrorStore(db: $0).tryLockDeepHistory() }) else {
+            guard try await store.run({ try $0.tryLockDeepHistory() }) else {
                 logger.info("deep history is being read by another run")
                 return DeepHistoryRunSummary()
             }
@@ -104,7 +104,7 @@ extension RunContext {
             return DeepHistoryRunSummary()
         }
         let summary = await readDeepHistory(apps: apps, covered: covered)
-        _ = try? await store.db.run { try MirrorStore(db: $0).unlockDeepHistory() }
+        _ = try? await store.run { try $0.unlockDeepHistory() }
         return summary
     }
 
@@ -115,10 +115,10 @@ extension RunContext {
         let before = await ledger.snapshot()
         let work: [MirrorStore.RevisionWork]
         do {
-            let settled = try await store.db.run { try MirrorStore(db: $0).settleInitialRevisions(apps: covered) }
+            let settled = try await store.run { try $0.settleInitialRevisions(apps: covered) }
             summary.itemsRead += settled
             summary.revisionsAdded += settled
-            work = try await store.db.run { try MirrorStore(db: $0).revisionWork(apps: covered) }
+            work = try await store.run { try $0.revisionWork(apps: covered) }
             var identities: [String] = []
             for appID in covered {
                 let identity = try access.client(for: appID).identity
@@ -164,12 +164,12 @@ extension RunContext {
                         continue  // deleted since its page was read: the next item pass finds it
                     }
                     let body = answer.body
-                    summary.revisionsAdded += try await store.db.run {
-                        try MirrorStore(db: $0).writeRevisionList(
+                    summary.revisionsAdded += try await store.run {
+                        try $0.writeRevisionList(
                             itemID: item.itemID, appID: item.appID, revision: item.revision, body: body)
                     }
                 }
-                let revisions = try await store.db.run { try MirrorStore(db: $0).diffsToRead(itemID: item.itemID) }
+                let revisions = try await store.run { try $0.diffsToRead(itemID: item.itemID) }
                 var complete = true
                 for revision in revisions {
                     if try await generalLeft(identity: client.identity, headroom: headroom) <= 0 {
@@ -189,8 +189,8 @@ extension RunContext {
                         body = nil  // a revision Podio does not serve: recorded, not asked again
                     }
                     let read = body
-                    _ = try await store.db.run {
-                        try MirrorStore(db: $0).writeRevisionDiff(itemID: item.itemID, revision: revision, body: read)
+                    _ = try await store.run {
+                        try $0.writeRevisionDiff(itemID: item.itemID, revision: revision, body: read)
                     }
                     summary.diffsRead += 1
                 }
@@ -206,7 +206,7 @@ extension RunContext {
             }
         }
         summary.calls = await ledger.snapshot().general - before.general
-        if let pending = try? await store.db.run({ try MirrorStore(db: $0).revisionPending(apps: covered) }) {
+        if let pending = try? await store.run({ try $0.revisionPending(apps: covered) }) {
             summary.itemsPending = pending.values.reduce(0) { $0 + $1.items }
             summary.callsPending = pending.values.reduce(0) { $0 + $1.calls }
         }
