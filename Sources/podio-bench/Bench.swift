@@ -8,10 +8,9 @@ import PodioSimulator
 
 /// `make bench`: the real `podio-mirror` binary against the in-process simulator (quotas off)
 /// and a throwaway PostgreSQL; prints a table and writes the same figures as JSON.
-@main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "podio-bench",
+        commandName: "main",
         abstract: "Benchmark podio-mirror: full sync against a COPY baseline, deltas, API calls, reader queries, a wide app, peak memory.",
         discussion: "Needs DATABASE_URL (scripts/with-postgres.sh sets it) and a release build of podio-mirror.")
 

@@ -68,7 +68,7 @@ enum Child {
         return line.split(separator: " ").compactMap { Int($0) }.first
     }
 
-    private static func spawn(
+    static func spawn(
         _ path: String, _ arguments: [String], environment: [String: String], stdout: String, stderr: String
     ) throws -> pid_t {
         #if canImport(Glibc)
