@@ -84,8 +84,8 @@ struct FairSchedulingCLITests {
     @Test func threeWorkersShareTheAppsAndTheOthersResumeAKilledOnesApp() async throws {
         var options = CLIHarness.Options()
         options.apps = [
-            PodioSimulator.AppSpec(name: "Big", urlLabel: "big", itemCount: 3_000, fields: .simple),
-            PodioSimulator.AppSpec(name: "Mid", urlLabel: "mid", itemCount: 1_400, fields: .simple),
+            PodioSimulator.AppSpec(name: "Big", urlLabel: "big", itemCount: 1_500, fields: .simple),
+            PodioSimulator.AppSpec(name: "Mid", urlLabel: "mid", itemCount: 900, fields: .simple),
             PodioSimulator.AppSpec(name: "Small", urlLabel: "small", itemCount: 400, fields: .simple),
             PodioSimulator.AppSpec(name: "Tiny", urlLabel: "tiny", itemCount: 60, fields: .simple),
             PodioSimulator.AppSpec(name: "Empty", urlLabel: "empty", itemCount: 0, fields: .simple),
@@ -93,18 +93,20 @@ struct FairSchedulingCLITests {
         options.simulatorLimits = (6, 200, 3)
         options.quota = (6, 200, 3)
         try await CLIHarness.with(options) { h in
-            // Slow answers, so that a page is in flight long enough to be killed in (and enough
-            // pages after the first, 7, that a loaded machine's slow polls still catch one).
-            h.simulator.injectFaults(.delay(milliseconds: 400), rate: 1)
+            // Slow answers, so that a page is in flight long enough to be killed in.
+            h.simulator.injectFaults(.delay(milliseconds: 250), rate: 1)
             let workers = try (0..<3).map { _ in try h.start(["run", "--every", "1s"]) }
             var victim: BinaryProcess?
             var victimApp: Int?
             let reached = try await h.waitUntil(timeout: 60, every: 5) {
-                // A full load with a committed page, run by one of the workers, its next page in flight.
+                // A full load with a committed page, in a pass of one of the workers (the run that
+                // started the load, `full_pass_run_id`, may have deferred and another resumed it),
+                // its next page in flight.
                 let rows = try await h.rows(
                     """
-                    SELECT s.app_id, r.pid, r.run_id FROM podio.sync_state s JOIN podio.sync_runs r ON r.run_id = s.full_pass_run_id
-                    WHERE s.full_pass_offset >= 500 AND r.status = 'running'
+                    SELECT p.app_id, r.pid, r.run_id FROM podio.app_passes p JOIN podio.sync_runs r USING (run_id)
+                    JOIN podio.sync_state s ON s.app_id = p.app_id
+                    WHERE p.mode = 'full' AND p.finished_at IS NULL AND s.full_pass_offset >= 500 AND r.status = 'running'
                       AND EXISTS (SELECT 1 FROM podio.api_calls c WHERE c.run_id = r.run_id AND c.endpoint LIKE '%/filter/'
                                   AND c.status IS NULL)
                     """)
@@ -116,6 +118,16 @@ struct FairSchedulingCLITests {
                     }
                 }
                 return false
+            }
+            if !reached {
+                // What the workers did instead, for the failure message.
+                let runs = try await h.rows(
+                    "SELECT run_id, pid, status, coalesce(error, '') AS error FROM podio.sync_runs ORDER BY run_id")
+                let states = try await h.rows(
+                    "SELECT app_id, full_pass_offset, full_pass_run_id, last_full_sync_at IS NOT NULL AS done FROM podio.sync_state")
+                let trace = runs.map { "run \($0.string("run_id") ?? "") pid \($0.string("pid") ?? "") \($0.string("status") ?? "") \($0.string("error") ?? "")" }
+                    + states.map { "app \($0.string("app_id") ?? "") offset \($0.string("full_pass_offset") ?? "") run \($0.string("full_pass_run_id") ?? "") done \($0.string("done") ?? "")" }
+                Issue.record("workers: \(workers.map(\.pid)); \(trace.joined(separator: "; "))")
             }
             try #require(reached, "no worker was caught in the middle of a full load")
             let killed = try #require(victim)
