@@ -6,7 +6,9 @@ SWIFT ?= swift
 build:
 	$(SWIFT) build
 
-## Runs the whole test suite against a throwaway PostgreSQL (or $DATABASE_URL when set).
+## Checks the compose file and the code's format (`swift format` with the committed
+## .swift-format; `swift format format -i -r Sources Tests` fixes what it reports), then runs the
+## whole test suite against a throwaway PostgreSQL (or $DATABASE_URL when set).
 ## Tests run in parallel. Token expiry, the token endpoint's throttle, retry budgets and the
 ## simulator's windows move on test clocks where a test waited for them; a gate in the tests
 ## (TestSlots) lets only a few harnesses run at once (a scenario of the binary counts double, a
@@ -15,6 +17,7 @@ build:
 ## PODIO_MIRROR_TEST_TIMING=1 prints when each test waited, started and ended.
 test:
 	python3 scripts/check-compose.py
+	$(SWIFT) format lint --strict --recursive Sources Tests
 	scripts/with-postgres.sh $(SWIFT) test
 
 ## Scenarios that take over a minute each (CI runs them too), in parallel like `make test`.

@@ -17,7 +17,9 @@ extension PGConnection {
         let aborted = try withHandle { PQtransactionStatus($0) == PQTRANS_INERROR }
         if aborted {
             _ = try? execute("ROLLBACK")
-            throw PGError(kind: .protocolViolation, message: "the transaction was aborted by an earlier error and was rolled back")
+            throw PGError(
+                kind: .protocolViolation, message: "the transaction was aborted by an earlier error and was rolled back"
+            )
         }
         try execute("COMMIT")
         return value

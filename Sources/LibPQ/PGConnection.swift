@@ -233,7 +233,9 @@ public final class PGConnection: Sendable {
         return PGResult(columns: columns, rows: rows, affectedRows: affected)
     }
 
-    private static func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    private static func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R)
+        -> R
+    {
         withOptionalCStringArray(strings + [nil]) { body($0!) }
     }
 

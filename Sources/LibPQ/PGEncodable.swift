@@ -46,10 +46,11 @@ extension Date: PGEncodable {
 extension Array: PGEncodable where Element: PGEncodable {
     /// An array literal (`{"a","b"}`) with every element quoted and escaped.
     public var pgText: String {
-        "{" + map { element in
-            let text = element.pgText.replacingOccurrences(of: "\\", with: "\\\\")
-                .replacingOccurrences(of: "\"", with: "\\\"")
-            return "\"\(text)\""
-        }.joined(separator: ",") + "}"
+        "{"
+            + map { element in
+                let text = element.pgText.replacingOccurrences(of: "\\", with: "\\\\")
+                    .replacingOccurrences(of: "\"", with: "\\\"")
+                return "\"\(text)\""
+            }.joined(separator: ",") + "}"
     }
 }

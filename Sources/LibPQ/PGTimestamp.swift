@@ -63,7 +63,11 @@ public enum PGTimestamp {
                 let sign: Int64 = b[i] == 45 ? -1 : 1
                 guard let oh = num(i + 1, 2) else { return nil }
                 var om: Int64 = 0
-                if i + 3 < b.count, b[i + 3] == 58, let m = num(i + 4, 2) { om = m } else if let m = num(i + 3, 2) { om = m }
+                if i + 3 < b.count, b[i + 3] == 58, let m = num(i + 4, 2) {
+                    om = m
+                } else if let m = num(i + 3, 2) {
+                    om = m
+                }
                 offset = sign * (oh * 3600 + om * 60)
             } else {
                 return nil

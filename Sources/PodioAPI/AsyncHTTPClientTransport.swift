@@ -63,11 +63,14 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     /// arrives, and its read timeout only notices idle gaps, so a body that trickles in would
     /// otherwise hold the call for as long as the server likes. Cancelling the collection
     /// cancels the request (and closes its connection).
-    private static func collect(_ body: HTTPClientResponse.Body, upTo limit: Int, before deadline: NIODeadline) async throws -> ByteBuffer {
+    private static func collect(_ body: HTTPClientResponse.Body, upTo limit: Int, before deadline: NIODeadline)
+        async throws -> ByteBuffer
+    {
         try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
             group.addTask { try await body.collect(upTo: limit) }
             group.addTask {
-                let nanoseconds = deadline.uptimeNanoseconds.subtractingReportingOverflow(NIODeadline.now().uptimeNanoseconds)
+                let nanoseconds = deadline.uptimeNanoseconds.subtractingReportingOverflow(
+                    NIODeadline.now().uptimeNanoseconds)
                 if !nanoseconds.overflow && nanoseconds.partialValue > 0 {
                     try await Task.sleep(nanoseconds: nanoseconds.partialValue)
                 }

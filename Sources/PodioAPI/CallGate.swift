@@ -63,5 +63,6 @@ public struct OpenGate: CallGate {
         CallPermit(id: nil, endpoint: endpoint, tier: endpoint.defaultTier, identity: identity)
     }
 
-    public func complete(_ permit: CallPermit, status: Int?, headers: RateLimitHeaders, retryAfterSeconds: Int?) async {}
+    public func complete(_ permit: CallPermit, status: Int?, headers: RateLimitHeaders, retryAfterSeconds: Int?) async {
+    }
 }

@@ -81,7 +81,9 @@ public enum JSONScanner {
     }
 
     /// The array closed at `i` must end the range it was asked for.
-    private static func arrayEnd(_ b: UnsafeBufferPointer<UInt8>, _ i: Int, _ elements: [Range<Int>]) throws -> [Range<Int>] {
+    private static func arrayEnd(_ b: UnsafeBufferPointer<UInt8>, _ i: Int, _ elements: [Range<Int>]) throws -> [Range<
+        Int
+    >] {
         guard skipSpace(b, i + 1) == b.count else { throw Failure(offset: i + 1, reason: "bytes after the array") }
         return elements
     }
@@ -182,9 +184,12 @@ public enum JSONScanner {
                 return i + 1
             }
         case 0x74, 0x66, 0x6E:  // true, false, null
-            let word: [UInt8] = b[start] == 0x74 ? Array("true".utf8) : b[start] == 0x66 ? Array("false".utf8) : Array("null".utf8)
+            let word: [UInt8] =
+                b[start] == 0x74 ? Array("true".utf8) : b[start] == 0x66 ? Array("false".utf8) : Array("null".utf8)
             guard start + word.count <= b.count else { throw Failure(offset: start, reason: "unexpected end") }
-            for k in 0..<word.count where b[start + k] != word[k] { throw Failure(offset: start + k, reason: "invalid literal") }
+            for k in 0..<word.count where b[start + k] != word[k] {
+                throw Failure(offset: start + k, reason: "invalid literal")
+            }
             return start + word.count
         case 0x2D, 0x30...0x39:
             return try skipNumber(b, start)

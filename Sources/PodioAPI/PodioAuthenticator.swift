@@ -188,7 +188,8 @@ actor PodioAuthenticator {
                         throw PodioError(
                             kind: .credentialsRefused, endpoint: endpointName, status: response.status,
                             code: PodioError.twoStepVerificationCode,
-                            detail: "Podio asks for two-step verification (it answered the grant with a server_nonce and no access_token)",
+                            detail:
+                                "Podio asks for two-step verification (it answered the grant with a server_nonce and no access_token)",
                             requestID: response.header("X-Podio-Request-Id"), attempts: attempt)
                     }
                     failure = PodioError(

@@ -65,7 +65,9 @@ extension PodioClient {
     /// `POST /item/app/{app_id}/filter/`; `micro` asks for the ID-only view (`items.view(micro)`),
     /// `files` for each item's `files` (`items.fields(files)`: filter results leave them out
     /// unless asked, reference §12).
-    public func filterItems(appID: Int, _ filter: ItemFilter, micro: Bool = false, files: Bool = false) async throws -> ItemPage {
+    public func filterItems(appID: Int, _ filter: ItemFilter, micro: Bool = false, files: Bool = false) async throws
+        -> ItemPage
+    {
         try await request(
             .filterItems, method: "POST", path: "/item/app/\(appID)/filter/",
             query: micro ? [("fields", "items.view(micro)")] : files ? [("fields", "items.fields(files)")] : [],

@@ -90,7 +90,9 @@ public final class PodioClient: Sendable {
     ) async throws -> T {
         var url = configuration.apiURL + path
         if !query.isEmpty {
-            url += "?" + query.map { "\(PodioAuthenticator.formEscape($0.0))=\(PodioAuthenticator.formEscape($0.1))" }
+            url +=
+                "?"
+                + query.map { "\(PodioAuthenticator.formEscape($0.0))=\(PodioAuthenticator.formEscape($0.1))" }
                 .joined(separator: "&")
         }
         let started = clock.now()
@@ -144,19 +146,23 @@ public final class PodioClient: Sendable {
                     }
                 }
             } catch let error as TransportError {
-                await gate.complete(permit, status: nil, headers: RateLimitHeaders(limit: nil, remaining: nil), retryAfterSeconds: nil)
+                await gate.complete(
+                    permit, status: nil, headers: RateLimitHeaders(limit: nil, remaining: nil), retryAfterSeconds: nil)
                 failure = PodioError(
-                    kind: .retryable, endpoint: endpoint.name, detail: redactor.redact(error.message), attempts: attempt)
+                    kind: .retryable, endpoint: endpoint.name, detail: redactor.redact(error.message), attempts: attempt
+                )
             } catch {
                 // Cancellation (or any other failure of the transport): the permit goes back
                 // too, so the gate never keeps a call open that ended without an answer.
-                await gate.complete(permit, status: nil, headers: RateLimitHeaders(limit: nil, remaining: nil), retryAfterSeconds: nil)
+                await gate.complete(
+                    permit, status: nil, headers: RateLimitHeaders(limit: nil, remaining: nil), retryAfterSeconds: nil)
                 throw error
             }
             switch failure.kind {
             case .auth where failure.status == 401 && refreshes < configuration.tokenRefreshesPerCall:
                 refreshes += 1
-                logger.debug("token rejected; refreshing", metadata: ["endpoint": "\(endpoint)", "refresh": "\(refreshes)"])
+                logger.debug(
+                    "token rejected; refreshing", metadata: ["endpoint": "\(endpoint)", "refresh": "\(refreshes)"])
                 _ = try await authenticator.tokenRejected(token)
                 attempt -= 1
                 continue
@@ -165,7 +171,8 @@ public final class PodioClient: Sendable {
                 logger.debug("rate limited; the gate decides the wait", metadata: ["endpoint": "\(endpoint)"])
                 attempt -= 1
                 continue
-            case .retryable where attempt < configuration.retry.maxAttempts
+            case .retryable
+            where attempt < configuration.retry.maxAttempts
                 && clock.now().timeIntervalSince(started) < configuration.retry.maxElapsed:
                 let delay = configuration.retry.delay(after: attempt)
                 logger.debug(
@@ -183,7 +190,9 @@ public final class PodioClient: Sendable {
     }
 
     /// Maps a non-2xx response to a `PodioError`, parsing Podio's error body when there is one.
-    static func error(from response: TransportResponse, endpoint: String, attempts: Int, redactor: SecretRedactor) -> PodioError {
+    static func error(from response: TransportResponse, endpoint: String, attempts: Int, redactor: SecretRedactor)
+        -> PodioError
+    {
         struct Body: Decodable {
             var error: String?
             var error_description: String?
@@ -228,7 +237,9 @@ public final class PodioClient: Sendable {
     static func rateLimitHeaders(_ response: TransportResponse) -> RateLimitHeaders {
         RateLimitHeaders(
             limit: response.header("X-Rate-Limit-Limit").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) },
-            remaining: response.header("X-Rate-Limit-Remaining").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) })
+            remaining: response.header("X-Rate-Limit-Remaining").flatMap {
+                Int($0.trimmingCharacters(in: .whitespaces))
+            })
     }
 
     static func describe(decoding error: any Error) -> String {
@@ -237,8 +248,10 @@ public final class PodioClient: Sendable {
             switch error {
             case .dataCorrupted(let context): return context.debugDescription
             case .keyNotFound(let key, _): return "missing key \(key.stringValue)"
-            case .typeMismatch(_, let context): return "unexpected type at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
-            case .valueNotFound(_, let context): return "missing value at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+            case .typeMismatch(_, let context):
+                return "unexpected type at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+            case .valueNotFound(_, let context):
+                return "missing value at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
             @unknown default: return "\(error)"
             }
         }

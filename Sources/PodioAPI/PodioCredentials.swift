@@ -45,7 +45,9 @@ public struct OAuthToken: Sendable, Equatable {
     public var refType: String?
     public var refID: Int?
 
-    public init(accessToken: String, refreshToken: String?, expiresAt: Double, refType: String? = nil, refID: Int? = nil) {
+    public init(
+        accessToken: String, refreshToken: String?, expiresAt: Double, refType: String? = nil, refID: Int? = nil
+    ) {
         self.accessToken = accessToken
         self.refreshToken = refreshToken
         self.expiresAt = expiresAt

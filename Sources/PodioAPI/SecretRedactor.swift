@@ -64,7 +64,8 @@ public final class SecretRedactor: Sendable {
     /// space, upper- and lowercase hex), JSON-escaped (with and without `\/`).
     static func forms(of secret: String) -> [String] {
         var forms: [String] = [secret]
-        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        let unreserved = CharacterSet(
+            charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
         if let encoded = secret.addingPercentEncoding(withAllowedCharacters: unreserved) {
             for form in [encoded, encoded.replacingOccurrences(of: "%20", with: "+")] {
                 forms.append(form)
@@ -110,9 +111,11 @@ public final class SecretRedactor: Sendable {
         var cursor = text.startIndex
         var searchFrom = text.startIndex
         while searchFrom < text.endIndex, let range = text.range(of: secret, range: searchFrom..<text.endIndex) {
-            let startsValue = !needsStart || range.lowerBound == text.startIndex
+            let startsValue =
+                !needsStart || range.lowerBound == text.startIndex
                 || isDelimiter(at: text.index(before: range.lowerBound), in: text, leading: true)
-            let endsValue = !needsEnd || range.upperBound == text.endIndex
+            let endsValue =
+                !needsEnd || range.upperBound == text.endIndex
                 || isDelimiter(at: range.upperBound, in: text, leading: false)
             if startsValue && endsValue {
                 out += text[cursor..<range.lowerBound]
@@ -135,7 +138,9 @@ public final class SecretRedactor: Sendable {
     /// the value after it (`leading` true).
     private static func isDelimiter(at index: String.Index, in text: String, leading: Bool) -> Bool {
         let c = text[index]
-        if c.isWhitespace || delimiters.contains(c) || c.unicodeScalars.allSatisfy({ $0.properties.generalCategory == .control }) {
+        if c.isWhitespace || delimiters.contains(c)
+            || c.unicodeScalars.allSatisfy({ $0.properties.generalCategory == .control })
+        {
             return true
         }
         // A full stop or exclamation mark after the value, ending a sentence.

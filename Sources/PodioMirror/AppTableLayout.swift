@@ -24,11 +24,14 @@ struct AppTableLayout: Sendable {
                 continue
             }
             count += parts.count
-            let base = TableNaming.ColumnNamer.baseName(fieldID: field.fieldID, externalID: field.externalID, label: field.label)
+            let base = TableNaming.ColumnNamer.baseName(
+                fieldID: field.fieldID, externalID: field.externalID, label: field.label)
             let stem = namer.claim(base: base, companions: kind.companions)
             for (part, partKind) in parts {
                 columns.append(
-                    AppColumn(fieldID: field.fieldID, part: part, name: stem + part.suffix, kind: partKind, fieldType: field.type))
+                    AppColumn(
+                        fieldID: field.fieldID, part: part, name: stem + part.suffix, kind: partKind,
+                        fieldType: field.type))
             }
         }
     }

@@ -10,7 +10,8 @@ extension AppTableStore {
     }
 
     func loadApps() throws -> [StoredApp] {
-        try db.query("SELECT app_id, url_label, name, table_name FROM podio.apps ORDER BY app_id").rows.compactMap { row in
+        try db.query("SELECT app_id, url_label, name, table_name FROM podio.apps ORDER BY app_id").rows.compactMap {
+            row in
             guard let id = row.int("app_id") else { return nil }
             return StoredApp(
                 label: TableNaming.AppLabel(appID: id, urlLabel: row.string("url_label"), name: row.string("name")),
@@ -50,10 +51,12 @@ extension AppTableStore {
             """, [appID]
         ).rows.compactMap { row in
             guard let field = row.int("field_id"), let part = row.string("part").flatMap(ColumnPart.init(rawValue:)),
-                let name = row.string("column_name"), let kind = row.string("kind").flatMap(ColumnPart.Kind.init(rawValue:))
+                let name = row.string("column_name"),
+                let kind = row.string("kind").flatMap(ColumnPart.Kind.init(rawValue:))
             else { return nil }
             return StoredColumn(
-                column: AppColumn(fieldID: field, part: part, name: name, kind: kind, fieldType: row.string("type") ?? "unknown"),
+                column: AppColumn(
+                    fieldID: field, part: part, name: name, kind: kind, fieldType: row.string("type") ?? "unknown"),
                 state: row.string("state") ?? "active")
         }
     }
@@ -124,7 +127,8 @@ extension AppTableStore {
             )
             """)
         let comment = try db.query(
-            "SELECT format('COMMENT ON TABLE %s IS %L', $1::text, $2::text) AS sql", [table, "\(Self.marker)\(app.appID) (\(app.label.name ?? ""))"]
+            "SELECT format('COMMENT ON TABLE %s IS %L', $1::text, $2::text) AS sql",
+            [table, "\(Self.marker)\(app.appID) (\(app.label.name ?? ""))"]
         ).first?.string("sql")
         if let comment { try db.execute(comment) }
         try db.query("UPDATE podio.apps SET table_name = $2 WHERE app_id = $1", [app.appID, name])
@@ -136,7 +140,9 @@ extension AppTableStore {
     func moveTables(_ apps: [StoredApp], names: [Int: String], report: inout Report) throws {
         var moving: [(app: StoredApp, from: String, to: String)] = []
         for app in apps {
-            guard let from = app.tableName, let to = names[app.appID], from != to, try tableExists(from) else { continue }
+            guard let from = app.tableName, let to = names[app.appID], from != to, try tableExists(from) else {
+                continue
+            }
             moving.append((app, from, to))
         }
         for move in moving {
@@ -147,7 +153,9 @@ extension AppTableStore {
                 throw MirrorError(
                     .database,
                     "the table podio_apps.\(move.to) is in the way of app \(move.app.appID)'s table",
-                    fix: "podio_apps holds podio-mirror's tables only: move or drop podio_apps.\(move.to), then sync again")
+                    fix:
+                        "podio_apps holds podio-mirror's tables only: move or drop podio_apps.\(move.to), then sync again"
+                )
             }
             try db.execute("ALTER TABLE \(Self.qualified("~pm \(move.app.appID)")) RENAME TO \(quote(move.to))")
             try db.query("UPDATE podio.apps SET table_name = $2 WHERE app_id = $1", [move.app.appID, move.to])

@@ -39,7 +39,8 @@ public struct AppTableStore: Sendable {
         public var warnings: [String] = []
 
         public var changed: Bool {
-            created || !renamedTables.isEmpty || !added.isEmpty || !dropped.isEmpty || !renamed.isEmpty || !retyped.isEmpty
+            created || !renamedTables.isEmpty || !added.isEmpty || !dropped.isEmpty || !renamed.isEmpty
+                || !retyped.isEmpty
         }
     }
 
@@ -79,7 +80,8 @@ public struct AppTableStore: Sendable {
         var stored = try loadColumns(appID: appID)
         // A kept column whose field came back is the field's column again.
         let active = Set(fields.map(\.fieldID))
-        for index in stored.indices where stored[index].state == "kept" && active.contains(stored[index].column.fieldID) {
+        for index in stored.indices where stored[index].state == "kept" && active.contains(stored[index].column.fieldID)
+        {
             stored[index].state = "active"
         }
 
@@ -92,7 +94,8 @@ public struct AppTableStore: Sendable {
             layout = AppTableLayout(fields: fields, reserved: reserved)
             let wanted = Set(layout.columns.map(\.key))
             var newlyKept = false
-            for index in stored.indices where !wanted.contains(stored[index].column.key) && stored[index].state != "dropped" {
+            for index in stored.indices
+            where !wanted.contains(stored[index].column.key) && stored[index].state != "dropped" {
                 let column = stored[index].column
                 if try dropColumn(table, column.name) {
                     stored[index].state = "dropped"
@@ -139,7 +142,9 @@ public struct AppTableStore: Sendable {
 
         // Renames, in two steps so that two columns can swap names.
         let moving = layout.columns.compactMap { column -> (from: String, to: String)? in
-            guard let old = storedByKey[column.key], old.state != "kept", old.column.name != column.name else { return nil }
+            guard let old = storedByKey[column.key], old.state != "kept", old.column.name != column.name else {
+                return nil
+            }
             return (old.column.name, column.name)
         }
         for (index, move) in moving.enumerated() {
@@ -157,7 +162,8 @@ public struct AppTableStore: Sendable {
             report.added.append(column.name)
             refill.append(column)
         }
-        for column in layout.columns where column.kind == .idArray && ["app", "contact", "member"].contains(column.fieldType) {
+        for column in layout.columns
+        where column.kind == .idArray && ["app", "contact", "member"].contains(column.fieldType) {
             // References are joinable from both ends: `WHERE client @> ARRAY[123::bigint]`. The
             // index is looked for first: CREATE INDEX IF NOT EXISTS would lock the table on
             // every sync only to find it.
@@ -178,13 +184,17 @@ public struct AppTableStore: Sendable {
         try saveColumns(appID: appID, final)
 
         if created {
-            report.filledRows = try db.query(insertStatement(table: table, columns: final.filter { $0.state != "kept" }.map(\.column)), [appID]).affectedRows
+            report.filledRows = try db.query(
+                insertStatement(table: table, columns: final.filter { $0.state != "kept" }.map(\.column)), [appID]
+            ).affectedRows
         } else if !refill.isEmpty {
-            report.filledRows = try fill(table: table, appID: appID, columns: refill.map { column in
-                var actual = column
-                actual.kind = kinds[column.key] ?? column.kind
-                return actual
-            })
+            report.filledRows = try fill(
+                table: table, appID: appID,
+                columns: refill.map { column in
+                    var actual = column
+                    actual.kind = kinds[column.key] ?? column.kind
+                    return actual
+                })
         }
         if report.changed {
             logger.debug(

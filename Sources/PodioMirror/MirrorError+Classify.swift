@@ -13,7 +13,8 @@ extension MirrorError {
             self.init(
                 .usage, "DATABASE_URL is not a valid connection string (\(e.message))",
                 fix: "use postgresql://user@host:5432/dbname or host=… dbname=… (libpq's syntax)")
-        case let e as PGError where e.kind == .connectionLost || e.sqlState.map({ ["57P01", "57P02"].contains($0) }) == true:
+        case let e as PGError
+        where e.kind == .connectionLost || e.sqlState.map({ ["57P01", "57P02"].contains($0) }) == true:
             // A restarted or crashed server: nothing of the page in flight was committed.
             self.init(
                 .database, "lost the connection to PostgreSQL (\(e.message))",
@@ -30,7 +31,9 @@ extension MirrorError {
                 self.init(
                     .credentialsRefused,
                     "Podio asks for two-step verification for PODIO_USERNAME, which an unattended run cannot give",
-                    fix: "use app authentication (PODIO_APP_AUTH) or run `podio-mirror login` once and unset PODIO_USERNAME and PODIO_PASSWORD")
+                    fix:
+                        "use app authentication (PODIO_APP_AUTH) or run `podio-mirror login` once and unset PODIO_USERNAME and PODIO_PASSWORD"
+                )
             case .credentialsRefused where e.code == PodioError.noStoredTokenCode:
                 self.init(
                     .usage, "no Podio user credentials: \(e.detail)",
@@ -42,7 +45,9 @@ extension MirrorError {
                         + "(or PODIO_APP_AUTH, or run `podio-mirror login` again)")
             case .retryable where e.status == nil:
                 // No HTTP answer at all: a wrong URL as likely as an outage.
-                self.init(.podioUnavailable, "Podio is unreachable: \(e)", fix: "check PODIO_API_URL and the network; the next run tries again")
+                self.init(
+                    .podioUnavailable, "Podio is unreachable: \(e)",
+                    fix: "check PODIO_API_URL and the network; the next run tries again")
             case .retryable:
                 self.init(.podioUnavailable, "Podio is unavailable: \(e)", fix: "the next run tries again")
             case .rateLimited:
@@ -51,7 +56,8 @@ extension MirrorError {
                 self.init(.other, "\(e)")
             }
         case let e as TransportError:
-            self.init(.podioUnavailable, "Podio is unreachable: \(e.message)", fix: "check PODIO_API_URL and the network")
+            self.init(
+                .podioUnavailable, "Podio is unreachable: \(e.message)", fix: "check PODIO_API_URL and the network")
         case let e as AllAppsHeld:
             self.init(.deferred, e.description, fix: "this run stops here; the next scheduled run will sync")
         case let e as AppGoneError:

@@ -36,8 +36,11 @@ public struct MirrorMetrics: Sendable {
 
     /// One answered (or unanswered: status `none`) Podio call of this process.
     func call(tier: QuotaTier, status: Int?) {
-        Counter(label: Name.apiCalls, dimensions: [("tier", tier.rawValue), ("status", status.map(String.init) ?? "none")], factory: factory)
-            .increment()
+        Counter(
+            label: Name.apiCalls, dimensions: [("tier", tier.rawValue), ("status", status.map(String.init) ?? "none")],
+            factory: factory
+        )
+        .increment()
         if status == 420 {
             Counter(label: Name.rateLimitErrors, dimensions: [("tier", tier.rawValue)], factory: factory).increment()
         }
@@ -81,7 +84,9 @@ public struct MirrorMetrics: Sendable {
     }
 
     func hookEvents(applied: Int, failed: Int) {
-        if applied > 0 { Counter(label: Name.hookEventsApplied, dimensions: [], factory: factory).increment(by: applied) }
+        if applied > 0 {
+            Counter(label: Name.hookEventsApplied, dimensions: [], factory: factory).increment(by: applied)
+        }
         if failed > 0 { Counter(label: Name.hookEventsFailed, dimensions: [], factory: factory).increment(by: failed) }
     }
 
@@ -89,8 +94,12 @@ public struct MirrorMetrics: Sendable {
     /// found that no hook delivered (since the hooks were installed) and the active hooks.
     public func hooks(pending: Int, missed: [Int: Int], active: [Int: Int]) {
         Gauge(label: Name.hookEventsPending, dimensions: [], factory: factory).record(pending)
-        for (app, n) in missed { Gauge(label: Name.hooksMissed, dimensions: [("app_id", String(app))], factory: factory).record(n) }
-        for (app, n) in active { Gauge(label: Name.hooksActive, dimensions: [("app_id", String(app))], factory: factory).record(n) }
+        for (app, n) in missed {
+            Gauge(label: Name.hooksMissed, dimensions: [("app_id", String(app))], factory: factory).record(n)
+        }
+        for (app, n) in active {
+            Gauge(label: Name.hooksActive, dimensions: [("app_id", String(app))], factory: factory).record(n)
+        }
     }
 
     public func appsGone(_ count: Int) {

@@ -2,9 +2,9 @@ import Foundation
 import PodioAPI
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Everything a run needs to know, read from the environment (README, "Configuration").
@@ -58,8 +58,11 @@ public struct MirrorSettings: Sendable {
         }
         s.databaseURL = value("DATABASE_URL")
         if let url = value("PODIO_API_URL") {
-            guard url.hasPrefix("http://") || url.hasPrefix("https://"), let host = URL(string: url)?.host, !host.isEmpty else {
-                throw MirrorError(.usage, "PODIO_API_URL is not an http(s) URL", fix: "set it to https://api.podio.com or unset it")
+            guard url.hasPrefix("http://") || url.hasPrefix("https://"), let host = URL(string: url)?.host,
+                !host.isEmpty
+            else {
+                throw MirrorError(
+                    .usage, "PODIO_API_URL is not an http(s) URL", fix: "set it to https://api.podio.com or unset it")
             }
             // The token request carries the client secret and the password in its body, and
             // every call an access token: over plain HTTP anyone on the way reads them.
@@ -73,13 +76,16 @@ public struct MirrorSettings: Sendable {
         }
         if let id = value("PODIO_CLIENT_ID") {
             guard let secret = value("PODIO_CLIENT_SECRET") else {
-                throw MirrorError(.usage, "PODIO_CLIENT_SECRET is not set", fix: "set the API key's secret from Podio's account settings")
+                throw MirrorError(
+                    .usage, "PODIO_CLIENT_SECRET is not set",
+                    fix: "set the API key's secret from Podio's account settings")
             }
             s.apiKey = PodioAPIKey(clientID: id, clientSecret: secret)
         }
         if let username = value("PODIO_USERNAME") {
             guard let password = value("PODIO_PASSWORD") else {
-                throw MirrorError(.usage, "PODIO_USERNAME is set but PODIO_PASSWORD is not", fix: "set both, or neither")
+                throw MirrorError(
+                    .usage, "PODIO_USERNAME is set but PODIO_PASSWORD is not", fix: "set both, or neither")
             }
             s.userCredentials = .password(username: username, password: password)
         } else if value("PODIO_PASSWORD") != nil {
@@ -115,7 +121,9 @@ public struct MirrorSettings: Sendable {
         if let v = value("PODIO_DEEP_HISTORY") { s.deepHistory = try DeepHistorySetting.parse(v) }
         if let v = value("PODIO_FILES"), !["off", "false", "no", "0"].contains(v.lowercased()) {
             guard v.hasPrefix("/") || v.hasPrefix(".") || !["on", "true", "yes", "1"].contains(v.lowercased()) else {
-                throw MirrorError(.usage, "PODIO_FILES must name a directory to download the files into", fix: "for example PODIO_FILES=/var/lib/podio-files, or off")
+                throw MirrorError(
+                    .usage, "PODIO_FILES must name a directory to download the files into",
+                    fix: "for example PODIO_FILES=/var/lib/podio-files, or off")
             }
             s.filesDirectory = v
         }
@@ -134,7 +142,8 @@ public struct MirrorSettings: Sendable {
         if let v = value("PODIO_HOOK_DELTA_AT") { s.hookDeltaThreshold = try positive(v, "PODIO_HOOK_DELTA_AT") }
         if let v = value("PODIO_RATE_RESERVE") {
             guard let r = Double(v.replacingOccurrences(of: "%", with: "")), r >= 0, r < 100 else {
-                throw MirrorError(.usage, "PODIO_RATE_RESERVE is not a percentage", fix: "use a number from 0 to 99, e.g. 5")
+                throw MirrorError(
+                    .usage, "PODIO_RATE_RESERVE is not a percentage", fix: "use a number from 0 to 99, e.g. 5")
             }
             s.quota.reserve = r / 100
         }
@@ -174,7 +183,8 @@ public struct MirrorSettings: Sendable {
         var ids: [Int] = []
         for part in text.split(separator: ",") {
             guard let id = Int(part.trimmingCharacters(in: .whitespaces)), id > 0 else {
-                throw MirrorError(.usage, "\(name) must be app ids separated by commas", fix: "for example \(name)=123,456")
+                throw MirrorError(
+                    .usage, "\(name) must be app ids separated by commas", fix: "for example \(name)=123,456")
             }
             if !ids.contains(id) { ids.append(id) }
         }
@@ -200,7 +210,9 @@ public struct MirrorSettings: Sendable {
 
     static func positive(_ text: String, _ name: String) throws -> Int {
         guard let n = Int(text), n > 0 else {
-            throw MirrorError(.usage, "\(name) must be a whole number above zero (got \"\(text)\")", fix: "Podio's quotas are 250 and 1000 an hour")
+            throw MirrorError(
+                .usage, "\(name) must be a whole number above zero (got \"\(text)\")",
+                fix: "Podio's quotas are 250 and 1000 an hour")
         }
         return n
     }

@@ -170,10 +170,13 @@ public struct MirrorStatus: Codable, Sendable {
             app.firstSelectedAt = r.date("first_selected_at")
             app.selectedAt = r.date("selected_at")
             if let goneAt = r.date("gone_at"), goneAt > now.addingTimeInterval(-appsRefresh) {
-                app.gone = GoneApp(appID: appID, status: r.int("gone_status"), error: r.string("gone_error") ?? "", since: goneAt)
+                app.gone = GoneApp(
+                    appID: appID, status: r.int("gone_status"), error: r.string("gone_error") ?? "", since: goneAt)
                 app.retryAfter = goneAt.addingTimeInterval(appsRefresh)
             }
-            if let since = app.completeUpTo ?? app.firstSelectedAt { app.lagSeconds = max(0, now.timeIntervalSince(since)) }
+            if let since = app.completeUpTo ?? app.firstSelectedAt {
+                app.lagSeconds = max(0, now.timeIntervalSince(since))
+            }
             app.callsPerDelta = r.double("delta_calls")
             app.hooksActive = r.int("hooks_active") ?? 0
             app.hooksInactive = r.int("hooks_inactive") ?? 0
@@ -191,11 +194,15 @@ public struct MirrorStatus: Codable, Sendable {
             report.apps[index].deepHistoryPending = pending[report.apps[index].appID]?.items ?? 0
             report.apps[index].deepHistoryCallsPending = pending[report.apps[index].appID]?.calls ?? 0
         }
-        report.appListRefreshedAt = try db.query("SELECT refreshed_at FROM podio.app_list_refresh").first?.date("refreshed_at")
+        report.appListRefreshedAt = try db.query("SELECT refreshed_at FROM podio.app_list_refresh").first?.date(
+            "refreshed_at")
         report.schedule = try schedule(db, now: now)
         if let schedule = report.schedule {
-            let listCalls = try db.query("SELECT calls_rate_limited FROM podio.app_list_refresh WHERE refreshed_at > $1",
-                                         [now.addingTimeInterval(-2 * appsRefresh)]).first?.int("calls_rate_limited") ?? 0
+            let listCalls =
+                try db.query(
+                    "SELECT calls_rate_limited FROM podio.app_list_refresh WHERE refreshed_at > $1",
+                    [now.addingTimeInterval(-2 * appsRefresh)]
+                ).first?.int("calls_rate_limited") ?? 0
             report.judge(
                 schedule: schedule, policy: policy, appsRefresh: appsRefresh, appListCalls: listCalls, now: now,
                 reconcileInterval: reconcileInterval)
@@ -233,9 +240,11 @@ public struct MirrorStatus: Codable, Sendable {
                 runID: r.int("run_id") ?? 0, kind: r.string("kind") ?? "", status: r.string("status") ?? "",
                 startedAt: r.date("started_at"), finishedAt: r.date("finished_at"), calls: r.int("calls") ?? 0,
                 itemsWritten: r.int("items_written") ?? 0, itemsDeleted: r.int("items_deleted") ?? 0,
-                error: r.string("error"), errorCategory: r.string("error_category"), deferredUntil: r.date("deferred_until"))
+                error: r.string("error"), errorCategory: r.string("error_category"),
+                deferredUntil: r.date("deferred_until"))
         }
-        report.hookEventsPending = try db.query("SELECT count(*) AS n FROM podio.hook_events WHERE applied_at IS NULL").first?.int("n") ?? 0
+        report.hookEventsPending =
+            try db.query("SELECT count(*) AS n FROM podio.hook_events WHERE applied_at IS NULL").first?.int("n") ?? 0
         report.hints = hints(report)
         return report
     }
@@ -264,7 +273,8 @@ public struct MirrorStatus: Codable, Sendable {
 
     /// Flags the apps that fall behind the schedule and weighs the schedule against the quota.
     mutating func judge(
-        schedule: Schedule, policy: QuotaPolicy, appsRefresh: Double, appListCalls: Int, now: Date, reconcileInterval: Double = 3600
+        schedule: Schedule, policy: QuotaPolicy, appsRefresh: Double, appListCalls: Int, now: Date,
+        reconcileInterval: Double = 3600
     ) {
         let interval = schedule.intervalSeconds
         // Apps a run chose lately are in the schedule; others (no longer in PODIO_APPS, say) are not judged.
@@ -286,7 +296,8 @@ public struct MirrorStatus: Codable, Sendable {
         needed += listPerHour
         let allowed = Double(policy.allowed(.rateLimited)) * 3600 / policy.window
         budget = Budget(
-            apps: inSchedule, callsPerHourNeeded: Int(needed.rounded(.up)), callsPerHourAllowed: Int(allowed.rounded(.down)),
+            apps: inSchedule, callsPerHourNeeded: Int(needed.rounded(.up)),
+            callsPerHourAllowed: Int(allowed.rounded(.down)),
             appListCallsPerHour: Int(listPerHour.rounded(.up)), pendingFullLoadCalls: pending,
             covered: needed <= allowed)
     }
@@ -309,28 +320,38 @@ public struct MirrorStatus: Codable, Sendable {
         }
         if let last = report.runs.first(where: { $0.status != "running" }), last.status == "failed" {
             if last.errorCategory == MirrorError.Category.credentialsRefused.name {
-                hints.append("Podio refused the credentials in run \(last.runID): check PODIO_CLIENT_ID/SECRET and the user or app credentials, or run `podio-mirror login` again")
+                hints.append(
+                    "Podio refused the credentials in run \(last.runID): check PODIO_CLIENT_ID/SECRET and the user or app credentials, or run `podio-mirror login` again"
+                )
             } else {
-                hints.append("run \(last.runID) failed: \(last.error ?? "no message"); the next sync resumes from the last committed page")
+                hints.append(
+                    "run \(last.runID) failed: \(last.error ?? "no message"); the next sync resumes from the last committed page"
+                )
             }
         }
         let recent = report.runs.prefix(5)
         if recent.count >= 3 && recent.prefix(3).allSatisfy({ $0.status == "deferred" }) {
-            hints.append("the last runs were all deferred: the quota does not cover the work between runs; run less often, raise --max-wait, or ask Podio for a higher limit")
+            hints.append(
+                "the last runs were all deferred: the quota does not cover the work between runs; run less often, raise --max-wait, or ask Podio for a higher limit"
+            )
         }
         if let budget = report.budget, !budget.covered, let schedule = report.scheduleDescription {
             hints.append(
                 "the quota cannot cover the schedule: \(budget.apps) app\(budget.apps == 1 ? "" : "s") need ~\(budget.callsPerHourNeeded) rate-limited calls an hour "
-                    + "for a delta of each \(schedule); the quota allows \(budget.callsPerHourAllowed): run less often, mirror fewer apps (PODIO_APPS), or ask Podio for a higher limit")
+                    + "for a delta of each \(schedule); the quota allows \(budget.callsPerHourAllowed): run less often, mirror fewer apps (PODIO_APPS), or ask Podio for a higher limit"
+            )
         }
         for app in report.apps {
             if let gone = app.gone {
                 hints.append(
                     "app \(app.appID): Podio no longer serves it to these credentials (\(gone.status.map { "HTTP \($0)" } ?? "an error") at \(format(gone.since))); "
-                        + "skipped until the app list is refreshed (\(format(app.retryAfter)), or run `podio-mirror apps`)")
+                        + "skipped until the app list is refreshed (\(format(app.retryAfter)), or run `podio-mirror apps`)"
+                )
             }
             if app.behind, let lag = app.lagSeconds, let interval = report.schedule?.intervalSeconds {
-                let what = app.completeUpTo == nil ? "never complete since a run first chose it" : "complete only up to \(format(app.completeUpTo))"
+                let what =
+                    app.completeUpTo == nil
+                    ? "never complete since a run first chose it" : "complete only up to \(format(app.completeUpTo))"
                 hints.append(
                     "app \(app.appID) is behind its schedule: \(what), \(DurationParser.approximate(lag)) ago "
                         + "(more than twice the interval of \(DurationParser.approximate(interval)))")
@@ -342,7 +363,8 @@ public struct MirrorStatus: Codable, Sendable {
             if app.hooksInactive > 0 {
                 hints.append(
                     "app \(app.appID): \(app.hooksInactive) webhook\(app.hooksInactive == 1 ? " is" : "s are") not active in Podio; "
-                        + "a running `run --listen` asks Podio to verify them again (`podio-mirror hooks list` shows them)")
+                        + "a running `run --listen` asks Podio to verify them again (`podio-mirror hooks list` shows them)"
+                )
             }
         }
         for q in report.quota where q.pausedUntil != nil {

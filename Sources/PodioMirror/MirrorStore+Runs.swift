@@ -23,8 +23,10 @@ extension MirrorStore {
             INSERT INTO podio.sync_runs (kind, status, finished_at, host, pid, error, deferred_until, error_category)
             VALUES ($1, $5, now(), $2, $3, $4, $6, $7)
             """,
-            [kind, ProcessInfo.processInfo.hostName, Int(ProcessInfo.processInfo.processIdentifier), message,
-             deferredUntil == nil ? "failed" : "deferred", deferredUntil, category])
+            [
+                kind, ProcessInfo.processInfo.hostName, Int(ProcessInfo.processInfo.processIdentifier), message,
+                deferredUntil == nil ? "failed" : "deferred", deferredUntil, category,
+            ])
     }
 
     /// Starts a run: runs left `running` whose database session is gone were interrupted
@@ -55,7 +57,8 @@ extension MirrorStore {
     /// Records how a run ended, with its counts.
     public func finishRun(_ s: RunSummary) throws {
         let deletedBy = Set(s.apps.compactMap(\.deletionsFoundBy)).sorted().joined(separator: ", ")
-        let withheld = s.apps.compactMap { app in app.deletionsWithheld.map { "app \(app.appID): \($0)" } }.joined(separator: "; ")
+        let withheld = s.apps.compactMap { app in app.deletionsWithheld.map { "app \(app.appID): \($0)" } }.joined(
+            separator: "; ")
         try db.query(
             """
             UPDATE podio.sync_runs SET status = $2, finished_at = now(), apps = $3::bigint[],
@@ -64,10 +67,12 @@ extension MirrorStore {
                 deletions_withheld = $13, error_category = $14, apps_skipped = $15::bigint[]
             WHERE run_id = $1
             """,
-            [s.runID, s.status, s.apps.map(\.appID), s.callsRateLimited, s.callsGeneral, s.itemsSeen,
-             s.itemsWritten, s.itemsUnchanged, s.itemsDeleted, deletedBy.isEmpty ? nil : deletedBy,
-             s.deferredUntil, s.error, withheld.isEmpty ? nil : withheld, s.errorCategory,
-             s.skipped.filter { $0.reason == .heldByAnotherRun }.map(\.appID)])
+            [
+                s.runID, s.status, s.apps.map(\.appID), s.callsRateLimited, s.callsGeneral, s.itemsSeen,
+                s.itemsWritten, s.itemsUnchanged, s.itemsDeleted, deletedBy.isEmpty ? nil : deletedBy,
+                s.deferredUntil, s.error, withheld.isEmpty ? nil : withheld, s.errorCategory,
+                s.skipped.filter { $0.reason == .heldByAnotherRun }.map(\.appID),
+            ])
     }
 
     /// The live files of `apps` with their sizes as Podio gave them, for downloads.
@@ -77,6 +82,11 @@ extension MirrorStore {
             SELECT file_id, app_id, coalesce(name, '') AS name, size FROM podio.files
             WHERE app_id = ANY ($1::bigint[]) AND deleted_at IS NULL ORDER BY file_id
             """, [apps]
-        ).rows.map { (fileID: $0.int("file_id") ?? 0, appID: $0.int("app_id") ?? 0, name: $0.string("name") ?? "", size: $0.int("size")) }
+        ).rows.map {
+            (
+                fileID: $0.int("file_id") ?? 0, appID: $0.int("app_id") ?? 0, name: $0.string("name") ?? "",
+                size: $0.int("size")
+            )
+        }
     }
 }

@@ -134,10 +134,11 @@ extension MirrorStore {
     /// The apps of the cached list when it was made for `identity` less than `maxAge` seconds
     /// before `now`; nil when it must be asked of Podio again.
     public func cachedAppList(identity: String, maxAge: Double, now: Date) throws -> [Int]? {
-        let fresh = try db.query(
-            "SELECT refreshed_at FROM podio.app_list_refresh WHERE identity = $1 AND refreshed_at > $2 AND refreshed_at <= $3",
-            [identity, now.addingTimeInterval(-maxAge), now.addingTimeInterval(60)]
-        ).first != nil
+        let fresh =
+            try db.query(
+                "SELECT refreshed_at FROM podio.app_list_refresh WHERE identity = $1 AND refreshed_at > $2 AND refreshed_at <= $3",
+                [identity, now.addingTimeInterval(-maxAge), now.addingTimeInterval(60)]
+            ).first != nil
         guard fresh else { return nil }
         return try db.query("SELECT app_id FROM podio.app_list WHERE listed_at IS NOT NULL ORDER BY app_id").rows
             .compactMap { $0.int("app_id") }
@@ -191,7 +192,8 @@ extension MirrorStore {
             """, [apps, now.addingTimeInterval(-within)]
         ).rows {
             guard let id = row.int("app_id"), let at = row.date("gone_at") else { continue }
-            gone[id] = GoneApp(appID: id, status: row.int("gone_status"), error: row.string("gone_error") ?? "", since: at)
+            gone[id] = GoneApp(
+                appID: id, status: row.int("gone_status"), error: row.string("gone_error") ?? "", since: at)
         }
         return gone
     }
@@ -208,7 +210,9 @@ extension MirrorStore {
     // MARK: - Workers
 
     /// Records a `run` scheduler starting; returns its id. Workers not seen for a week are forgotten.
-    public func registerWorker(host: String, pid: Int, every: Double, resyncEvery: Double?, listen: String?) throws -> Int64 {
+    public func registerWorker(host: String, pid: Int, every: Double, resyncEvery: Double?, listen: String?) throws
+        -> Int64
+    {
         try db.query("DELETE FROM podio.workers WHERE seen_at < now() - interval '7 days'")
         return try db.query(
             """

@@ -54,35 +54,36 @@ public struct MirrorStore: Sendable {
                 """,
                 [app.appID, app.spaceID, app.name, app.itemName, app.urlLabel, app.status, app.currentRevision, raw])
             // Fields: from the app's JSON, so `config` is stored exactly as received.
-            let changed = try db.query(
-                """
-                WITH incoming AS (
-                    SELECT podio.to_bigint(f->>'field_id') AS field_id, f->>'external_id' AS external_id,
-                           coalesce(f->>'label', f->'config'->>'label') AS label, coalesce(f->>'type', 'unknown') AS type,
-                           coalesce(f->>'status', 'active') AS status, podio.to_bigint(f->'config'->>'delta')::int AS position,
-                           coalesce(f->'config', '{}'::jsonb) AS config
-                    FROM jsonb_array_elements(podio.json_array($2::jsonb -> 'fields')) AS f
-                ), up AS (
-                    INSERT INTO podio.app_fields AS a (field_id, app_id, external_id, label, type, status, position, config)
-                    SELECT DISTINCT ON (field_id) field_id, $1, external_id, label, type, status, position, config
-                    FROM incoming WHERE field_id IS NOT NULL ORDER BY field_id
-                    ON CONFLICT (field_id) DO UPDATE SET app_id = EXCLUDED.app_id, external_id = EXCLUDED.external_id,
-                        label = EXCLUDED.label, type = EXCLUDED.type, status = EXCLUDED.status,
-                        position = EXCLUDED.position, config = EXCLUDED.config, updated_at = now()
-                    WHERE (a.app_id, a.external_id, a.label, a.type, a.status, a.position, a.config)
-                          IS DISTINCT FROM (EXCLUDED.app_id, EXCLUDED.external_id, EXCLUDED.label, EXCLUDED.type,
-                                            EXCLUDED.status, EXCLUDED.position, EXCLUDED.config)
-                    RETURNING 1
-                ), gone AS (
-                    -- A field that vanished from the definition altogether is kept, marked deleted.
-                    UPDATE podio.app_fields AS a SET status = 'deleted', updated_at = now()
-                    WHERE a.app_id = $1 AND a.status <> 'deleted'
-                      AND NOT EXISTS (SELECT 1 FROM incoming i WHERE i.field_id = a.field_id)
-                    RETURNING 1
-                )
-                SELECT (SELECT count(*) FROM up) + (SELECT count(*) FROM gone) AS changed
-                """, [app.appID, raw]
-            ).first?.int("changed") ?? 0
+            let changed =
+                try db.query(
+                    """
+                    WITH incoming AS (
+                        SELECT podio.to_bigint(f->>'field_id') AS field_id, f->>'external_id' AS external_id,
+                               coalesce(f->>'label', f->'config'->>'label') AS label, coalesce(f->>'type', 'unknown') AS type,
+                               coalesce(f->>'status', 'active') AS status, podio.to_bigint(f->'config'->>'delta')::int AS position,
+                               coalesce(f->'config', '{}'::jsonb) AS config
+                        FROM jsonb_array_elements(podio.json_array($2::jsonb -> 'fields')) AS f
+                    ), up AS (
+                        INSERT INTO podio.app_fields AS a (field_id, app_id, external_id, label, type, status, position, config)
+                        SELECT DISTINCT ON (field_id) field_id, $1, external_id, label, type, status, position, config
+                        FROM incoming WHERE field_id IS NOT NULL ORDER BY field_id
+                        ON CONFLICT (field_id) DO UPDATE SET app_id = EXCLUDED.app_id, external_id = EXCLUDED.external_id,
+                            label = EXCLUDED.label, type = EXCLUDED.type, status = EXCLUDED.status,
+                            position = EXCLUDED.position, config = EXCLUDED.config, updated_at = now()
+                        WHERE (a.app_id, a.external_id, a.label, a.type, a.status, a.position, a.config)
+                              IS DISTINCT FROM (EXCLUDED.app_id, EXCLUDED.external_id, EXCLUDED.label, EXCLUDED.type,
+                                                EXCLUDED.status, EXCLUDED.position, EXCLUDED.config)
+                        RETURNING 1
+                    ), gone AS (
+                        -- A field that vanished from the definition altogether is kept, marked deleted.
+                        UPDATE podio.app_fields AS a SET status = 'deleted', updated_at = now()
+                        WHERE a.app_id = $1 AND a.status <> 'deleted'
+                          AND NOT EXISTS (SELECT 1 FROM incoming i WHERE i.field_id = a.field_id)
+                        RETURNING 1
+                    )
+                    SELECT (SELECT count(*) FROM up) + (SELECT count(*) FROM gone) AS changed
+                    """, [app.appID, raw]
+                ).first?.int("changed") ?? 0
             let table = try AppTableStore(db: db, logger: db.logger).reconcile(appID: app.appID)
             return DefinitionChange(fieldsChanged: changed > 0, table: table)
         }
@@ -111,7 +112,8 @@ public struct MirrorStore: Sendable {
             highWaterMark: row.date("high_water_mark"), lastFullSyncAt: row.date("last_full_sync_at"),
             lastDeltaSyncAt: row.date("last_delta_sync_at"), fullPassRunID: row.int64("full_pass_run_id"),
             fullPassCutoff: row.date("full_pass_cutoff"), fullPassOffset: row.int("full_pass_offset") ?? 0,
-            fullPassFiltered: row.int("full_pass_filtered"), sweepGap: row.int("sweep_gap"), sweptAt: row.date("swept_at"))
+            fullPassFiltered: row.int("full_pass_filtered"), sweepGap: row.int("sweep_gap"),
+            sweptAt: row.date("swept_at"))
     }
 
     /// Starts a full pass: forgets ids of any earlier unfinished pass, records the cutoff.
@@ -164,7 +166,8 @@ public struct MirrorStore: Sendable {
             let summary = try db.query(PageSQL.summary).first
             var missed = 0
             if let watch = missedByHooks {
-                missed = try db.query(PageSQL.countMissedByHooks, [appID, watch.since, watch.before]).first?.int("n") ?? 0
+                missed =
+                    try db.query(PageSQL.countMissedByHooks, [appID, watch.since, watch.before]).first?.int("n") ?? 0
             }
             switch checkpoint {
             case .fullPass(let nextOffset, let filtered):
@@ -192,7 +195,8 @@ public struct MirrorStore: Sendable {
             let seen = summary?.int("seen") ?? 0
             return PageOutcome(
                 seen: seen, inserted: inserted, updated: updated, unchanged: seen - inserted - updated,
-                activityRefreshed: activity.count, unknownFieldIDs: findings.unknownFieldIDs, unreadable: findings.unreadable, untitled: untitled,
+                activityRefreshed: activity.count, unknownFieldIDs: findings.unknownFieldIDs,
+                unreadable: findings.unreadable, untitled: untitled,
                 missedByHooks: missed)
         } catch {
             _ = try? db.execute("ROLLBACK")
@@ -210,19 +214,25 @@ public struct MirrorStore: Sendable {
             // (NOT EXISTS, or a join with the difference), the plan made without statistics (a
             // first load that autovacuum has not analyzed yet) compared every item with every
             // seen id: quadratic in the app's size. Each of these two is linear whatever the estimates.
-            let unseen = !markDeletions ? [] : try db.query(
-                """
-                SELECT item_id FROM podio.items WHERE app_id = $1 AND deleted_at IS NULL
-                EXCEPT
-                SELECT item_id FROM podio.full_pass_seen WHERE app_id = $1
-                """, [appID]
-            ).rows.compactMap { $0.int("item_id") }
-            let deleted = unseen.isEmpty ? 0 : try db.query(
-                """
-                UPDATE podio.items SET deleted_at = now()
-                WHERE app_id = $1 AND deleted_at IS NULL AND item_id = ANY ($2::bigint[])
-                """, [appID, unseen]
-            ).affectedRows
+            let unseen =
+                !markDeletions
+                ? []
+                : try db.query(
+                    """
+                    SELECT item_id FROM podio.items WHERE app_id = $1 AND deleted_at IS NULL
+                    EXCEPT
+                    SELECT item_id FROM podio.full_pass_seen WHERE app_id = $1
+                    """, [appID]
+                ).rows.compactMap { $0.int("item_id") }
+            let deleted =
+                unseen.isEmpty
+                ? 0
+                : try db.query(
+                    """
+                    UPDATE podio.items SET deleted_at = now()
+                    WHERE app_id = $1 AND deleted_at IS NULL AND item_id = ANY ($2::bigint[])
+                    """, [appID, unseen]
+                ).affectedRows
             try AppTableStore(db: db, logger: db.logger).deleteRows(appID: appID, items: unseen)
             try db.query("DELETE FROM podio.full_pass_seen WHERE app_id = $1", [appID])
             try db.query(
@@ -247,7 +257,9 @@ public struct MirrorStore: Sendable {
 
     /// What an ID sweep left unexplained: Podio's total less the live count, and when.
     public func recordSweep(appID: Int, gap: Int, at time: Date) throws {
-        try db.query("UPDATE podio.sync_state SET sweep_gap = $2, swept_at = $3, updated_at = now() WHERE app_id = $1", [appID, gap, time])
+        try db.query(
+            "UPDATE podio.sync_state SET sweep_gap = $2, swept_at = $3, updated_at = now() WHERE app_id = $1",
+            [appID, gap, time])
     }
 
     /// The next run of this app re-reads it in full (the mirror lacks many items Podio lists).

@@ -12,7 +12,8 @@ public struct PodioAccess: Sendable {
         gate: any CallGate, clock: any LedgerClock = SystemClock(), logger: Logger
     ) {
         func make(_ credentials: PodioCredentials) -> PodioClient {
-            var configuration = PodioClient.Configuration(apiURL: settings.apiURL, apiKey: apiKey, credentials: credentials)
+            var configuration = PodioClient.Configuration(
+                apiURL: settings.apiURL, apiKey: apiKey, credentials: credentials)
             configuration.requestTimeout = settings.requestTimeout
             configuration.retry = settings.retry
             return PodioClient(
@@ -53,7 +54,9 @@ public struct PodioAccess: Sendable {
                     let listed: [PodioAppSummary]
                     do {
                         listed = try await userClient.apps(spaceID: space.spaceID, includeInactive: true)
-                    } catch let error as PodioError where [.notFound, .gone].contains(error.kind) || error.status == 403 {
+                    } catch let error as PodioError
+                        where [.notFound, .gone].contains(error.kind) || error.status == 403
+                    {
                         continue
                     }
                     for app in listed where seenApps.insert(app.appID).inserted { apps.append(app) }
@@ -62,7 +65,9 @@ public struct PodioAccess: Sendable {
         }
         for (appID, client) in appClients.sorted(by: { $0.key < $1.key }) where !seenApps.contains(appID) {
             let app = try await client.app(appID)
-            apps.append(PodioAppSummary(appID: app.appID, spaceID: app.spaceID, status: app.status, urlLabel: app.urlLabel, name: app.name))
+            apps.append(
+                PodioAppSummary(
+                    appID: app.appID, spaceID: app.spaceID, status: app.status, urlLabel: app.urlLabel, name: app.name))
         }
         return apps.sorted { $0.appID < $1.appID }
     }

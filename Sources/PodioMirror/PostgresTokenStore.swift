@@ -78,7 +78,9 @@ public struct PostgresTokenStore: TokenStore {
 
     /// Forgets the tokens of an identity (after Podio refused them for good).
     public func forget(identity: String) async throws {
-        _ = try await db.run { db in try db.query("DELETE FROM podio_auth.oauth_tokens WHERE credential = $1", [identity]) }
+        _ = try await db.run { db in
+            try db.query("DELETE FROM podio_auth.oauth_tokens WHERE credential = $1", [identity])
+        }
     }
 
     public func renew(
@@ -114,7 +116,9 @@ public struct PostgresTokenStore: TokenStore {
             if clock.now().timeIntervalSince(started) > lockWait {
                 throw TokenDeferral(
                     identity: identity, freesAt: clock.now().addingTimeInterval(60),
-                    reason: "another podio-mirror process has been renewing the token of \(identity) for over \(Int(lockWait)) s")
+                    reason:
+                        "another podio-mirror process has been renewing the token of \(identity) for over \(Int(lockWait)) s"
+                )
             }
             try await clock.sleep(seconds: 0.1)
         }
@@ -139,7 +143,8 @@ public struct PostgresTokenStore: TokenStore {
                 metadata: ["identity": "\(identity)"])
         }
         if let until = record.pausedUntil, until > now {
-            throw TokenDeferral(identity: identity, freesAt: until, reason: record.pauseReason ?? "Podio's token endpoint answered 420")
+            throw TokenDeferral(
+                identity: identity, freesAt: until, reason: record.pauseReason ?? "Podio's token endpoint answered 420")
         }
         if kind == .grant, let last = record.grantedAt, now.timeIntervalSince(last) < grantInterval {
             throw TokenDeferral(
@@ -154,7 +159,8 @@ public struct PostgresTokenStore: TokenStore {
         } catch let error as PodioError where error.kind == .rateLimited {
             let wait = error.retryAfterSeconds.map(Double.init) ?? coolDown
             let until = clock.now().addingTimeInterval(wait)
-            let reason = "Podio's token endpoint answered \(error.status.map(String.init) ?? "420") (\(error.detail.isEmpty ? "rate_limit" : error.detail))"
+            let reason =
+                "Podio's token endpoint answered \(error.status.map(String.init) ?? "420") (\(error.detail.isEmpty ? "rate_limit" : error.detail))"
             try await db.run { db in
                 try db.withTransaction { db in
                     if record.tracked {
@@ -166,12 +172,15 @@ public struct PostgresTokenStore: TokenStore {
                             """, [identity, until, reason])
                     }
                     // Like any 420: the identity's calls pause too (`status` shows it).
-                    try QuotaLedger.recordPause(db, identity: identity, tiers: TierName.allCases, until: until, reason: reason)
+                    try QuotaLedger.recordPause(
+                        db, identity: identity, tiers: TierName.allCases, until: until, reason: reason)
                 }
             }
-            logger.notice("Podio throttles its token endpoint; the identity is paused", metadata: [
-                "identity": "\(identity)", "until": "\(PodioTime.format(until))",
-            ])
+            logger.notice(
+                "Podio throttles its token endpoint; the identity is paused",
+                metadata: [
+                    "identity": "\(identity)", "until": "\(PodioTime.format(until))",
+                ])
             throw TokenDeferral(identity: identity, freesAt: until, reason: reason)
         }
         // The pair and the grant's time in one transaction: a process that waited for the lock
@@ -202,15 +211,18 @@ public struct PostgresTokenStore: TokenStore {
     }
 
     static func requestRecord(_ db: PGConnection, identity: String) throws -> RequestRecord {
-        let exists = try db.query("SELECT to_regclass('podio_auth.token_requests') IS NOT NULL AS present").first?.bool("present")
+        let exists = try db.query("SELECT to_regclass('podio_auth.token_requests') IS NOT NULL AS present").first?.bool(
+            "present")
         guard exists == true else { return RequestRecord(tracked: false) }
         guard
             let row = try db.query(
-                "SELECT granted_at, paused_until, pause_reason FROM podio_auth.token_requests WHERE credential = $1", [identity]
+                "SELECT granted_at, paused_until, pause_reason FROM podio_auth.token_requests WHERE credential = $1",
+                [identity]
             ).first
         else { return RequestRecord() }
         return RequestRecord(
-            grantedAt: row.date("granted_at"), pausedUntil: row.date("paused_until"), pauseReason: row.string("pause_reason"))
+            grantedAt: row.date("granted_at"), pausedUntil: row.date("paused_until"),
+            pauseReason: row.string("pause_reason"))
     }
 }
 

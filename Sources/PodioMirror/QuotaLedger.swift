@@ -65,8 +65,10 @@ public final class QuotaLedger: CallGate {
                     throw QuotaDeferral(tier: tier, freesAt: until, reason: reason)
                 }
                 logger.info(
-                    "waiting for the quota", metadata: [
-                        "tier": "\(tier.rawValue)", "seconds": "\(String(format: "%.1f", until.timeIntervalSince(now)))",
+                    "waiting for the quota",
+                    metadata: [
+                        "tier": "\(tier.rawValue)",
+                        "seconds": "\(String(format: "%.1f", until.timeIntervalSince(now)))",
                         "reason": "\(reason)",
                     ])
                 await stats.waited(max(0, until.timeIntervalSince(now)))
@@ -92,7 +94,9 @@ public final class QuotaLedger: CallGate {
                             WHERE podio.endpoint_tiers.tier <> $2 OR podio.endpoint_tiers.limit_seen IS DISTINCT FROM $3
                             """, [permit.endpoint.name, learned.rawValue, limit])
                         if learned != tier {
-                            logger.debug("endpoint tier learned", metadata: ["endpoint": "\(permit.endpoint)", "tier": "\(learned.rawValue)"])
+                            logger.debug(
+                                "endpoint tier learned",
+                                metadata: ["endpoint": "\(permit.endpoint)", "tier": "\(learned.rawValue)"])
                             tier = learned
                         }
                     }
@@ -108,17 +112,19 @@ public final class QuotaLedger: CallGate {
                         try Self.recordPause(
                             db, identity: permit.identity, tiers: [tier], until: now.addingTimeInterval(pause),
                             reason: "Podio answered 420 on \(permit.endpoint.name)")
-                    } else if let remaining = headers.remaining, let limit = headers.limit, policy.tier(forLimit: limit) != nil,
+                    } else if let remaining = headers.remaining, let limit = headers.limit,
+                        policy.tier(forLimit: limit) != nil,
                         let id = permit.id
                     {
                         // Calls the server counted beyond the ledger's own (up to this one) were made
                         // by someone else on the same key: they count until a window after now.
-                        let ours = try db.query(
-                            """
-                            SELECT count(*) AS n FROM podio.api_calls
-                            WHERE credential = $1 AND tier = $2 AND called_at > $3 AND call_id <= $4
-                            """, [permit.identity, tier.rawValue, now.addingTimeInterval(-policy.window), id]
-                        ).first?.int("n") ?? 0
+                        let ours =
+                            try db.query(
+                                """
+                                SELECT count(*) AS n FROM podio.api_calls
+                                WHERE credential = $1 AND tier = $2 AND called_at > $3 AND call_id <= $4
+                                """, [permit.identity, tier.rawValue, now.addingTimeInterval(-policy.window), id]
+                            ).first?.int("n") ?? 0
                         let external = max(0, limit - remaining - ours)
                         try db.query(
                             """
@@ -128,8 +134,10 @@ public final class QuotaLedger: CallGate {
                             ON CONFLICT (credential, tier) DO UPDATE SET limit_seen = $3, remaining_seen = $4,
                                 remaining_seen_at = $5, external_calls = $6, external_until = $7
                             """,
-                            [permit.identity, tier.rawValue, limit, remaining, now, external,
-                             now.addingTimeInterval(policy.window)])
+                            [
+                                permit.identity, tier.rawValue, limit, remaining, now, external,
+                                now.addingTimeInterval(policy.window),
+                            ])
                     }
                     return tier
                 }
@@ -176,11 +184,13 @@ public final class QuotaLedger: CallGate {
                 [identity, tier.rawValue]
             ).first
             if let paused = state?.date("paused_until"), paused > now { return 0 }
-            let used = try db.query(
-                "SELECT count(*) AS used FROM podio.api_calls WHERE credential = $1 AND tier = $2 AND called_at > $3",
-                [identity, tier.rawValue, now.addingTimeInterval(-policy.window)]
-            ).first?.int("used") ?? 0
-            let external = (state?.date("external_until")).map { $0 > now } == true ? state?.int("external_calls") ?? 0 : 0
+            let used =
+                try db.query(
+                    "SELECT count(*) AS used FROM podio.api_calls WHERE credential = $1 AND tier = $2 AND called_at > $3",
+                    [identity, tier.rawValue, now.addingTimeInterval(-policy.window)]
+                ).first?.int("used") ?? 0
+            let external =
+                (state?.date("external_until")).map { $0 > now } == true ? state?.int("external_calls") ?? 0 : 0
             return max(0, policy.allowed(tier) - used - external)
         }
     }
@@ -207,7 +217,8 @@ public final class QuotaLedger: CallGate {
                     """, [identity, tier.rawValue]
                 ).first
                 if let paused = state?.date("paused_until"), paused > now {
-                    return .wait(until: paused, tier: tier, reason: state?.string("pause_reason") ?? "paused after a 420")
+                    return .wait(
+                        until: paused, tier: tier, reason: state?.string("pause_reason") ?? "paused after a 420")
                 }
                 let calls = try db.query(
                     """
@@ -258,7 +269,8 @@ public final class QuotaLedger: CallGate {
 
     /// Pauses calls of `identity` in the given tiers until `until` (never shortening a longer
     /// pause), inside the caller's transaction.
-    static func recordPause(_ db: PGConnection, identity: String, tiers: [TierName], until: Date, reason: String) throws {
+    static func recordPause(_ db: PGConnection, identity: String, tiers: [TierName], until: Date, reason: String) throws
+    {
         for tier in tiers {
             try db.query(
                 """

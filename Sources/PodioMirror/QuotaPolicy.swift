@@ -11,7 +11,10 @@ public struct QuotaPolicy: Sendable, Equatable {
     /// The pause after a 420 whose text names no wait, in seconds.
     public var coolDown: Double
 
-    public init(rateLimited: Int = 250, general: Int = 1000, window: Double = 3600, reserve: Double = 0.05, coolDown: Double? = nil) {
+    public init(
+        rateLimited: Int = 250, general: Int = 1000, window: Double = 3600, reserve: Double = 0.05,
+        coolDown: Double? = nil
+    ) {
         self.rateLimited = rateLimited
         self.general = general
         self.window = window

@@ -43,7 +43,9 @@ extension RunContext {
                 summary.deleted += settled.deleted
                 for itemID in items {
                     if options.stopRequested?() == true { break reading }
-                    if let general = try await ledger.usage(identity: client.identity).first(where: { $0.tier == .general }),
+                    if let general = try await ledger.usage(identity: client.identity).first(where: {
+                        $0.tier == .general
+                    }),
                         general.allowed - general.used <= headroom
                     {
                         logger.info("comments wait for the next run: the general quota left is kept for item syncs")
@@ -78,7 +80,9 @@ extension RunContext {
                 logger.info("comments wait for the next run: \(deferral.description)")
                 break reading
             } catch {
-                logger.warning("comments of app \(appID) were not read: \(access.redact(String(describing: error))); the next run tries again")
+                logger.warning(
+                    "comments of app \(appID) were not read: \(access.redact(String(describing: error))); the next run tries again"
+                )
                 break reading
             }
         }

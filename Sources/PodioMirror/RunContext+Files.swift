@@ -51,7 +51,8 @@ extension RunContext {
             do {
                 if options.stopRequested?() == true { break downloading }
                 let client = try access.client(for: file.appID)
-                if let general = try await ledger.usage(identity: client.identity).first(where: { $0.tier == .general }),
+                if let general = try await ledger.usage(identity: client.identity).first(where: { $0.tier == .general }
+                ),
                     general.allowed - general.used <= headroom
                 {
                     logger.info("file downloads wait for the next run: the general quota left is kept for item syncs")
@@ -59,7 +60,9 @@ extension RunContext {
                 }
                 let data: Data
                 do {
-                    data = try await QuotaLedger.$neverWait.withValue(true) { try await client.downloadFile(file.fileID) }
+                    data = try await QuotaLedger.$neverWait.withValue(true) {
+                        try await client.downloadFile(file.fileID)
+                    }
                 } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
                     index += 1  // removed since the item was read: the next read marks it deleted
                     continue
@@ -74,7 +77,9 @@ extension RunContext {
                 logger.info("file downloads wait for the next run: \(deferral.description)")
                 break downloading
             } catch {
-                logger.warning("file \(file.fileID) was not downloaded: \(access.redact(String(describing: error))); the next run tries again")
+                logger.warning(
+                    "file \(file.fileID) was not downloaded: \(access.redact(String(describing: error))); the next run tries again"
+                )
                 break downloading
             }
         }

@@ -129,7 +129,9 @@ final class RunContext {
     private func finishPass(_ passID: Int64?, status: String, since before: LedgerStats.Snapshot) async {
         let after = await ledger.snapshot()
         let app = current
-        if let app, !options.dryRun { metrics.items(appID: app.appID, written: app.itemsWritten, deleted: app.itemsDeleted) }
+        if let app, !options.dryRun {
+            metrics.items(appID: app.appID, written: app.itemsWritten, deleted: app.itemsDeleted)
+        }
         guard let passID else { return }
         let rateLimited = after.rateLimited - before.rateLimited
         let general = after.general - before.general
@@ -180,7 +182,8 @@ final class RunContext {
     /// How long `calls` more rate-limited calls take under the quota from now: nothing while
     /// they fit in what is free, then a window for each further quota's worth.
     private func estimate(calls: Int, identity: String) async -> Double? {
-        guard calls > 0, let usage = try? await ledger.usage(identity: identity).first(where: { $0.tier == .rateLimited })
+        guard calls > 0,
+            let usage = try? await ledger.usage(identity: identity).first(where: { $0.tier == .rateLimited })
         else { return calls > 0 ? nil : 0 }
         let free = max(0, usage.allowed - usage.used)
         guard calls > free else { return 0 }
@@ -224,7 +227,8 @@ final class RunContext {
         for id in fresh where !defined.contains(id) && unknownFieldsWarned.insert(id).inserted {
             current?.warnings += 1
             logger.warning(
-                "items of app \(appID) carry field \(id), which the app's definition does not have; its values are kept in podio.items.raw only")
+                "items of app \(appID) carry field \(id), which the app's definition does not have; its values are kept in podio.items.raw only"
+            )
         }
     }
 
@@ -241,7 +245,8 @@ final class RunContext {
         if state.hasUnfinishedFullPass, let resumeCutoff = state.fullPassCutoff {
             cutoff = resumeCutoff
             pager = ItemPager(
-                appID: appID, filter: ItemFilter(sortBy: .itemID, createdOn: .init(to: cutoff)), offset: state.fullPassOffset,
+                appID: appID, filter: ItemFilter(sortBy: .itemID, createdOn: .init(to: cutoff)),
+                offset: state.fullPassOffset,
                 filtered: state.fullPassFiltered)
             logger.info("resuming the full load", metadata: ["app": "\(appID)", "offset": "\(state.fullPassOffset)"])
         } else {
@@ -260,7 +265,8 @@ final class RunContext {
                 guard let next = try await pager.next(client, checkStop: checkStop) else { break }
                 step = next
             } catch let error as PodioError
-                where error.kind == .invalidRequest && pager.filter.createdOn != nil && pager.offset == 0 {
+                where error.kind == .invalidRequest && pager.filter.createdOn != nil && pager.offset == 0
+            {
                 logger.warning("Podio refused the created_on filter (\(error)); the full load reads without it")
                 pager.dropCreatedOnFilter()
                 continue
@@ -271,25 +277,35 @@ final class RunContext {
                 let calls = max(1, (page.filtered - (step.nextOffset - page.items.count) + 499) / 500)
                 let eta = await estimate(calls: calls - 1, identity: client.identity)
                 logger.info(
-                    "full load of app \(appID): ~\(calls) calls\(eta.map { ", ~\(DurationParser.describe($0.rounded(.up))) under the quota" } ?? "")")
-                observer?(.plan(appID: appID, name: current?.name ?? "", mode: "full", estimatedCalls: calls, etaSeconds: eta))
+                    "full load of app \(appID): ~\(calls) calls\(eta.map { ", ~\(DurationParser.describe($0.rounded(.up))) under the quota" } ?? "")"
+                )
+                observer?(
+                    .plan(appID: appID, name: current?.name ?? "", mode: "full", estimatedCalls: calls, etaSeconds: eta)
+                )
             }
             let outcome = try await write(
                 appID: appID, page: page, checkpoint: .fullPass(nextOffset: step.nextOffset, filtered: page.filtered))
             try await followUnknownFields(outcome.unknownFieldIDs, appID: appID, client: client)
             if dryRun { seenInDryRun.formUnion(page.items.map(\.itemID)) }
-            observer?(.page(appID: appID, mode: "full", itemsDone: step.nextOffset, itemsTotal: page.filtered, calls: await callCount()))
+            observer?(
+                .page(
+                    appID: appID, mode: "full", itemsDone: step.nextOffset, itemsTotal: page.filtered,
+                    calls: await callCount()))
         }
         let counted = pager.filtered ?? 0
         let seen = dryRun ? seenInDryRun.count : try await store.run { try $0.fullPassSeenCount(appID: appID) }
-        let withheld = Self.incompleteWalk(seen: seen, counted: counted, skippedPages: pager.skippedPages, what: "the full pass")
+        let withheld = Self.incompleteWalk(
+            seen: seen, counted: counted, skippedPages: pager.skippedPages, what: "the full pass")
         if let withheld { withholdDeletions(appID: appID, because: withheld) }
         let deleted: Int
         if dryRun {
             let seenIDs = Array(seenInDryRun)
-            deleted = withheld != nil ? 0 : try await store.run {
-                try $0.markMissingDeleted(appID: appID, seen: seenIDs, cutoff: cutoff, dryRun: true)
-            }
+            deleted =
+                withheld != nil
+                ? 0
+                : try await store.run {
+                    try $0.markMissingDeleted(appID: appID, seen: seenIDs, cutoff: cutoff, dryRun: true)
+                }
         } else {
             deleted = try await store.run {
                 try $0.finishFullPass(appID: appID, cutoff: cutoff, markDeletions: withheld == nil)
@@ -303,7 +319,8 @@ final class RunContext {
     /// stepped over empty pages), or nil when it saw everything.
     static func incompleteWalk(seen: Int, counted: Int, skippedPages: Int, what: String) -> String? {
         if skippedPages > 0 {
-            return "\(what) met \(skippedPages) empty page\(skippedPages == 1 ? "" : "s") before the end Podio announced"
+            return
+                "\(what) met \(skippedPages) empty page\(skippedPages == 1 ? "" : "s") before the end Podio announced"
         }
         if seen < counted { return "\(what) saw \(seen) of the \(counted) items Podio counted" }
         return nil
@@ -336,7 +353,8 @@ final class RunContext {
         defer {
             if hookWatch != nil, let missed = current?.missedByHooks, missed > 0 {
                 logger.warning(
-                    "app \(appID): reconciliation found \(missed) change\(missed == 1 ? "" : "s") that no hook delivered (counted in status and /metrics as missed by hooks)")
+                    "app \(appID): reconciliation found \(missed) change\(missed == 1 ? "" : "s") that no hook delivered (counted in status and /metrics as missed by hooks)"
+                )
             }
             hookWatch = nil
         }
@@ -355,7 +373,9 @@ final class RunContext {
                 planned = true
                 let calls = max(1, (page.filtered + 499) / 500)
                 let eta = await estimate(calls: calls - 1, identity: client.identity)
-                observer?(.plan(appID: appID, name: current?.name ?? "", mode: "delta", estimatedCalls: calls, etaSeconds: eta))
+                observer?(
+                    .plan(
+                        appID: appID, name: current?.name ?? "", mode: "delta", estimatedCalls: calls, etaSeconds: eta))
             }
             // The page holds every item of the range older than its newest second (the order is
             // by time); items of that second may go on past the page.
@@ -365,7 +385,10 @@ final class RunContext {
             let outcome = try await write(appID: appID, page: page, checkpoint: .delta(highWaterMark: mark))
             try await followUnknownFields(outcome.unknownFieldIDs, appID: appID, client: client)
             read += page.items.count
-            observer?(.page(appID: appID, mode: "delta", itemsDone: read, itemsTotal: read + max(0, page.filtered - page.items.count), calls: await callCount()))
+            observer?(
+                .page(
+                    appID: appID, mode: "delta", itemsDone: read,
+                    itemsTotal: read + max(0, page.filtered - page.items.count), calls: await callCount()))
             if complete { break }
             guard let newest else {
                 incomplete = "the delta met an empty page before the end Podio announced"
@@ -375,9 +398,11 @@ final class RunContext {
             if oldest == newest || cursor.map({ newest <= $0 }) == true {
                 // A whole page of one second (a bulk edit, an automation): that second alone, in
                 // item-id order, where ties cannot reorder.
-                var pager = ItemPager(appID: appID, filter: ItemFilter(sortBy: .itemID, lastEditOn: .init(from: newest, to: newest)))
+                var pager = ItemPager(
+                    appID: appID, filter: ItemFilter(sortBy: .itemID, lastEditOn: .init(from: newest, to: newest)))
                 while let step = try await pager.next(client, checkStop: checkStop) {
-                    let outcome = try await write(appID: appID, page: step.page, checkpoint: .delta(highWaterMark: newest.addingTimeInterval(-1)))
+                    let outcome = try await write(
+                        appID: appID, page: step.page, checkpoint: .delta(highWaterMark: newest.addingTimeInterval(-1)))
                     try await followUnknownFields(outcome.unknownFieldIDs, appID: appID, client: client)
                     read += step.page.items.count
                 }
@@ -401,7 +426,8 @@ final class RunContext {
             logger.warning("app \(appID): \(incomplete); the next run reads again from there")
             return
         }
-        try await store.run { [dryRun = options.dryRun] in try $0.finishDelta(appID: appID, upTo: upTo, dryRun: dryRun) }
+        try await store.run { [dryRun = options.dryRun] in try $0.finishDelta(appID: appID, upTo: upTo, dryRun: dryRun)
+        }
         // Deletions without a full re-read: Podio's total against the mirror's live count. A gap
         // that an earlier sweep already explained (items the credentials cannot list, say) is
         // not swept again until it changes or the sweep interval has passed.
@@ -420,7 +446,9 @@ final class RunContext {
         try await idSweep(appID: appID, client: client, cutoff: upTo)
         if !options.dryRun {
             let now = clock.now()
-            try await store.run { try $0.recordSweep(appID: appID, gap: total - (try $0.liveCount(appID: appID)), at: now) }
+            try await store.run {
+                try $0.recordSweep(appID: appID, gap: total - (try $0.liveCount(appID: appID)), at: now)
+            }
         }
     }
 
@@ -433,15 +461,20 @@ final class RunContext {
         let store = self.store
         let dryRun = options.dryRun
         var ids = Set<Int>()
-        var pager = ItemPager(appID: appID, filter: ItemFilter(sortBy: .itemID, createdOn: .init(to: cutoff)), micro: true)
+        var pager = ItemPager(
+            appID: appID, filter: ItemFilter(sortBy: .itemID, createdOn: .init(to: cutoff)), micro: true)
         while let step = try await pager.next(client, checkStop: checkStop) {
             ids.formUnion(step.page.items.map(\.itemID))
         }
         let seen = Array(ids)
-        if let withheld = Self.incompleteWalk(seen: ids.count, counted: pager.filtered ?? 0, skippedPages: pager.skippedPages, what: "the id sweep") {
+        if let withheld = Self.incompleteWalk(
+            seen: ids.count, counted: pager.filtered ?? 0, skippedPages: pager.skippedPages, what: "the id sweep")
+        {
             withholdDeletions(appID: appID, because: withheld)
         } else {
-            let deleted = try await store.run { try $0.markMissingDeleted(appID: appID, seen: seen, cutoff: cutoff, dryRun: dryRun) }
+            let deleted = try await store.run {
+                try $0.markMissingDeleted(appID: appID, seen: seen, cutoff: cutoff, dryRun: dryRun)
+            }
             current?.itemsDeleted += deleted
             current?.deletionsFoundBy = "id sweep"
         }
@@ -491,7 +524,9 @@ final class RunContext {
         if options.stopRequested?() == true { throw SyncStopped() }
     }
 
-    func write(appID: Int, page: ItemPage, checkpoint: MirrorStore.Checkpoint, onlyNewer: Bool = false) async throws -> PageOutcome {
+    func write(appID: Int, page: ItemPage, checkpoint: MirrorStore.Checkpoint, onlyNewer: Bool = false) async throws
+        -> PageOutcome
+    {
         let store = self.store
         let runID = self.runID
         let dryRun = options.dryRun
@@ -503,7 +538,8 @@ final class RunContext {
         let watch = hookWatch
         let outcome = try await store.run {
             try $0.writePage(
-                appID: appID, runID: runID, body: body, checkpoint: checkpoint, podioTotal: total, dryRun: dryRun, app: app,
+                appID: appID, runID: runID, body: body, checkpoint: checkpoint, podioTotal: total, dryRun: dryRun,
+                app: app,
                 keepHistory: keepHistory, onlyNewer: onlyNewer, missedByHooks: watch)
         }
         writeSeconds += Self.seconds(ContinuousClock.now - started)
@@ -522,7 +558,8 @@ final class RunContext {
         for value in outcome.unreadable where warned.insert(value.itemID).inserted {
             current?.warnings += 1
             logger.warning(
-                "item \(value.itemID) of app \(appID): field \(value.fieldID) (\(value.type)) has a value podio-mirror cannot type; it is kept in the raw JSON")
+                "item \(value.itemID) of app \(appID): field \(value.fieldID) (\(value.type)) has a value podio-mirror cannot type; it is kept in the raw JSON"
+            )
         }
         return outcome
     }

@@ -69,8 +69,12 @@ public struct RunSummary: Sendable, Codable {
         }
         let missed = apps.reduce(0) { $0 + $1.missedByHooks }
         if missed > 0 { text += "; \(missed) change\(missed == 1 ? "" : "s") missed by hooks" }
-        if let hookEvents, hookEvents.events > 0 { text += "; \(hookEvents.events) hook event\(hookEvents.events == 1 ? "" : "s") applied" }
-        if secondsWaitedForQuota >= 0.5 { text += ", \(DurationParser.describe(secondsWaitedForQuota.rounded())) waiting for quota" }
+        if let hookEvents, hookEvents.events > 0 {
+            text += "; \(hookEvents.events) hook event\(hookEvents.events == 1 ? "" : "s") applied"
+        }
+        if secondsWaitedForQuota >= 0.5 {
+            text += ", \(DurationParser.describe(secondsWaitedForQuota.rounded())) waiting for quota"
+        }
         if let comments, comments.itemsRead > 0 || comments.itemsPending > 0 {
             text += "; comments of \(comments.itemsRead) item\(comments.itemsRead == 1 ? "" : "s") read"
             if comments.itemsPending > 0 { text += ", \(comments.itemsPending) waiting for the next run" }

@@ -30,21 +30,26 @@ public enum SchemaMigrator {
             let installed = try installedVersion(db)
             // Up to date: this version, and every table and column the script declares is there
             // (statements added within a version, all idempotent, reach older databases too).
-            if let installed, installed == currentVersion, try missingObjects(db).isEmpty { return .upToDate(version: installed) }
+            if let installed, installed == currentVersion, try missingObjects(db).isEmpty {
+                return .upToDate(version: installed)
+            }
             if let installed, installed > currentVersion {
                 throw MirrorError(
                     .database,
                     "the database schema is version \(installed), newer than this podio-mirror understands (\(currentVersion))",
                     fix: "upgrade podio-mirror, or point DATABASE_URL at another database")
             }
-            logger.debug("applying schema", metadata: ["from": "\(installed.map(String.init) ?? "none")", "to": "\(currentVersion)"])
+            logger.debug(
+                "applying schema",
+                metadata: ["from": "\(installed.map(String.init) ?? "none")", "to": "\(currentVersion)"])
             do {
                 try db.execute(script)
             } catch let error as PGError where error.sqlState == "2BP01" {
                 throw MirrorError(
                     .database,
                     "the upgrade drops podio-mirror's old views and podio.item_values, and objects of yours depend on them",
-                    fix: "drop those objects (PostgreSQL names them: \(error.detail ?? error.message)), run `podio-mirror migrate`, "
+                    fix:
+                        "drop those objects (PostgreSQL names them: \(error.detail ?? error.message)), run `podio-mirror migrate`, "
                         + "then recreate them on the app tables in podio_apps")
             }
             // Steps SQL alone cannot take: every app's table, created and filled from the raw
@@ -64,8 +69,12 @@ public enum SchemaMigrator {
         var columns: [(table: String, column: String)] = []
         for line in script.split(separator: "\n") {
             let words = line.split(whereSeparator: { $0 == " " || $0 == "(" || $0 == ";" }).map(String.init)
-            if words.starts(with: ["CREATE", "TABLE", "IF", "NOT", "EXISTS"]), words.count > 5 { tables.append(words[5]) }
-            if words.starts(with: ["ALTER", "TABLE"]), words.count > 8, Array(words[3...7]) == ["ADD", "COLUMN", "IF", "NOT", "EXISTS"] {
+            if words.starts(with: ["CREATE", "TABLE", "IF", "NOT", "EXISTS"]), words.count > 5 {
+                tables.append(words[5])
+            }
+            if words.starts(with: ["ALTER", "TABLE"]), words.count > 8,
+                Array(words[3...7]) == ["ADD", "COLUMN", "IF", "NOT", "EXISTS"]
+            {
                 columns.append((words[2], words[8]))
             }
         }
@@ -90,7 +99,8 @@ public enum SchemaMigrator {
 
     /// The schema version recorded in the database, or nil when it has none.
     public static func installedVersion(_ db: PGConnection) throws -> Int? {
-        let exists = try db.query("SELECT to_regclass('podio.schema_version') IS NOT NULL AS present").first?.bool("present")
+        let exists = try db.query("SELECT to_regclass('podio.schema_version') IS NOT NULL AS present").first?.bool(
+            "present")
         guard exists == true else { return nil }
         return try db.query("SELECT version FROM podio.schema_version").first?.int("version")
     }

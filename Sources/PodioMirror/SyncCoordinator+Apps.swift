@@ -47,7 +47,9 @@ extension SyncCoordinator {
             let store = MirrorStore(db: db)
             if !dryRun { try store.markSelected(selected, now: now) }
             let gone = try store.goneApps(among: selected, within: appsRefresh, now: now)
-            return (gone, try store.appsInNeed(selected.filter { gone[$0] == nil }, fullPasses: options.kind == .resync))
+            return (
+                gone, try store.appsInNeed(selected.filter { gone[$0] == nil }, fullPasses: options.kind == .resync)
+            )
         }
         return RunPlan(selected: selected, gone: gone, order: order, at: now)
     }
@@ -76,14 +78,18 @@ extension SyncCoordinator {
     /// `--app`, then `PODIO_APPS`, then the app-auth apps, then every app the user sees: from
     /// the list cached in PostgreSQL while it is younger than `PODIO_APPS_REFRESH` and was made
     /// for these credentials, else asked of Podio (by one process at a time) and cached.
-    func resolveApps(options: SyncOptions, access: PodioAccess, db: PGConnection, ledger: QuotaLedger) async throws -> [Int] {
+    func resolveApps(options: SyncOptions, access: PodioAccess, db: PGConnection, ledger: QuotaLedger) async throws
+        -> [Int]
+    {
         if let apps = options.apps, !apps.isEmpty { return apps }
         if let apps = settings.apps, !apps.isEmpty { return apps }
         if access.userClient == nil { return settings.appTokens.keys.sorted() }
         let identity = access.listIdentity
         let maxAge = settings.appsRefresh
         let clock = self.clock
-        if let cached = try await db.run({ try MirrorStore(db: $0).cachedAppList(identity: identity, maxAge: maxAge, now: clock.now()) }) {
+        if let cached = try await db.run({
+            try MirrorStore(db: $0).cachedAppList(identity: identity, maxAge: maxAge, now: clock.now())
+        }) {
             return cached
         }
         // One process lists the apps; one that waited reads what it stored.
@@ -93,7 +99,9 @@ extension SyncCoordinator {
             locked = try await db.run { try MirrorStore(db: $0).tryLockAppList() }
             if !locked {
                 try await Task.sleep(for: .milliseconds(200))
-                if let cached = try await db.run({ try MirrorStore(db: $0).cachedAppList(identity: identity, maxAge: maxAge, now: clock.now()) }) {
+                if let cached = try await db.run({
+                    try MirrorStore(db: $0).cachedAppList(identity: identity, maxAge: maxAge, now: clock.now())
+                }) {
                     return cached
                 }
             }
@@ -103,7 +111,9 @@ extension SyncCoordinator {
             let apps = try await access.visibleApps()
             let calls = await ledger.snapshot().rateLimited - before.rateLimited
             let now = clock.now()
-            try await db.run { try MirrorStore(db: $0).storeAppList(apps, identity: identity, callsRateLimited: calls, now: now) }
+            try await db.run {
+                try MirrorStore(db: $0).storeAppList(apps, identity: identity, callsRateLimited: calls, now: now)
+            }
             logger.info("app list asked of Podio", metadata: ["apps": "\(apps.count)", "calls": "\(calls)"])
             if locked { _ = try? await db.run { try MirrorStore(db: $0).unlockAppList() } }
             return apps.map(\.appID)

@@ -32,7 +32,8 @@ public final class SyncCoordinator: Sendable {
         let kindName = options.kind.rawValue + (options.dryRun ? "-dry-run" : "")
         do {
             let summary = try await recordedRun(options, kindName: kindName, started: started)
-            metrics.run(kind: kindName, outcome: summary.status, seconds: RunContext.seconds(ContinuousClock.now - started))
+            metrics.run(
+                kind: kindName, outcome: summary.status, seconds: RunContext.seconds(ContinuousClock.now - started))
             return summary
         } catch {
             let outcome: String
@@ -49,23 +50,30 @@ public final class SyncCoordinator: Sendable {
     /// One run, step by step: the session, the ledger and the clients, the apps (resolved, in
     /// order of need, claimed), the run's row, each app's sync, the extras (comments, files, deep history),
     /// the end. Every failure after the run started is recorded in its row.
-    private func recordedRun(_ options: SyncOptions, kindName: String, started: ContinuousClock.Instant) async throws -> RunSummary {
+    private func recordedRun(_ options: SyncOptions, kindName: String, started: ContinuousClock.Instant) async throws
+        -> RunSummary
+    {
         let apiKey = try settings.requireAPIKey()
         let db = try await openSession()
         defer { db.close() }
-        let ledgerDB = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror ledger", logger: logger)
+        let ledgerDB = try await PGConnection.connect(
+            settings.databaseURL, applicationName: "podio-mirror ledger", logger: logger)
         defer { ledgerDB.close() }
         let ledger = QuotaLedger(
             db: ledgerDB, policy: settings.quota, clock: clock,
             deadline: clock.now().addingTimeInterval(options.maxWait), metrics: metrics, logger: logger)
         let access = PodioAccess(
             settings: settings, apiKey: apiKey, transport: transport,
-            tokenStore: PostgresTokenStore(db: ledgerDB, coolDown: settings.quota.coolDown, clock: clock, logger: logger),
+            tokenStore: PostgresTokenStore(
+                db: ledgerDB, coolDown: settings.quota.coolDown, clock: clock, logger: logger),
             gate: ledger, clock: clock, logger: logger)
-        let selected = try await resolveAppsOrRecord(options: options, kindName: kindName, access: access, db: db, ledger: ledger)
+        let selected = try await resolveAppsOrRecord(
+            options: options, kindName: kindName, access: access, db: db, ledger: ledger)
         var plan = try await plan(selected, options: options, db: db)
         try await claimAtStart(&plan, options: options, db: db)
-        let runID = try await db.run { [order = plan.order] in try MirrorStore(db: $0).startRun(kind: kindName, apps: order) }
+        let runID = try await db.run { [order = plan.order] in
+            try MirrorStore(db: $0).startRun(kind: kindName, apps: order)
+        }
         ledger.attach(runID: runID)
         var summary = RunSummary(runID: runID, kind: kindName, status: "running", dryRun: options.dryRun)
         summary.skipped = plan.selected.compactMap { plan.gone[$0].map { SkippedApp(gone: $0) } }
@@ -135,7 +143,8 @@ public final class SyncCoordinator: Sendable {
 
     /// The run's connection: the schema is current and the session is set for page writes.
     private func openSession() async throws -> PGConnection {
-        let db = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror sync", logger: logger)
+        let db = try await PGConnection.connect(
+            settings.databaseURL, applicationName: "podio-mirror sync", logger: logger)
         do {
             try await db.run { db in
                 try SchemaMigrator.requireCurrent(db)
@@ -152,7 +161,9 @@ public final class SyncCoordinator: Sendable {
     /// identity fits in the window this often. An app synced more recently than that is not
     /// waited for when no call is free: a schedule faster than the quota allows then ends its
     /// runs with 0, and every app still gets a delta as often as the quota permits.
-    private func quotaPace(_ order: [Int], access: PodioAccess, db: PGConnection) async throws -> [Int: (identity: String, pace: Double)] {
+    private func quotaPace(_ order: [Int], access: PodioAccess, db: PGConnection) async throws -> [Int: (
+        identity: String, pace: Double
+    )] {
         let costs = try await db.run { try MirrorStore(db: $0).deltaCosts(order) }
         var identities: [Int: String] = [:]
         var perIdentity: [String: Double] = [:]
@@ -181,7 +192,9 @@ public final class SyncCoordinator: Sendable {
             if !plan.claimed.contains(appID) {
                 guard options.claiming == .oneAtATime else { continue }
                 let resync = options.kind == .resync
-                if try await db.run({ try MirrorStore(db: $0).completedSince(appID: appID, runID: runID, fullPass: resync) }) {
+                if try await db.run({
+                    try MirrorStore(db: $0).completedSince(appID: appID, runID: runID, fullPass: resync)
+                }) {
                     summary.skipped.append(SkippedApp(appID: appID, reason: .syncedByAnotherRun))
                     continue
                 }
@@ -214,10 +227,15 @@ public final class SyncCoordinator: Sendable {
                 // Not a reason to fail the other apps: marked, reported, skipped until the next refresh.
                 if !options.dryRun {
                     let at = clock.now()
-                    try await db.run { try MirrorStore(db: $0).markGone(appID: appID, status: error.status, error: error.description, now: at) }
+                    try await db.run {
+                        try MirrorStore(db: $0).markGone(
+                            appID: appID, status: error.status, error: error.description, now: at)
+                    }
                 }
                 summary.skipped.append(
-                    SkippedApp(gone: GoneApp(appID: appID, status: error.status, error: error.description, since: clock.now())))
+                    SkippedApp(
+                        gone: GoneApp(appID: appID, status: error.status, error: error.description, since: clock.now()))
+                )
             }
             inProgress = nil
             try await db.run { try MirrorStore(db: $0).release(appID: appID) }
@@ -231,7 +249,8 @@ public final class SyncCoordinator: Sendable {
         let goneIDs = summary.skipped.filter { $0.reason == .gone }.map(\.appID)
         if goneIDs.count < plan.selected.count {
             for app in summary.skipped where app.reason == .gone && app.since.map({ $0 >= plan.at }) == true {
-                logger.warning("\(app.detail ?? "app \(app.appID) is gone"); it is skipped until the app list is refreshed")
+                logger.warning(
+                    "\(app.detail ?? "app \(app.appID) is gone"); it is skipped until the app list is refreshed")
             }
         }
         if !plan.selected.isEmpty && goneIDs.count == plan.selected.count {
@@ -278,21 +297,26 @@ public final class SyncCoordinator: Sendable {
                 + DurationParser.approximate(interval - age))
     }
 
-    private func freshness(appID: Int, pace: Double, identity: String, db: PGConnection, ledger: QuotaLedger) async throws
+    private func freshness(appID: Int, pace: Double, identity: String, db: PGConnection, ledger: QuotaLedger)
+        async throws
         -> SkippedApp?
     {
         let state = try await db.run { try MirrorStore(db: $0).syncState(appID: appID) }
-        guard state.lastFullSyncAt != nil, !state.hasUnfinishedFullPass, let bound = state.highWaterMark else { return nil }
+        guard state.lastFullSyncAt != nil, !state.hasUnfinishedFullPass, let bound = state.highWaterMark else {
+            return nil
+        }
         let age = clock.now().timeIntervalSince(bound)
         guard age < pace, try await ledger.freeCalls(identity: identity, tier: .rateLimited) == 0 else { return nil }
         return SkippedApp(
             appID: appID, reason: .fresh,
-            detail: "complete up to \(DurationParser.approximate(age)) ago; the quota allows a delta of each app about every "
+            detail:
+                "complete up to \(DurationParser.approximate(age)) ago; the quota allows a delta of each app about every "
                 + "\(DurationParser.approximate(pace)) and no call is free now")
     }
 
     private func finish(
-        db: PGConnection, ledger: QuotaLedger, access: PodioAccess, summary: inout RunSummary, started: ContinuousClock.Instant
+        db: PGConnection, ledger: QuotaLedger, access: PodioAccess, summary: inout RunSummary,
+        started: ContinuousClock.Instant
     ) async throws {
         let counts = await ledger.snapshot()
         summary.callsRateLimited = counts.rateLimited

@@ -33,7 +33,9 @@ public struct SyncOptions: Sendable {
     /// old (`run`: `PODIO_RECONCILE_EVERY`); nil: every run (a one-shot `sync`).
     public var reconcileInterval: Double?
 
-    public init(kind: Kind, apps: [Int]? = nil, dryRun: Bool = false, maxWait: Double = 600, claiming: Claiming = .allAtStart) {
+    public init(
+        kind: Kind, apps: [Int]? = nil, dryRun: Bool = false, maxWait: Double = 600, claiming: Claiming = .allAtStart
+    ) {
         self.kind = kind
         self.apps = apps
         self.dryRun = dryRun

@@ -12,7 +12,9 @@ public enum TableNaming {
     public static let maxIdentifierBytes = 63
 
     /// The fixed columns every app table starts with; field columns never take these names.
-    public static let fixedColumns = ["item_id", "app_item_id", "title", "revision", "created_on", "last_edit_on", "last_event_on"]
+    public static let fixedColumns = [
+        "item_id", "app_item_id", "title", "revision", "created_on", "last_edit_on", "last_event_on",
+    ]
 
     /// `"name"` with every `"` doubled: a quoted identifier PostgreSQL reads back exactly.
     public static func quoteIdentifier(_ name: String) -> String {

@@ -7,7 +7,9 @@ import PodioMirror
 struct AppsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apps",
-        abstract: "Lists the apps the credentials can see (asking Podio, and refreshing the list the runs use): id, space, name, items, mirrored.")
+        abstract:
+            "Lists the apps the credentials can see (asking Podio, and refreshing the list the runs use): id, space, name, items, mirrored."
+    )
 
     @OptionGroup var global: GlobalOptions
 
@@ -41,7 +43,8 @@ struct AppsCommand: AsyncParsableCommand {
             }
             let ledgerDB = try await PGConnection.connect(settings.databaseURL, logger: logger)
             defer { ledgerDB.close() }
-            let ledger = QuotaLedger(db: ledgerDB, policy: settings.quota, deadline: Date().addingTimeInterval(60), logger: logger)
+            let ledger = QuotaLedger(
+                db: ledgerDB, policy: settings.quota, deadline: Date().addingTimeInterval(60), logger: logger)
             let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
             let access = PodioAccess(
                 settings: settings, apiKey: apiKey, transport: transport,
@@ -56,7 +59,10 @@ struct AppsCommand: AsyncParsableCommand {
                 let visible = try await access.visibleApps()
                 let calls = await ledger.snapshot().rateLimited - before.rateLimited
                 let identity = access.listIdentity
-                try await db.run { try MirrorStore(db: $0).storeAppList(visible, identity: identity, callsRateLimited: calls, now: Date()) }
+                try await db.run {
+                    try MirrorStore(db: $0).storeAppList(
+                        visible, identity: identity, callsRateLimited: calls, now: Date())
+                }
                 for app in visible {
                     var items = mirrored[app.appID]
                     if count { items = try await access.client(for: app.appID).itemCount(appID: app.appID) }
@@ -82,7 +88,10 @@ struct AppsCommand: AsyncParsableCommand {
                     pad(String(r.appID), 12) + pad(r.spaceID.map(String.init) ?? "-", 12) + pad(items, 10)
                         + pad(r.mirrored ? "yes" : "no", 10) + r.name + (r.status == "inactive" ? " (inactive)" : ""))
             }
-            if !count { CommandRunner.print("(items: the mirror's live count; --count asks Podio, one rate-limited call per app)") }
+            if !count {
+                CommandRunner.print(
+                    "(items: the mirror's live count; --count asks Podio, one rate-limited call per app)")
+            }
         }
     }
 

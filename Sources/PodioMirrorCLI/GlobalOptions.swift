@@ -8,7 +8,9 @@ import PodioMirror
 /// Secrets (client secret, password, app tokens, a password inside DATABASE_URL) are read from
 /// the environment only, never from arguments, so they never show in `ps` output.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (default: warning; info for run).")
+    @Option(
+        name: .long,
+        help: "Log level: trace, debug, info, notice, warning, error, critical (default: warning; info for run).")
     var logLevel: String?
 
     @Option(name: .long, help: "Log format: text or json (one object a line, for log collectors).")
@@ -20,10 +22,16 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Database connection string without a password (overrides DATABASE_URL).")
     var databaseURL: String?
 
-    @Option(name: .long, help: "The API key's client id (overrides PODIO_CLIENT_ID; the secret comes from the environment only).")
+    @Option(
+        name: .long,
+        help: "The API key's client id (overrides PODIO_CLIENT_ID; the secret comes from the environment only).")
     var clientID: String?
 
-    @Option(name: .long, help: "The Podio user of the password flow (overrides PODIO_USERNAME; the password comes from the environment only).")
+    @Option(
+        name: .long,
+        help:
+            "The Podio user of the password flow (overrides PODIO_USERNAME; the password comes from the environment only)."
+    )
     var username: String?
 
     @Option(name: .long, help: "Calls per window for rate-limited operations (overrides PODIO_RATE_LIMIT).")
@@ -38,10 +46,14 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "How long one Podio request may take: 90s, 2m (overrides PODIO_REQUEST_TIMEOUT).")
     var requestTimeout: String?
 
-    @Option(name: .long, help: "How long a gap an ID sweep explained goes unswept: 6h, 24h (overrides PODIO_SWEEP_INTERVAL).")
+    @Option(
+        name: .long,
+        help: "How long a gap an ID sweep explained goes unswept: 6h, 24h (overrides PODIO_SWEEP_INTERVAL).")
     var sweepInterval: String?
 
-    @Option(name: .long, help: "Keep an item's previous state when its revision changes: on or off (overrides PODIO_HISTORY).")
+    @Option(
+        name: .long,
+        help: "Keep an item's previous state when its revision changes: on or off (overrides PODIO_HISTORY).")
     var history: String?
 
     @Option(name: .long, help: "Mirror the comments of items: on or off (overrides PODIO_COMMENTS).")
@@ -65,7 +77,8 @@ struct GlobalOptions: ParsableArguments {
         }
         if let databaseURL, Self.containsPassword(databaseURL) {
             throw ValidationError(
-                "--database-url must not carry a password (it would show in the process list); set DATABASE_URL or use ~/.pgpass")
+                "--database-url must not carry a password (it would show in the process list); set DATABASE_URL or use ~/.pgpass"
+            )
         }
     }
 
@@ -83,7 +96,8 @@ struct GlobalOptions: ParsableArguments {
         var env = ProcessInfo.processInfo.environment
         let overrides: [(variable: String, value: String?)] = [
             ("PODIO_API_URL", apiURL), ("DATABASE_URL", databaseURL), ("PODIO_CLIENT_ID", clientID),
-            ("PODIO_USERNAME", username), ("PODIO_RATE_LIMIT", rateLimit), ("PODIO_RATE_LIMIT_GENERAL", rateLimitGeneral),
+            ("PODIO_USERNAME", username), ("PODIO_RATE_LIMIT", rateLimit),
+            ("PODIO_RATE_LIMIT_GENERAL", rateLimitGeneral),
             ("PODIO_RATE_WINDOW", rateWindow), ("PODIO_REQUEST_TIMEOUT", requestTimeout),
             ("PODIO_SWEEP_INTERVAL", sweepInterval), ("PODIO_HISTORY", history), ("PODIO_COMMENTS", comments),
             ("PODIO_FILES", downloadFiles), ("PODIO_DEEP_HISTORY", deepHistory), ("PODIO_APPS_REFRESH", appsRefresh),

@@ -19,7 +19,9 @@ struct LoginCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The redirect URL registered for the API key; must be a loopback address.")
     var redirectURI = "http://127.0.0.1:8765/callback"
 
-    @Option(name: .long, help: "Where Podio's authorize page is (default: https://podio.com for api.podio.com, else PODIO_API_URL).")
+    @Option(
+        name: .long,
+        help: "Where Podio's authorize page is (default: https://podio.com for api.podio.com, else PODIO_API_URL).")
     var authorizeURL: String?
 
     @Option(name: .long, help: "How long to wait for the redirect (90s, 5m).")
@@ -49,7 +51,8 @@ struct LoginCommand: AsyncParsableCommand {
             let base = authorizeURL ?? Self.authorizeBase(apiURL: settings.apiURL)
             var authorize = URLComponents(string: base + "/oauth/authorize")
             authorize?.queryItems = [
-                URLQueryItem(name: "response_type", value: "code"), URLQueryItem(name: "client_id", value: apiKey.clientID),
+                URLQueryItem(name: "response_type", value: "code"),
+                URLQueryItem(name: "client_id", value: apiKey.clientID),
                 URLQueryItem(name: "redirect_uri", value: redirectURI), URLQueryItem(name: "state", value: state),
             ]
             guard let authorizeString = authorize?.string else {
@@ -61,7 +64,9 @@ struct LoginCommand: AsyncParsableCommand {
                     host: host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port: port, path: path,
                     expectedState: state)
             } catch {
-                throw MirrorError(.usage, "cannot listen on \(host):\(port) for the redirect (\(error))", fix: "free the port or pick another --redirect-uri")
+                throw MirrorError(
+                    .usage, "cannot listen on \(host):\(port) for the redirect (\(error))",
+                    fix: "free the port or pick another --redirect-uri")
             }
             CommandRunner.print("Open this URL in a browser and allow access:")
             CommandRunner.print(authorizeString)
@@ -70,20 +75,26 @@ struct LoginCommand: AsyncParsableCommand {
             await server.close()
             switch outcome {
             case nil:
-                throw MirrorError(.other, "no redirect arrived within \(timeout)", fix: "run `podio-mirror login` again and open the URL it prints")
+                throw MirrorError(
+                    .other, "no redirect arrived within \(timeout)",
+                    fix: "run `podio-mirror login` again and open the URL it prints")
             case .denied(let reason):
                 throw MirrorError(.credentialsRefused, "Podio did not grant access: \(reason)")
             case .code(let code):
                 let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
                 let client = PodioClient(
-                    configuration: PodioClient.Configuration(apiURL: settings.apiURL, apiKey: apiKey, credentials: .stored),
+                    configuration: PodioClient.Configuration(
+                        apiURL: settings.apiURL, apiKey: apiKey, credentials: .stored),
                     transport: transport, tokenStore: PostgresTokenStore(db: db), logger: logger)
                 let result: Result<OAuthToken, any Error>
-                do { result = .success(try await client.exchange(code: code, redirectURI: redirectURI)) } catch { result = .failure(error) }
+                do { result = .success(try await client.exchange(code: code, redirectURI: redirectURI)) } catch {
+                    result = .failure(error)
+                }
                 try? await transport.shutdown()
                 let token = try result.get()
                 CommandRunner.print(
-                    "logged in\(token.refID.map { " as \(token.refType ?? "user") \($0)" } ?? ""); tokens stored in the database for \(client.identity)")
+                    "logged in\(token.refID.map { " as \(token.refType ?? "user") \($0)" } ?? ""); tokens stored in the database for \(client.identity)"
+                )
             }
         }
     }

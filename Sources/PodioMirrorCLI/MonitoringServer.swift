@@ -62,7 +62,9 @@ struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
             var v6 = in6_addr()
             guard inet_pton(AF_INET6, host, &v6) == 1 else { return nil }
         } else {
-            guard !host.isEmpty, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }) else {
+            guard !host.isEmpty,
+                host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") })
+            else {
                 return nil
             }
         }
@@ -111,7 +113,8 @@ actor DatabaseProbe {
     }
 
     /// Runs `body` on the probe's connection within `timeout` seconds.
-    func run<T: Sendable>(timeout: Double = 5, _ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
+    func run<T: Sendable>(timeout: Double = 5, _ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T
+    {
         let db: PGConnection
         if let connection, connection.isHealthy {
             db = connection
@@ -135,7 +138,9 @@ actor DatabaseProbe {
 extension DatabaseProbe {
     /// The value of `work`, or an error once `seconds` have passed (the work then goes on
     /// unobserved: a blocked libpq call cannot be interrupted).
-    static func within<T: Sendable>(_ seconds: Double, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+    static func within<T: Sendable>(_ seconds: Double, _ work: @escaping @Sendable () async throws -> T) async throws
+        -> T
+    {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let once = Once()
             @Sendable func claim() -> Bool { once.claim() }
@@ -143,7 +148,8 @@ extension DatabaseProbe {
                 try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
                 if claim() {
                     continuation.resume(
-                        throwing: MirrorError(.database, "the database did not answer within \(DurationParser.describe(seconds))"))
+                        throwing: MirrorError(
+                            .database, "the database did not answer within \(DurationParser.describe(seconds))"))
                 }
             }
             Task {
@@ -179,7 +185,8 @@ enum MonitoringServer {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets[MirrorMetrics.Name.runDuration] = [
-            .seconds(1), .seconds(5), .seconds(15), .seconds(30), .seconds(60), .seconds(120), .seconds(300), .seconds(600),
+            .seconds(1), .seconds(5), .seconds(15), .seconds(30), .seconds(60), .seconds(120), .seconds(300),
+            .seconds(600),
             .seconds(1800), .seconds(3600),
         ]
         MetricsSetup.bootstrap(factory)
@@ -199,13 +206,17 @@ enum MonitoringServer {
         if last.outcome == "failed" {
             return (false, "unhealthy: the last run failed at \(at): \(last.message)")
         }
-        return (true, "ok: the database answers; the last run \(last.outcome == "busy" ? "found every app held by other workers" : last.outcome) at \(at)")
+        return (
+            true,
+            "ok: the database answers; the last run \(last.outcome == "busy" ? "found every app held by other workers" : last.outcome) at \(at)"
+        )
     }
 
     /// Brings the gauges read from the database up to date (the quota of every identity, each
     /// app's lag), then the whole registry as Prometheus text.
     static func metricsText(
-        probe: DatabaseProbe, registry: PrometheusCollectorRegistry, metrics: MirrorMetrics, settings: MirrorSettings, logger: Logger
+        probe: DatabaseProbe, registry: PrometheusCollectorRegistry, metrics: MirrorMetrics, settings: MirrorSettings,
+        logger: Logger
     ) async -> String {
         let policy = settings.quota
         let appsRefresh = settings.appsRefresh
@@ -222,10 +233,13 @@ enum MonitoringServer {
             metrics.appsGone(report.apps.filter { $0.gone != nil }.count)
             let hooked = report.apps.filter { $0.hooksActive + $0.hooksInactive > 0 || $0.missedByHooks > 0 }
             metrics.hooks(
-                pending: report.hookEventsPending, missed: Dictionary(uniqueKeysWithValues: hooked.map { ($0.appID, $0.missedByHooks) }),
+                pending: report.hookEventsPending,
+                missed: Dictionary(uniqueKeysWithValues: hooked.map { ($0.appID, $0.missedByHooks) }),
                 active: Dictionary(uniqueKeysWithValues: hooked.map { ($0.appID, $0.hooksActive) }))
         } catch {
-            logger.warning("the metrics could not read the database", metadata: ["error": "\(MirrorError(classifying: error).message)"])
+            logger.warning(
+                "the metrics could not read the database",
+                metadata: ["error": "\(MirrorError(classifying: error).message)"])
         }
         return registry.emitToString()
     }
@@ -244,7 +258,8 @@ enum MonitoringServer {
                 body: .init(byteBuffer: ByteBuffer(string: line + "\n")))
         }
         router.get("/metrics") { _, _ -> Response in
-            let text = await metricsText(probe: probe, registry: registry, metrics: metrics, settings: settings, logger: logger)
+            let text = await metricsText(
+                probe: probe, registry: registry, metrics: metrics, settings: settings, logger: logger)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: text)))

@@ -33,23 +33,33 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "Serve /healthz and /metrics at HOST:PORT (a bare port listens on 127.0.0.1, a bare host on port 9464); default off.")
+        help:
+            "Serve /healthz and /metrics at HOST:PORT (a bare port listens on 127.0.0.1, a bare host on port 9464); default off."
+    )
     var listen: String?
 
     @Option(
         name: .long,
-        help: "How often an app with active hooks gets a delta (its reconciliation; default 1h, PODIO_RECONCILE_EVERY).")
+        help: "How often an app with active hooks gets a delta (its reconciliation; default 1h, PODIO_RECONCILE_EVERY)."
+    )
     var reconcileEvery: String?
 
     func validate() throws {
         if let reconcileEvery, (DurationParser.seconds(reconcileEvery) ?? 0) <= 0 {
             throw ValidationError("--reconcile-every must be a duration such as 1h")
         }
-        guard let seconds = DurationParser.seconds(every), seconds >= 1 else { throw ValidationError("--every must be a duration such as 15m") }
-        if let resyncEvery, DurationParser.seconds(resyncEvery) == nil { throw ValidationError("--resync-every must be a duration such as 24h") }
-        if let maxWait, DurationParser.seconds(maxWait) == nil { throw ValidationError("--max-wait must be a duration such as 10m") }
+        guard let seconds = DurationParser.seconds(every), seconds >= 1 else {
+            throw ValidationError("--every must be a duration such as 15m")
+        }
+        if let resyncEvery, DurationParser.seconds(resyncEvery) == nil {
+            throw ValidationError("--resync-every must be a duration such as 24h")
+        }
+        if let maxWait, DurationParser.seconds(maxWait) == nil {
+            throw ValidationError("--max-wait must be a duration such as 10m")
+        }
         if let listen, ListenAddress(listen) == nil {
-            throw ValidationError("--listen must be HOST:PORT, :PORT, PORT or HOST (e.g. 127.0.0.1:9464 or 0.0.0.0:9464)")
+            throw ValidationError(
+                "--listen must be HOST:PORT, :PORT, PORT or HOST (e.g. 127.0.0.1:9464 or 0.0.0.0:9464)")
         }
     }
 
@@ -71,7 +81,8 @@ struct RunCommand: AsyncParsableCommand {
                 let probe = DatabaseProbe(url: settings.databaseURL, logger: logger)
                 // The webhook receiver has a connection of its own: /metrics never delays an event.
                 let receiver = HookReceiver(
-                    probe: DatabaseProbe(url: settings.databaseURL, logger: logger), metrics: metrics, wake: wake, logger: logger)
+                    probe: DatabaseProbe(url: settings.databaseURL, logger: logger), metrics: metrics, wake: wake,
+                    logger: logger)
                 // First in the group, so it is stopped last: /healthz answers while the run in
                 // progress finishes its page.
                 services.append(
@@ -85,14 +96,16 @@ struct RunCommand: AsyncParsableCommand {
                 maxWait: maxWait.flatMap(DurationParser.seconds) ?? interval, apps: apps.isEmpty ? nil : apps,
                 metrics: metrics, health: health, listen: address?.description, logger: logger)
             services.append(.init(service: scheduler))
-            services.append(.init(service: HookEventService(settings: settings, wake: wake, metrics: metrics, logger: logger)))
+            services.append(
+                .init(service: HookEventService(settings: settings, wake: wake, metrics: metrics, logger: logger)))
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             do {
                 try await group.run()
             } catch let error where address != nil && (error is IOError || error is SocketAddressError) {
-                let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)).lowercased() } ?? "\(error)"
+                let reason =
+                    (error as? IOError).map { String(cString: strerror($0.errnoCode)).lowercased() } ?? "\(error)"
                 throw MirrorError(
                     .usage, "could not listen on \(address?.description ?? "--listen"): \(reason)",
                     fix: "choose a free port or another address for --listen")
@@ -122,7 +135,8 @@ struct SchedulerService: Service {
 
     init(
         settings: MirrorSettings, interval: Double, resyncInterval: Double?, maxWait: Double, apps: [Int]?,
-        clock: any LedgerClock = SystemClock(), metrics: MirrorMetrics = MirrorMetrics(), health: RunHealth = RunHealth(),
+        clock: any LedgerClock = SystemClock(), metrics: MirrorMetrics = MirrorMetrics(),
+        health: RunHealth = RunHealth(),
         listen: String? = nil, transport: (any HTTPTransport)? = nil, logger: Logger
     ) {
         self.settings = settings
@@ -157,7 +171,8 @@ struct SchedulerService: Service {
             var options = SyncOptions(kind: kind, apps: apps, maxWait: maxWait, claiming: .oneAtATime)
             options.reconcileInterval = settings.reconcileInterval
             options.stopRequested = { Task.isShuttingDownGracefully }
-            let coordinator = SyncCoordinator(settings: settings, transport: transport, clock: clock, metrics: metrics, logger: logger)
+            let coordinator = SyncCoordinator(
+                settings: settings, transport: transport, clock: clock, metrics: metrics, logger: logger)
             do {
                 let summary = try await coordinator.run(options)
                 logger.info("\(summary.line)")
@@ -166,7 +181,8 @@ struct SchedulerService: Service {
                 let (code, message) = CommandRunner.describe(error)
                 if code == 75 { logger.notice("\(message)") } else { logger.error("\(message)") }
                 health.record(
-                    outcome: error is AllAppsHeld ? "busy" : code == 75 ? "deferred" : "failed", message: message, at: clock.now())
+                    outcome: error is AllAppsHeld ? "busy" : code == 75 ? "deferred" : "failed", message: message,
+                    at: clock.now())
             }
             let next = started.addingTimeInterval(interval)
             try? await cancelWhenGracefulShutdown { try await clock.sleep(until: next) }
@@ -192,7 +208,8 @@ actor WorkerRecord {
     private func connection() async throws -> PGConnection {
         if let db, db.isHealthy { return db }
         db?.close()
-        let fresh = try await PGConnection.connect(settings.databaseURL, applicationName: "podio-mirror worker", logger: logger)
+        let fresh = try await PGConnection.connect(
+            settings.databaseURL, applicationName: "podio-mirror worker", logger: logger)
         db = fresh
         return fresh
     }
@@ -204,10 +221,12 @@ actor WorkerRecord {
             let host = ProcessInfo.processInfo.hostName
             let pid = Int(ProcessInfo.processInfo.processIdentifier)
             workerID = try await db.run {
-                try MirrorStore(db: $0).registerWorker(host: host, pid: pid, every: every, resyncEvery: resyncEvery, listen: listen)
+                try MirrorStore(db: $0).registerWorker(
+                    host: host, pid: pid, every: every, resyncEvery: resyncEvery, listen: listen)
             }
         } catch {
-            logger.debug("the worker could not be recorded", metadata: ["error": "\(MirrorError(classifying: error).message)"])
+            logger.debug(
+                "the worker could not be recorded", metadata: ["error": "\(MirrorError(classifying: error).message)"])
         }
     }
 
@@ -220,7 +239,9 @@ actor WorkerRecord {
             let db = try await connection()
             try await db.run { try MirrorStore(db: $0).workerSeen(workerID) }
         } catch {
-            logger.debug("the worker's heartbeat was not recorded", metadata: ["error": "\(MirrorError(classifying: error).message)"])
+            logger.debug(
+                "the worker's heartbeat was not recorded",
+                metadata: ["error": "\(MirrorError(classifying: error).message)"])
         }
     }
 

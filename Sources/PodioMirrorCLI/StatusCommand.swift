@@ -27,7 +27,8 @@ struct StatusCommand: AsyncParsableCommand {
             var report = try await db.run { db -> MirrorStatus in
                 try SchemaMigrator.requireCurrent(db)
                 return try MirrorStatus.load(
-                    db, policy: policy, appsRefresh: appsRefresh, deepHistory: deepHistory, reconcileInterval: reconcile)
+                    db, policy: policy, appsRefresh: appsRefresh, deepHistory: deepHistory, reconcileInterval: reconcile
+                )
             }
             // With comments off nothing reads them: nothing is pending.
             if !settings.comments {
@@ -58,7 +59,8 @@ extension MirrorStatus.App {
         if let offset = fullLoadInProgressAt { text += "; full load at item \(offset)" }
         if behind { text += " — BEHIND SCHEDULE" }
         if let gone {
-            text += " — GONE: Podio answered \(gone.status.map(String.init) ?? "an error"); skipped until \(MirrorStatus.format(retryAfter))"
+            text +=
+                " — GONE: Podio answered \(gone.status.map(String.init) ?? "an error"); skipped until \(MirrorStatus.format(retryAfter))"
         }
         return text
     }
@@ -72,7 +74,8 @@ extension MirrorStatus {
         for a in apps {
             var line = "  \(a.appID) \(a.name): "
             if a.mirrored {
-                line += "\(a.liveItems) items, \(a.deletedItems) deleted; full sync \(Self.format(a.lastFullSync)), delta \(Self.format(a.lastDeltaSync)), cursor \(Self.format(a.highWaterMark))\(a.table.map { "; table podio_apps.\($0)" } ?? "")"
+                line +=
+                    "\(a.liveItems) items, \(a.deletedItems) deleted; full sync \(Self.format(a.lastFullSync)), delta \(Self.format(a.lastDeltaSync)), cursor \(Self.format(a.highWaterMark))\(a.table.map { "; table podio_apps.\($0)" } ?? "")"
                 if a.commentsPending > 0 { line += "; comments of \(a.commentsPending) items pending" }
                 if let items = a.deepHistoryPending, items > 0 {
                     let calls = a.deepHistoryCallsPending ?? 0
@@ -87,7 +90,9 @@ extension MirrorStatus {
             out.append("    " + a.freshness)
             if a.hooksActive + a.hooksInactive > 0 || a.missedByHooks > 0 {
                 var hooks = "    hooks: \(a.hooksActive) active"
-                if a.hooksInactive > 0 { hooks += ", \(a.hooksInactive) NOT ACTIVE (reconciliation asks Podio to verify them again)" }
+                if a.hooksInactive > 0 {
+                    hooks += ", \(a.hooksInactive) NOT ACTIVE (reconciliation asks Podio to verify them again)"
+                }
                 hooks += "; last event \(Self.format(a.lastHookEventAt)); missed by hooks \(a.missedByHooks)"
                 if let at = a.lastMissedAt, a.missedByHooks > 0 { hooks += " (last found \(Self.format(at)))" }
                 out.append(hooks)
@@ -101,13 +106,19 @@ extension MirrorStatus {
             out.append("  unknown: no `run` worker seen lately and fewer than 3 sync runs (apps are not judged behind)")
         }
         if let budget {
-            var line = "  \(budget.apps) app\(budget.apps == 1 ? "" : "s") need ~\(budget.callsPerHourNeeded) rate-limited calls an hour"
+            var line =
+                "  \(budget.apps) app\(budget.apps == 1 ? "" : "s") need ~\(budget.callsPerHourNeeded) rate-limited calls an hour"
             if budget.appListCallsPerHour > 0 { line += " (\(budget.appListCallsPerHour) for the app list)" }
             line += "; the quota allows \(budget.callsPerHourAllowed)" + (budget.covered ? "" : " — NOT ENOUGH")
-            if budget.pendingFullLoadCalls > 0 { line += "; full loads still need ~\(budget.pendingFullLoadCalls) calls" }
+            if budget.pendingFullLoadCalls > 0 {
+                line += "; full loads still need ~\(budget.pendingFullLoadCalls) calls"
+            }
             out.append(line)
         }
-        out.append("  app list: " + (appListRefreshedAt.map { "asked of Podio at \(Self.format($0))" } ?? "not cached (PODIO_APPS, or never listed)"))
+        out.append(
+            "  app list: "
+                + (appListRefreshedAt.map { "asked of Podio at \(Self.format($0))" }
+                    ?? "not cached (PODIO_APPS, or never listed)"))
         out.append("Quota (window \(DurationParser.describe(windowSeconds))):")
         if quota.isEmpty { out.append("  no calls in the current window") }
         for q in quota {
@@ -119,7 +130,8 @@ extension MirrorStatus {
         out.append("Recent runs:")
         if runs.isEmpty { out.append("  none") }
         for r in runs {
-            var line = "  #\(r.runID) \(r.kind) \(r.status) at \(Self.format(r.startedAt)): \(r.calls) calls, \(r.itemsWritten) written, \(r.itemsDeleted) deleted"
+            var line =
+                "  #\(r.runID) \(r.kind) \(r.status) at \(Self.format(r.startedAt)): \(r.calls) calls, \(r.itemsWritten) written, \(r.itemsDeleted) deleted"
             if let until = r.deferredUntil { line += ", quota frees at \(Self.format(until))" }
             if let error = r.error { line += " — \(error)" }
             out.append(line)

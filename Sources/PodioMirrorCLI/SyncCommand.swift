@@ -5,7 +5,8 @@ import PodioMirror
 
 /// Options shared by `sync` and `resync`.
 struct SyncRunOptions: ParsableArguments {
-    @Option(name: .customLong("app"), help: "An app id to sync (repeat for several; default PODIO_APPS, else every app).")
+    @Option(
+        name: .customLong("app"), help: "An app id to sync (repeat for several; default PODIO_APPS, else every app).")
     var apps: [Int] = []
 
     @Option(name: .long, help: "The longest wait for quota before the run stops and defers (90s, 15m, 1h).")
@@ -15,7 +16,9 @@ struct SyncRunOptions: ParsableArguments {
     var json = false
 
     func validate() throws {
-        guard DurationParser.seconds(maxWait) != nil else { throw ValidationError("--max-wait must be a duration such as 90s, 15m or 1h") }
+        guard DurationParser.seconds(maxWait) != nil else {
+            throw ValidationError("--max-wait must be a duration such as 90s, 15m or 1h")
+        }
         guard apps.allSatisfy({ $0 > 0 }) else { throw ValidationError("--app takes positive app ids") }
     }
 }
@@ -103,7 +106,8 @@ enum SyncRunner {
             CommandRunner.print("  app \(appID): \(min(done, total))/\(total) items, \(calls) calls used")
         case .appFinished(let app):
             CommandRunner.print(
-                "  app \(app.appID): \(app.itemsWritten) written, \(app.itemsUnchanged) unchanged, \(app.itemsDeleted) deleted, \(app.calls) calls")
+                "  app \(app.appID): \(app.itemsWritten) written, \(app.itemsUnchanged) unchanged, \(app.itemsDeleted) deleted, \(app.calls) calls"
+            )
         case .deepHistoryPlan(let plan):
             CommandRunner.print(plan.line)
         }

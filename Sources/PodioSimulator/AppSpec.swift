@@ -9,7 +9,9 @@ extension PodioSimulator {
         /// "active" or "inactive".
         public var status: String = "active"
 
-        public init(name: String, urlLabel: String, itemCount: Int, fields: FieldSet = .everyType, status: String = "active") {
+        public init(
+            name: String, urlLabel: String, itemCount: Int, fields: FieldSet = .everyType, status: String = "active"
+        ) {
             self.name = name
             self.urlLabel = urlLabel
             self.itemCount = itemCount

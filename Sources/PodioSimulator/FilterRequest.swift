@@ -32,7 +32,8 @@ struct FilterRequest: Sendable {
         do {
             json = try JSONParser.parse(body)
         } catch {
-            throw APIError(status: 400, error: "invalid_value", description: "Invalid JSON in request body: \(error.message)")
+            throw APIError(
+                status: 400, error: "invalid_value", description: "Invalid JSON in request body: \(error.message)")
         }
         let members: [JSONMember]
         switch json {
@@ -48,7 +49,9 @@ struct FilterRequest: Sendable {
             switch member.key {
             case "limit":
                 guard let limit = value.intValue else { throw APIError.badValue(value, "must be integer") }
-                guard (1...maxLimit).contains(limit) else { throw APIError.badValue(value, "must be between 1 and \(maxLimit)") }
+                guard (1...maxLimit).contains(limit) else {
+                    throw APIError.badValue(value, "must be between 1 and \(maxLimit)")
+                }
                 request.limit = limit
             case "offset":
                 guard let offset = value.intValue else { throw APIError.badValue(value, "must be integer") }
@@ -57,7 +60,8 @@ struct FilterRequest: Sendable {
             case "sort_by":
                 guard let key = value.stringValue else { throw APIError.badValue(value, "must be string") }
                 guard sortKeys.contains(key) else {
-                    throw APIError.badValue(value, "sort_by must be one of \(sortKeys.sorted().joined(separator: ", "))")
+                    throw APIError.badValue(
+                        value, "sort_by must be one of \(sortKeys.sorted().joined(separator: ", "))")
                 }
                 request.sortBy = key
             case "sort_desc":
@@ -88,7 +92,8 @@ struct FilterRequest: Sendable {
             case "created_on": createdOn = try Self.parseRange(filter.value, key: filter.key)
             case "last_edit_on": lastEditOn = try Self.parseRange(filter.value, key: filter.key)
             default:
-                throw APIError.invalidValue("Invalid filter key '\(filter.key)': the simulator supports created_on and last_edit_on")
+                throw APIError.invalidValue(
+                    "Invalid filter key '\(filter.key)': the simulator supports created_on and last_edit_on")
             }
         }
     }
@@ -96,7 +101,9 @@ struct FilterRequest: Sendable {
     /// `{"from": "YYYY-MM-DD[ HH:MM:SS]", "to": …}`, UTC, both ends inclusive; a date-only
     /// `to` includes that whole day. Relative dates ("-7d") are refused.
     private static func parseRange(_ value: JSON, key: String) throws(APIError) -> Range {
-        guard case .object(let members) = value else { throw APIError.badValue(value, "\(key) must be an object with from and to") }
+        guard case .object(let members) = value else {
+            throw APIError.badValue(value, "\(key) must be an object with from and to")
+        }
         var range = Range()
         for member in members {
             guard member.key == "from" || member.key == "to" else {
@@ -104,7 +111,8 @@ struct FilterRequest: Sendable {
             }
             if member.value == .null { continue }
             guard let text = member.value.stringValue,
-                  let time = PodioTime.parse(text, endOfDay: member.key == "to") else {
+                let time = PodioTime.parse(text, endOfDay: member.key == "to")
+            else {
                 throw APIError.badValue(member.value, "must be a date as YYYY-MM-DD or YYYY-MM-DD HH:MM:SS")
             }
             if member.key == "from" { range.from = time } else { range.to = time }

@@ -47,15 +47,21 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             head = nil
             let keepAlive = requestHead.isKeepAlive
             if tooLarge {
-                write(SimResponse.json(413, .obj(["error": .string("request_too_large"),
-                                                  "error_description": .string("The request body is too large")])),
-                      version: requestHead.version, keepAlive: false, context: context)
+                write(
+                    SimResponse.json(
+                        413,
+                        .obj([
+                            "error": .string("request_too_large"),
+                            "error_description": .string("The request body is too large"),
+                        ])),
+                    version: requestHead.version, keepAlive: false, context: context)
                 return
             }
             let bytes = body.map { Array($0.readableBytesView) } ?? []
             body = nil
-            let request = SimRequest(method: requestHead.method.rawValue, uri: requestHead.uri,
-                                     headers: requestHead.headers.map { (name: $0.name, value: $0.value) }, body: bytes)
+            let request = SimRequest(
+                method: requestHead.method.rawValue, uri: requestHead.uri,
+                headers: requestHead.headers.map { (name: $0.name, value: $0.value) }, body: bytes)
             let response = core.handle(request)
             if let hold = response.holdUntil {
                 let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -90,7 +96,8 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             headers.replaceOrAdd(name: "Connection", value: "close")
         }
         let status = HTTPResponseStatus(statusCode: response.status, reasonPhrase: Self.reason(response.status))
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
         var buffer = context.channel.allocator.buffer(capacity: response.body.count)
         if cut {
             // Half the body, then the TCP connection closes: the client sees a short read.

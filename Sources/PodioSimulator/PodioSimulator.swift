@@ -14,7 +14,8 @@ public final class PodioSimulator: Sendable {
     public let baseURL: String
     public let port: Int
 
-    private init(core: SimulatorCore, group: MultiThreadedEventLoopGroup, channel: any Channel, host: String, port: Int) {
+    private init(core: SimulatorCore, group: MultiThreadedEventLoopGroup, channel: any Channel, host: String, port: Int)
+    {
         self.core = core
         self.group = group
         self.channel = channel
@@ -49,7 +50,8 @@ public final class PodioSimulator: Sendable {
                 try? await channel.close()
                 throw ControlError.invalid("the server has no local port")
             }
-            let simulator = PodioSimulator(core: core, group: group, channel: channel, host: configuration.host, port: port)
+            let simulator = PodioSimulator(
+                core: core, group: group, channel: channel, host: configuration.host, port: port)
             core.setBaseURL(simulator.baseURL)
             return simulator
         } catch {
@@ -69,7 +71,9 @@ public final class PodioSimulator: Sendable {
     // MARK: - In-process control (the same state as `/_sim/`)
 
     /// Runs a change under the lock, then sends the webhook deliveries it queued.
-    func withState<T>(hook: Bool = true, _ body: (inout SimulatorState) throws(ControlError) -> T) throws(ControlError) -> T {
+    func withState<T>(hook: Bool = true, _ body: (inout SimulatorState) throws(ControlError) -> T) throws(ControlError)
+        -> T
+    {
         let result: Result<T, ControlError> = core.state.withLock { state in
             let before = state.hooks.suppressing
             state.hooks.suppressing = before || !hook
@@ -97,20 +101,26 @@ public final class PodioSimulator: Sendable {
     @discardableResult
     public func createItem(appID: Int, title: String? = nil, hook: Bool = true) throws -> Int {
         let now = PodioTime.now()
-        return try withState(hook: hook) { state throws(ControlError) in try state.createItem(appID: appID, title: title, now: now) }
+        return try withState(hook: hook) { state throws(ControlError) in
+            try state.createItem(appID: appID, title: title, now: now)
+        }
     }
 
     /// A new item whose `fields` are served exactly as given (a JSON array of field objects).
     public func createItem(appID: Int, rawFields: Data) throws -> Int {
         let now = PodioTime.now()
         let bytes = [UInt8](rawFields)
-        return try withState { state throws(ControlError) in try state.createItem(appID: appID, rawFields: bytes, now: now) }
+        return try withState { state throws(ControlError) in
+            try state.createItem(appID: appID, rawFields: bytes, now: now)
+        }
     }
 
     /// Changes the title and other values: revision += 1, current_revision.created_on = now.
     public func editItem(itemID: Int, title: String? = nil, hook: Bool = true) throws {
         let now = PodioTime.now()
-        try withState(hook: hook) { state throws(ControlError) in try state.editItem(itemID: itemID, title: title, now: now) }
+        try withState(hook: hook) { state throws(ControlError) in
+            try state.editItem(itemID: itemID, title: title, now: now)
+        }
     }
 
     /// Edits every item of `itemIDs` in the same second (a bulk edit or an automation).
@@ -136,12 +146,15 @@ public final class PodioSimulator: Sendable {
     @discardableResult
     public func comment(itemID: Int, text: String? = nil) throws -> Int {
         let now = PodioTime.now()
-        return try withState { state throws(ControlError) in try state.addComment(itemID: itemID, text: text, now: now) }
+        return try withState { state throws(ControlError) in try state.addComment(itemID: itemID, text: text, now: now)
+        }
     }
 
     /// Attaches a file to an item: file_count += 1, last_event_on = now, no new revision.
     @discardableResult
-    public func attachFile(itemID: Int, name: String, mimetype: String = "application/pdf", size: Int = 1024) throws -> Int {
+    public func attachFile(itemID: Int, name: String, mimetype: String = "application/pdf", size: Int = 1024) throws
+        -> Int
+    {
         let now = PodioTime.now()
         return try withState { state throws(ControlError) in
             try state.attachFile(itemID: itemID, name: name, mimetype: mimetype, size: size, now: now)
@@ -162,7 +175,8 @@ public final class PodioSimulator: Sendable {
     /// Changes a comment's text: last_event_on = now, no new revision.
     public func editComment(commentID: Int, text: String) throws {
         let now = PodioTime.now()
-        try withState { state throws(ControlError) in try state.editComment(commentID: commentID, text: text, now: now) }
+        try withState { state throws(ControlError) in try state.editComment(commentID: commentID, text: text, now: now)
+        }
     }
 
     /// Deletes a comment: comment_count -= 1, last_event_on = now, no new revision.
@@ -174,8 +188,12 @@ public final class PodioSimulator: Sendable {
     /// The live comments of an item (id and text), oldest first: the truth for tests.
     public func comments(itemID: Int) -> [(id: Int, text: String)] {
         core.state.withLock { state in
-            guard let location = state.locate(itemID), !state.apps[location.app].items[location.item].deleted else { return [] }
-            return state.comments(appIdx: location.app, itemIdx: location.item).filter { !$0.deleted }.map { ($0.id, $0.text) }
+            guard let location = state.locate(itemID), !state.apps[location.app].items[location.item].deleted else {
+                return []
+            }
+            return state.comments(appIdx: location.app, itemIdx: location.item).filter { !$0.deleted }.map {
+                ($0.id, $0.text)
+            }
         }
     }
 
@@ -200,8 +218,10 @@ public final class PodioSimulator: Sendable {
 
     /// Adds a field (app current_revision += 1); returns its field_id.
     @discardableResult
-    public func addField(appID: Int, type: String, label: String, externalID: String? = nil,
-                         settings: [String: String] = [:]) throws -> Int {
+    public func addField(
+        appID: Int, type: String, label: String, externalID: String? = nil,
+        settings: [String: String] = [:]
+    ) throws -> Int {
         try withState { state throws(ControlError) in
             try state.addField(appID: appID, type: type, label: label, externalID: externalID, settings: settings)
         }
@@ -219,7 +239,9 @@ public final class PodioSimulator: Sendable {
     }
 
     public func addCategoryOption(appID: Int, fieldID: Int, text: String) throws -> Int {
-        try withState { state throws(ControlError) in try state.addCategoryOption(appID: appID, fieldID: fieldID, text: text) }
+        try withState { state throws(ControlError) in
+            try state.addCategoryOption(appID: appID, fieldID: fieldID, text: text)
+        }
     }
 
     /// Adds an app in the first space; returns its app_id.

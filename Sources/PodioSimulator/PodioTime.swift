@@ -44,16 +44,16 @@ enum PodioTime {
             return value
         }
         guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-              let year = number(0..<4), let month = number(5..<7), let dayOfMonth = number(8..<10),
-              (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(dayOfMonth)
+            let year = number(0..<4), let month = number(5..<7), let dayOfMonth = number(8..<10),
+            (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(dayOfMonth)
         else { return nil }
         let dayStart = days(fromCivil: year, month, dayOfMonth) * day
         if bytes.count == 10 {
             return endOfDay ? dayStart + day - 1 : dayStart
         }
         guard bytes[10] == UInt8(ascii: " "), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
-              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-              hour < 24, minute < 60, second < 60
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            hour < 24, minute < 60, second < 60
         else { return nil }
         return dayStart + hour * 3600 + minute * 60 + second
     }

@@ -18,8 +18,10 @@ extension PodioSimulator {
         /// as inactive "e.g. after failures" but documents no rule; reference §7.4).
         public var hookFailuresToInactive: Int?
 
-        public init(pageCap: Int? = nil, emptyPageAtOffset: Int? = nil, shuffleTies: Bool = false, hiddenItems: Int = 0,
-                    hookFailuresToInactive: Int? = nil) {
+        public init(
+            pageCap: Int? = nil, emptyPageAtOffset: Int? = nil, shuffleTies: Bool = false, hiddenItems: Int = 0,
+            hookFailuresToInactive: Int? = nil
+        ) {
             self.hookFailuresToInactive = hookFailuresToInactive
             self.pageCap = pageCap
             self.emptyPageAtOffset = emptyPageAtOffset

@@ -25,7 +25,8 @@ enum SeedData {
         "url": .null,
     ])
 
-    static let rights: JSON = .array(["view", "update", "delete", "comment", "rate", "subscribe", "add_file", "add_task"].map(JSON.string))
+    static let rights: JSON = .array(
+        ["view", "update", "delete", "comment", "rate", "subscribe", "add_file", "add_task"].map(JSON.string))
 
     static let profiles: [JSON] = [
         profile(0, "Ada Lovelace", "ada@example.com"),
@@ -54,20 +55,27 @@ enum SeedData {
     }
 
     static let locations: [JSON] = [
-        location("Champ de Mars, 5 Avenue Anatole France, 75007 Paris, France", "5 Avenue Anatole France", "75007", "Paris",
-                 "Île-de-France", "France", 48.8583701, 2.2944813),
-        location("Bahnhofstrasse 1, 8001 Zürich, Switzerland", "Bahnhofstrasse 1", "8001", "Zürich", "Zürich", "Switzerland",
-                 47.3686498, 8.5391825),
-        location("1-1 Marunouchi, Chiyoda City, Tokyo 100-0005, Japan", "1-1 Marunouchi", "100-0005", "東京", "Tokyo", "Japan",
-                 35.6812362, 139.7671248),
-        location("Rådhuspladsen 1, 1550 København V, Denmark", "Rådhuspladsen 1", "1550", "København", "Capital Region",
-                 "Denmark", 55.6760968, 12.5683371),
-        location("Av. Paulista, 1578 - Bela Vista, São Paulo - SP, Brazil", "Av. Paulista, 1578", "01310-200", "São Paulo",
-                 "SP", "Brazil", -23.5613545, -46.6559810),
+        location(
+            "Champ de Mars, 5 Avenue Anatole France, 75007 Paris, France", "5 Avenue Anatole France", "75007", "Paris",
+            "Île-de-France", "France", 48.8583701, 2.2944813),
+        location(
+            "Bahnhofstrasse 1, 8001 Zürich, Switzerland", "Bahnhofstrasse 1", "8001", "Zürich", "Zürich", "Switzerland",
+            47.3686498, 8.5391825),
+        location(
+            "1-1 Marunouchi, Chiyoda City, Tokyo 100-0005, Japan", "1-1 Marunouchi", "100-0005", "東京", "Tokyo", "Japan",
+            35.6812362, 139.7671248),
+        location(
+            "Rådhuspladsen 1, 1550 København V, Denmark", "Rådhuspladsen 1", "1550", "København", "Capital Region",
+            "Denmark", 55.6760968, 12.5683371),
+        location(
+            "Av. Paulista, 1578 - Bela Vista, São Paulo - SP, Brazil", "Av. Paulista, 1578", "01310-200", "São Paulo",
+            "SP", "Brazil", -23.5613545, -46.6559810),
     ]
 
-    private static func location(_ value: String, _ street: String, _ postal: String, _ city: String, _ state: String,
-                                 _ country: String, _ lat: Double, _ lng: Double) -> JSON {
+    private static func location(
+        _ value: String, _ street: String, _ postal: String, _ city: String, _ state: String,
+        _ country: String, _ lat: Double, _ lng: Double
+    ) -> JSON {
         .obj([
             "value": .string(value),
             "formatted": .string(value),

@@ -35,24 +35,28 @@ struct SimResponse: Sendable {
 
     /// Podio's error body (§8.1).
     static func error(_ failure: APIError, request: SimRequest, baseURL: String) -> SimResponse {
-        json(failure.status, .obj([
-            "error": .string(failure.error),
-            "error_description": .string(failure.description),
-            "error_detail": .str(failure.detail),
-            "error_parameters": .object([]),
-            "error_propagate": .bool(false),
-            "request": .obj([
-                "url": .string(baseURL + request.path),
-                "query_string": .string(request.query),
-                "method": .string(request.method),
-            ]),
-        ]))
+        json(
+            failure.status,
+            .obj([
+                "error": .string(failure.error),
+                "error_description": .string(failure.description),
+                "error_detail": .str(failure.detail),
+                "error_parameters": .object([]),
+                "error_propagate": .bool(false),
+                "request": .obj([
+                    "url": .string(baseURL + request.path),
+                    "query_string": .string(request.query),
+                    "method": .string(request.method),
+                ]),
+            ]))
     }
 
     /// A load balancer's HTML error page (no Podio headers, no JSON).
     static func htmlError(_ status: Int) -> SimResponse {
-        let reason = status == 502 ? "Bad Gateway" : status == 503 ? "Service Temporarily Unavailable" : "Internal Server Error"
-        let html = "<html>\r\n<head><title>\(status) \(reason)</title></head>\r\n<body>\r\n<center><h1>\(status) \(reason)</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+        let reason =
+            status == 502 ? "Bad Gateway" : status == 503 ? "Service Temporarily Unavailable" : "Internal Server Error"
+        let html =
+            "<html>\r\n<head><title>\(status) \(reason)</title></head>\r\n<body>\r\n<center><h1>\(status) \(reason)</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
         return SimResponse(status: status, headers: [("Content-Type", "text/html")], body: Array(html.utf8))
     }
 

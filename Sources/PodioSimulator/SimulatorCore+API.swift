@@ -20,7 +20,8 @@ extension SimulatorCore {
         let scheme = parts.first.map(String.init) ?? ""
         let token = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
         if scheme == "OAuth2" && token.isEmpty {
-            return .refused(APIError(status: 400, error: "invalid_request", description: "Invalid authorization header"))
+            return .refused(
+                APIError(status: 400, error: "invalid_request", description: "Invalid authorization header"))
         }
         guard scheme == "OAuth2", let grant = state.tokens.validate(token, now: now) else {
             return .refused(APIError(status: 401, error: "unauthorized", description: "expired_token"))
@@ -75,12 +76,14 @@ extension SimulatorCore {
             if remaining < Int.max { remaining += 1 }  // Int.max: an unlimited tier
             var response: SimResponse
             if fault == .rateLimit {
-                let wait = state.limiter.secondsUntilSlot(identity: grant.identity, tier: tier, window: window, now: now)
+                let wait = state.limiter.secondsUntilSlot(
+                    identity: grant.identity, tier: tier, window: window, now: now)
                 response = rateLimitResponse(wait: wait, request, state)
                 remaining = 0
             } else {
                 state.tokens.expire(token, now: now)
-                response = errorResponse(APIError(status: 401, error: "unauthorized", description: "expired_token"), request, state)
+                response = errorResponse(
+                    APIError(status: 401, error: "unauthorized", description: "expired_token"), request, state)
             }
             addRateHeaders(&response, tier: tier, remaining: remaining)
             return response
@@ -105,7 +108,9 @@ extension SimulatorCore {
         return response
     }
 
-    private func apply(_ fault: PodioSimulator.Fault, to response: SimResponse, state: inout SimulatorState) -> SimResponse {
+    private func apply(_ fault: PodioSimulator.Fault, to response: SimResponse, state: inout SimulatorState)
+        -> SimResponse
+    {
         var response = response
         switch fault {
         case .serverError:
@@ -154,8 +159,10 @@ extension SimulatorCore {
         return index
     }
 
-    private func perform(_ operation: APIRoute.Operation, ids: [Int], grant: Grant, request: SimRequest,
-                         state: inout SimulatorState) throws(APIError) -> SimResponse {
+    private func perform(
+        _ operation: APIRoute.Operation, ids: [Int], grant: Grant, request: SimRequest,
+        state: inout SimulatorState
+    ) throws(APIError) -> SimResponse {
         let id = ids.first ?? 0
         switch operation {
         case .orgs:
@@ -236,10 +243,14 @@ extension SimulatorCore {
             if let own = grant.appID, own != state.apps[location.app].id {
                 throw APIError.forbidden("An app token can only access its own app")
             }
-            if state.apps[location.app].items[location.item].deleted { throw APIError.gone("This item has been deleted") }
+            if state.apps[location.app].items[location.item].deleted {
+                throw APIError.gone("This item has been deleted")
+            }
             var comments = state.liveCommentsJSON(appIdx: location.app, itemIdx: location.item)
             if let text = request.queryValue("offset") {
-                guard let offset = Int(text), offset >= 0 else { throw APIError.badValue(.string(text), "must be a non-negative integer") }
+                guard let offset = Int(text), offset >= 0 else {
+                    throw APIError.badValue(.string(text), "must be a non-negative integer")
+                }
                 comments = Array(comments.dropFirst(offset))
             }
             if let text = request.queryValue("limit") {
@@ -286,7 +297,9 @@ extension SimulatorCore {
             if let own = grant.appID, own != state.apps[found.app].id {
                 throw APIError.forbidden("An app token can only access its own app")
             }
-            return SimResponse(status: 200, headers: [("Content-Type", found.file.mimetype)], body: SimulatorState.fileBytes(found.file))
+            return SimResponse(
+                status: 200, headers: [("Content-Type", found.file.mimetype)],
+                body: SimulatorState.fileBytes(found.file))
         case .hookCreate, .hookList, .hookDelete, .hookVerifyRequest, .hookValidate:
             return try performHook(operation, ids: ids, grant: grant, request: request, state: &state)
         }

@@ -38,7 +38,9 @@ extension SimulatorCore {
         }
     }
 
-    private func control(_ state: inout SimulatorState, _ request: SimRequest, now: Int) throws(ControlError) -> SimResponse {
+    private func control(_ state: inout SimulatorState, _ request: SimRequest, now: Int) throws(ControlError)
+        -> SimResponse
+    {
         let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).dropFirst().map(String.init)
         let ids = segments.map { Int($0) }
         switch (request.method, segments.count) {
@@ -50,13 +52,17 @@ extension SimulatorCore {
         case ("GET", 1) where segments[0] == "truth":
             return .json(200, state.truthBytes())
         case ("GET", 1) where segments[0] == "apps":
-            return .json(200, .array(state.apps.map { app in
-                .obj([
-                    "app_id": .int(app.id), "space_id": .int(app.spaceID), "name": .string(app.name),
-                    "url_label": .string(app.urlLabel), "status": .string(app.status), "item_count": .int(app.liveCount),
-                    "app_token": .string(app.token),
-                ])
-            }))
+            return .json(
+                200,
+                .array(
+                    state.apps.map { app in
+                        .obj([
+                            "app_id": .int(app.id), "space_id": .int(app.spaceID), "name": .string(app.name),
+                            "url_label": .string(app.urlLabel), "status": .string(app.status),
+                            "item_count": .int(app.liveCount),
+                            "app_token": .string(app.token),
+                        ])
+                    }))
         case ("POST", 1) where segments[0] == "apps":
             let json = try body(request)
             guard let name = json["name"]?.stringValue, let label = json["url_label"]?.stringValue else {
@@ -70,8 +76,9 @@ extension SimulatorCore {
             case "legacy": fieldSet = .legacy
             default: throw .invalid("fields must be everyType, simple, hostile or legacy")
             }
-            let spec = PodioSimulator.AppSpec(name: name, urlLabel: label, itemCount: json["item_count"]?.intValue ?? 0,
-                                              fields: fieldSet, status: json["status"]?.stringValue ?? "active")
+            let spec = PodioSimulator.AppSpec(
+                name: name, urlLabel: label, itemCount: json["item_count"]?.intValue ?? 0,
+                fields: fieldSet, status: json["status"]?.stringValue ?? "active")
             return .json(200, .obj(["app_id": .int(try state.addApp(spec))]))
         case ("DELETE", 2) where segments[0] == "apps":
             guard let appID = ids[1] else { throw .invalid("an app id is required") }
@@ -94,8 +101,9 @@ extension SimulatorCore {
                     }
                 }
             }
-            let fieldID = try state.addField(appID: appID, type: type, label: label,
-                                             externalID: json["external_id"]?.stringValue, settings: settings)
+            let fieldID = try state.addField(
+                appID: appID, type: type, label: label,
+                externalID: json["external_id"]?.stringValue, settings: settings)
             return .json(200, .obj(["field_id": .int(fieldID)]))
         case ("DELETE", 4) where segments[0] == "apps" && segments[2] == "fields":
             guard let appID = ids[1], let fieldID = ids[3] else { throw .invalid("bad id") }
@@ -153,7 +161,8 @@ extension SimulatorCore {
             return .noContent
         case ("POST", 1) where segments[0] == "faults":
             let json = try body(request)
-            let fault = try Self.fault(named: json["kind"]?.stringValue ?? "", delay: json["delay_ms"]?.intValue ?? 1000)
+            let fault = try Self.fault(
+                named: json["kind"]?.stringValue ?? "", delay: json["delay_ms"]?.intValue ?? 1000)
             let rate: Double?
             switch json["rate"] {
             case .double(let value)?: rate = value
@@ -182,7 +191,9 @@ extension SimulatorCore {
                 state.twoStepVerification = on
             }
             if let seconds = json["throttle_seconds"] {
-                guard let value = seconds.intValue, value >= 0 else { throw .invalid("throttle_seconds must be an integer >= 0") }
+                guard let value = seconds.intValue, value >= 0 else {
+                    throw .invalid("throttle_seconds must be an integer >= 0")
+                }
                 Self.throttleTokenEndpoint(&state, seconds: value, now: monotonicNow())
             }
             if let delay = json["delay_ms"] {

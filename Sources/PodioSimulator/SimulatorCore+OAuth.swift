@@ -29,18 +29,24 @@ extension SimulatorCore {
         switch (request.method, request.path) {
         case ("POST", "/oauth/token"):
             guard request.contentType == "application/x-www-form-urlencoded",
-                  let pairs = TextCoding.parseForm(String(decoding: request.body, as: UTF8.self)) else {
-                return errorResponse(APIError(status: 400, error: "invalid_request",
-                                              description: "The body must be application/x-www-form-urlencoded"), request, state)
+                let pairs = TextCoding.parseForm(String(decoding: request.body, as: UTF8.self))
+            else {
+                return errorResponse(
+                    APIError(
+                        status: 400, error: "invalid_request",
+                        description: "The body must be application/x-www-form-urlencoded"), request, state)
             }
             var params: [String: JSON] = [:]
             for (name, value) in pairs { params[name] = .string(value) }  // the last value counts
             return tokenGrant(&state, request, params: params, json: false, now: now)
         case ("POST", "/oauth/token/v2"):
             guard request.contentType == "application/json",
-                  case .object(let members)? = try? JSONParser.parse(request.body) else {
-                return errorResponse(APIError(status: 400, error: "invalid_request",
-                                              description: "The body must be a JSON object (application/json)"), request, state)
+                case .object(let members)? = try? JSONParser.parse(request.body)
+            else {
+                return errorResponse(
+                    APIError(
+                        status: 400, error: "invalid_request",
+                        description: "The body must be a JSON object (application/json)"), request, state)
             }
             var params: [String: JSON] = [:]
             for member in members { params[member.key] = member.value }
@@ -52,13 +58,17 @@ extension SimulatorCore {
         }
     }
 
-    private func oauthError(_ status: Int, _ error: String, _ description: String, _ request: SimRequest,
-                            _ state: SimulatorState) -> SimResponse {
+    private func oauthError(
+        _ status: Int, _ error: String, _ description: String, _ request: SimRequest,
+        _ state: SimulatorState
+    ) -> SimResponse {
         errorResponse(APIError(status: status, error: error, description: description), request, state)
     }
 
-    private func tokenGrant(_ state: inout SimulatorState, _ request: SimRequest, params: [String: JSON], json: Bool,
-                            now: Double) -> SimResponse {
+    private func tokenGrant(
+        _ state: inout SimulatorState, _ request: SimRequest, params: [String: JSON], json: Bool,
+        now: Double
+    ) -> SimResponse {
         func text(_ name: String) -> String? {
             guard let value = params[name]?.stringValue, !value.isEmpty else { return nil }
             return value
@@ -70,15 +80,18 @@ extension SimulatorCore {
         guard clientID == config.clientID, secret == config.clientSecret else {
             return oauthError(401, "invalid_client", "Invalid client_id or client_secret", request, state)
         }
-        if case .refused(let wait) = state.limiter.admit(identity: clientID, tier: "oauth", limit: Self.grantThrottle,
-                                                         window: config.rateWindow, now: now) {
+        if case .refused(let wait) = state.limiter.admit(
+            identity: clientID, tier: "oauth", limit: Self.grantThrottle,
+            window: config.rateWindow, now: now)
+        {
             return rateLimitResponse(wait: wait, request, state)
         }
         guard let grantType = text("grant_type") else {
             return oauthError(400, "invalid_request", "grant_type is required", request, state)
         }
-        let userGrant = TokenStore.Grant(identity: "\(clientID)|user:\(SeedData.userID)", clientID: clientID,
-                                         refType: "user", refID: SeedData.userID, appID: nil)
+        let userGrant = TokenStore.Grant(
+            identity: "\(clientID)|user:\(SeedData.userID)", clientID: clientID,
+            refType: "user", refID: SeedData.userID, appID: nil)
         let grant: TokenStore.Grant
         switch grantType {
         case "password":
@@ -105,8 +118,9 @@ extension SimulatorCore {
             guard let index = state.appIndex[appID], state.apps[index].token == appToken else {
                 return oauthError(400, "invalid_grant", "Invalid app credentials", request, state)
             }
-            grant = TokenStore.Grant(identity: "\(clientID)|app:\(appID)", clientID: clientID, refType: "app", refID: appID,
-                                     appID: appID)
+            grant = TokenStore.Grant(
+                identity: "\(clientID)|app:\(appID)", clientID: clientID, refType: "app", refID: appID,
+                appID: appID)
         case "refresh_token":
             guard let refreshToken = text("refresh_token") else {
                 return oauthError(400, "invalid_request", "refresh_token is required", request, state)
@@ -121,8 +135,9 @@ extension SimulatorCore {
                 return oauthError(400, "invalid_request", "code and redirect_uri are required", request, state)
             }
             guard state.tokens.redeemCode(code, clientID: clientID, redirectURI: redirectURI, now: now) != nil else {
-                return oauthError(400, "invalid_grant", "Invalid, expired or already used code, or redirect_uri mismatch",
-                                  request, state)
+                return oauthError(
+                    400, "invalid_grant", "Invalid, expired or already used code, or redirect_uri mismatch",
+                    request, state)
             }
             grant = userGrant
         default:
@@ -130,14 +145,16 @@ extension SimulatorCore {
         }
         let pair = state.tokens.issue(grant, ttl: config.tokenTTL, now: now)
         state.stats.tokenGrants[grantType, default: 0] += 1
-        return .json(200, .obj([
-            "access_token": .string(pair.access),
-            "token_type": .string("bearer"),
-            "expires_in": .int(config.tokenTTL),
-            "refresh_token": .string(pair.refresh),
-            "scope": .string(Self.userScope),
-            "ref": .obj(["type": .string(grant.refType), "id": .int(grant.refID)]),
-        ]))
+        return .json(
+            200,
+            .obj([
+                "access_token": .string(pair.access),
+                "token_type": .string("bearer"),
+                "expires_in": .int(config.tokenTTL),
+                "refresh_token": .string(pair.refresh),
+                "scope": .string(Self.userScope),
+                "ref": .obj(["type": .string(grant.refType), "id": .int(grant.refID)]),
+            ]))
     }
 
     /// Auto-approves and redirects to `redirect_uri?code=…&state=…`.

@@ -69,7 +69,9 @@ final class SimulatorCore: Sendable {
             }
             if response.status >= 400 { state.stats.errorsServed += 1 }
             if response.status == 420 { state.stats.rateLimitErrors += 1 }
-            let isLoadBalancerPage = response.headers.contains(where: { $0.name == "Content-Type" && $0.value == "text/html" })
+            let isLoadBalancerPage = response.headers.contains(where: {
+                $0.name == "Content-Type" && $0.value == "text/html"
+            })
             if !isLoadBalancerPage {
                 response.addHeader("X-Podio-Request-Id", state.tokens.requestID())
             }
@@ -83,9 +85,11 @@ final class SimulatorCore: Sendable {
 
     /// Podio's 420 body with the real wait time.
     func rateLimitResponse(wait: Int, _ request: SimRequest, _ state: SimulatorState) -> SimResponse {
-        errorResponse(APIError(status: 420, error: "rate_limit",
-                               description: "You have hit the rate limit. Please wait \(wait) seconds before trying again"),
-                      request, state)
+        errorResponse(
+            APIError(
+                status: 420, error: "rate_limit",
+                description: "You have hit the rate limit. Please wait \(wait) seconds before trying again"),
+            request, state)
     }
 
     func limit(ofTier tier: String) -> Int {

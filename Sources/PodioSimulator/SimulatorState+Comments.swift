@@ -70,17 +70,22 @@ extension SimulatorState {
         try updateComments(location, now: now) { list throws(ControlError) in
             list.append(SimComment(id: id, text: text ?? "Comment \(id)", createdOn: now))
         }
-        hooks.fire(appID: apps[location.app].id, type: "comment.create", [("item_id", String(itemID)), ("comment_id", String(id))])
+        hooks.fire(
+            appID: apps[location.app].id, type: "comment.create",
+            [("item_id", String(itemID)), ("comment_id", String(id))])
         return id
     }
 
     /// The live item holding a comment, and the comment's index in its list.
     private func locateComment(_ commentID: Int) throws(ControlError) -> (app: Int, item: Int, index: Int) {
         for appIdx in apps.indices {
-            for itemIdx in apps[appIdx].items.indices where !apps[appIdx].items[itemIdx].deleted
+            for itemIdx in apps[appIdx].items.indices
+            where !apps[appIdx].items[itemIdx].deleted
                 && (apps[appIdx].items[itemIdx].comments != nil || apps[appIdx].items[itemIdx].commentCount > 0)
             {
-                if let index = comments(appIdx: appIdx, itemIdx: itemIdx).firstIndex(where: { $0.id == commentID && !$0.deleted }) {
+                if let index = comments(appIdx: appIdx, itemIdx: itemIdx).firstIndex(where: {
+                    $0.id == commentID && !$0.deleted
+                }) {
                     return (appIdx, itemIdx, index)
                 }
             }
@@ -104,6 +109,8 @@ extension SimulatorState {
             list[found.index].deleted = true
         }
         let itemID = apps[found.app].items[found.item].itemID
-        hooks.fire(appID: apps[found.app].id, type: "comment.delete", [("item_id", String(itemID)), ("comment_id", String(commentID))])
+        hooks.fire(
+            appID: apps[found.app].id, type: "comment.delete",
+            [("item_id", String(itemID)), ("comment_id", String(commentID))])
     }
 }

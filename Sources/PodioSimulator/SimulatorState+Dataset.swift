@@ -6,11 +6,18 @@ extension SimulatorState {
     static let hostileAppName = "Ops \"Q1\" \\ <Team> & 'Co'; DROP TABLE apps;-- Ünï 🚀"
 
     mutating func buildOrgAndSpaces() {
-        orgs.append(SimOrg(id: nextOrgID, name: "Acme Ünïcorp & Co", urlLabel: "acme", createdOn: PodioTime.base - 400 * PodioTime.day))
-        spaces.append(SimSpace(id: nextSpaceID, orgID: nextOrgID, name: "Sales & Delivery", urlLabel: "sales-delivery",
-                               createdOn: PodioTime.base - 300 * PodioTime.day))
-        spaces.append(SimSpace(id: nextSpaceID + 1, orgID: nextOrgID, name: "Back office", urlLabel: "back-office",
-                               createdOn: PodioTime.base - 200 * PodioTime.day))
+        orgs.append(
+            SimOrg(
+                id: nextOrgID, name: "Acme Ünïcorp & Co", urlLabel: "acme",
+                createdOn: PodioTime.base - 400 * PodioTime.day))
+        spaces.append(
+            SimSpace(
+                id: nextSpaceID, orgID: nextOrgID, name: "Sales & Delivery", urlLabel: "sales-delivery",
+                createdOn: PodioTime.base - 300 * PodioTime.day))
+        spaces.append(
+            SimSpace(
+                id: nextSpaceID + 1, orgID: nextOrgID, name: "Back office", urlLabel: "back-office",
+                createdOn: PodioTime.base - 200 * PodioTime.day))
         nextOrgID += 1
         nextSpaceID += 2
     }
@@ -21,16 +28,24 @@ extension SimulatorState {
         buildOrgAndSpaces()
         let sales = spaces[0].id
         let back = spaces[1].id
-        let leads = AppSpec(name: "Leads & Clients", urlLabel: "leads-clients", itemCount: max(25, config.items / 10), fields: .simple)
+        let leads = AppSpec(
+            name: "Leads & Clients", urlLabel: "leads-clients", itemCount: max(25, config.items / 10), fields: .simple)
         let leadsID = nextAppID + 1
-        let leadsRef = Self.referencedAppJSON(id: leadsID, name: leads.name, urlLabel: leads.urlLabel, spaceID: sales, status: "active")
-        try addApp(AppSpec(name: "Projects", urlLabel: "projects", itemCount: config.items), spaceID: sales,
-                   referenced: (leadsID, leadsRef))
+        let leadsRef = Self.referencedAppJSON(
+            id: leadsID, name: leads.name, urlLabel: leads.urlLabel, spaceID: sales, status: "active")
+        try addApp(
+            AppSpec(name: "Projects", urlLabel: "projects", itemCount: config.items), spaceID: sales,
+            referenced: (leadsID, leadsRef))
         try addApp(leads, spaceID: sales, referenced: nil)
-        try addApp(AppSpec(name: Self.hostileAppName, urlLabel: "ops-q1", itemCount: 12, fields: .hostile), spaceID: back, referenced: nil)
-        try addApp(AppSpec(name: "Archive", urlLabel: "archive", itemCount: 0, fields: .simple), spaceID: back, referenced: nil)
-        try addApp(AppSpec(name: "Old Tasks", urlLabel: "old-tasks", itemCount: 5, fields: .simple, status: "inactive"),
-                   spaceID: back, referenced: nil)
+        try addApp(
+            AppSpec(name: Self.hostileAppName, urlLabel: "ops-q1", itemCount: 12, fields: .hostile), spaceID: back,
+            referenced: nil)
+        try addApp(
+            AppSpec(name: "Archive", urlLabel: "archive", itemCount: 0, fields: .simple), spaceID: back, referenced: nil
+        )
+        try addApp(
+            AppSpec(name: "Old Tasks", urlLabel: "old-tasks", itemCount: 5, fields: .simple, status: "inactive"),
+            spaceID: back, referenced: nil)
     }
 
     mutating func buildCustomDataset(_ specs: [AppSpec]) throws(ControlError) {
@@ -60,34 +75,48 @@ extension SimulatorState {
         guard let spaceID = spaces.first?.id else { throw .invalid("no space") }
         var referenced: (Int, JSON)? = nil
         if let target = apps.first(where: { $0.isActive }) ?? apps.first {
-            referenced = (target.id, Self.referencedAppJSON(id: target.id, name: target.name, urlLabel: target.urlLabel,
-                                                            spaceID: target.spaceID, status: target.status))
+            referenced = (
+                target.id,
+                Self.referencedAppJSON(
+                    id: target.id, name: target.name, urlLabel: target.urlLabel,
+                    spaceID: target.spaceID, status: target.status)
+            )
         }
         return try addApp(spec, spaceID: spaceID, referenced: referenced)
     }
 
     @discardableResult
     mutating func addApp(_ spec: AppSpec, spaceID: Int, referenced: (Int, JSON)?) throws(ControlError) -> Int {
-        guard spec.status == "active" || spec.status == "inactive" else { throw .invalid("status must be active or inactive") }
+        guard spec.status == "active" || spec.status == "inactive" else {
+            throw .invalid("status must be active or inactive")
+        }
         guard spec.itemCount >= 0 else { throw .invalid("item_count must not be negative") }
         guard !spec.urlLabel.isEmpty else { throw .invalid("url_label must not be empty") }
         if case .wide(let count) = spec.fields, count < 1 { throw .invalid("a wide field set needs at least 1 field") }
         let appID = nextAppID
         nextAppID += 1
         // An app without another app to point to references itself.
-        let reference = referenced ?? (appID, Self.referencedAppJSON(id: appID, name: spec.name, urlLabel: spec.urlLabel,
-                                                                     spaceID: spaceID, status: spec.status))
+        let reference =
+            referenced ?? (
+                appID,
+                Self.referencedAppJSON(
+                    id: appID, name: spec.name, urlLabel: spec.urlLabel,
+                    spaceID: spaceID, status: spec.status)
+            )
         var fields: [SimField] = []
         for (delta, template) in FieldCatalog.templates(for: spec.fields, referencedApp: reference.1).enumerated() {
-            fields.append(SimField(id: nextFieldID, externalID: template.externalID, type: template.type, label: template.label,
-                                   status: "active", delta: delta, settings: template.settings, role: template.role))
+            fields.append(
+                SimField(
+                    id: nextFieldID, externalID: template.externalID, type: template.type, label: template.label,
+                    status: "active", delta: delta, settings: template.settings, role: template.role))
             nextFieldID += 1
         }
         var random = SplitMix64(seed: config.seed, 0xA99, UInt64(appID))
         let space = space(spaceID)
         let orgLabel = space.flatMap { org($0.orgID) }?.urlLabel ?? "org"
         let app = SimApp(
-            id: appID, spaceID: spaceID, name: spec.name, itemName: "Item", urlLabel: spec.urlLabel, status: spec.status,
+            id: appID, spaceID: spaceID, name: spec.name, itemName: "Item", urlLabel: spec.urlLabel,
+            status: spec.status,
             token: random.hex(32), currentRevision: 1 + random.int(0...20), fields: fields, fieldSet: spec.fields,
             referencedAppID: fields.contains(where: { $0.type == "app" }) ? reference.0 : nil,
             createdOn: PodioTime.base - random.int(10...100) * PodioTime.day,

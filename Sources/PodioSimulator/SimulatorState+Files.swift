@@ -50,7 +50,9 @@ extension SimulatorState {
     }
 
     /// Attaches a file: file_count += 1 and last_event_on = now, without a new revision.
-    mutating func attachFile(itemID: Int, name: String, mimetype: String, size: Int, now: Int) throws(ControlError) -> Int {
+    mutating func attachFile(itemID: Int, name: String, mimetype: String, size: Int, now: Int) throws(ControlError)
+        -> Int
+    {
         let location = try liveItem(itemID)
         guard !name.isEmpty, size >= 0 else { throw .invalid("a file needs a name and a size of 0 or more") }
         let id = nextFileID
@@ -67,12 +69,14 @@ extension SimulatorState {
     mutating func removeFile(fileID: Int, now: Int) throws(ControlError) {
         for appIdx in apps.indices {
             for itemIdx in apps[appIdx].items.indices where !apps[appIdx].items[itemIdx].files.isEmpty {
-                guard let index = apps[appIdx].items[itemIdx].files.firstIndex(where: { $0.id == fileID && !$0.deleted }),
+                guard
+                    let index = apps[appIdx].items[itemIdx].files.firstIndex(where: { $0.id == fileID && !$0.deleted }),
                     !apps[appIdx].items[itemIdx].deleted
                 else { continue }
                 apps[appIdx].items[itemIdx].files[index].deleted = true
                 apps[appIdx].items[itemIdx].lastEventOn = max(now, apps[appIdx].items[itemIdx].lastEventOn)
-                fireFileChange(appIdx: appIdx, itemID: apps[appIdx].items[itemIdx].itemID, action: "file_deleted", fileID: fileID)
+                fireFileChange(
+                    appIdx: appIdx, itemID: apps[appIdx].items[itemIdx].itemID, action: "file_deleted", fileID: fileID)
                 return
             }
         }

@@ -99,7 +99,8 @@ extension SimulatorState {
         let before = item
         item.valueVersion += 1
         item.fieldLimit = nextFieldID
-        item.title = title ?? ValueGenerator.title(seed: item.valueSeed, appItemID: item.appItemID, version: item.valueVersion)
+        item.title =
+            title ?? ValueGenerator.title(seed: item.valueSeed, appItemID: item.appItemID, version: item.valueVersion)
         if item.rawFields == nil {
             // Generated values are absent in some fields; an edit fills every active field so at
             // least one value besides the title surely changes.
@@ -113,7 +114,9 @@ extension SimulatorState {
     /// An edit that empties one field (it disappears from the item's `fields`).
     mutating func clearField(itemID: Int, fieldID: Int, now: Int) throws(ControlError) {
         let location = try liveItem(itemID)
-        guard let field = apps[location.app].fields.first(where: { $0.id == fieldID }) else { throw .unknownField(fieldID) }
+        guard let field = apps[location.app].fields.first(where: { $0.id == fieldID }) else {
+            throw .unknownField(fieldID)
+        }
         var item = apps[location.app].items[location.item]
         let before = item
         item.cleared.insert(fieldID)
@@ -151,7 +154,9 @@ extension SimulatorState {
         hooks.fire(appID: apps[appIdx].id, type: "app.update", [("app_id", String(apps[appIdx].id))])
     }
 
-    mutating func addField(appID: Int, type: String, label: String, externalID: String?, settings: [String: String]) throws(ControlError) -> Int {
+    mutating func addField(appID: Int, type: String, label: String, externalID: String?, settings: [String: String])
+        throws(ControlError) -> Int
+    {
         let appIdx = try app(appID)
         guard !type.isEmpty, !label.isEmpty else { throw .invalid("type and label are required") }
         let externalID = externalID ?? Self.slug(label)
@@ -162,15 +167,17 @@ extension SimulatorState {
         if type == "app" {
             let targetID = apps[appIdx].referencedAppID ?? apps.first(where: { $0.id != appID })?.id ?? appID
             if let target = appIndex[targetID].map({ apps[$0] }) {
-                referenced = Self.referencedAppJSON(id: target.id, name: target.name, urlLabel: target.urlLabel,
-                                                    spaceID: target.spaceID, status: target.status)
+                referenced = Self.referencedAppJSON(
+                    id: target.id, name: target.name, urlLabel: target.urlLabel,
+                    spaceID: target.spaceID, status: target.status)
             }
             apps[appIdx].referencedAppID = targetID
         }
         var merged = FieldCatalog.defaultSettings(type: type, referencedApp: referenced)
         for key in settings.keys.sorted() {
             guard let text = settings[key] else { continue }
-            let value: JSON = text == "true" ? .bool(true) : text == "false" ? .bool(false) : Int(text).map(JSON.int) ?? .string(text)
+            let value: JSON =
+                text == "true" ? .bool(true) : text == "false" ? .bool(false) : Int(text).map(JSON.int) ?? .string(text)
             if case .object(var members) = merged {
                 members.removeAll(where: { $0.key == key })
                 members.append(JSONMember(key: key, value: value))
@@ -180,14 +187,18 @@ extension SimulatorState {
         let fieldID = nextFieldID
         nextFieldID += 1
         let delta = (apps[appIdx].fields.map(\.delta).max() ?? -1) + 1
-        apps[appIdx].fields.append(SimField(id: fieldID, externalID: externalID, type: type, label: label, status: "active",
-                                            delta: delta, settings: merged, role: .generic))
+        apps[appIdx].fields.append(
+            SimField(
+                id: fieldID, externalID: externalID, type: type, label: label, status: "active",
+                delta: delta, settings: merged, role: .generic))
         schemaChanged(appIdx)
         return fieldID
     }
 
     private func fieldIndex(_ appIdx: Int, _ fieldID: Int) throws(ControlError) -> Int {
-        guard let index = apps[appIdx].fields.firstIndex(where: { $0.id == fieldID }) else { throw .unknownField(fieldID) }
+        guard let index = apps[appIdx].fields.firstIndex(where: { $0.id == fieldID }) else {
+            throw .unknownField(fieldID)
+        }
         return index
     }
 

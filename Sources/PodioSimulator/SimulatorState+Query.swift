@@ -33,7 +33,9 @@ extension SimulatorState {
     }
 
     /// Renders a filter answer: `{"total", "filtered", "items"}`.
-    mutating func filterPage(appIdx: Int, request: FilterRequest, micro: Bool, withFiles: Bool = false) -> (body: [UInt8], total: Int, filtered: Int) {
+    mutating func filterPage(appIdx: Int, request: FilterRequest, micro: Bool, withFiles: Bool = false) -> (
+        body: [UInt8], total: Int, filtered: Int
+    ) {
         var ordered = order(appIdx: appIdx, sortBy: request.sortBy, desc: request.sortDesc)
         if quirks.shuffleTies { ordered = shufflingTies(ordered, appIdx: appIdx, sortBy: request.sortBy) }
         var page: [Int32] = []
@@ -61,7 +63,8 @@ extension SimulatorState {
         out.append(contentsOf: #"{"total":\#(total),"filtered":\#(filtered),"items":["#.utf8)
         for (position, index) in page.enumerated() {
             if position > 0 { out.append(UInt8(ascii: ",")) }
-            renderItem(appIdx: appIdx, itemIdx: Int(index), view: micro ? .micro : .short, withFiles: withFiles, into: &out)
+            renderItem(
+                appIdx: appIdx, itemIdx: Int(index), view: micro ? .micro : .short, withFiles: withFiles, into: &out)
         }
         out.append(contentsOf: "]}".utf8)
         return (out, total, filtered)

@@ -21,7 +21,8 @@ extension SimulatorState {
                 "name": .string(SeedData.userName),
                 "type": .string("user"),
             ]),
-            "rights": .array(["view", "update", "add_item", "add_hook", "export", "delete", "view_structure"].map(JSON.string)),
+            "rights": .array(
+                ["view", "update", "add_item", "add_hook", "export", "delete", "view_structure"].map(JSON.string)),
             "config": .obj([
                 "type": .string("standard"),
                 "name": .string(TextCoding.htmlEscape(app.name)),
@@ -103,13 +104,14 @@ extension SimulatorState {
         for appIdx in apps.indices {
             if appIdx > 0 { out.append(UInt8(ascii: ",")) }
             let app = apps[appIdx]
-            JSONWriter.write(.obj([
-                "app_id": .int(app.id),
-                "space_id": .int(app.spaceID),
-                "url_label": .string(app.urlLabel),
-                "status": .string(app.status),
-                "fields": .array(app.fields.map(\.definitionJSON)),
-            ]), into: &out)
+            JSONWriter.write(
+                .obj([
+                    "app_id": .int(app.id),
+                    "space_id": .int(app.spaceID),
+                    "url_label": .string(app.urlLabel),
+                    "status": .string(app.status),
+                    "fields": .array(app.fields.map(\.definitionJSON)),
+                ]), into: &out)
             out.removeLast()
             out.append(contentsOf: #","items":["#.utf8)
             var first = true

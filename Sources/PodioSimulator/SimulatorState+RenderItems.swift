@@ -29,14 +29,18 @@ extension SimulatorState {
             "space_id": .int(app.spaceID),
             "url_label": .string(app.urlLabel),
             "link": .string(app.link),
-            "config": .obj(["name": .string(TextCoding.htmlEscape(app.name)), "item_name": .string(app.itemName),
-                            "type": .string("standard"), "icon": .string("55.png"), "icon_id": .int(55)]),
+            "config": .obj([
+                "name": .string(TextCoding.htmlEscape(app.name)), "item_name": .string(app.itemName),
+                "type": .string("standard"), "icon": .string("55.png"), "icon_id": .int(55),
+            ]),
         ])
     }
 
     /// Renders one item in `view` into `out`.
     /// `withFiles`: the short view with `files` (the filter's `fields=items.fields(files)`).
-    mutating func renderItem(appIdx: Int, itemIdx: Int, view: ItemView, withFiles: Bool = false, into out: inout [UInt8]) {
+    mutating func renderItem(
+        appIdx: Int, itemIdx: Int, view: ItemView, withFiles: Bool = false, into out: inout [UInt8]
+    ) {
         // The head is rendered by a non-mutating method, so no copy of the app's item array is
         // alive when `appendFields` writes the cache back (which would copy the whole array).
         renderHead(appIdx: appIdx, itemIdx: itemIdx, view: view, withFiles: withFiles, into: &out)
@@ -51,13 +55,14 @@ extension SimulatorState {
         let app = apps[appIdx]
         let item = app.items[itemIdx]
         if view == .micro {
-            JSONWriter.write(.obj([
-                "item_id": .int(item.itemID),
-                "app_item_id": .int(item.appItemID),
-                "title": .string(item.title),
-                "link": .string(itemLink(app, item)),
-                "revision": .int(item.revision),
-            ]), into: &out)
+            JSONWriter.write(
+                .obj([
+                    "item_id": .int(item.itemID),
+                    "app_item_id": .int(item.appItemID),
+                    "title": .string(item.title),
+                    "link": .string(itemLink(app, item)),
+                    "revision": .int(item.revision),
+                ]), into: &out)
             return
         }
         var head: JSON = .obj([
@@ -69,8 +74,11 @@ extension SimulatorState {
             "link": .string(itemLink(app, item)),
         ])
         head.append("revision", .int(item.revision))
-        head.append("initial_revision", revisionJSON(revision: 0, id: item.initialRevisionID, createdOn: item.createdOn))
-        head.append("current_revision", revisionJSON(revision: item.revision, id: item.currentRevisionID, createdOn: item.lastEditOn))
+        head.append(
+            "initial_revision", revisionJSON(revision: 0, id: item.initialRevisionID, createdOn: item.createdOn))
+        head.append(
+            "current_revision",
+            revisionJSON(revision: item.revision, id: item.currentRevisionID, createdOn: item.lastEditOn))
         head.append("created_on", .string(PodioTime.format(item.createdOn)))
         head.append("created_by", SeedData.userByline)
         head.append("created_via", SeedData.createdVia)
@@ -84,7 +92,9 @@ extension SimulatorState {
             head.append("app", appMiniJSON(app))
             head.append("files", .array(liveFilesJSON(item)))
             head.append("comments", .array(liveCommentsJSON(appIdx: appIdx, itemIdx: itemIdx)))
-            var revisions = [revisionJSON(revision: item.revision, id: item.currentRevisionID, createdOn: item.lastEditOn)]
+            var revisions = [
+                revisionJSON(revision: item.revision, id: item.currentRevisionID, createdOn: item.lastEditOn)
+            ]
             if item.revision > 0 {
                 revisions.append(revisionJSON(revision: 0, id: item.initialRevisionID, createdOn: item.createdOn))
             }
@@ -142,24 +152,26 @@ extension SimulatorState {
             }
             guard let values, !values.isEmpty else { continue }
             if view == .full {
-                fields.append(.obj([
-                    "field_id": .int(field.id),
-                    "external_id": .string(field.externalID),
-                    "type": .string(field.type),
-                    "label": .string(field.label),
-                    "status": .string("active"),
-                    "config": field.configJSON,
-                    "values": .array(values),
-                ]))
+                fields.append(
+                    .obj([
+                        "field_id": .int(field.id),
+                        "external_id": .string(field.externalID),
+                        "type": .string(field.type),
+                        "label": .string(field.label),
+                        "status": .string("active"),
+                        "config": field.configJSON,
+                        "values": .array(values),
+                    ]))
             } else {
-                fields.append(.obj([
-                    "type": .string(field.type),
-                    "field_id": .int(field.id),
-                    "label": .string(field.label),
-                    "values": .array(values),
-                    "config": field.trimmedConfigJSON,
-                    "external_id": .string(field.externalID),
-                ]))
+                fields.append(
+                    .obj([
+                        "type": .string(field.type),
+                        "field_id": .int(field.id),
+                        "label": .string(field.label),
+                        "values": .array(values),
+                        "config": field.trimmedConfigJSON,
+                        "external_id": .string(field.externalID),
+                    ]))
             }
         }
         return fields
@@ -170,7 +182,8 @@ extension SimulatorState {
         var random = ValueGenerator.rng(item, field)
         if !item.fillAll && !random.chance(0.85) { return nil }
         guard let targetID = field.settings["referenced_apps"]?.arrayValue?.first?["app_id"]?.intValue,
-              let targetIdx = appIndex[targetID] else { return nil }
+            let targetIdx = appIndex[targetID]
+        else { return nil }
         let target = apps[targetIdx]
         guard !target.items.isEmpty else { return nil }
         let multiple = field.settings["multiple"]?.boolValue ?? false
@@ -181,7 +194,9 @@ extension SimulatorState {
             let pool = target.referencePool > 0 ? min(target.referencePool, target.items.count) : target.items.count
             let referenced = target.items[random.int(0...(pool - 1))]
             // References to deleted items (or the item itself) are not served.
-            guard !referenced.deleted, referenced.itemID != item.itemID, seen.insert(referenced.itemID).inserted else { continue }
+            guard !referenced.deleted, referenced.itemID != item.itemID, seen.insert(referenced.itemID).inserted else {
+                continue
+            }
             values.append(.obj(["value": miniItemJSON(target, referenced)]))
         }
         return values

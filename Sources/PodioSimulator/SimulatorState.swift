@@ -81,7 +81,8 @@ struct SimulatorState {
     /// (app index, item index) of an item, deleted or not.
     func locate(_ itemID: Int) -> (app: Int, item: Int)? {
         guard let appID = itemApp[itemID], let appIdx = appIndex[appID],
-              let itemIdx = apps[appIdx].itemIndex[itemID] else { return nil }
+            let itemIdx = apps[appIdx].itemIndex[itemID]
+        else { return nil }
         return (appIdx, itemIdx)
     }
 

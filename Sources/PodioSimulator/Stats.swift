@@ -18,9 +18,11 @@ extension PodioSimulator {
         /// Password grants answered with a two-step verification challenge (no token).
         public var twoStepChallenges: Int
 
-        public init(callsByTier: [String: Int] = [:], callsByEndpoint: [String: Int] = [:], rateLimitErrors: Int = 0,
-                    errorsServed: Int = 0, maxCallsInWindow: [String: Int] = [:], tokenGrants: [String: Int] = [:],
-                    tokenRequests: Int = 0, twoStepChallenges: Int = 0) {
+        public init(
+            callsByTier: [String: Int] = [:], callsByEndpoint: [String: Int] = [:], rateLimitErrors: Int = 0,
+            errorsServed: Int = 0, maxCallsInWindow: [String: Int] = [:], tokenGrants: [String: Int] = [:],
+            tokenRequests: Int = 0, twoStepChallenges: Int = 0
+        ) {
             self.callsByTier = callsByTier
             self.callsByEndpoint = callsByEndpoint
             self.rateLimitErrors = rateLimitErrors

@@ -25,7 +25,8 @@ enum TextCoding {
         while let byte = iterator.popFirst() {
             if byte == UInt8(ascii: "%") {
                 guard let high = iterator.popFirst(), let low = iterator.popFirst(),
-                      let h = hexValue(high), let l = hexValue(low) else { return nil }
+                    let h = hexValue(high), let l = hexValue(low)
+                else { return nil }
                 bytes.append(h << 4 | l)
             } else if byte == UInt8(ascii: "+"), plusAsSpace {
                 bytes.append(UInt8(ascii: " "))
@@ -69,8 +70,8 @@ enum TextCoding {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
-                 UInt8(ascii: "."), UInt8(ascii: "~"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
+                UInt8(ascii: "."), UInt8(ascii: "~"):
                 out.append(Character(Unicode.Scalar(byte)))
             default:
                 let digits = Array("0123456789ABCDEF")

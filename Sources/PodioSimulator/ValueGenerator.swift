@@ -57,10 +57,12 @@ enum ValueGenerator {
         case "money":
             let currencies = field.settings["allowed_currencies"]?.arrayValue?.compactMap(\.stringValue) ?? ["EUR"]
             let thousandths: Int = hard == 0 ? 0 : (hard == 1 ? -random.int(1...9_999_999) : random.int(1...99_999_999))
-            return [.obj([
-                "value": .string(decimalThousandths(thousandths)),
-                "currency": .string(currencies.isEmpty ? "EUR" : random.pick(currencies)),
-            ])]
+            return [
+                .obj([
+                    "value": .string(decimalThousandths(thousandths)),
+                    "currency": .string(currencies.isEmpty ? "EUR" : random.pick(currencies)),
+                ])
+            ]
         case "progress":
             return [.obj(["value": .int(hard == 0 ? 0 : random.int(1...100))])]
         case "duration":
@@ -99,7 +101,9 @@ enum ValueGenerator {
             let kinds = ["work", "home", "other"]
             let count = random.int(1...2)
             return (0..<count).map { index in
-                .obj(["type": .string(kinds[index % 3]), "value": .string("user\(item.appItemID).\(index)@example.com")])
+                .obj([
+                    "type": .string(kinds[index % 3]), "value": .string("user\(item.appItemID).\(index)@example.com"),
+                ])
             }
         case "phone":
             let kinds = ["mobile", "work", "home"]
@@ -130,7 +134,8 @@ enum ValueGenerator {
                 let paragraph = "<p>Lorem ipsum dolor sit amet — Ünïcödé ✓, \"quotes\" &amp; 'apostrophes'. 🚀</p>"
                 return String(repeating: paragraph, count: 140)
             }
-            return "<p>\(random.pick(words).capitalized) \(random.pick(words)) for item \(item.appItemID).</p><p>\(random.pick(hostileStrings).replacingOccurrences(of: "<", with: "&lt;"))</p>"
+            return
+                "<p>\(random.pick(words).capitalized) \(random.pick(words)) for item \(item.appItemID).</p><p>\(random.pick(hostileStrings).replacingOccurrences(of: "<", with: "&lt;"))</p>"
         case .hostileText:
             return hostileStrings[(item.appItemID + Int(item.valueVersion)) % hostileStrings.count]
         default:

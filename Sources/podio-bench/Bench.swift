@@ -11,7 +11,8 @@ import PodioSimulator
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "main",
-        abstract: "Benchmark podio-mirror: full sync against a COPY baseline, deltas, API calls, reader queries, a wide app, peak memory.",
+        abstract:
+            "Benchmark podio-mirror: full sync against a COPY baseline, deltas, API calls, reader queries, a wide app, peak memory.",
         discussion: "Needs DATABASE_URL (scripts/with-postgres.sh sets it) and a release build of podio-mirror.")
 
     @Option(help: "Items of the every-field-type app for the ingest and delta runs.")
@@ -52,7 +53,9 @@ struct Bench: AsyncParsableCommand {
 
     func validate() throws {
         guard items >= 500 else { throw ValidationError("--items must be at least 500") }
-        guard changePercent > 0, changePercent <= 100 else { throw ValidationError("--change-percent must be in (0, 100]") }
+        guard changePercent > 0, changePercent <= 100 else {
+            throw ValidationError("--change-percent must be in (0, 100]")
+        }
         guard wideItems >= 0 else { throw ValidationError("--wide-items must not be negative") }
         guard wideFields >= 1 else { throw ValidationError("--wide-fields must be at least 1") }
         if let memoryItems, memoryItems != "0", memoryPair(memoryItems) == nil {

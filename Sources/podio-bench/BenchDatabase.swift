@@ -27,7 +27,9 @@ struct BenchDatabase: Sendable {
     }
 
     func drop() async {
-        guard let admin = try? await PGConnection.connect(serverURL, applicationName: "podio-bench", logger: Self.logger) else { return }
+        guard
+            let admin = try? await PGConnection.connect(serverURL, applicationName: "podio-bench", logger: Self.logger)
+        else { return }
         defer { admin.close() }
         _ = try? await admin.run { [name] in try $0.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)") }
     }

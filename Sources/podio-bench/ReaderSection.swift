@@ -13,7 +13,9 @@ enum ReaderSection {
     /// Target: the mirror's relation at most this many times slower than the plain copy.
     static let target = 1.2
     /// Columns every relation has that are not fields (the view's five, and the table's two more).
-    static let fixedColumns: Set<String> = ["item_id", "app_item_id", "title", "created_on", "last_edit_on", "revision", "last_event_on"]
+    static let fixedColumns: Set<String> = [
+        "item_id", "app_item_id", "title", "created_on", "last_edit_on", "revision", "last_event_on",
+    ]
 
     struct Column: Sendable {
         var name: String
@@ -36,14 +38,18 @@ enum ReaderSection {
     /// Runs the section on `db` (the bench's database after the main scenario).
     static func run(_ db: PGConnection, appID: Int) throws -> Report.Reader {
         // 1. Which relation: a table per app when the schema has podio.apps.table_name.
-        let hasTables = try db.query(
-            """
-            SELECT EXISTS (SELECT 1 FROM information_schema.columns
-                           WHERE table_schema = 'podio' AND table_name = 'apps' AND column_name = 'table_name') AS yes
-            """
-        ).first?.bool("yes") ?? false
+        let hasTables =
+            try db.query(
+                """
+                SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                               WHERE table_schema = 'podio' AND table_name = 'apps' AND column_name = 'table_name') AS yes
+                """
+            ).first?.bool("yes") ?? false
         let nameColumn = hasTables ? "table_name" : "view_name"
-        guard let name = try db.query("SELECT \(nameColumn) AS name FROM podio.apps WHERE app_id = $1", [appID]).first?.string("name") else {
+        guard
+            let name = try db.query("SELECT \(nameColumn) AS name FROM podio.apps WHERE app_id = $1", [appID]).first?
+                .string("name")
+        else {
             throw Bench.Failure("podio.apps.\(nameColumn) of app \(appID) is not set")
         }
         let relation = (hasTables ? "podio_apps." : "podio_views.") + quote(name)
@@ -79,9 +85,11 @@ enum ReaderSection {
             ("SELECT *", "SELECT * FROM %R"),
         ]
         if let category = picks.category, let number = picks.number {
-            specs.append((
-                "GROUP BY \(category.name), sum(\(number.name))",
-                "SELECT \(category.quoted), count(*), sum(\(number.quoted)) FROM %R GROUP BY \(category.quoted)"))
+            specs.append(
+                (
+                    "GROUP BY \(category.name), sum(\(number.name))",
+                    "SELECT \(category.quoted), count(*), sum(\(number.quoted)) FROM %R GROUP BY \(category.quoted)"
+                ))
         }
         if let date = picks.date, let condition = try rangeCondition(db, date) {
             specs.append(("date range on \(date.name)", "SELECT * FROM %R WHERE \(condition)"))
@@ -90,9 +98,11 @@ enum ReaderSection {
             specs.append(("filter on last field \(last.name)", "SELECT * FROM %R WHERE \(condition)"))
         }
         if let array = picks.array {
-            specs.append((
-                "unnest(\(array.name)), count per element",
-                "SELECT e, count(*) FROM %R CROSS JOIN LATERAL unnest(\(array.quoted)) AS e GROUP BY e"))
+            specs.append(
+                (
+                    "unnest(\(array.name)), count per element",
+                    "SELECT e, count(*) FROM %R CROSS JOIN LATERAL unnest(\(array.quoted)) AS e GROUP BY e"
+                ))
         }
         var queries: [Report.ReaderQuery] = []
         for spec in specs {
@@ -107,10 +117,12 @@ enum ReaderSection {
             let m = best(mirror)
             let c = best(copy)
             let ratio = c.executionMs > 0 ? m.executionMs / c.executionMs : .infinity
-            queries.append(Report.ReaderQuery(
-                name: spec.name, sql: spec.sql.replacingOccurrences(of: "%R", with: relation),
-                mirrorMs: m.executionMs, copyMs: c.executionMs, mirrorPlanningMs: m.planningMs, copyPlanningMs: c.planningMs,
-                mirrorRows: m.rows, copyRows: c.rows, ratio: ratio, targetMet: ratio <= target))
+            queries.append(
+                Report.ReaderQuery(
+                    name: spec.name, sql: spec.sql.replacingOccurrences(of: "%R", with: relation),
+                    mirrorMs: m.executionMs, copyMs: c.executionMs, mirrorPlanningMs: m.planningMs,
+                    copyPlanningMs: c.planningMs,
+                    mirrorRows: m.rows, copyRows: c.rows, ratio: ratio, targetMet: ratio <= target))
         }
         return Report.Reader(
             relation: relation, rows: rows, copySeconds: copySeconds,
@@ -139,11 +151,16 @@ enum ReaderSection {
         let numericNames = Set(fields.filter { $0.type == "numeric" }.map(\.name))
         let texts = fields.filter { column in
             guard column.type == "text" else { return false }
-            if column.name.hasSuffix("_currency") && numericNames.contains(String(column.name.dropLast("_currency".count))) { return false }
+            if column.name.hasSuffix("_currency")
+                && numericNames.contains(String(column.name.dropLast("_currency".count)))
+            {
+                return false
+            }
             return true
         }
         if !texts.isEmpty {
-            let list = texts.enumerated().map { "count(DISTINCT \($0.element.quoted)) AS d\($0.offset)" }.joined(separator: ", ")
+            let list = texts.enumerated().map { "count(DISTINCT \($0.element.quoted)) AS d\($0.offset)" }.joined(
+                separator: ", ")
             if let row = try db.query("SELECT \(list) FROM bench_copy").first {
                 var best: (Column, Int)?
                 for (offset, column) in texts.enumerated() {
@@ -194,9 +211,9 @@ enum ReaderSection {
     /// and planning time and the rows of the top plan node.
     static func explain(_ db: PGConnection, _ sql: String) throws -> Timing {
         guard let text = try db.query("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) \(sql)").first?[0],
-              let array = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]],
-              let top = array.first,
-              let execution = (top["Execution Time"] as? NSNumber)?.doubleValue
+            let array = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]],
+            let top = array.first,
+            let execution = (top["Execution Time"] as? NSNumber)?.doubleValue
         else {
             throw Bench.Failure("EXPLAIN returned no execution time for: \(sql)")
         }

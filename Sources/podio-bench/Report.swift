@@ -9,7 +9,8 @@ struct Report: Codable, Sendable {
 
         static func current() -> Machine {
             let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-            let model = info.split(separator: "\n").first { $0.hasPrefix("model name") }
+            let model =
+                info.split(separator: "\n").first { $0.hasPrefix("model name") }
                 .flatMap { $0.split(separator: ":", maxSplits: 1).last }
                 .map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
             return Machine(
@@ -29,7 +30,8 @@ struct Report: Codable, Sendable {
         var compression: String
 
         enum CodingKeys: String, CodingKey {
-            case items, averageItemBytes = "average_item_bytes", fetchSeconds = "fetch_seconds", copySeconds = "copy_seconds"
+            case items, averageItemBytes = "average_item_bytes", fetchSeconds = "fetch_seconds", copySeconds =
+                "copy_seconds"
             case compression
         }
     }
@@ -74,8 +76,10 @@ struct Report: Codable, Sendable {
         var changedToUnchangedRatio: Double
 
         enum CodingKeys: String, CodingKey {
-            case writeMsPerChangedItem = "write_ms_per_changed_item", fullSyncWriteMsPerItem = "full_sync_write_ms_per_item"
-            case extraWallMsPerChangedItem = "extra_wall_ms_per_changed_item", changedToUnchangedRatio = "changed_to_unchanged_ratio"
+            case writeMsPerChangedItem = "write_ms_per_changed_item", fullSyncWriteMsPerItem =
+                "full_sync_write_ms_per_item"
+            case extraWallMsPerChangedItem = "extra_wall_ms_per_changed_item", changedToUnchangedRatio =
+                "changed_to_unchanged_ratio"
         }
     }
 
@@ -122,7 +126,9 @@ struct Report: Codable, Sendable {
         var columns: ReaderColumns
         var queries: [ReaderQuery]
 
-        enum CodingKeys: String, CodingKey { case relation, rows, copySeconds = "create_copy_seconds", columns, queries }
+        enum CodingKeys: String, CodingKey {
+            case relation, rows, copySeconds = "create_copy_seconds", columns, queries
+        }
     }
 
     /// A full sync of an app with many fields, against a COPY of the same items' JSON.
@@ -180,8 +186,11 @@ struct Report: Codable, Sendable {
     mutating func finish() {
         if let changed = changedDelta, let unchanged = unchangedDelta, itemsEdited > 0 {
             changedDeltaCost = ChangedDeltaCost(
-                writeMsPerChangedItem: changed.itemsWritten > 0 ? changed.writeSeconds * 1000 / Double(changed.itemsWritten) : nil,
-                fullSyncWriteMsPerItem: fullSync.flatMap { $0.itemsWritten > 0 ? $0.writeSeconds * 1000 / Double($0.itemsWritten) : nil },
+                writeMsPerChangedItem: changed.itemsWritten > 0
+                    ? changed.writeSeconds * 1000 / Double(changed.itemsWritten) : nil,
+                fullSyncWriteMsPerItem: fullSync.flatMap {
+                    $0.itemsWritten > 0 ? $0.writeSeconds * 1000 / Double($0.itemsWritten) : nil
+                },
                 extraWallMsPerChangedItem: (changed.wallSeconds - unchanged.wallSeconds) * 1000 / Double(itemsEdited),
                 changedToUnchangedRatio: changed.wallSeconds / unchanged.wallSeconds)
         }
@@ -194,7 +203,8 @@ struct Report: Codable, Sendable {
         derived = Derived(
             ingestItemsPerSecond: ingest, copyItemsPerSecond: copy, ingestToCopyRatio: ingest / copy,
             fullSyncCallLowerBound: bound, memoryRatio: ratio, targetIngestHalfOfCopy: ingest >= copy / 2,
-            targetCallsAtLowerBound: full.callsServed == bound, targetUnchangedDeltaOneCall: unchangedDelta.callsServed == 1,
+            targetCallsAtLowerBound: full.callsServed == bound,
+            targetUnchangedDeltaOneCall: unchangedDelta.callsServed == 1,
             targetMemoryUnder1_5x: ratio.map { $0 < 1.5 })
     }
 
@@ -207,76 +217,114 @@ struct Report: Codable, Sendable {
         rows.append(("machine", "\(machine.cores) cores, \(f(machine.memoryGiB)) GiB, \(machine.cpu)"))
         if let b = baseline {
             rows.append(("items (every field type)", "\(items), \(b.averageItemBytes) bytes of JSON each on average"))
-            rows.append(("baseline: fetch pages (HTTP)", "\(f(b.fetchSeconds, 2)) s, \(f(Double(b.items) / b.fetchSeconds, 0)) items/s"))
-            rows.append((
-                "baseline: COPY into jsonb (\(b.compression))",
-                "\(f(b.copySeconds, 2)) s, \(f(Double(b.items) / b.copySeconds, 0)) items/s"))
+            rows.append(
+                (
+                    "baseline: fetch pages (HTTP)",
+                    "\(f(b.fetchSeconds, 2)) s, \(f(Double(b.items) / b.fetchSeconds, 0)) items/s"
+                ))
+            rows.append(
+                (
+                    "baseline: COPY into jsonb (\(b.compression))",
+                    "\(f(b.copySeconds, 2)) s, \(f(Double(b.items) / b.copySeconds, 0)) items/s"
+                ))
         }
         if let s = fullSync {
-            rows.append(("full sync", "\(f(s.wallSeconds, 2)) s, \(f(Double(items) / s.wallSeconds, 0)) items/s end to end"))
+            rows.append(
+                ("full sync", "\(f(s.wallSeconds, 2)) s, \(f(Double(items) / s.wallSeconds, 0)) items/s end to end"))
             let other = max(0, s.runSeconds - s.httpSeconds - s.decodeSeconds - s.writeSeconds)
-            rows.append((
-                "  split of the run's \(f(s.runSeconds, 2)) s",
-                "HTTP wait \(f(s.httpSeconds, 2)) s, decode \(f(s.decodeSeconds, 2)) s, PostgreSQL writes \(f(s.writeSeconds, 2)) s, other \(f(other, 2)) s"))
+            rows.append(
+                (
+                    "  split of the run's \(f(s.runSeconds, 2)) s",
+                    "HTTP wait \(f(s.httpSeconds, 2)) s, decode \(f(s.decodeSeconds, 2)) s, PostgreSQL writes \(f(s.writeSeconds, 2)) s, other \(f(other, 2)) s"
+                ))
             rows.append(("  items written", "\(s.itemsWritten)"))
             rows.append(("  API calls (served / ledger)", "\(s.callsServed) / \(s.callsLedger)"))
             rows.append(("  peak RSS", "\(f(s.peakRSSMiB)) MiB"))
         }
         if let s = unchangedDelta {
-            rows.append(("unchanged delta", "\(s.callsServed) call\(s.callsServed == 1 ? "" : "s"), \(f(s.wallSeconds, 2)) s, \(s.itemsWritten) written"))
+            rows.append(
+                (
+                    "unchanged delta",
+                    "\(s.callsServed) call\(s.callsServed == 1 ? "" : "s"), \(f(s.wallSeconds, 2)) s, \(s.itemsWritten) written"
+                ))
         }
         if let s = changedDelta {
-            rows.append((
-                "changed delta (\(itemsEdited) edited, \(f(changePercent, 1)) %)",
-                "\(s.callsServed) call\(s.callsServed == 1 ? "" : "s"), \(s.itemsWritten) written, \(f(s.wallSeconds, 2)) s"))
+            rows.append(
+                (
+                    "changed delta (\(itemsEdited) edited, \(f(changePercent, 1)) %)",
+                    "\(s.callsServed) call\(s.callsServed == 1 ? "" : "s"), \(s.itemsWritten) written, \(f(s.wallSeconds, 2)) s"
+                ))
         }
         if let c = changedDeltaCost {
             let write = c.writeMsPerChangedItem.map { "\(f($0, 2)) ms of PostgreSQL writes" } ?? "no item written"
             let full = c.fullSyncWriteMsPerItem.map { " (full sync: \(f($0, 2)) ms/item)" } ?? ""
-            rows.append(("  per changed item", "\(write)\(full); \(f(c.extraWallMsPerChangedItem, 2)) ms end to end over the unchanged delta"))
+            rows.append(
+                (
+                    "  per changed item",
+                    "\(write)\(full); \(f(c.extraWallMsPerChangedItem, 2)) ms end to end over the unchanged delta"
+                ))
             rows.append(("  changed / unchanged delta", "\(f(c.changedToUnchangedRatio, 2))× (wall time)"))
         }
         for point in memory {
             rows.append(("peak RSS of sync at \(point.items) items", "\(f(point.peakRSSMiB)) MiB"))
         }
         if let d = derived {
-            rows.append(("ingest / COPY", "\(f(d.ingestToCopyRatio, 2)) (target ≥ 0.50: \(mark(d.targetIngestHalfOfCopy)))"))
-            rows.append((
-                "full-sync calls vs lower bound",
-                "\(fullSync?.callsServed ?? 0) vs \(d.fullSyncCallLowerBound) = 1 + ceil(\(items)/500) (\(mark(d.targetCallsAtLowerBound)))"))
+            rows.append(
+                ("ingest / COPY", "\(f(d.ingestToCopyRatio, 2)) (target ≥ 0.50: \(mark(d.targetIngestHalfOfCopy)))"))
+            rows.append(
+                (
+                    "full-sync calls vs lower bound",
+                    "\(fullSync?.callsServed ?? 0) vs \(d.fullSyncCallLowerBound) = 1 + ceil(\(items)/500) (\(mark(d.targetCallsAtLowerBound)))"
+                ))
             rows.append(("unchanged delta = 1 call", mark(d.targetUnchangedDeltaOneCall)))
             if let r = d.memoryRatio, memory.count == 2 {
-                rows.append((
-                    "peak RSS \(memory[1].items) / \(memory[0].items) items",
-                    "\(f(r, 2))× (target < 1.5×: \(mark(d.targetMemoryUnder1_5x)))"))
+                rows.append(
+                    (
+                        "peak RSS \(memory[1].items) / \(memory[0].items) items",
+                        "\(f(r, 2))× (target < 1.5×: \(mark(d.targetMemoryUnder1_5x)))"
+                    ))
             }
         }
         if let r = reader {
-            rows.append(("reader: \(r.relation)", "\(r.rows) rows; plain copy by CREATE TABLE AS in \(f(r.copySeconds, 2)) s"))
+            rows.append(
+                ("reader: \(r.relation)", "\(r.rows) rows; plain copy by CREATE TABLE AS in \(f(r.copySeconds, 2)) s"))
             let c = r.columns
-            rows.append((
-                "  columns used",
-                "category \(c.category ?? "-"), number \(c.number ?? "-"), date \(c.date ?? "-"), last field \(c.lastField ?? "-"), array \(c.array ?? "-")"))
+            rows.append(
+                (
+                    "  columns used",
+                    "category \(c.category ?? "-"), number \(c.number ?? "-"), date \(c.date ?? "-"), last field \(c.lastField ?? "-"), array \(c.array ?? "-")"
+                ))
             for q in r.queries {
                 let differ = q.mirrorRows == q.copyRows ? "" : " (copy: \(q.copyRows) rows: RESULTS DIFFER)"
-                rows.append((
-                    "  \(q.name)",
-                    "mirror \(f(q.mirrorMs, 2)) ms, copy \(f(q.copyMs, 2)) ms = \(f(q.ratio, 2)) (target ≤ \(f(ReaderSection.target, 1)): \(mark(q.targetMet))); "
-                        + "\(q.mirrorRows) row\(q.mirrorRows == 1 ? "" : "s")\(differ); planning mirror / copy \(f(q.mirrorPlanningMs, 2)) / \(f(q.copyPlanningMs, 2)) ms"))
+                rows.append(
+                    (
+                        "  \(q.name)",
+                        "mirror \(f(q.mirrorMs, 2)) ms, copy \(f(q.copyMs, 2)) ms = \(f(q.ratio, 2)) (target ≤ \(f(ReaderSection.target, 1)): \(mark(q.targetMet))); "
+                            + "\(q.mirrorRows) row\(q.mirrorRows == 1 ? "" : "s")\(differ); planning mirror / copy \(f(q.mirrorPlanningMs, 2)) / \(f(q.copyPlanningMs, 2)) ms"
+                    ))
             }
         }
         if let w = wide {
-            rows.append(("wide app (\(w.fields) fields)", "\(w.items) items, \(w.baseline.averageItemBytes) bytes of JSON each on average"))
-            rows.append((
-                "  baseline: COPY into jsonb (\(w.baseline.compression))",
-                "\(f(w.baseline.copySeconds, 2)) s, \(f(w.copyItemsPerSecond, 0)) items/s"))
+            rows.append(
+                (
+                    "wide app (\(w.fields) fields)",
+                    "\(w.items) items, \(w.baseline.averageItemBytes) bytes of JSON each on average"
+                ))
+            rows.append(
+                (
+                    "  baseline: COPY into jsonb (\(w.baseline.compression))",
+                    "\(f(w.baseline.copySeconds, 2)) s, \(f(w.copyItemsPerSecond, 0)) items/s"
+                ))
             let s = w.fullSync
-            rows.append((
-                "  full sync",
-                "\(f(s.wallSeconds, 2)) s, \(f(w.ingestItemsPerSecond, 0)) items/s end to end; PostgreSQL writes \(f(s.writeSeconds, 2)) s, \(s.itemsWritten) written, \(s.callsServed) calls"))
+            rows.append(
+                (
+                    "  full sync",
+                    "\(f(s.wallSeconds, 2)) s, \(f(w.ingestItemsPerSecond, 0)) items/s end to end; PostgreSQL writes \(f(s.writeSeconds, 2)) s, \(s.itemsWritten) written, \(s.callsServed) calls"
+                ))
             rows.append(("  ingest / COPY", f(w.ingestToCopyRatio, 2)))
         }
         let width = rows.map { $0.0.count }.max() ?? 0
-        return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
+        return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(
+            separator: "\n")
     }
 }

@@ -21,7 +21,9 @@ struct Runner: Sendable {
         PodioSimulator.AppSpec(name: "Bench Projects", urlLabel: "bench-projects", itemCount: items, fields: .everyType)
     }
 
-    func startSimulator(_ app: PodioSimulator.AppSpec) async throws -> (PodioSimulator, PodioSimulator.Configuration, Int) {
+    func startSimulator(_ app: PodioSimulator.AppSpec) async throws -> (
+        PodioSimulator, PodioSimulator.Configuration, Int
+    ) {
         var configuration = PodioSimulator.Configuration()
         configuration.seed = seed
         configuration.rateLimit = 0
@@ -36,7 +38,9 @@ struct Runner: Sendable {
     }
 
     /// The environment of `podio-mirror`: this process's, without any PODIO_ settings, plus the bench's.
-    func environment(database: BenchDatabase, simulator: PodioSimulator, configuration: PodioSimulator.Configuration, appID: Int) -> [String: String] {
+    func environment(
+        database: BenchDatabase, simulator: PodioSimulator, configuration: PodioSimulator.Configuration, appID: Int
+    ) -> [String: String] {
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PODIO_") }
         env["DATABASE_URL"] = database.url
         env["PODIO_API_URL"] = simulator.baseURL
@@ -55,7 +59,9 @@ struct Runner: Sendable {
 
     func migrate(_ env: [String: String]) async throws {
         let outcome = try await Child.run(binary, ["migrate"], environment: env)
-        guard outcome.ok else { throw Bench.Failure("podio-mirror migrate exited with \(outcome.status): \(outcome.stderr)") }
+        guard outcome.ok else {
+            throw Bench.Failure("podio-mirror migrate exited with \(outcome.status): \(outcome.stderr)")
+        }
     }
 
     /// One `podio-mirror sync --json`, with the calls the simulator served during it.
@@ -107,7 +113,8 @@ struct Runner: Sendable {
 
             let db = try await database.connect()
             let ids: [Int] = try await db.run { db in
-                try db.query("SELECT item_id FROM podio.items WHERE deleted_at IS NULL ORDER BY item_id").rows.compactMap { $0.int("item_id") }
+                try db.query("SELECT item_id FROM podio.items WHERE deleted_at IS NULL ORDER BY item_id").rows
+                    .compactMap { $0.int("item_id") }
             }
             db.close()
             let edits = max(1, Int((Double(ids.count) * changePercent / 100).rounded()))
@@ -136,7 +143,8 @@ struct Runner: Sendable {
     /// An app of `fields` fields (`FieldSet.wide`): its COPY baseline, then a full sync, on a
     /// fresh simulator and database.
     func wide(items: Int, fields: Int) async throws -> Report.Wide {
-        let app = PodioSimulator.AppSpec(name: "Bench Wide", urlLabel: "bench-wide", itemCount: items, fields: .wide(fields: fields))
+        let app = PodioSimulator.AppSpec(
+            name: "Bench Wide", urlLabel: "bench-wide", itemCount: items, fields: .wide(fields: fields))
         let (simulator, configuration, appID) = try await startSimulator(app)
         do {
             Self.log("wide app: baseline of \(items) items with \(fields) fields")
@@ -174,7 +182,9 @@ struct Runner: Sendable {
 
     /// The pages of the app as the engine receives them, then one COPY of the items into a
     /// table with one jsonb column (one row per item).
-    func baseline(simulator: PodioSimulator, configuration: PodioSimulator.Configuration, appID: Int) async throws -> Report.Baseline {
+    func baseline(simulator: PodioSimulator, configuration: PodioSimulator.Configuration, appID: Int) async throws
+        -> Report.Baseline
+    {
         let transport = AsyncHTTPClientTransport(connectTimeout: 10, readTimeout: 120)
         let client = PodioClient(
             configuration: PodioClient.Configuration(

@@ -1,7 +1,7 @@
 import PodioMirrorCLI
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @main
@@ -18,12 +18,12 @@ struct Entrypoint {
     /// blocks of 1 MiB and more back to the system when freed: 84 MiB at both.
     static func fixMmapThreshold() {
         #if canImport(Glibc)
-        // mallopt lives in <malloc.h>, which the Glibc module does not export.
-        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD
-        if let symbol = dlsym(nil, "mallopt") {
-            _ = unsafeBitCast(symbol, to: Mallopt.self)(mmapThreshold, 1 << 20)
-        }
+            // mallopt lives in <malloc.h>, which the Glibc module does not export.
+            typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+            let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD
+            if let symbol = dlsym(nil, "mallopt") {
+                _ = unsafeBitCast(symbol, to: Mallopt.self)(mmapThreshold, 1 << 20)
+            }
         #endif
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import LibPQ
-import Testing
 import TestSupport
+import Testing
 
 @Suite("LibPQ against a real PostgreSQL")
 struct LibPQTests {
@@ -28,8 +28,10 @@ struct LibPQTests {
                 SELECT $1::text AS t, $2::numeric AS n, $3::timestamptz AS ts, $4::jsonb AS j,
                        $5::text[] AS a, $6::text AS nothing, $7::bigint AS big, $8::boolean AS b
                 """,
-                ["Grüße 🚀 'quoted' \"double\"", "12345678901234567890.1234", "2024-02-29 23:59:58.5+00",
-                 #"{"k": "v ✓", "n": 1.5000}"#, ["a,b", "c\"d", "e\\f"], nil, Int64.max, true]
+                [
+                    "Grüße 🚀 'quoted' \"double\"", "12345678901234567890.1234", "2024-02-29 23:59:58.5+00",
+                    #"{"k": "v ✓", "n": 1.5000}"#, ["a,b", "c\"d", "e\\f"], nil, Int64.max, true,
+                ]
             ).first
         }
         let r = try #require(row)
@@ -164,7 +166,9 @@ struct LibPQTests {
             try db.execute("CREATE TABLE c (id int PRIMARY KEY, body text, note text)")
             let copied = try db.copyIn("COPY c (id, body, note) FROM STDIN") { writer in
                 for i in 0..<10_000 {
-                    try writer.writeRow([String(i), "tab\there\nnew line \\ back\\slash \r ✓ \(i)", i % 7 == 0 ? nil : "n"])
+                    try writer.writeRow([
+                        String(i), "tab\there\nnew line \\ back\\slash \r ✓ \(i)", i % 7 == 0 ? nil : "n",
+                    ])
                 }
             }
             let stats = try db.query("SELECT count(*) AS n, count(note) AS notes FROM c").first

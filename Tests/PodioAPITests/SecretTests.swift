@@ -179,7 +179,10 @@ struct SecretTests {
         let redactor = SecretRedactor(["a", "p4"])
         let cases: [(String, String)] = [
             ("password=a&client_id=x", "password=***&client_id=x"),
-            ("https://api.example.com/oauth/token?password=p4&username=a", "https://api.example.com/oauth/token?password=***&username=***"),
+            (
+                "https://api.example.com/oauth/token?password=p4&username=a",
+                "https://api.example.com/oauth/token?password=***&username=***"
+            ),
             (#"{"password":"a","username":"banana"}"#, #"{"password":"***","username":"banana"}"#),
             ("podio-mirror --password a --app 12", "podio-mirror --password *** --app 12"),
             ("Authorization: OAuth2 p4", "Authorization: OAuth2 ***"),
@@ -188,8 +191,14 @@ struct SecretTests {
             ("['a', \"p4\"]", "['***', \"***\"]"),
             ("a", "***"),
             // Other text keeps its letters and digits.
-            ("a bad day at the database: p4p4 and xp4 and p45 and a-b and a.b and 2p4", "*** bad day at the database: p4p4 and xp4 and p45 and a-b and a.b and 2p4"),
-            ("Podio answered 400 invalid_grant: Invalid user credentials", "Podio answered 400 invalid_grant: Invalid user credentials"),
+            (
+                "a bad day at the database: p4p4 and xp4 and p45 and a-b and a.b and 2p4",
+                "*** bad day at the database: p4p4 and xp4 and p45 and a-b and a.b and 2p4"
+            ),
+            (
+                "Podio answered 400 invalid_grant: Invalid user credentials",
+                "Podio answered 400 invalid_grant: Invalid user credentials"
+            ),
         ]
         for (text, expected) in cases {
             #expect(redactor.redact(text) == expected, "\(text)")
@@ -225,11 +234,15 @@ struct SecretTests {
             let echo = EchoingTransport(inner: c.transport, mode: .jsonEcho)
             let logs = LogSink()
             let client = PodioClient(
-                configuration: c.clientConfig, transport: echo, tokenStore: c.store, gate: OpenGate(), logger: logs.logger())
+                configuration: c.clientConfig, transport: echo, tokenStore: c.store, gate: OpenGate(),
+                logger: logs.logger())
             let error = try #require(await podioError { try await client.organizations() })
             #expect(echo.secrets.contains("e") && echo.secrets.contains("s"))
             let text = error.description
-            #expect(text.contains("Podio GET /org/ answered 400 invalid_value: rejected OAuth2 *** after seeing *** and *** and"), "\(text)")
+            #expect(
+                text.contains(
+                    "Podio GET /org/ answered 400 invalid_value: rejected OAuth2 *** after seeing *** and *** and"),
+                "\(text)")
             for line in [text] + logs.all {
                 let words = line.split(whereSeparator: { !$0.isLetter && !$0.isNumber })
                 #expect(!words.contains("e") && !words.contains("s"), "\(line)")

@@ -463,7 +463,6 @@ indirect enum TestJSON: Equatable, CustomStringConvertible {
     }
 }
 
-
 /// `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD` as UTC, with Foundation's formatter (independent of `PodioTime`).
 func utcDate(_ text: String) -> Date? {
     let formatter = DateFormatter()

@@ -110,12 +110,18 @@ struct BadDataTests {
             #expect(try await h.count("SELECT count(*) FROM podio.items WHERE app_id = $1", [app]) == 47)
             // Equal to the truth, the huge texts included: the app table indexes no text.
             #expect(try await h.differences() == [])
-            #expect(try await h.count("SELECT count(*) FROM podio_apps.projects WHERE item_id = $1 AND description LIKE 'lorem%'", [longButFine]) == 1)
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio_apps.projects WHERE item_id = $1 AND description LIKE 'lorem%'",
+                    [longButFine]) == 1)
             #expect(
                 try await h.count(
                     "SELECT count(*) FROM podio_apps.projects WHERE item_id = $1 AND hologram = $2::jsonb",
                     [unknownType, String(decoding: try Self.json(hologramValues), as: UTF8.self)]) == 1)
-            #expect(try await h.count("SELECT count(*) FROM podio_apps.projects WHERE item_id = $1 AND title = $2", [hugeTitleItem, hugeTitle]) == 1)
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio_apps.projects WHERE item_id = $1 AND title = $2",
+                    [hugeTitleItem, hugeTitle]) == 1)
             #expect(
                 try await h.scalar("SELECT md5(description) FROM podio_apps.projects WHERE item_id = $1", [hugeItem])
                     == (try await h.scalar("SELECT md5($1)", [huge])))
@@ -126,12 +132,14 @@ struct BadDataTests {
                 let fieldsJSON = String(decoding: try Self.json(item["fields"] ?? []), as: UTF8.self)
                 #expect(
                     try await h.count(
-                        "SELECT count(*) FROM podio.items WHERE item_id = $1 AND raw->'fields' = $2::jsonb", [id, fieldsJSON]) == 1,
+                        "SELECT count(*) FROM podio.items WHERE item_id = $1 AND raw->'fields' = $2::jsonb",
+                        [id, fieldsJSON]) == 1,
                     "item \(id) is not stored as received")
             }
             #expect(
                 try await h.scalar(
-                    "SELECT md5(raw->'fields'->1->'values'->0->>'value') FROM podio.items WHERE item_id = $1", [hugeItem])
+                    "SELECT md5(raw->'fields'->1->'values'->0->>'value') FROM podio.items WHERE item_id = $1",
+                    [hugeItem])
                     == (try await h.scalar("SELECT md5($1)", [huge])))
             // One warning line for each bad item, naming it; none for the good ones (the huge texts
             // are typed like any other) nor for the value of a type kept as JSON.
@@ -143,7 +151,9 @@ struct BadDataTests {
                 let lines = warnings.filter { $0.contains("item \(id) of app \(app)") }
                 #expect(lines.count == 1, "warnings for item \(id): \(warnings)")
             }
-            #expect(warnings.filter { $0.contains("field 987654") && $0.contains("podio.items.raw only") }.count == 1, "\(warnings)")
+            #expect(
+                warnings.filter { $0.contains("field 987654") && $0.contains("podio.items.raw only") }.count == 1,
+                "\(warnings)")
             #expect(warnings.count == warned.count + 1, "\(warnings)")
             #expect(unknownType > 0)
             #expect(!outcome.stderr.contains(String(huge.prefix(100))), "the huge value was printed")

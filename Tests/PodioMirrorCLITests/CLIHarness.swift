@@ -184,7 +184,9 @@ final class CLIHarness: Sendable {
     }
 
     /// Polls until `condition` holds; false after `timeout` seconds.
-    func waitUntil(timeout: Double = 30, every milliseconds: Int = 10, _ condition: () async throws -> Bool) async throws -> Bool {
+    func waitUntil(timeout: Double = 30, every milliseconds: Int = 10, _ condition: () async throws -> Bool)
+        async throws -> Bool
+    {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if try await condition() { return true }
@@ -214,9 +216,9 @@ final class CLIHarness: Sendable {
     /// With `PODIO_MIRROR_TEST_TIMING` set, prints how long a step took (to find slow scenarios).
     static func timing(_ what: String, since start: Date) {
         guard ProcessInfo.processInfo.environment["PODIO_MIRROR_TEST_TIMING"] != nil else { return }
-        FileHandle.standardError.write(Data("timing \(what): \(String(format: "%.2f", Date().timeIntervalSince(start))) s\n".utf8))
+        FileHandle.standardError.write(
+            Data("timing \(what): \(String(format: "%.2f", Date().timeIntervalSince(start))) s\n".utf8))
     }
-
 
     func truthApps() throws -> [[String: Any]] {
         let truth = try JSONSerialization.jsonObject(with: simulator.truth()) as? [String: Any]
@@ -327,10 +329,13 @@ final class CLIHarness: Sendable {
         let hexToken = /[0-9a-f]{64}/
         for text in texts {
             for secret in secrets where text.contains(secret) {
-                Issue.record("a secret (\(secret.prefix(3))…) appears in: \(text.prefix(2000))", sourceLocation: sourceLocation)
+                Issue.record(
+                    "a secret (\(secret.prefix(3))…) appears in: \(text.prefix(2000))", sourceLocation: sourceLocation)
             }
             if let match = text.firstMatch(of: hexToken) {
-                Issue.record("a token-shaped string (\(match.output.prefix(6))…) appears in: \(text.prefix(2000))", sourceLocation: sourceLocation)
+                Issue.record(
+                    "a token-shaped string (\(match.output.prefix(6))…) appears in: \(text.prefix(2000))",
+                    sourceLocation: sourceLocation)
             }
         }
     }

@@ -93,7 +93,9 @@ final class ChildProcess: Sendable {
         symbol("pipe2", as: Pipe2.self)?(fds, flags) ?? -1
     }
 
-    private static func addCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32 {
+    private static func addCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32)
+        -> Int32
+    {
         symbol("posix_spawn_file_actions_addclosefrom_np", as: AddCloseFrom.self)?(actions, from) ?? -1
     }
 

@@ -24,7 +24,8 @@ struct ConfigurationCase: Sendable, CustomTestStringConvertible {
             name: "missing API key", env: ["PODIO_CLIENT_ID": nil, "PODIO_CLIENT_SECRET": nil], exitCode: 64,
             says: ["PODIO_CLIENT_ID", "PODIO_CLIENT_SECRET", "set"]),
         ConfigurationCase(
-            name: "missing client secret", env: ["PODIO_CLIENT_SECRET": nil], exitCode: 64, says: ["PODIO_CLIENT_SECRET"]),
+            name: "missing client secret", env: ["PODIO_CLIENT_SECRET": nil], exitCode: 64,
+            says: ["PODIO_CLIENT_SECRET"]),
         ConfigurationCase(
             name: "missing user credentials", env: ["PODIO_USERNAME": nil, "PODIO_PASSWORD": nil], exitCode: 64,
             says: ["PODIO_USERNAME", "PODIO_APP_AUTH", "login"]),
@@ -40,10 +41,12 @@ struct ConfigurationCase: Sendable, CustomTestStringConvertible {
             name: "unreachable PODIO_API_URL", env: ["PODIO_API_URL": "http://127.0.0.1:9"], exitCode: 69,
             says: ["PODIO_API_URL"]),
         ConfigurationCase(
-            name: "PODIO_API_URL not a URL", env: ["PODIO_API_URL": "api.podio.com"], exitCode: 64, says: ["PODIO_API_URL"]),
+            name: "PODIO_API_URL not a URL", env: ["PODIO_API_URL": "api.podio.com"], exitCode: 64,
+            says: ["PODIO_API_URL"]),
         // The secret and the password travel in the token request's body: plain HTTP only on loopback.
         ConfigurationCase(
-            name: "http:// PODIO_API_URL to a remote host", env: ["PODIO_API_URL": "http://api.podio.com"], exitCode: 64,
+            name: "http:// PODIO_API_URL to a remote host", env: ["PODIO_API_URL": "http://api.podio.com"],
+            exitCode: 64,
             says: ["PODIO_API_URL", "http://", "api.podio.com", "in clear", "https://"]),
         ConfigurationCase(
             name: "http:// --api-url to a private address", arguments: ["sync", "--api-url", "http://10.1.2.3:8089"],
@@ -55,7 +58,8 @@ struct ConfigurationCase: Sendable, CustomTestStringConvertible {
             name: "malformed DATABASE_URL", env: ["DATABASE_URL": "postgresql://mirror@[broken/x"], exitCode: 64,
             says: ["DATABASE_URL"]),
         ConfigurationCase(
-            name: "DATABASE_URL with an unknown keyword", env: ["DATABASE_URL": "host=/tmp dbnmae=mirror"], exitCode: 64,
+            name: "DATABASE_URL with an unknown keyword", env: ["DATABASE_URL": "host=/tmp dbnmae=mirror"],
+            exitCode: 64,
             says: ["DATABASE_URL"]),
         ConfigurationCase(
             name: "database that does not exist", env: ["DATABASE_URL": "postgresql:///pm_no_such_database_here"],
@@ -63,19 +67,23 @@ struct ConfigurationCase: Sendable, CustomTestStringConvertible {
         ConfigurationCase(
             name: "schema not migrated", exitCode: 64, says: ["podio-mirror migrate"], migrate: false),
         ConfigurationCase(
-            name: "unknown --app", arguments: ["sync", "--app", "999999"], exitCode: 64, says: ["999999", "podio-mirror apps"],
+            name: "unknown --app", arguments: ["sync", "--app", "999999"], exitCode: 64,
+            says: ["999999", "podio-mirror apps"],
             tokensMayBeStored: true),
         ConfigurationCase(
             name: "PODIO_APPS not ids", env: ["PODIO_APPS": "projects"], exitCode: 64, says: ["PODIO_APPS"]),
         ConfigurationCase(
-            name: "quota of zero", env: ["PODIO_RATE_LIMIT": "0"], exitCode: 64, says: ["PODIO_RATE_LIMIT", "above zero"]),
+            name: "quota of zero", env: ["PODIO_RATE_LIMIT": "0"], exitCode: 64,
+            says: ["PODIO_RATE_LIMIT", "above zero"]),
         ConfigurationCase(
             name: "quota of zero by option", arguments: ["sync", "--rate-limit", "0"], exitCode: 64,
             says: ["PODIO_RATE_LIMIT", "above zero"]),
         ConfigurationCase(
-            name: "PODIO_COMMENTS not a switch", env: ["PODIO_COMMENTS": "sometimes"], exitCode: 64, says: ["PODIO_COMMENTS", "on or off"]),
+            name: "PODIO_COMMENTS not a switch", env: ["PODIO_COMMENTS": "sometimes"], exitCode: 64,
+            says: ["PODIO_COMMENTS", "on or off"]),
         ConfigurationCase(
-            name: "--history not a switch", arguments: ["sync", "--history", "deep"], exitCode: 64, says: ["PODIO_HISTORY", "on or off"]),
+            name: "--history not a switch", arguments: ["sync", "--history", "deep"], exitCode: 64,
+            says: ["PODIO_HISTORY", "on or off"]),
         ConfigurationCase(
             name: "PODIO_DEEP_HISTORY neither off, all nor app ids", env: ["PODIO_DEEP_HISTORY": "some"], exitCode: 64,
             says: ["PODIO_DEEP_HISTORY", "off, all, or app ids"]),
@@ -83,7 +91,8 @@ struct ConfigurationCase: Sendable, CustomTestStringConvertible {
             name: "--deep-history with a bad app id", arguments: ["sync", "--deep-history", "12,x"], exitCode: 64,
             says: ["PODIO_DEEP_HISTORY", "off, all, or app ids"]),
         ConfigurationCase(
-            name: "window not a duration", env: ["PODIO_RATE_WINDOW": "an hour"], exitCode: 64, says: ["PODIO_RATE_WINDOW"]),
+            name: "window not a duration", env: ["PODIO_RATE_WINDOW": "an hour"], exitCode: 64,
+            says: ["PODIO_RATE_WINDOW"]),
         ConfigurationCase(
             name: "bad --max-wait", arguments: ["sync", "--max-wait", "soon"], exitCode: 64, says: ["--max-wait"],
             parserError: true),
@@ -106,7 +115,9 @@ struct ConfigurationTests {
             let lines = outcome.stderrLines
             if c.parserError {
                 #expect(lines.first?.hasPrefix("Error: ") == true, "\(outcome.printed)")
-                #expect(lines.dropFirst().allSatisfy { $0.contains("Usage:") || $0.contains("--help") }, "\(outcome.printed)")
+                #expect(
+                    lines.dropFirst().allSatisfy { $0.contains("Usage:") || $0.contains("--help") },
+                    "\(outcome.printed)")
             } else {
                 #expect(lines.count == 1, "\(outcome.printed)")
                 #expect(lines.first?.hasPrefix("podio-mirror: ") == true, "\(outcome.printed)")

@@ -40,17 +40,21 @@ struct DatabaseTroubleTests {
                 let next = try await h.run(["sync"])
                 #expect(next.status == 0, "\(next.printed)")
                 let live = try await db.run {
-                    try $0.query("SELECT count(*) AS n FROM podio.items WHERE app_id = $1 AND deleted_at IS NULL", [appID]).first?.int("n")
+                    try $0.query(
+                        "SELECT count(*) AS n FROM podio.items WHERE app_id = $1 AND deleted_at IS NULL", [appID]
+                    ).first?.int("n")
                 }
                 #expect(live == 1_200)
                 let values = try await db.run {
                     try $0.query(
-                        "SELECT count(*) AS n FROM podio_apps.projects AS t JOIN podio.items AS i USING (item_id) WHERE i.app_id = $1", [appID]
+                        "SELECT count(*) AS n FROM podio_apps.projects AS t JOIN podio.items AS i USING (item_id) WHERE i.app_id = $1",
+                        [appID]
                     ).first?.int("n")
                 }
                 #expect(values == 1_200)
                 let runs = try await db.run {
-                    try $0.query("SELECT string_agg(status, ',' ORDER BY run_id) AS s FROM podio.sync_runs").first?.string("s")
+                    try $0.query("SELECT string_agg(status, ',' ORDER BY run_id) AS s FROM podio.sync_runs").first?
+                        .string("s")
                 }
                 #expect(runs == "failed,succeeded")
             }
@@ -94,7 +98,8 @@ struct DatabaseTroubleTests {
             #expect(outcome.stderr.contains(c.says), "\(outcome.printed)")
             #expect(try await h.scalar("SELECT status FROM podio.sync_runs ORDER BY run_id DESC LIMIT 1") == "failed")
             #expect(
-                try await h.scalar("SELECT error FROM podio.sync_runs ORDER BY run_id DESC LIMIT 1")?.contains("timeout") == true)
+                try await h.scalar("SELECT error FROM podio.sync_runs ORDER BY run_id DESC LIMIT 1")?.contains(
+                    "timeout") == true)
             // Once the lock is gone the next run catches up.
             try await h.sync()
             let differences = try await h.differences()

@@ -23,7 +23,8 @@ struct FairSchedulingCLITests {
 
     /// Apps complete: a full load done and none unfinished.
     static func completeApps(_ h: CLIHarness) async throws -> Int {
-        try await h.count("SELECT count(*) FROM podio.sync_state WHERE last_full_sync_at IS NOT NULL AND full_pass_run_id IS NULL")
+        try await h.count(
+            "SELECT count(*) FROM podio.sync_state WHERE last_full_sync_at IS NOT NULL AND full_pass_run_id IS NULL")
     }
 
     /// The issue's scenario at a fifth of its scale: 4 rate-limited calls per 4 s (the issue: per
@@ -51,11 +52,15 @@ struct FairSchedulingCLITests {
                 finished = outcome.status == 0 && complete == 4
                 if !finished { try await Task.sleep(for: .milliseconds(400)) }
             }
-            let (completeRuns, completeSeconds) = try #require(completeAfter, "not every app was complete after \(runs) runs")
-            CLIHarness.timing("starvation: every app complete after \(completeRuns) runs; exit 0 after \(runs) runs", since: started)
+            let (completeRuns, completeSeconds) = try #require(
+                completeAfter, "not every app was complete after \(runs) runs")
+            CLIHarness.timing(
+                "starvation: every app complete after \(completeRuns) runs; exit 0 after \(runs) runs", since: started)
             #expect(finished, "no run finished with exit 0 in \(runs) runs")
             // ceil(9 / 4) + 1 windows, and a second of slack for the last run's own work.
-            #expect(completeSeconds <= 4 * window + 1, "every app complete after \(completeRuns) runs, \(completeSeconds) s")
+            #expect(
+                completeSeconds <= 4 * window + 1, "every app complete after \(completeRuns) runs, \(completeSeconds) s"
+            )
             let stats = h.simulator.stats()
             #expect(stats.rateLimitErrors == 0, "\(stats)")
             #expect((stats.maxCallsInWindow["rate_limited"] ?? 99) <= 4, "\(stats)")
@@ -124,9 +129,15 @@ struct FairSchedulingCLITests {
                 let runs = try await h.rows(
                     "SELECT run_id, pid, status, coalesce(error, '') AS error FROM podio.sync_runs ORDER BY run_id")
                 let states = try await h.rows(
-                    "SELECT app_id, full_pass_offset, full_pass_run_id, last_full_sync_at IS NOT NULL AS done FROM podio.sync_state")
-                let trace = runs.map { "run \($0.string("run_id") ?? "") pid \($0.string("pid") ?? "") \($0.string("status") ?? "") \($0.string("error") ?? "")" }
-                    + states.map { "app \($0.string("app_id") ?? "") offset \($0.string("full_pass_offset") ?? "") run \($0.string("full_pass_run_id") ?? "") done \($0.string("done") ?? "")" }
+                    "SELECT app_id, full_pass_offset, full_pass_run_id, last_full_sync_at IS NOT NULL AS done FROM podio.sync_state"
+                )
+                let trace =
+                    runs.map {
+                        "run \($0.string("run_id") ?? "") pid \($0.string("pid") ?? "") \($0.string("status") ?? "") \($0.string("error") ?? "")"
+                    }
+                    + states.map {
+                        "app \($0.string("app_id") ?? "") offset \($0.string("full_pass_offset") ?? "") run \($0.string("full_pass_run_id") ?? "") done \($0.string("done") ?? "")"
+                    }
                 Issue.record("workers: \(workers.map(\.pid)); \(trace.joined(separator: "; "))")
             }
             try #require(reached, "no worker was caught in the middle of a full load")
@@ -150,7 +161,9 @@ struct FairSchedulingCLITests {
                 SELECT p.resumed_at_offset, r.pid FROM podio.app_passes p JOIN podio.sync_runs r USING (run_id)
                 WHERE p.app_id = $1 AND p.mode = 'full' AND p.started_at > $2 ORDER BY p.pass_id LIMIT 1
                 """, [app, killedAt])
-            #expect((resumed.first?.int("resumed_at_offset") ?? 0) >= 500, "\(resumed.map { $0.string("resumed_at_offset") ?? "nil" })")
+            #expect(
+                (resumed.first?.int("resumed_at_offset") ?? 0) >= 500,
+                "\(resumed.map { $0.string("resumed_at_offset") ?? "nil" })")
             #expect(resumed.first?.int("pid") != Int(killed.pid))
             // No app held by two runs at once: passes of one app never overlap (the killed
             // worker's pass has no end; it began before every later pass of its app).
@@ -161,7 +174,9 @@ struct FairSchedulingCLITests {
                 """, [killedAt])
             #expect(overlaps == 0)
             // The work was shared: passes by at least two workers.
-            #expect(try await h.count("SELECT count(DISTINCT r.pid) FROM podio.app_passes p JOIN podio.sync_runs r USING (run_id)") >= 2)
+            #expect(
+                try await h.count(
+                    "SELECT count(DISTINCT r.pid) FROM podio.app_passes p JOIN podio.sync_runs r USING (run_id)") >= 2)
             let stats = h.simulator.stats()
             #expect(stats.rateLimitErrors == 0, "\(stats)")
             #expect((stats.maxCallsInWindow["rate_limited"] ?? 99) <= 6, "\(stats)")
@@ -210,21 +225,34 @@ struct FairSchedulingCLITests {
                 #expect(text.contains(expected), "missing \(expected) in:\n\(text)")
             }
             // Real values: the calls counted match the ledger's.
-            let filterCalls = try await h.count("SELECT count(*) FROM podio.api_calls WHERE tier = 'rate_limited' AND status = 200")
-            let line = text.split(separator: "\n").first { $0.hasPrefix(#"podio_mirror_api_calls_total{tier="rate_limited",status="200"} "#) }
+            let filterCalls = try await h.count(
+                "SELECT count(*) FROM podio.api_calls WHERE tier = 'rate_limited' AND status = 200")
+            let line = text.split(separator: "\n").first {
+                $0.hasPrefix(#"podio_mirror_api_calls_total{tier="rate_limited",status="200"} "#)
+            }
             #expect(line.flatMap { Int($0.split(separator: " ").last ?? "") } == filterCalls, "\(line ?? "none")")
             // A second listener on the same port: one line, exit 64.
             let clash = try await h.run(["run", "--every", "1s", "--listen", "127.0.0.1:\(port)"], timeout: 30)
             #expect(clash.status == 64, "\(clash.printed)")
-            #expect(clash.stderrLines.last == "podio-mirror: could not listen on 127.0.0.1:\(port): address already in use; choose a free port or another address for --listen", "\(clash.printed)")
+            #expect(
+                clash.stderrLines.last
+                    == "podio-mirror: could not listen on 127.0.0.1:\(port): address already in use; choose a free port or another address for --listen",
+                "\(clash.printed)")
             worker.terminate()
             let stopped = await h.finish(worker)
             #expect(stopped.status == 0, "\(stopped.printed)")
-            #expect(try await h.count("SELECT count(*) FROM podio.workers WHERE stopped_at IS NOT NULL AND listen = $1", ["127.0.0.1:\(port)"]) == 1)
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio.workers WHERE stopped_at IS NOT NULL AND listen = $1",
+                    ["127.0.0.1:\(port)"]) == 1)
 
             // Refused credentials: the run fails and /healthz says so, with a 503.
-            _ = try await h.db.run { try $0.execute("DELETE FROM podio_auth.oauth_tokens; DELETE FROM podio_auth.token_requests") }
-            let failing = try h.start(["run", "--every", "1s", "--listen", "127.0.0.1:\(port)"], env: ["PODIO_CLIENT_SECRET": "not-the-secret"])
+            _ = try await h.db.run {
+                try $0.execute("DELETE FROM podio_auth.oauth_tokens; DELETE FROM podio_auth.token_requests")
+            }
+            let failing = try h.start(
+                ["run", "--every", "1s", "--listen", "127.0.0.1:\(port)"],
+                env: ["PODIO_CLIENT_SECRET": "not-the-secret"])
             let failed = try await h.waitUntil(timeout: 30, every: 50) {
                 try await h.count("SELECT count(*) FROM podio.sync_runs WHERE status = 'failed'") >= 1
             }

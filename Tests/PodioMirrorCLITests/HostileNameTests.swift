@@ -9,7 +9,8 @@ import Testing
 @Suite("Hostile names")
 struct HostileNameTests {
     static let long = String(repeating: "Ünï\"'\\ ", count: 143)  // 1,001 characters
-    static let appName = "Ops \"Q1\" \\ <Team> & 'Co'; DROP TABLE podio.apps;-- \u{1}\u{7}\t\u{1b}[31m SELECT * FROM " + long
+    static let appName =
+        "Ops \"Q1\" \\ <Team> & 'Co'; DROP TABLE podio.apps;-- \u{1}\u{7}\t\u{1b}[31m SELECT * FROM " + long
     static let hostileValues = [
         "'); DROP TABLE podio.items;--", "\"quoted\" and \\backslash\\", "tab\there\rcarriage\u{1}\u{1f}\u{7f}",
         "SELECT * FROM podio_auth.oauth_tokens", "$1 $$ dollar $$", "%s %n %@", long, "🚀 Ünïcödé ß",
@@ -19,7 +20,8 @@ struct HostileNameTests {
         var options = CLIHarness.Options()
         options.apps = [
             PodioSimulator.AppSpec(
-                name: Self.appName, urlLabel: "select-\"from\"-'where'\\" + String(repeating: "ü", count: 1_000), itemCount: 25,
+                name: Self.appName, urlLabel: "select-\"from\"-'where'\\" + String(repeating: "ü", count: 1_000),
+                itemCount: 25,
                 fields: .hostile),
             PodioSimulator.AppSpec(name: "Order", urlLabel: "order", itemCount: 10, fields: .hostile),
         ]
@@ -37,7 +39,9 @@ struct HostileNameTests {
                         "label": f["label"] ?? "", "values": [["value": value]],
                     ]
                 }
-                created.append(try h.simulator.createItem(appID: apps[0], rawFields: try JSONSerialization.data(withJSONObject: raw)))
+                created.append(
+                    try h.simulator.createItem(
+                        appID: apps[0], rawFields: try JSONSerialization.data(withJSONObject: raw)))
             }
             let sync = try await h.run(["sync", "--log-level", "debug"])
             #expect(sync.status == 0, "\(sync.printed)")
@@ -61,7 +65,8 @@ struct HostileNameTests {
                 #expect(items == (appID == apps[0] ? 25 + Self.hostileValues.count : 10))
                 // Every column reads, each hostile value comes back exactly.
                 let columns = try await h.rows(
-                    "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped", [quoted]
+                    "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
+                    [quoted]
                 ).compactMap { $0.string("attname") }
                 #expect(columns.count > 5)
                 for column in columns {
@@ -97,7 +102,8 @@ struct HostileNameTests {
 
             // A delta after edits of hostile items, and a rebuild after a hostile field appears.
             for id in created.prefix(3) { try h.simulator.editItem(itemID: id, title: Self.hostileValues.last) }
-            try h.simulator.addField(appID: apps[0], type: "text", label: "\"; DROP VIEW x;--\u{1}", externalID: "select\\\"")
+            try h.simulator.addField(
+                appID: apps[0], type: "text", label: "\"; DROP VIEW x;--\u{1}", externalID: "select\\\"")
             let delta = try await h.run(["sync"])
             #expect(delta.status == 0, "\(delta.printed)")
             let afterDelta = try await h.differences()

@@ -35,7 +35,9 @@ enum KillPoint: String, CaseIterable, Sendable, CustomTestStringConvertible {
     var isDelta: Bool { [.deltaFirstCall, .deltaBetweenPages, .deltaMidPage, .deltaDuringIDSweep].contains(self) }
 
     /// The points of the normal suite; the rest run with the long tests.
-    static let quick: [KillPoint] = [.fullBetweenPages, .fullMidPage, .fullAtCheckpoint, .deltaBetweenPages, .deltaDuringIDSweep]
+    static let quick: [KillPoint] = [
+        .fullBetweenPages, .fullMidPage, .fullAtCheckpoint, .deltaBetweenPages, .deltaDuringIDSweep,
+    ]
     static let slow: [KillPoint] = allCases.filter { !quick.contains($0) }
 }
 
@@ -47,7 +49,9 @@ enum KillScenario {
         var options = CLIHarness.Options()
         // Every field type where a delta's values are cut in half (long tests); a lighter app elsewhere.
         let fields: PodioSimulator.FieldSet = point == .deltaMidPage ? .everyType : .simple
-        options.apps = [PodioSimulator.AppSpec(name: "Projects", urlLabel: "projects", itemCount: 1_200, fields: fields)]
+        options.apps = [
+            PodioSimulator.AppSpec(name: "Projects", urlLabel: "projects", itemCount: 1_200, fields: fields)
+        ]
         try await CLIHarness.with(options, function: "kill at \(point)") { h in
             let appID = h.simulator.appIDs()[0]
             let ids = try await h.itemIDs(app: appID)
@@ -77,7 +81,8 @@ enum KillScenario {
                 guard process.isRunning else { return true }
                 switch point {
                 case .fullBeforeFirstPage:
-                    let begun = try await h.count("SELECT count(*) FROM podio.sync_state WHERE full_pass_offset = 0") == 1
+                    let begun =
+                        try await h.count("SELECT count(*) FROM podio.sync_state WHERE full_pass_offset = 0") == 1
                     guard begun else { return false }
                     return try await filterCallInFlight(h)
                 case .fullBetweenPages:
@@ -90,13 +95,16 @@ enum KillScenario {
                         switch point {
                         case .fullMidPage, .fullAtCheckpoint: ready = try await fullOffset(h, appID) >= 500
                         case .resyncMarkingDeletions: ready = true
-                        default: ready = try await h.count("SELECT count(*) FROM podio.sync_runs WHERE status = 'running'") == 1
+                        default:
+                            ready =
+                                try await h.count("SELECT count(*) FROM podio.sync_runs WHERE status = 'running'") == 1
                         }
                         guard ready else { return false }
                         let statement =
                             switch point {
                             case .fullAtCheckpoint: "LOCK TABLE podio.sync_state IN EXCLUSIVE MODE"
-                            case .resyncMarkingDeletions: "SELECT 1 FROM podio.items WHERE item_id = \(deletedBefore[1]) FOR UPDATE"
+                            case .resyncMarkingDeletions:
+                                "SELECT 1 FROM podio.items WHERE item_id = \(deletedBefore[1]) FOR UPDATE"
                             default: "LOCK TABLE podio.items IN EXCLUSIVE MODE"
                             }
                         try await locker.run { db in
@@ -116,7 +124,8 @@ enum KillScenario {
                     // A page of the run is committed (the edits share a second or two, so the
                     // mark may not move before that second is read whole).
                     let written = try await h.count(
-                        "SELECT count(*) FROM podio.items WHERE app_id = $1 AND run_id = (SELECT max(run_id) FROM podio.sync_runs)", [appID])
+                        "SELECT count(*) FROM podio.items WHERE app_id = $1 AND run_id = (SELECT max(run_id) FROM podio.sync_runs)",
+                        [appID])
                     guard written >= 500 else { return false }
                     return try await filterCallInFlight(h)
                 case .deltaDuringIDSweep:
@@ -144,13 +153,16 @@ enum KillScenario {
                 // The page in flight was rolled back whole: whole pages only, as the checkpoint says.
                 let items = try await h.count("SELECT count(*) FROM podio.items WHERE app_id = $1", [appID])
                 let offset = try await fullOffset(h, appID)
-                #expect(items == offset && items % 500 == 0 && items >= 500 && items < 1_200, "items \(items), offset \(offset)")
+                #expect(
+                    items == offset && items % 500 == 0 && items >= 500 && items < 1_200,
+                    "items \(items), offset \(offset)")
             }
             if point == .resyncMarkingDeletions {
                 #expect(try await h.count("SELECT count(*) FROM podio.items WHERE deleted_at IS NOT NULL") == 0)
             }
             let killedRun = try #require(try await h.scalar("SELECT max(run_id) FROM podio.sync_runs"))
-            #expect(try await h.scalar("SELECT status FROM podio.sync_runs WHERE run_id = $1", [killedRun]) == "running")
+            #expect(
+                try await h.scalar("SELECT status FROM podio.sync_runs WHERE run_id = $1", [killedRun]) == "running")
 
             // One more sync: the mirror equals the truth, and the killed run is recorded as failed.
             let next = try await h.sync()
@@ -159,10 +171,13 @@ enum KillScenario {
             #expect(differences == [], "after a kill at \(point)")
             #expect(try await h.scalar("SELECT status FROM podio.sync_runs WHERE run_id = $1", [killedRun]) == "failed")
             #expect(
-                try await h.scalar("SELECT error FROM podio.sync_runs WHERE run_id = $1", [killedRun])?.contains("interrupted")
+                try await h.scalar("SELECT error FROM podio.sync_runs WHERE run_id = $1", [killedRun])?.contains(
+                    "interrupted")
                     == true)
             for id in deletedBefore {
-                #expect(try await h.count("SELECT count(*) FROM podio.items WHERE item_id = $1 AND deleted_at IS NOT NULL", [id]) == 1)
+                #expect(
+                    try await h.count(
+                        "SELECT count(*) FROM podio.items WHERE item_id = $1 AND deleted_at IS NOT NULL", [id]) == 1)
             }
             #expect(try await h.count("SELECT count(*) FROM podio.full_pass_seen") == 0)
             #expect(try await h.count("SELECT count(*) FROM podio.sync_state WHERE full_pass_run_id IS NOT NULL") == 0)
@@ -263,7 +278,8 @@ struct KillLongTests {
             let runs = try await h.rows("SELECT run_id, status, error FROM podio.sync_runs ORDER BY run_id")
             #expect(
                 runs.filter { $0.string("status") == "failed" }.count == kills,
-                "\(kills) kills; runs: \(runs.map { "\($0.string("run_id") ?? "?") \($0.string("status") ?? "?") \($0.string("error") ?? "")" })")
+                "\(kills) kills; runs: \(runs.map { "\($0.string("run_id") ?? "?") \($0.string("status") ?? "?") \($0.string("error") ?? "")" })"
+            )
             try await h.sync()
             let differences = try await h.differences()
             #expect(differences == [])

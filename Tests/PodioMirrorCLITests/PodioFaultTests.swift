@@ -14,7 +14,8 @@ struct PodioFaultTests {
 
     /// Runs `sync` until it succeeds (at most `runs` times); every stop must be a deferral or
     /// "unavailable, the next run tries again", each with one line.
-    static func syncUntilDone(_ h: CLIHarness, runs: Int = 6, env: [String: String?] = [:]) async throws -> [RunOutcome] {
+    static func syncUntilDone(_ h: CLIHarness, runs: Int = 6, env: [String: String?] = [:]) async throws -> [RunOutcome]
+    {
         var outcomes: [RunOutcome] = []
         for _ in 0..<runs {
             let outcome = try await h.run(["sync", "--log-level", "warning"], env: env, timeout: 300)
@@ -119,7 +120,9 @@ struct PodioFaultTests {
     @Test(.tags(.slow), arguments: [PodioSimulator.Fault.invalidPage, .missingItems])
     func aStructurallyInvalidPageFailsTheRunAndWritesNothingOfIt(_ fault: PodioSimulator.Fault) async throws {
         var options = CLIHarness.Options()
-        options.apps = [PodioSimulator.AppSpec(name: "Projects", urlLabel: "projects", itemCount: 2_200, fields: .simple)]
+        options.apps = [
+            PodioSimulator.AppSpec(name: "Projects", urlLabel: "projects", itemCount: 2_200, fields: .simple)
+        ]
         try await CLIHarness.with(options) { h in
             let app = h.simulator.appIDs()[0]
             h.simulator.injectFaults(.delay(milliseconds: 300), rate: 1)
@@ -141,7 +144,9 @@ struct PodioFaultTests {
             // Pages committed before stay, nothing of the broken one: whole pages only.
             let items = try await h.count("SELECT count(*) FROM podio.items WHERE app_id = $1", [app])
             let offset = try await h.count("SELECT full_pass_offset FROM podio.sync_state WHERE app_id = $1", [app])
-            #expect(items == offset && items % 500 == 0 && items >= 500 && items < 2_200, "items \(items), offset \(offset)")
+            #expect(
+                items == offset && items % 500 == 0 && items >= 500 && items < 2_200, "items \(items), offset \(offset)"
+            )
             #expect(try await h.scalar("SELECT status FROM podio.sync_runs ORDER BY run_id DESC LIMIT 1") == "failed")
             // The app keeps its last error, and `status` names it, until a sync of it succeeds.
             let failing = try await h.run(["status"])

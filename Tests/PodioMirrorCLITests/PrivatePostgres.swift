@@ -37,7 +37,9 @@ final class PrivatePostgres: Sendable {
 
     /// initdb and start, on a unix socket only.
     static func start() async throws -> PrivatePostgres {
-        guard let bin = findBinDirectory() else { throw Failure(description: "no PostgreSQL server binaries in /usr/lib/postgresql") }
+        guard let bin = findBinDirectory() else {
+            throw Failure(description: "no PostgreSQL server binaries in /usr/lib/postgresql")
+        }
         let asRoot = getuid() == 0
         let base = "/tmp/pm-rel-\(UUID().uuidString.prefix(8).lowercased())"
         let data = base + "/data"
@@ -52,13 +54,17 @@ final class PrivatePostgres: Sendable {
         }
         try await server.shell(["/bin/chmod", "700", data], asPostgres: asRoot)
         try await server.shell(
-            [bin + "/initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+            [
+                bin + "/initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8",
+                "--no-sync",
+            ],
             asPostgres: asRoot)
         do {
             try await server.shell(
                 [
                     bin + "/pg_ctl", "-D", data, "-w", "-l", data + "/server.log", "-o",
-                    "-c listen_addresses='' -k \(socket) -p \(server.port) -c fsync=off -c synchronous_commit=off", "start",
+                    "-c listen_addresses='' -k \(socket) -p \(server.port) -c fsync=off -c synchronous_commit=off",
+                    "start",
                 ], asPostgres: asRoot)
         } catch {
             try? FileManager.default.removeItem(atPath: base)
@@ -69,13 +75,16 @@ final class PrivatePostgres: Sendable {
 
     /// `pg_ctl restart -m fast`: every session is terminated, the server comes back.
     func restart() async throws {
-        try await shell([binDirectory + "/pg_ctl", "-D", dataDirectory, "-w", "-m", "fast", "restart"], asPostgres: asRoot)
+        try await shell(
+            [binDirectory + "/pg_ctl", "-D", dataDirectory, "-w", "-m", "fast", "restart"], asPostgres: asRoot)
     }
 
     /// Stops the server and removes its files.
     func stop() async {
-        try? await shell([binDirectory + "/pg_ctl", "-D", dataDirectory, "-w", "-m", "immediate", "stop"], asPostgres: asRoot)
-        try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: dataDirectory).deletingLastPathComponent().path)
+        try? await shell(
+            [binDirectory + "/pg_ctl", "-D", dataDirectory, "-w", "-m", "immediate", "stop"], asPostgres: asRoot)
+        try? FileManager.default.removeItem(
+            atPath: URL(fileURLWithPath: dataDirectory).deletingLastPathComponent().path)
     }
 
     /// Runs a command to its end, its output in a file (a server started by `pg_ctl` would keep

@@ -69,7 +69,8 @@ struct SchedulerClockTests {
             #expect(["succeeded", "deferred"].contains(health.last?.outcome))
             // The worker was recorded with its schedule, and stopped.
             let worker = try await h.rows("SELECT every_seconds::float8 AS every, stopped_at FROM podio.workers")
-            #expect(worker.count == 1 && worker.first?.double("every") == 900 && worker.first?.date("stopped_at") != nil)
+            #expect(
+                worker.count == 1 && worker.first?.double("every") == 900 && worker.first?.date("stopped_at") != nil)
             let differences = try await h.differences()
             #expect(differences == [])
         }
@@ -88,12 +89,17 @@ struct SchedulerClockTests {
             #expect(await MonitoringServer.health(probe: probe, runs: runs).ok)
             runs.record(outcome: "failed", message: "Podio is unavailable: 503")
             answer = await MonitoringServer.health(probe: probe, runs: runs)
-            #expect(!answer.ok && answer.line.hasPrefix("unhealthy: the last run failed at") && answer.line.hasSuffix(": Podio is unavailable: 503"))
+            #expect(
+                !answer.ok && answer.line.hasPrefix("unhealthy: the last run failed at")
+                    && answer.line.hasSuffix(": Podio is unavailable: 503"))
             // A database that does not answer: 503 whatever the runs did.
             runs.record(outcome: "succeeded", message: "")
             let away = DatabaseProbe(url: "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", logger: Self.logger)
             answer = await MonitoringServer.health(probe: away, runs: runs)
-            #expect(!answer.ok && answer.line.hasPrefix("unhealthy: the database does not answer: could not connect to PostgreSQL"))
+            #expect(
+                !answer.ok
+                    && answer.line.hasPrefix("unhealthy: the database does not answer: could not connect to PostgreSQL")
+            )
             #expect(!answer.line.contains("\n"))
         }
     }
@@ -107,7 +113,9 @@ struct SchedulerClockTests {
         #expect(ListenAddress("[::1]:9100") == ListenAddress(host: "::1", port: 9100))
         #expect(ListenAddress("[::1]")?.description == "[::1]:9464")
         #expect(ListenAddress("::1") == ListenAddress(host: "::1", port: 9464))
-        for bad in ["", "host:port", "127.0.0.1:70000", "[::1", "a b:1", "[::1]x", "nonsense:host:1", "[host]:1", "a/b:1"] {
+        for bad in [
+            "", "host:port", "127.0.0.1:70000", "[::1", "a b:1", "[::1]x", "nonsense:host:1", "[host]:1", "a/b:1",
+        ] {
             #expect(ListenAddress(bad) == nil, "\(bad)")
         }
     }

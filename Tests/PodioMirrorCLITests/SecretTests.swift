@@ -53,14 +53,18 @@ struct SecretTests {
             // spare the runs a grant: they go first, noted for the check; so does the record of
             // the last grants, which would hold a new grant back for minutes).
             await h.noteTokens()
-            try await h.db.run { _ = try $0.execute("DELETE FROM podio_auth.oauth_tokens; DELETE FROM podio_auth.token_requests") }
+            try await h.db.run {
+                _ = try $0.execute("DELETE FROM podio_auth.oauth_tokens; DELETE FROM podio_auth.token_requests")
+            }
             let wrongToken = try await h.run(
                 ["sync", "--app", String(apps[1]), "--log-level", "trace"],
                 env: ["PODIO_USERNAME": nil, "PODIO_PASSWORD": nil, "PODIO_APP_AUTH": "\(apps[1]):\(appToken)x"])
             #expect(wrongToken.status == 77, "\(wrongToken.printed)")
-            let wrongPassword = try await h.run(["sync", "--log-level", "trace"], env: ["PODIO_PASSWORD": "hunter2-wrong-pw"])
+            let wrongPassword = try await h.run(
+                ["sync", "--log-level", "trace"], env: ["PODIO_PASSWORD": "hunter2-wrong-pw"])
             #expect(wrongPassword.status == 77, "\(wrongPassword.printed)")
-            let wrongSecret = try await h.run(["apps", "--log-level", "trace"], env: ["PODIO_CLIENT_SECRET": "wrong-secret-xyz"])
+            let wrongSecret = try await h.run(
+                ["apps", "--log-level", "trace"], env: ["PODIO_CLIENT_SECRET": "wrong-secret-xyz"])
             #expect(wrongSecret.status == 77, "\(wrongSecret.printed)")
             let badURL = try await h.run(
                 ["status"], env: ["DATABASE_URL": "postgresql://mirror:\(Self.databasePassword)@[broken/x"])
@@ -68,7 +72,10 @@ struct SecretTests {
             let badKeyword = try await h.run(
                 ["status"], env: ["DATABASE_URL": "host=/nowhere password='\(Self.databasePassword)' dbnmae=x"])
             #expect(badKeyword.status != 0, "\(badKeyword.printed)")
-            for outcome in [try await h.run(["sync", "--log-level", "trace"]), try await h.run(["apps", "--count"]), try await h.run(["views"])] {
+            for outcome in [
+                try await h.run(["sync", "--log-level", "trace"]), try await h.run(["apps", "--count"]),
+                try await h.run(["views"]),
+            ] {
                 #expect(outcome.status == 0, "\(outcome.printed)")
             }
             #expect(try await h.count("SELECT count(*) FROM podio_auth.oauth_tokens") >= 1)
@@ -82,7 +89,8 @@ struct SecretTests {
             ).compactMap { $0.string("t") }
             #expect(tables.count >= 10)
             for table in tables {
-                let text = try await h.scalar("SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM \(table) AS t") ?? ""
+                let text =
+                    try await h.scalar("SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM \(table) AS t") ?? ""
                 for secret in secrets where text.contains(secret) {
                     Issue.record("\(table) holds a secret (\(secret.prefix(3))…)")
                 }
@@ -99,7 +107,9 @@ struct SecretTests {
             let marker = "Row-Value-Never-Printed-8123"
             try h.simulator.createItem(appID: h.simulator.appIDs()[0], title: marker)
             _ = try await h.db.run { db in
-                try db.execute("ALTER TABLE podio.items ADD CONSTRAINT mirror_refuses_marker CHECK (title IS DISTINCT FROM '\(marker)')")
+                try db.execute(
+                    "ALTER TABLE podio.items ADD CONSTRAINT mirror_refuses_marker CHECK (title IS DISTINCT FROM '\(marker)')"
+                )
             }
             for arguments in [["sync"], ["sync", "--log-format", "json"]] {
                 let outcome = try await h.run(arguments)
@@ -146,7 +156,9 @@ struct SecretTests {
                     defer { _ = try? db.execute("RESET ROLE") }
                     let items = try db.query("SELECT count(*) AS n FROM podio.items").first?.int("n")
                     let viewItems = try db.query("SELECT count(*) AS n FROM podio_apps.\"\(view)\"").first?.int("n")
-                    guard viewItems == items else { throw PGError(kind: .server, message: "the app table reads \(viewItems ?? -1) items") }
+                    guard viewItems == items else {
+                        throw PGError(kind: .server, message: "the app table reads \(viewItems ?? -1) items")
+                    }
                     var tokens: PGError?
                     do {
                         try db.query("SELECT access_token, refresh_token FROM podio_auth.oauth_tokens")
@@ -170,7 +182,8 @@ struct SecretTests {
                 #expect(
                     try await h.scalar("SELECT has_schema_privilege($1, 'podio_auth', 'USAGE')", [role]) == "f")
                 #expect(
-                    try await h.scalar("SELECT has_table_privilege($1, 'podio_auth.oauth_tokens', 'SELECT')", [role]) == "f")
+                    try await h.scalar("SELECT has_table_privilege($1, 'podio_auth.oauth_tokens', 'SELECT')", [role])
+                        == "f")
             } catch {
                 try? await h.db.run { db in
                     try db.execute("DROP OWNED BY \(role)")

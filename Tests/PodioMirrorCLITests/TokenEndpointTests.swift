@@ -44,7 +44,8 @@ struct TokenEndpointCLITests {
             #expect(stats.tokenGrants.isEmpty)
             #expect(try await h.count("SELECT count(*) FROM podio_auth.oauth_tokens") == 0)
             #expect(try await h.count("SELECT count(*) FROM podio.items") == 0)
-            let error = try await h.scalar("SELECT error FROM podio.sync_runs WHERE status = 'failed' ORDER BY run_id DESC LIMIT 1")
+            let error = try await h.scalar(
+                "SELECT error FROM podio.sync_runs WHERE status = 'failed' ORDER BY run_id DESC LIMIT 1")
             #expect(error?.contains("two-step verification") == true, "\(String(describing: error))")
 
             // What the line advises works: app authentication.
@@ -79,7 +80,8 @@ struct TokenEndpointCLITests {
                 #expect(left > 1 && left <= 4.5, "\(left)")
                 #expect(row.string("pause_reason")?.contains("token endpoint answered 420") == true)
             }
-            let run = try await h.rows("SELECT status, deferred_until, error FROM podio.sync_runs ORDER BY run_id DESC LIMIT 1")
+            let run = try await h.rows(
+                "SELECT status, deferred_until, error FROM podio.sync_runs ORDER BY run_id DESC LIMIT 1")
             #expect(run.first?.string("status") == "deferred")
             #expect(run.first?.date("deferred_until") != nil)
 
@@ -137,7 +139,8 @@ struct TokenEndpointCLITests {
             _ = try await h.db.run { try $0.query("DELETE FROM podio_auth.oauth_tokens") }
             let outcome = try await h.run(["sync"])
             #expect(outcome.status == 75, "\(outcome.printed)")
-            expectOneLine(outcome, says: ["deferred", "at most one grant per identity every 5m", "check the credentials"])
+            expectOneLine(
+                outcome, says: ["deferred", "at most one grant per identity every 5m", "check the credentials"])
             #expect(h.simulator.stats().tokenRequests == 1)  // Podio was not asked
             // Another identity is not held back by it.
             let app = h.simulator.appIDs()[0]

@@ -1,8 +1,8 @@
 import Foundation
 import LibPQ
 import Logging
-import Testing
 import TestSupport
+import Testing
 
 @testable import PodioMirror
 
@@ -91,7 +91,9 @@ struct TableNamingTests {
     }
 
     @Test func columnKindsFollowFieldSettings() {
-        func kind(_ type: String, multiple: Bool = false, end: String? = nil, time: String? = nil, returns: String? = nil)
+        func kind(
+            _ type: String, multiple: Bool = false, end: String? = nil, time: String? = nil, returns: String? = nil
+        )
             -> ColumnKind
         {
             ColumnKind(
@@ -124,11 +126,15 @@ struct TableNamingTests {
 @Suite("App table layout")
 struct AppTableLayoutTests {
     func field(_ id: Int, _ type: String, _ externalID: String) -> AppField {
-        AppField(fieldID: id, externalID: externalID, label: nil, type: type, endSetting: "disabled", timeSetting: "enabled")
+        AppField(
+            fieldID: id, externalID: externalID, label: nil, type: type, endSetting: "disabled", timeSetting: "enabled")
     }
 
     @Test func columnsFollowPodioOrderWithCompanionsAfterTheirField() {
-        let fields = [field(3, "money", "price"), field(1, "text", "title"), field(2, "separator", "line"), field(4, "date", "due")]
+        let fields = [
+            field(3, "money", "price"), field(1, "text", "title"), field(2, "separator", "line"),
+            field(4, "date", "due"),
+        ]
         let layout = AppTableLayout(fields: fields)
         #expect(layout.columns.map(\.name) == ["price", "price_currency", "title_2", "due"])
         #expect(layout.columns.map(\.part) == [.value, .currency, .value, .value])
@@ -176,7 +182,9 @@ struct MirrorDB: Sendable {
 
     @discardableResult
     func reconcile(_ appID: Int) async throws -> AppTableStore.Report {
-        try await db.run { db in try db.withTransaction { try AppTableStore(db: $0, logger: TestDatabase.logger).reconcile(appID: appID) } }
+        try await db.run { db in
+            try db.withTransaction { try AppTableStore(db: $0, logger: TestDatabase.logger).reconcile(appID: appID) }
+        }
     }
 
     func app(_ appID: Int, urlLabel: String?, name: String = "An app") async throws {
@@ -268,7 +276,10 @@ enum EveryType {
         (106, "meeting", "date", #"{"time": "enabled", "end": "enabled", "calendar": true}"#),
         (107, "deadline", "date", #"{"time": "disabled", "end": "disabled"}"#),
         (108, "holiday", "date", #"{"time": "disabled", "end": "required"}"#),
-        (109, "status", "category", #"{"multiple": false, "options": [{"id": 1, "text": "Open"}, {"id": 2, "text": "Done"}]}"#),
+        (
+            109, "status", "category",
+            #"{"multiple": false, "options": [{"id": 1, "text": "Open"}, {"id": 2, "text": "Done"}]}"#
+        ),
         (110, "tags", "category", #"{"multiple": true, "options": []}"#),
         (111, "client", "app", #"{"multiple": true, "referenced_apps": []}"#),
         (112, "owner", "contact", #"{"type": "space_users"}"#),
@@ -287,7 +298,10 @@ enum EveryType {
         (125, "title", "text", "{}"),
         (126, "old-notes", "text", "{}"),  // marked deleted below
         // The legacy types old apps still carry.
-        (127, "approved", "question", #"{"multiple": false, "options": [{"id": 1, "text": "Yes"}, {"id": 2, "text": "No"}]}"#),
+        (
+            127, "approved", "question",
+            #"{"multiple": false, "options": [{"id": 1, "text": "Yes"}, {"id": 2, "text": "No"}]}"#
+        ),
         (128, "reasons", "question", #"{"multiple": true, "options": []}"#),
         (129, "stage", "state", #"{"allowed_values": ["Not started", "In progress", "Done"]}"#),
         (130, "organization", "tag", "{}"),
@@ -326,7 +340,8 @@ enum EveryType {
         "website": "https://example.com/", "photo": "{195174666}", "attachments": "{7,8}",
         "total": "111.0000", "due": "2016-11-11 00:00:00+00", "level": "Gold",
         "hologram": #"[{"value": {"x": 1}}, {"value": "two"}]"#, "title_2": "a field called title",
-        "approved": "Yes", "reasons": "{Cost,\"Time ⏱\"}", "stage": "In progress", "organization": "{Acme,\"O'Brien & Co\"}",
+        "approved": "Yes", "reasons": "{Cost,\"Time ⏱\"}", "stage": "In progress",
+        "organization": "{Acme,\"O'Brien & Co\"}",
         "assignee": "{1000101,1000102}", "clip": #"[{"value": 500000001}]"#,
     ]
 
@@ -409,7 +424,9 @@ enum EveryType {
 
     /// Checks the table's rows against the values written out above.
     static func expectRows(_ mirror: MirrorDB, table: String = "leads_clients") async throws {
-        let rows = try await mirror.sql("SELECT * FROM podio_apps.\(TableNaming.quoteIdentifier(table)) ORDER BY item_id").rows
+        let rows = try await mirror.sql(
+            "SELECT * FROM podio_apps.\(TableNaming.quoteIdentifier(table)) ORDER BY item_id"
+        ).rows
         #expect(rows.compactMap { $0.int("item_id") } == [1, 2])
         let full = try #require(rows.first)
         for (column, value) in expectedFullRow {
@@ -420,7 +437,8 @@ enum EveryType {
         #expect(sparse.string("meeting_end") == nil)
         #expect(sparse.string("deadline") == "2020-03-01")  // timed in an all-day field: its UTC date
         for column in [
-            "amount", "price", "price_currency", "progress", "tags", "client", "email", "hologram", "title_2", "approved",
+            "amount", "price", "price_currency", "progress", "tags", "client", "email", "hologram", "title_2",
+            "approved",
             "reasons", "stage", "organization", "assignee", "clip",
         ] {
             #expect(sparse[column] == nil, "column \(column) of an item without values")
@@ -475,7 +493,8 @@ struct AppTableTests {
             try await mirror.reconcile(EveryType.appID)
             try await mirror.sql("CREATE INDEX my_status_idx ON podio_apps.leads_clients (status)")
             try await mirror.sql("CREATE INDEX my_company_idx ON podio_apps.leads_clients (company_name)")
-            try await mirror.sql("CREATE VIEW public.mine AS SELECT item_id, amount, status FROM podio_apps.leads_clients")
+            try await mirror.sql(
+                "CREATE VIEW public.mine AS SELECT item_id, amount, status FROM podio_apps.leads_clients")
             try await mirror.sql("GRANT SELECT ON podio_apps.leads_clients TO PUBLIC")
             try await mirror.sql("COMMENT ON COLUMN podio_apps.leads_clients.status IS 'mine'")
 
@@ -490,8 +509,10 @@ struct AppTableTests {
             try await mirror.field(EveryType.appID, 101, "firm", "text", position: 0)
             report = try await mirror.reconcile(EveryType.appID)
             #expect(report.renamed == ["company_name → firm"])
-            #expect(try await mirror.sql("SELECT firm FROM podio_apps.leads_clients WHERE item_id = 1").first?.string("firm")
-                == "<p>Acme & \"Sons\"</p>")
+            #expect(
+                try await mirror.sql("SELECT firm FROM podio_apps.leads_clients WHERE item_id = 1").first?.string(
+                    "firm")
+                    == "<p>Acme & \"Sons\"</p>")
             #expect(try await mirror.indexExists("my_company_idx"))
 
             // A deleted field the user's view uses: kept and said once; one nobody uses: dropped.
@@ -505,37 +526,54 @@ struct AppTableTests {
             #expect(names.contains("amount") && !names.contains("progress"))
 
             // A changed shape under the user's view: the column keeps its type, said once.
-            try await mirror.field(EveryType.appID, 109, "status", "category", position: 8, settings: #"{"multiple": true}"#)
+            try await mirror.field(
+                EveryType.appID, 109, "status", "category", position: 8, settings: #"{"multiple": true}"#)
             report = try await mirror.reconcile(EveryType.appID)
             #expect(report.retyped.isEmpty && report.warnings.count == 1)
             #expect(report.warnings.first?.contains("changed shape") == true, "\(report.warnings)")
             report = try await mirror.reconcile(EveryType.appID)
             #expect(report.warnings.isEmpty && !report.changed)
-            #expect(try await mirror.sql("SELECT status FROM podio_apps.leads_clients WHERE item_id = 1").first?.string("status") == "Done")
+            #expect(
+                try await mirror.sql("SELECT status FROM podio_apps.leads_clients WHERE item_id = 1").first?.string(
+                    "status") == "Done")
 
             // Without the view, the next reconciliation drops the kept column and changes the type;
             // other shape changes: a date's time switched on, a calculation now returning text.
             try await mirror.sql("DROP VIEW public.mine")
-            try await mirror.field(EveryType.appID, 107, "deadline", "date", position: 6, settings: #"{"time": "enabled", "end": "disabled"}"#)
-            try await mirror.field(EveryType.appID, 120, "total", "calculation", position: 19, settings: #"{"return_type": "text"}"#)
+            try await mirror.field(
+                EveryType.appID, 107, "deadline", "date", position: 6,
+                settings: #"{"time": "enabled", "end": "disabled"}"#)
+            try await mirror.field(
+                EveryType.appID, 120, "total", "calculation", position: 19, settings: #"{"return_type": "text"}"#)
             report = try await mirror.reconcile(EveryType.appID)
             #expect(report.dropped == ["amount"])
             #expect(Set(report.retyped) == ["status", "deadline", "total"])
-            let columns = Dictionary(try await mirror.columns("leads_clients").map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
-            #expect(columns["status"] == "text[]" && columns["deadline"] == "timestamp with time zone" && columns["total"] == "text")
-            let row = try #require(try await mirror.sql("SELECT status, deadline, total FROM podio_apps.leads_clients WHERE item_id = 1").first)
+            let columns = Dictionary(
+                try await mirror.columns("leads_clients").map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
+            #expect(
+                columns["status"] == "text[]" && columns["deadline"] == "timestamp with time zone"
+                    && columns["total"] == "text")
+            let row = try #require(
+                try await mirror.sql("SELECT status, deadline, total FROM podio_apps.leads_clients WHERE item_id = 1")
+                    .first)
             #expect(row.string("status") == "{Done}")
             #expect(row.string("deadline") == "2016-06-24 00:00:00+00")  // an all-day value in a timed field
             #expect(row.string("total") == "111.0000")
-            #expect(try await mirror.sql("SELECT deadline FROM podio_apps.leads_clients WHERE item_id = 2").first?.string("deadline")
-                == "2020-03-01 23:30:00+00")
+            #expect(
+                try await mirror.sql("SELECT deadline FROM podio_apps.leads_clients WHERE item_id = 2").first?.string(
+                    "deadline")
+                    == "2020-03-01 23:30:00+00")
             // The user's index, grant and comment survived all of it.
             #expect(try await mirror.indexExists("my_status_idx"))
             #expect(try await mirror.indexExists("my_company_idx"))
-            #expect(try await mirror.sql("SELECT has_table_privilege('public', 'podio_apps.leads_clients', 'SELECT') AS ok").first?.bool("ok") == true)
+            #expect(
+                try await mirror.sql("SELECT has_table_privilege('public', 'podio_apps.leads_clients', 'SELECT') AS ok")
+                    .first?.bool("ok") == true)
             names = try await mirror.columns("leads_clients").map(\.name)
             #expect(!names.contains("amount"))
-            let stored = try await mirror.sql("SELECT count(*) AS n FROM podio.app_columns WHERE app_id = $1 AND state <> 'active'", [EveryType.appID])
+            let stored = try await mirror.sql(
+                "SELECT count(*) AS n FROM podio.app_columns WHERE app_id = $1 AND state <> 'active'", [EveryType.appID]
+            )
             #expect(stored.first?.int("n") == 0)
         }
     }
@@ -555,8 +593,10 @@ struct AppTableTests {
         let thousand = String(repeating: "é", count: 1_000)
         let hostileLabel = "Select \"quoted\" \\ back'; DROP TABLE podio.items; -- 🚀\u{1}\n" + thousand
         let externalIDs: [String?] = [
-            "select", "order", "a\"b\\c", "naïve ü", "\u{1}\u{7}\n\tctl", thousand, String(repeating: "x", count: 999) + "1",
-            String(repeating: "x", count: 999) + "2", "title", "item-id", "123abc", "🚀", nil, "Robert'); DROP TABLE x;--",
+            "select", "order", "a\"b\\c", "naïve ü", "\u{1}\u{7}\n\tctl", thousand,
+            String(repeating: "x", count: 999) + "1",
+            String(repeating: "x", count: 999) + "2", "title", "item-id", "123abc", "🚀", nil,
+            "Robert'); DROP TABLE x;--",
         ]
         try await withMirror { mirror in
             try await mirror.app(7, urlLabel: hostileLabel, name: hostileLabel)
@@ -582,7 +622,8 @@ struct AppTableTests {
             #expect(Array(columns.prefix(7)) == TableNaming.fixedColumns)
             for expected in [
                 "select", "select_currency", "order", "a_b_c", "a_b_c_currency", "naïve_ü", "ctl", "ctl_currency",
-                "title_2", "item_id_2", "field_123abc", "field_123abc_currency", "label", "field_712", "field_712_currency",
+                "title_2", "item_id_2", "field_123abc", "field_123abc_currency", "label", "field_712",
+                "field_712_currency",
                 "robert_drop_table_x",
             ] {
                 #expect(columns.contains(expected), "column \(expected) in \(columns)")
@@ -604,7 +645,8 @@ struct AppTableTests {
         try await withMirror { mirror in
             try await mirror.app(300, urlLabel: "leads", name: "Leads")
             try await mirror.field(300, 3001, "amount", "number")
-            try await mirror.item(300, 1, title: "one", fields: #"[{"field_id": 3001, "type": "number", "values": [{"value": "5"}]}]"#)
+            try await mirror.item(
+                300, 1, title: "one", fields: #"[{"field_id": 3001, "type": "number", "values": [{"value": "5"}]}]"#)
             #expect(try await mirror.reconcile(300).table == "leads")
             try await mirror.sql("CREATE INDEX my_amount_idx ON podio_apps.leads (amount)")
             // A lower app id with the same name takes the plain name; the other table moves.
@@ -653,7 +695,9 @@ struct AppTableTests {
             #expect(byContact.contains("refs 902 value"), "\(byContact)")
             let byItem = try await plan("SELECT item_id FROM podio_apps.big WHERE client @> ARRAY[100007::bigint]")
             #expect(byItem.contains("refs 901 value"), "\(byItem)")
-            #expect(try await mirror.sql("SELECT count(*) AS n FROM podio_apps.big WHERE owner @> ARRAY[7::bigint]").first?.int("n") == 20)
+            #expect(
+                try await mirror.sql("SELECT count(*) AS n FROM podio_apps.big WHERE owner @> ARRAY[7::bigint]").first?
+                    .int("n") == 20)
         }
     }
 
@@ -665,7 +709,8 @@ struct AppTableTests {
             try await mirror.reconcile(EveryType.appID)
             let legacy = ["stage", "organization", "assignee"]
             for column in legacy {
-                try await mirror.sql("ALTER TABLE podio_apps.leads_clients ALTER COLUMN \(column) TYPE jsonb USING NULL")
+                try await mirror.sql(
+                    "ALTER TABLE podio_apps.leads_clients ALTER COLUMN \(column) TYPE jsonb USING NULL")
             }
             try await mirror.sql(
                 "UPDATE podio.app_columns SET kind = 'json' WHERE app_id = $1 AND column_name = ANY ($2::text[])",
@@ -686,7 +731,8 @@ struct AppTableTests {
     /// A mirror made by the first version (values in podio.item_values, join views in
     /// podio_views) upgrades in place with `migrate` and reads the same, without Podio.
     @Test func aVersionOneMirrorUpgradesInPlace() async throws {
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/schema-v1.sql")
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Fixtures/schema-v1.sql")
         let v1 = try String(contentsOf: fixture, encoding: .utf8)
         try await withMirror(migrate: false) { mirror in
             try await mirror.db.run { _ = try $0.execute(v1) }
@@ -697,7 +743,8 @@ struct AppTableTests {
                 """)
             for (offset, field) in EveryType.fields.enumerated() {
                 try await mirror.field(
-                    EveryType.appID, field.id, field.externalID, field.type, label: field.externalID.capitalized, position: offset,
+                    EveryType.appID, field.id, field.externalID, field.type, label: field.externalID.capitalized,
+                    position: offset,
                     settings: field.settings, status: field.externalID == "old-notes" ? "deleted" : "active")
             }
             try await EveryType.loadItems(mirror)
@@ -707,14 +754,20 @@ struct AppTableTests {
                 SELECT i.item_id, (f ->> 'field_id')::bigint, i.app_id, 0, f ->> 'type', podio.value_text(f ->> 'type', f -> 'values' -> 0), f -> 'values' -> 0
                 FROM podio.items AS i, jsonb_array_elements(i.raw -> 'fields') AS f
                 """)
-            try await mirror.sql("CREATE VIEW podio_views.leads_clients AS SELECT item_id, title FROM podio.items WHERE app_id = 1001")
-            try await mirror.sql("COMMENT ON VIEW podio_views.leads_clients IS 'podio-mirror: typed view of app 1001 (Leads & Clients)'")
+            try await mirror.sql(
+                "CREATE VIEW podio_views.leads_clients AS SELECT item_id, title FROM podio.items WHERE app_id = 1001")
+            try await mirror.sql(
+                "COMMENT ON VIEW podio_views.leads_clients IS 'podio-mirror: typed view of app 1001 (Leads & Clients)'")
             #expect(try SchemaMigrator.installedVersion(mirror.db) == 1)
 
             let outcome = try await mirror.db.run { try SchemaMigrator.migrate($0, logger: TestDatabase.logger) }
             #expect(outcome == .applied(from: 1, to: SchemaMigrator.currentVersion))
-            #expect(try await mirror.sql("SELECT to_regclass('podio.item_values') IS NULL AS gone").first?.bool("gone") == true)
-            #expect(try await mirror.sql("SELECT to_regnamespace('podio_views') IS NULL AS gone").first?.bool("gone") == true)
+            #expect(
+                try await mirror.sql("SELECT to_regclass('podio.item_values') IS NULL AS gone").first?.bool("gone")
+                    == true)
+            #expect(
+                try await mirror.sql("SELECT to_regnamespace('podio_views') IS NULL AS gone").first?.bool("gone")
+                    == true)
             #expect(try await mirror.storedTableName(EveryType.appID) == "leads_clients")
             let columns = try await mirror.columns("leads_clients")
             #expect(columns.map(\.name) == EveryType.expectedColumns.map(\.0))

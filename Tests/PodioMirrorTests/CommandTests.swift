@@ -103,7 +103,9 @@ struct CommandTests {
             // Failure paths.
             // (Stored tokens stay valid whatever the secret: forget them, and the last grant's
             // time that would hold a new grant back for minutes, so a new grant is needed.)
-            _ = try await h.db.run { try $0.execute("DELETE FROM podio_auth.oauth_tokens; DELETE FROM podio_auth.token_requests") }
+            _ = try await h.db.run {
+                try $0.execute("DELETE FROM podio_auth.oauth_tokens; DELETE FROM podio_auth.token_requests")
+            }
             var wrongSecret = env
             wrongSecret["PODIO_CLIENT_SECRET"] = "not-the-secret"
             let refused = try await run(["apps"], wrongSecret)

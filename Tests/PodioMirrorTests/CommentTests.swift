@@ -20,7 +20,9 @@ struct CommentTests {
     /// The mirror's live comments of an item, oldest first, against the simulator's.
     static func differences(_ h: EngineHarness) async throws -> [String] {
         let items = try await h.db.run { db in
-            try db.query("SELECT item_id FROM podio.items WHERE deleted_at IS NULL ORDER BY item_id").rows.compactMap { $0.int("item_id") }
+            try db.query("SELECT item_id FROM podio.items WHERE deleted_at IS NULL ORDER BY item_id").rows.compactMap {
+                $0.int("item_id")
+            }
         }
         var out: [String] = []
         for itemID in items {
@@ -94,12 +96,19 @@ struct CommentTests {
             #expect(commentCalls(h) == 2)
             #expect(after.comments?.itemsRead == 2)
             #expect(try await Self.differences(h) == [])
-            #expect(try await h.scalar("SELECT value FROM podio.comments WHERE comment_id = $1", [added]) == "Fresh <b>news</b> ✓")
-            #expect(try await h.count("SELECT count(*) FROM podio.comments WHERE comment_id = $1 AND edited_on IS NOT NULL", [edited.id]) == 1)
+            #expect(
+                try await h.scalar("SELECT value FROM podio.comments WHERE comment_id = $1", [added])
+                    == "Fresh <b>news</b> ✓")
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio.comments WHERE comment_id = $1 AND edited_on IS NOT NULL", [edited.id])
+                    == 1)
             // Deleted comments are marked, not dropped; the item that lost its only comment
             // was settled without a call.
             #expect(
-                try await h.count("SELECT count(*) FROM podio.comments WHERE comment_id = $1 AND deleted_at IS NOT NULL", [removed.id]) == 1)
+                try await h.count(
+                    "SELECT count(*) FROM podio.comments WHERE comment_id = $1 AND deleted_at IS NOT NULL", [removed.id]
+                ) == 1)
             #expect(try await h.count("SELECT count(*) FROM podio.comments WHERE deleted_at IS NOT NULL") == 1)
 
             // Idle again.
@@ -148,13 +157,17 @@ struct CommentTests {
             try await h.sync()
             let itemID = try await h.count("SELECT min(item_id) FROM podio.items")
             let before = h.simulator.comments(itemID: itemID).count
-            for n in 0..<(2 * RunContextPageSize.value + 1 - before) { try h.simulator.comment(itemID: itemID, text: "Reply \(n)") }
+            for n in 0..<(2 * RunContextPageSize.value + 1 - before) {
+                try h.simulator.comment(itemID: itemID, text: "Reply \(n)")
+            }
             h.simulator.resetStats()
             let run = try await h.sync(.resync)
             // 201 comments at 100 a page: three calls for the one item.
             #expect(commentCalls(h) == 3)
             #expect(run.comments?.itemsRead == 1)
-            #expect(try await h.count("SELECT count(*) FROM podio.comments WHERE item_id = $1 AND deleted_at IS NULL", [itemID]) == 201)
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio.comments WHERE item_id = $1 AND deleted_at IS NULL", [itemID]) == 201)
             #expect(try await Self.differences(h) == [])
         }
     }

@@ -28,7 +28,9 @@ struct DiscoveryAndLegacyTypeTests {
             #expect(served["GET /org/{org_id}/space/"] == nil)
             // Each went through the quota ledger.
             var ledger: [String: Int] = [:]
-            for row in try await h.db.run({ try $0.query("SELECT endpoint, count(*) AS n FROM podio.api_calls GROUP BY endpoint").rows }) {
+            for row in try await h.db.run({
+                try $0.query("SELECT endpoint, count(*) AS n FROM podio.api_calls GROUP BY endpoint").rows
+            }) {
                 if let endpoint = row.string("endpoint") { ledger[endpoint] = row.int("n") }
             }
             #expect(ledger["GET /org/"] == 1)
@@ -83,7 +85,9 @@ struct DiscoveryAndLegacyTypeTests {
                 """)
             #expect(filled == "t")
             #expect(
-                try await h.count("SELECT count(*) FROM podio_apps.old_crm WHERE 1000100 <= ALL (assignee) AND 1000104 >= ALL (assignee)")
+                try await h.count(
+                    "SELECT count(*) FROM podio_apps.old_crm WHERE 1000100 <= ALL (assignee) AND 1000104 >= ALL (assignee)"
+                )
                     == (try await h.count("SELECT count(*) FROM podio_apps.old_crm WHERE assignee IS NOT NULL")))
 
             // A type the mirror does not know, added in Podio; then two items: one with a state
@@ -100,27 +104,50 @@ struct DiscoveryAndLegacyTypeTests {
             let odd = try h.simulator.createItem(
                 appID: app,
                 rawFields: try JSONSerialization.data(withJSONObject: [
-                    ["field_id": title, "external_id": "title", "type": "text", "label": "Title", "values": [["value": "odd state"]]],
-                    ["field_id": stage, "external_id": "stage", "type": "state", "label": "Stage", "values": [["value": ["x": 1]]]],
-                    ["field_id": hologram, "external_id": "hologram", "type": "hologram", "label": "Hologram", "values": hologramValues],
+                    [
+                        "field_id": title, "external_id": "title", "type": "text", "label": "Title",
+                        "values": [["value": "odd state"]],
+                    ],
+                    [
+                        "field_id": stage, "external_id": "stage", "type": "state", "label": "Stage",
+                        "values": [["value": ["x": 1]]],
+                    ],
+                    [
+                        "field_id": hologram, "external_id": "hologram", "type": "hologram", "label": "Hologram",
+                        "values": hologramValues,
+                    ],
                 ]))
             let quiet = try h.simulator.createItem(
                 appID: app,
                 rawFields: try JSONSerialization.data(withJSONObject: [
-                    ["field_id": title, "external_id": "title", "type": "text", "label": "Title", "values": [["value": "hologram only"]]],
-                    ["field_id": hologram, "external_id": "hologram", "type": "hologram", "label": "Hologram", "values": hologramValues],
+                    [
+                        "field_id": title, "external_id": "title", "type": "text", "label": "Title",
+                        "values": [["value": "hologram only"]],
+                    ],
+                    [
+                        "field_id": hologram, "external_id": "hologram", "type": "hologram", "label": "Hologram",
+                        "values": hologramValues,
+                    ],
                 ]))
             let second = try await h.sync()
             #expect(second.status == "succeeded")
             #expect(second.apps.first?.itemsWritten == 2)
             #expect(second.apps.first?.warnings == 1, "only the state value nobody can read is warned about")
             #expect(try await h.differences() == [])
-            #expect(try await h.scalar("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'podio_apps.old_crm'::regclass AND attname = 'hologram'") == "jsonb")
+            #expect(
+                try await h.scalar(
+                    "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'podio_apps.old_crm'::regclass AND attname = 'hologram'"
+                ) == "jsonb")
             #expect(
                 try await h.count(
                     "SELECT count(*) FROM podio_apps.old_crm WHERE item_id = ANY ($1::bigint[]) AND hologram = $2::jsonb",
-                    [[odd, quiet], String(decoding: try JSONSerialization.data(withJSONObject: hologramValues), as: UTF8.self)]) == 2)
-            #expect(try await h.count("SELECT count(*) FROM podio_apps.old_crm WHERE item_id = $1 AND stage IS NULL", [odd]) == 1)
+                    [
+                        [odd, quiet],
+                        String(decoding: try JSONSerialization.data(withJSONObject: hologramValues), as: UTF8.self),
+                    ]) == 2)
+            #expect(
+                try await h.count("SELECT count(*) FROM podio_apps.old_crm WHERE item_id = $1 AND stage IS NULL", [odd])
+                    == 1)
         }
     }
 }

@@ -4,8 +4,8 @@ import Logging
 import PodioAPI
 import PodioMirror
 import PodioSimulator
-import Testing
 import TestSupport
+import Testing
 
 /// A simulator over HTTP, a fresh migrated database, and the settings that join them.
 final class EngineHarness: Sendable {
@@ -103,12 +103,18 @@ final class EngineHarness: Sendable {
         await database.drop()
     }
 
-    func coordinator(settings: MirrorSettings? = nil, clock: any LedgerClock = SystemClock(), observer: SyncObserver? = nil) -> SyncCoordinator {
-        SyncCoordinator(settings: settings ?? self.settings, transport: transport, clock: clock, observer: observer, logger: Self.logger)
+    func coordinator(
+        settings: MirrorSettings? = nil, clock: any LedgerClock = SystemClock(), observer: SyncObserver? = nil
+    ) -> SyncCoordinator {
+        SyncCoordinator(
+            settings: settings ?? self.settings, transport: transport, clock: clock, observer: observer,
+            logger: Self.logger)
     }
 
     @discardableResult
-    func sync(_ kind: SyncOptions.Kind = .sync, apps: [Int]? = nil, dryRun: Bool = false, observer: SyncObserver? = nil) async throws -> RunSummary {
+    func sync(_ kind: SyncOptions.Kind = .sync, apps: [Int]? = nil, dryRun: Bool = false, observer: SyncObserver? = nil)
+        async throws -> RunSummary
+    {
         try await waitForEarlierRunsToLetGo()
         return try await coordinator(observer: observer).run(SyncOptions(kind: kind, apps: apps, dryRun: dryRun))
     }

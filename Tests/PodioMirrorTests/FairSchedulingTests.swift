@@ -2,10 +2,11 @@ import Foundation
 import LibPQ
 import MetricsTestKit
 import PodioAPI
-@testable import PodioMirror
 import PodioSimulator
-import Testing
 import TestSupport
+import Testing
+
+@testable import PodioMirror
 
 /// Issue 16: apps in order of need, the cached app list, apps Podio stopped serving, apps held by
 /// other runs, freshness and the schedule in `status`, and the engine's metrics.
@@ -37,15 +38,19 @@ struct FairSchedulingTests {
 
     /// The apps a run took up, in the order it took them.
     private func passOrder(_ h: EngineHarness, run: Int64) async throws -> [Int] {
-        try await h.db.run { try $0.query("SELECT app_id FROM podio.app_passes WHERE run_id = $1 ORDER BY pass_id", [run]) }
-            .rows.compactMap { $0.int("app_id") }
+        try await h.db.run {
+            try $0.query("SELECT app_id FROM podio.app_passes WHERE run_id = $1 ORDER BY pass_id", [run])
+        }
+        .rows.compactMap { $0.int("app_id") }
     }
 
     @Test func appsAreTakenInOrderOfNeed() async throws {
         try await withDatabase { db in
             try await db.run { db in
                 for id in 1...5 {
-                    try db.query("INSERT INTO podio.apps (app_id, name, status, raw) VALUES ($1, $2, 'active', '{}')", [id, "app \(id)"])
+                    try db.query(
+                        "INSERT INTO podio.apps (app_id, name, status, raw) VALUES ($1, $2, 'active', '{}')",
+                        [id, "app \(id)"])
                 }
                 // 1 and 5 complete (5 the freshest), 2 the stalest complete, 3 never synced, 4 half-loaded.
                 try db.execute(
@@ -74,12 +79,16 @@ struct FairSchedulingTests {
             let ids = h.simulator.appIDs()
             let clock = TestClock(Date())
             var settings = h.settings
-            let first = try await h.coordinator(settings: settings, clock: clock).run(SyncOptions(kind: .sync, apps: ids))
+            let first = try await h.coordinator(settings: settings, clock: clock).run(
+                SyncOptions(kind: .sync, apps: ids))
             #expect(first.status == "succeeded")
             // Two calls an hour from now on: the quota's pace is a delta of each of the four apps
             // every two hours. Three hours later all are stale: two deltas, then the run defers.
             settings.quota = QuotaPolicy(rateLimited: 2, general: 100, window: 3600, reserve: 0)
-            let run = { try await h.coordinator(settings: settings, clock: clock).run(SyncOptions(kind: .sync, apps: ids, maxWait: 0)) }
+            let run = {
+                try await h.coordinator(settings: settings, clock: clock).run(
+                    SyncOptions(kind: .sync, apps: ids, maxWait: 0))
+            }
             clock.advance(3 * 3600)
             await #expect(throws: MirrorError.self) { _ = try await run() }
             let second = try #require(Int64(try await h.scalar("SELECT max(run_id) FROM podio.sync_runs") ?? ""))
@@ -123,7 +132,8 @@ struct FairSchedulingTests {
             #expect(third.apps.map(\.appID).contains(added))
             // Other credentials do not use the list made for these.
             let cached = try await h.db.run { db in
-                try MirrorStore(db: db).cachedAppList(identity: "user:podio-mirror-dev:someone.else@example.com", maxAge: 3600, now: clock.now())
+                try MirrorStore(db: db).cachedAppList(
+                    identity: "user:podio-mirror-dev:someone.else@example.com", maxAge: 3600, now: clock.now())
             }
             #expect(cached == nil)
         }
@@ -135,14 +145,21 @@ struct FairSchedulingTests {
             let clock = TestClock(Date())
             _ = try await h.coordinator(clock: clock).run(SyncOptions(kind: .sync))
             try h.simulator.deleteApp(appID: ids[1])
-            let items = try await h.db.run { try $0.query("SELECT item_id FROM podio.items WHERE app_id = $1 LIMIT 1", [ids[0]]) }
+            let items = try await h.db.run {
+                try $0.query("SELECT item_id FROM podio.items WHERE app_id = $1 LIMIT 1", [ids[0]])
+            }
             try h.simulator.editItem(itemID: try #require(items.first?.int("item_id")))
             clock.advance(60)
             let second = try await h.coordinator(clock: clock).run(SyncOptions(kind: .sync))
             #expect(second.status == "succeeded")
             #expect(Set(second.apps.map(\.appID)) == [ids[0], ids[2]])
             #expect(second.itemsWritten == 1)
-            #expect(second.skipped == [SkippedApp(appID: ids[1], reason: .gone, detail: second.skipped.first?.detail, since: second.skipped.first?.since)])
+            #expect(
+                second.skipped == [
+                    SkippedApp(
+                        appID: ids[1], reason: .gone, detail: second.skipped.first?.detail,
+                        since: second.skipped.first?.since)
+                ])
             #expect(second.skipped.first?.detail?.contains("answered 410") == true)
             #expect(second.line.contains("skipped 1 app (1 not visible to these credentials)"))
             // status says so, and when it is tried again.
@@ -155,7 +172,8 @@ struct FairSchedulingTests {
             clock.advance(60)
             let third = try await h.coordinator(clock: clock).run(SyncOptions(kind: .sync))
             #expect(third.skipped.map(\.appID) == [ids[1]])
-            #expect(h.simulator.stats().callsByEndpoint["POST /item/app/{app_id}/filter/", default: 0] == filtersBefore + 2)
+            #expect(
+                h.simulator.stats().callsByEndpoint["POST /item/app/{app_id}/filter/", default: 0] == filtersBefore + 2)
             // After the refresh the list no longer has it: nothing to skip.
             clock.advance(3600)
             let fourth = try await h.coordinator(clock: clock).run(SyncOptions(kind: .sync))
@@ -170,7 +188,9 @@ struct FairSchedulingTests {
                 #expect(classified.category == .usage)
                 #expect(classified.message.contains("app \(ids[1]) is not visible to these credentials"))
             }
-            #expect(try await h.scalar("SELECT error_category FROM podio.sync_runs ORDER BY run_id DESC LIMIT 1") == "usage")
+            #expect(
+                try await h.scalar("SELECT error_category FROM podio.sync_runs ORDER BY run_id DESC LIMIT 1") == "usage"
+            )
             let differences = try await h.differences(apps: [ids[0], ids[2]])
             #expect(differences == [])
         }
@@ -188,7 +208,8 @@ struct FairSchedulingTests {
                 #expect(summary.status == "succeeded")
                 #expect(Set(summary.apps.map(\.appID)) == [ids[1], ids[2]])
                 #expect(summary.skipped == [SkippedApp(appID: ids[0], reason: .heldByAnotherRun)])
-                let skipped = try await h.scalar("SELECT apps_skipped::text FROM podio.sync_runs ORDER BY run_id DESC LIMIT 1")
+                let skipped = try await h.scalar(
+                    "SELECT apps_skipped::text FROM podio.sync_runs ORDER BY run_id DESC LIMIT 1")
                 #expect(skipped == "{\(ids[0])}")
             }
             // Every app held: the run stops at once, records nothing, and says why (exit 75).
@@ -201,7 +222,8 @@ struct FairSchedulingTests {
                 } catch {
                     #expect(error is AllAppsHeld)
                     #expect(MirrorError(classifying: error).category.exitCode == 75)
-                    #expect(MirrorError(classifying: error).message == "another podio-mirror run is syncing app \(ids[0])")
+                    #expect(
+                        MirrorError(classifying: error).message == "another podio-mirror run is syncing app \(ids[0])")
                 }
             }
             #expect(try await h.count("SELECT count(*) FROM podio.sync_runs") == runs)
@@ -213,15 +235,24 @@ struct FairSchedulingTests {
             let metrics = TestMetrics()
             let appID = h.simulator.appIDs()[0]
             let coordinator = SyncCoordinator(
-                settings: h.settings, transport: h.transport, metrics: MirrorMetrics(factory: metrics), logger: EngineHarness.logger)
+                settings: h.settings, transport: h.transport, metrics: MirrorMetrics(factory: metrics),
+                logger: EngineHarness.logger)
             let summary = try await coordinator.run(SyncOptions(kind: .sync, apps: [appID]))
-            let filters = try metrics.expectCounter(MirrorMetrics.Name.apiCalls, [("tier", "rate_limited"), ("status", "200")])
+            let filters = try metrics.expectCounter(
+                MirrorMetrics.Name.apiCalls, [("tier", "rate_limited"), ("status", "200")])
             #expect(filters.totalValue == Int64(summary.callsRateLimited))
-            let general = try metrics.expectCounter(MirrorMetrics.Name.apiCalls, [("tier", "general"), ("status", "200")])
+            let general = try metrics.expectCounter(
+                MirrorMetrics.Name.apiCalls, [("tier", "general"), ("status", "200")])
             #expect(general.totalValue == Int64(summary.callsGeneral))
-            #expect(try metrics.expectCounter(MirrorMetrics.Name.itemsWritten, [("app_id", String(appID))]).totalValue == 30)
-            #expect(try metrics.expectCounter(MirrorMetrics.Name.runs, [("kind", "sync"), ("outcome", "succeeded")]).totalValue == 1)
-            #expect(try metrics.expectTimer(MirrorMetrics.Name.runDuration, [("kind", "sync"), ("outcome", "succeeded")]).values.count == 1)
+            #expect(
+                try metrics.expectCounter(MirrorMetrics.Name.itemsWritten, [("app_id", String(appID))]).totalValue == 30
+            )
+            #expect(
+                try metrics.expectCounter(MirrorMetrics.Name.runs, [("kind", "sync"), ("outcome", "succeeded")])
+                    .totalValue == 1)
+            #expect(
+                try metrics.expectTimer(MirrorMetrics.Name.runDuration, [("kind", "sync"), ("outcome", "succeeded")])
+                    .values.count == 1)
             #expect((try? metrics.expectCounter(MirrorMetrics.Name.rateLimitErrors, [("tier", "rate_limited")])) == nil)
         }
     }
@@ -242,13 +273,18 @@ struct FairSchedulingTests {
             #expect(report.budget?.callsPerHourNeeded == 300)
             #expect(report.budget?.callsPerHourAllowed == 237)
             #expect(report.budget?.covered == false)
-            #expect(report.hints.contains { $0.hasPrefix("the quota cannot cover the schedule: 5 apps need ~300 rate-limited calls an hour") && $0.contains("the quota allows 237") })
+            #expect(
+                report.hints.contains {
+                    $0.hasPrefix("the quota cannot cover the schedule: 5 apps need ~300 rate-limited calls an hour")
+                        && $0.contains("the quota allows 237")
+                })
             #expect(report.apps.map(\.appID) == [1, 2, 3, 4, 5])
             #expect(report.apps.allSatisfy { $0.completeUpTo == nil && !$0.behind })
             // App 1 complete up to an hour ago: behind (more than twice the interval); app 2 a second ago: not.
             try await db.run { db in
                 for id in [1, 2] {
-                    try db.query("INSERT INTO podio.apps (app_id, name, status, raw) VALUES ($1, 'x', 'active', '{}')", [id])
+                    try db.query(
+                        "INSERT INTO podio.apps (app_id, name, status, raw) VALUES ($1, 'x', 'active', '{}')", [id])
                 }
                 try db.query(
                     "INSERT INTO podio.sync_state (app_id, high_water_mark, last_full_sync_at) VALUES (1, $1, $1), (2, $2, $2)",
@@ -259,7 +295,10 @@ struct FairSchedulingTests {
             #expect(one.behind && abs((one.lagSeconds ?? 0) - 3600) < 1)
             #expect(one.completeUpTo.map { abs($0.timeIntervalSince(now.addingTimeInterval(-3600))) < 0.01 } == true)
             #expect(report.apps.first { $0.appID == 2 }?.behind == false)
-            #expect(report.hints.contains { $0.hasPrefix("app 1 is behind its schedule: complete only up to") && $0.contains("1h ago") })
+            #expect(
+                report.hints.contains {
+                    $0.hasPrefix("app 1 is behind its schedule: complete only up to") && $0.contains("1h ago")
+                })
             // Without a worker, cron's spacing: four runs 15 minutes apart.
             try await db.run { db in
                 try store.workerStopped(worker)
@@ -285,14 +324,16 @@ struct FairSchedulingTests {
             #expect(SchemaMigrator.declaredObjects.tables.contains("podio.app_passes"))
             #expect(SchemaMigrator.declaredObjects.columns.contains { $0 == ("podio.sync_runs", "apps_skipped") })
             try await db.run { db in
-                _ = try db.execute("DROP TABLE podio.workers, podio.app_list; ALTER TABLE podio.sync_runs DROP COLUMN apps_skipped")
+                _ = try db.execute(
+                    "DROP TABLE podio.workers, podio.app_list; ALTER TABLE podio.sync_runs DROP COLUMN apps_skipped")
             }
             do {
                 try await db.run { try SchemaMigrator.requireCurrent($0) }
                 Issue.record("a schema without the new tables passed as current")
             } catch let error as MirrorError {
                 #expect(error.category == .usage)
-                #expect(error.message.hasPrefix("the database schema lacks podio.app_list and 2 more"), "\(error.message)")
+                #expect(
+                    error.message.hasPrefix("the database schema lacks podio.app_list and 2 more"), "\(error.message)")
                 #expect(error.fix == "run `podio-mirror migrate` first")
             }
             let outcome = try await db.run { try SchemaMigrator.migrate($0, logger: TestDatabase.logger) }

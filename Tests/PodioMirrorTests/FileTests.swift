@@ -15,7 +15,9 @@ struct FileTests {
         try await h.db.run { db in
             try db.query(
                 "SELECT file_id, item_id, name, mimetype, size FROM podio.files WHERE deleted_at IS NULL ORDER BY file_id"
-            ).rows.map { "\($0.int("file_id") ?? 0) \($0.int("item_id") ?? 0) \($0.string("name") ?? "") \($0.string("mimetype") ?? "") \($0.int("size") ?? -1)" }
+            ).rows.map {
+                "\($0.int("file_id") ?? 0) \($0.int("item_id") ?? 0) \($0.string("name") ?? "") \($0.string("mimetype") ?? "") \($0.int("size") ?? -1)"
+            }
         }
     }
 
@@ -23,10 +25,13 @@ struct FileTests {
         try await EngineHarness.with(apps: Self.app) { h in
             let ids = h.simulator.appIDs()
             let items = try JSONSerialization.jsonObject(with: h.simulator.truth()) as? [String: Any]
-            let itemIDs = ((items?["apps"] as? [[String: Any]])?.first?["items"] as? [[String: Any]] ?? []).compactMap { $0["item_id"] as? Int }.sorted()
+            let itemIDs = ((items?["apps"] as? [[String: Any]])?.first?["items"] as? [[String: Any]] ?? []).compactMap {
+                $0["item_id"] as? Int
+            }.sorted()
             #expect(ids.count == 1 && itemIDs.count == 30)
             let (a, b, c) = (itemIDs[0], itemIDs[1], itemIDs[2])
-            let a1 = try h.simulator.attachFile(itemID: a, name: "contract.pdf", mimetype: "application/pdf", size: 65026)
+            let a1 = try h.simulator.attachFile(
+                itemID: a, name: "contract.pdf", mimetype: "application/pdf", size: 65026)
             let a2 = try h.simulator.attachFile(itemID: a, name: "scan é.jpg", mimetype: "image/jpeg", size: 12)
             let b1 = try h.simulator.attachFile(itemID: b, name: "notes.txt", mimetype: "text/plain", size: 0)
 
@@ -36,9 +41,11 @@ struct FileTests {
             // The files come with the pages: the calls are those of a full load without files.
             #expect(h.simulator.stats().callsByEndpoint["POST /item/app/{app_id}/filter/"] == 1)
             #expect(h.simulator.stats().callsByTier["general"] == 2)  // GET /org/, GET /app/{id}
-            #expect(try await Self.mirrored(h) == [
-                "\(a1) \(a) contract.pdf application/pdf 65026", "\(a2) \(a) scan é.jpg image/jpeg 12", "\(b1) \(b) notes.txt text/plain 0",
-            ])
+            #expect(
+                try await Self.mirrored(h) == [
+                    "\(a1) \(a) contract.pdf application/pdf 65026", "\(a2) \(a) scan é.jpg image/jpeg 12",
+                    "\(b1) \(b) notes.txt text/plain 0",
+                ])
             #expect(
                 try await h.count(
                     """
@@ -60,18 +67,23 @@ struct FileTests {
             let c1 = try h.simulator.attachFile(itemID: c, name: "new.docx", mimetype: "application/msword", size: 777)
             try await h.sync(.resync)
             #expect(try await h.differences() == [])
-            #expect(try await Self.mirrored(h) == [
-                "\(a1) \(a) contract.pdf application/pdf 65026", "\(b1) \(b) notes.txt text/plain 0",
-                "\(c1) \(c) new.docx application/msword 777",
-            ])
+            #expect(
+                try await Self.mirrored(h) == [
+                    "\(a1) \(a) contract.pdf application/pdf 65026", "\(b1) \(b) notes.txt text/plain 0",
+                    "\(c1) \(c) new.docx application/msword 777",
+                ])
             // Marked, not dropped.
-            #expect(try await h.count("SELECT count(*) FROM podio.files WHERE file_id = $1 AND deleted_at IS NOT NULL", [a2]) == 1)
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio.files WHERE file_id = $1 AND deleted_at IS NOT NULL", [a2]) == 1)
             #expect(try await h.count("SELECT count(*) FROM podio.item_versions") == 0)
 
             // An edit of an item with files keeps them.
             try h.simulator.editItem(itemID: a, title: "Renamed")
             try await h.sync()
-            #expect(try await h.count("SELECT count(*) FROM podio.files WHERE item_id = $1 AND deleted_at IS NULL", [a]) == 1)
+            #expect(
+                try await h.count("SELECT count(*) FROM podio.files WHERE item_id = $1 AND deleted_at IS NULL", [a])
+                    == 1)
 
             // The README's query: the files of an app.
             let rows = try await h.count(
@@ -89,10 +101,14 @@ struct FileTests {
 
     @Test func downloadsAreOptInResumableAndSkipFilesPresent() async throws {
         try await EngineHarness.with(apps: Self.app) { h in
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pm-files-\(UUID().uuidString)").path
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "pm-files-\(UUID().uuidString)"
+            ).path
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let truth = try JSONSerialization.jsonObject(with: h.simulator.truth()) as? [String: Any]
-            let itemIDs = ((truth?["apps"] as? [[String: Any]])?.first?["items"] as? [[String: Any]] ?? []).compactMap { $0["item_id"] as? Int }.sorted()
+            let itemIDs = ((truth?["apps"] as? [[String: Any]])?.first?["items"] as? [[String: Any]] ?? []).compactMap {
+                $0["item_id"] as? Int
+            }.sorted()
             let f1 = try h.simulator.attachFile(itemID: itemIDs[0], name: "a/b.pdf", size: 5000)
             let f2 = try h.simulator.attachFile(itemID: itemIDs[1], name: "notes.txt", mimetype: "text/plain", size: 3)
             let f3 = try h.simulator.attachFile(itemID: itemIDs[2], name: "big.bin", size: 70_000)
@@ -130,7 +146,11 @@ struct FileTests {
             }
             h.simulator.resetStats()
             let third = try await h.coordinator(settings: roomy).run(SyncOptions(kind: .sync))
-            #expect(third.files == { var s = FileRunSummary(); s.present = 3; return s }())
+            #expect(
+                third.files
+                    == {
+                        var s = FileRunSummary(); s.present = 3; return s
+                    }())
             #expect(h.simulator.stats().callsByEndpoint[downloads] == nil)
             // A file of the wrong size (a cut download) is fetched again.
             let cut = URL(fileURLWithPath: directory).appendingPathComponent("\(f3)-big.bin")

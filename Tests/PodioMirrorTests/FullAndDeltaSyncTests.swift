@@ -143,7 +143,8 @@ struct FullAndDeltaSyncTests {
             #expect(summary.itemsWritten == 30)
             #expect(try await h.count("SELECT count(*) FROM podio.items") == 0)
             #expect(try await h.count("SELECT count(*) FROM podio.apps") == 0)
-            #expect(try await h.count("SELECT count(*) FROM podio.api_calls") >= 2)  // the calls still went through the ledger
+            // The calls still went through the ledger.
+            #expect(try await h.count("SELECT count(*) FROM podio.api_calls") >= 2)
         }
     }
 
@@ -160,12 +161,17 @@ struct FullAndDeltaSyncTests {
             #expect(summary.apps.first?.fieldsChanged == true)
             #expect(
                 try await h.count("SELECT count(*) FROM podio.app_fields WHERE status = 'active'") == fieldsBefore + 1)
-            #expect(try await h.count("SELECT count(*) FROM podio_apps.small WHERE item_id = $1 AND notes IS NOT NULL", [item]) == 1)
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM podio_apps.small WHERE item_id = $1 AND notes IS NOT NULL", [item]) == 1)
             try h.simulator.deleteField(appID: app, fieldID: newField)
             _ = try await h.sync(.resync)
             #expect(
                 try await h.scalar("SELECT status FROM podio.app_fields WHERE field_id = $1", [newField]) == "deleted")
-            #expect(try await h.count("SELECT count(*) FROM information_schema.columns WHERE table_name = 'small' AND column_name = 'notes'") == 0)
+            #expect(
+                try await h.count(
+                    "SELECT count(*) FROM information_schema.columns WHERE table_name = 'small' AND column_name = 'notes'"
+                ) == 0)
             let differences4 = try await h.differences()
             #expect(differences4 == [])
         }

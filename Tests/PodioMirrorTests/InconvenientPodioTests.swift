@@ -2,8 +2,8 @@ import Foundation
 import LibPQ
 import PodioAPI
 import PodioSimulator
-import Testing
 import TestSupport
+import Testing
 
 @testable import PodioMirror
 
@@ -11,7 +11,9 @@ import TestSupport
 /// (`PodioSimulator.Quirks`): every live item stays live, no edit is missed, the budget holds.
 @Suite("Inconvenient readings of Podio")
 struct InconvenientPodioTests {
-    static let oneApp = [PodioSimulator.AppSpec(name: "Projects", urlLabel: "projects", itemCount: 700, fields: .simple)]
+    static let oneApp = [
+        PodioSimulator.AppSpec(name: "Projects", urlLabel: "projects", itemCount: 700, fields: .simple)
+    ]
 
     func live(_ h: EngineHarness) async throws -> Int {
         try await h.count("SELECT count(*) FROM podio.items WHERE deleted_at IS NULL")
@@ -52,7 +54,8 @@ struct InconvenientPodioTests {
             #expect(try await live(h) == 700)  // nothing marked deleted, the deleted one included
             #expect(resync.apps.first?.deletionsWithheld?.contains("empty page") == true)
             #expect((resync.apps.first?.warnings ?? 0) >= 1)
-            let recorded = try await h.scalar("SELECT deletions_withheld FROM podio.sync_runs ORDER BY run_id DESC LIMIT 1")
+            let recorded = try await h.scalar(
+                "SELECT deletions_withheld FROM podio.sync_runs ORDER BY run_id DESC LIMIT 1")
             #expect(recorded?.contains("empty page") == true)
             h.simulator.setQuirks(.init())
             let again = try await h.sync(.resync)
@@ -68,7 +71,9 @@ struct InconvenientPodioTests {
         try await EngineHarness.with(apps: apps) { h in
             _ = try await h.sync()
             let ids = try await h.db.run { db in
-                try db.query("SELECT item_id FROM podio.items ORDER BY item_id LIMIT 2000").rows.compactMap { $0.int("item_id") }
+                try db.query("SELECT item_id FROM podio.items ORDER BY item_id LIMIT 2000").rows.compactMap {
+                    $0.int("item_id")
+                }
             }
             try h.simulator.editItems(ids)
             h.simulator.setQuirks(.init(shuffleTies: true))
@@ -88,7 +93,9 @@ struct InconvenientPodioTests {
         try await EngineHarness.with(apps: apps) { h in
             _ = try await h.sync()
             let ids = try await h.db.run { db in
-                try db.query("SELECT item_id FROM podio.items ORDER BY item_id LIMIT 700").rows.compactMap { $0.int("item_id") }
+                try db.query("SELECT item_id FROM podio.items ORDER BY item_id LIMIT 700").rows.compactMap {
+                    $0.int("item_id")
+                }
             }
             try h.simulator.editItems(ids)
             h.simulator.setQuirks(.init(pageCap: 150, shuffleTies: true))

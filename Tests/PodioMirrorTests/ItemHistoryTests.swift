@@ -15,13 +15,17 @@ struct ItemHistoryTests {
             try await h.sync()
             #expect(try await h.count("SELECT count(*) FROM podio.item_versions") == 0)
             let ids = try await h.db.run { db in
-                try db.query("SELECT item_id FROM podio.items ORDER BY item_id LIMIT 3").rows.compactMap { $0.int("item_id") }
+                try db.query("SELECT item_id FROM podio.items ORDER BY item_id LIMIT 3").rows.compactMap {
+                    $0.int("item_id")
+                }
             }
             let before = try await h.db.run { db in
                 try db.query(
                     "SELECT item_id, revision, title, last_edit_on::text AS e, raw::text AS raw FROM podio.items WHERE item_id = ANY ($1::bigint[]) ORDER BY item_id",
                     [ids]
-                ).rows.map { ($0.int("item_id")!, $0.int("revision")!, $0.string("title")!, $0.string("e"), $0.string("raw")!) }
+                ).rows.map {
+                    ($0.int("item_id")!, $0.int("revision")!, $0.string("title")!, $0.string("e"), $0.string("raw")!)
+                }
             }
             for id in ids { try h.simulator.editItem(itemID: id, title: "Edited \(id)") }
             let delta = try await h.sync()
@@ -87,7 +91,8 @@ struct ItemHistoryTests {
             try await h.sync()
             let id = try await h.count("SELECT min(item_id) FROM podio.items")
             let oldTitle = try await h.scalar("SELECT title FROM podio.items WHERE item_id = $1", [id])
-            let oldEdit = try #require(try await h.scalar("SELECT last_edit_on::text FROM podio.items WHERE item_id = $1", [id]))
+            let oldEdit = try #require(
+                try await h.scalar("SELECT last_edit_on::text FROM podio.items WHERE item_id = $1", [id]))
             try h.simulator.editItem(itemID: id, title: "Renamed")
             try await h.sync()
             // The title field's value as it was just after the old edit, and as it is now.

@@ -3,8 +3,8 @@ import LibPQ
 import PodioAPI
 import PodioMirror
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Quota ledger in PostgreSQL, with an injected clock")
 struct QuotaLedgerTests {
@@ -31,7 +31,9 @@ struct QuotaLedgerTests {
     @Test func callsUnderTheQuotaNeverWait() async throws {
         try await withLedgerDB { db, _ in
             let clock = TestClock()
-            let ledger = QuotaLedger(db: db, policy: QuotaPolicy(rateLimited: 4, general: 10, window: 20, reserve: 0), clock: clock, logger: TestDatabase.logger)
+            let ledger = QuotaLedger(
+                db: db, policy: QuotaPolicy(rateLimited: 4, general: 10, window: 20, reserve: 0), clock: clock,
+                logger: TestDatabase.logger)
             for _ in 0..<4 {
                 let permit = try await ledger.acquire(Self.filter, identity: "user:a")
                 await ledger.complete(permit, status: 200, headers: Self.headersNone, retryAfterSeconds: nil)
@@ -46,7 +48,9 @@ struct QuotaLedgerTests {
         try await withLedgerDB { db, _ in
             let clock = TestClock()
             let start = clock.now()
-            let ledger = QuotaLedger(db: db, policy: QuotaPolicy(rateLimited: 4, general: 10, window: 20, reserve: 0), clock: clock, logger: TestDatabase.logger)
+            let ledger = QuotaLedger(
+                db: db, policy: QuotaPolicy(rateLimited: 4, general: 10, window: 20, reserve: 0), clock: clock,
+                logger: TestDatabase.logger)
             for i in 0..<4 {
                 let permit = try await ledger.acquire(Self.filter, identity: "user:a")
                 await ledger.complete(permit, status: 200, headers: Self.headersNone, retryAfterSeconds: nil)
@@ -92,10 +96,13 @@ struct QuotaLedgerTests {
     @Test func a420PausesTheIdentityForTheNamedWait() async throws {
         try await withLedgerDB { db, _ in
             let clock = TestClock()
-            let ledger = QuotaLedger(db: db, policy: QuotaPolicy(rateLimited: 100, general: 100, window: 3600, reserve: 0), clock: clock, logger: TestDatabase.logger)
+            let ledger = QuotaLedger(
+                db: db, policy: QuotaPolicy(rateLimited: 100, general: 100, window: 3600, reserve: 0), clock: clock,
+                logger: TestDatabase.logger)
             let permit = try await ledger.acquire(Self.filter, identity: "user:a")
             let at = clock.now()
-            await ledger.complete(permit, status: 420, headers: RateLimitHeaders(limit: 100, remaining: 0), retryAfterSeconds: 300)
+            await ledger.complete(
+                permit, status: 420, headers: RateLimitHeaders(limit: 100, remaining: 0), retryAfterSeconds: 300)
             _ = try await ledger.acquire(Self.filter, identity: "user:a")
             #expect(abs(clock.now().timeIntervalSince(at) - 300) < 0.01)
             #expect(await ledger.snapshot().rateLimitErrors == 1)
@@ -105,10 +112,13 @@ struct QuotaLedgerTests {
     @Test func theServersLowerRemainingCountWins() async throws {
         try await withLedgerDB { db, _ in
             let clock = TestClock()
-            let ledger = QuotaLedger(db: db, policy: QuotaPolicy(rateLimited: 10, general: 1000, window: 100, reserve: 0), clock: clock, logger: TestDatabase.logger)
+            let ledger = QuotaLedger(
+                db: db, policy: QuotaPolicy(rateLimited: 10, general: 1000, window: 100, reserve: 0), clock: clock,
+                logger: TestDatabase.logger)
             let permit = try await ledger.acquire(Self.filter, identity: "user:a")
             // Another tool used 8 calls of the same key: the server says 1 remains.
-            await ledger.complete(permit, status: 200, headers: RateLimitHeaders(limit: 10, remaining: 1), retryAfterSeconds: nil)
+            await ledger.complete(
+                permit, status: 200, headers: RateLimitHeaders(limit: 10, remaining: 1), retryAfterSeconds: nil)
             let at = clock.now()
             _ = try await ledger.acquire(Self.filter, identity: "user:a")
             #expect(clock.now() == at)
@@ -125,10 +135,14 @@ struct QuotaLedgerTests {
             // GET /app/{id} is assumed general; the server says its limit is 250.
             let permit = try await ledger.acquire(.app, identity: "user:a")
             #expect(permit.tier == .general)
-            await ledger.complete(permit, status: 200, headers: RateLimitHeaders(limit: 250, remaining: 249), retryAfterSeconds: nil)
+            await ledger.complete(
+                permit, status: 200, headers: RateLimitHeaders(limit: 250, remaining: 249), retryAfterSeconds: nil)
             let next = try await ledger.acquire(.app, identity: "user:a")
             #expect(next.tier == .rateLimited)
-            let stored = try await db.run { try $0.query("SELECT tier FROM podio.endpoint_tiers WHERE endpoint = 'GET /app/{app_id}'").first?.string("tier") }
+            let stored = try await db.run {
+                try $0.query("SELECT tier FROM podio.endpoint_tiers WHERE endpoint = 'GET /app/{app_id}'").first?
+                    .string("tier")
+            }
             #expect(stored == "rate_limited")
         }
     }
@@ -139,14 +153,20 @@ struct QuotaLedgerTests {
             defer { other.close() }
             let clock = TestClock()
             let policy = QuotaPolicy(rateLimited: 5, general: 100, window: 1000, reserve: 0)
-            let a = QuotaLedger(db: db, policy: policy, clock: clock, deadline: clock.now().addingTimeInterval(1), logger: TestDatabase.logger)
-            let b = QuotaLedger(db: other, policy: policy, clock: clock, deadline: clock.now().addingTimeInterval(1), logger: TestDatabase.logger)
+            let a = QuotaLedger(
+                db: db, policy: policy, clock: clock, deadline: clock.now().addingTimeInterval(1),
+                logger: TestDatabase.logger)
+            let b = QuotaLedger(
+                db: other, policy: policy, clock: clock, deadline: clock.now().addingTimeInterval(1),
+                logger: TestDatabase.logger)
             let granted = await withTaskGroup(of: Int.self) { group in
                 for ledger in [a, b, a, b] {
                     group.addTask {
                         var n = 0
                         for _ in 0..<5 {
-                            guard (try? await ledger.acquire(Self.filter, identity: "user:shared")) != nil else { break }
+                            guard (try? await ledger.acquire(Self.filter, identity: "user:shared")) != nil else {
+                                break
+                            }
                             n += 1
                         }
                         return n
@@ -162,7 +182,9 @@ struct QuotaLedgerTests {
     @Test func pruneKeepsTheTableSmall() async throws {
         try await withLedgerDB { db, _ in
             let clock = TestClock()
-            let ledger = QuotaLedger(db: db, policy: QuotaPolicy(rateLimited: 100, general: 100, window: 10, reserve: 0), clock: clock, logger: TestDatabase.logger)
+            let ledger = QuotaLedger(
+                db: db, policy: QuotaPolicy(rateLimited: 100, general: 100, window: 10, reserve: 0), clock: clock,
+                logger: TestDatabase.logger)
             for _ in 0..<5 { _ = try await ledger.acquire(Self.filter, identity: "user:a") }
             clock.advance(25)
             _ = try await ledger.acquire(Self.filter, identity: "user:a")

@@ -17,7 +17,8 @@ struct APIURLSchemeTests {
     }
 
     @Test(arguments: [
-        "http://api.podio.com", "http://10.0.0.1", "http://128.0.0.1", "http://127.0.0.1.nip.io", "http://localhost.example.com",
+        "http://api.podio.com", "http://10.0.0.1", "http://128.0.0.1", "http://127.0.0.1.nip.io",
+        "http://localhost.example.com",
         "http://[::2]", "http://[fe80::1]", "http://0.0.0.0:8089", "http://127.1", "http://[::ffff:10.0.0.1]",
     ])
     func refused(_ url: String) throws {

@@ -44,8 +44,10 @@ struct AuthHeaderTests {
             let userToken = try await sim.userToken()
             let otherPage = try await sim.filter(other, ["limit": 1], token: userToken)
             let otherItem = try #require(sim.items(otherPage).first?["item_id"] as? Int)
-            for path in ["/app/\(other)", "/org/", "/app/", "/app/v2/", "/app/space/2720001/", "/item/\(otherItem)",
-                         "/item/app/\(other)/count", "/space/2720001", "/org/736001/space/"] {
+            for path in [
+                "/app/\(other)", "/org/", "/app/", "/app/v2/", "/app/space/2720001/", "/item/\(otherItem)",
+                "/item/app/\(other)/count", "/space/2720001", "/org/736001/space/",
+            ] {
                 let reply = try await sim.get(path, token: token)
                 #expect(reply.status == 403, "\(path) gave \(reply.status)")
                 #expect(reply.errorCode == "forbidden")
@@ -65,7 +67,8 @@ struct AuthHeaderTests {
                 (.DELETE, "/app/\(app)"), (.GET, "/item/abc"),
             ]
             for (method, path) in cases {
-                let reply = try await sim.send(method, path, headers: [("Authorization", "OAuth2 \(token)")], body: Array("{}".utf8))
+                let reply = try await sim.send(
+                    method, path, headers: [("Authorization", "OAuth2 \(token)")], body: Array("{}".utf8))
                 #expect(reply.status == 404, "\(method) \(path) gave \(reply.status)")
                 #expect(reply.errorCode == "not_found")
                 #expect(reply.errorDescription?.hasPrefix("No matching operation could be found") == true)

@@ -6,18 +6,24 @@ import Testing
 struct DatasetTests {
     @Test func sameSeedSameTruth() async throws {
         var first: [UInt8] = []
-        try await withSimulator({ $0.seed = 42; $0.items = 60 }) { sim in
+        try await withSimulator({
+            $0.seed = 42; $0.items = 60
+        }) { sim in
             first = try await sim.send(.GET, "/_sim/truth").body
         }
         var second: [UInt8] = []
-        try await withSimulator({ $0.seed = 42; $0.items = 60 }) { sim in
+        try await withSimulator({
+            $0.seed = 42; $0.items = 60
+        }) { sim in
             second = try await sim.send(.GET, "/_sim/truth").body
             #expect(Array(sim.simulator.truth()) == second)
         }
         #expect(!first.isEmpty)
         #expect(first == second)
         var other: [UInt8] = []
-        try await withSimulator({ $0.seed = 43; $0.items = 60 }) { sim in
+        try await withSimulator({
+            $0.seed = 43; $0.items = 60
+        }) { sim in
             other = try await sim.send(.GET, "/_sim/truth").body
         }
         #expect(other != first)
@@ -57,7 +63,9 @@ struct DatasetTests {
             let token = try await sim.userToken()
             let spaces = try await sim.get("/org/", token: token).array.first?["spaces"] as? [[String: Any]] ?? []
             #expect(spaces.count == 2)
-            #expect(try await sim.get("/item/app/\(sim.simulator.appIDs()[1])/count", token: token).object["count"] as? Int == 2)
+            #expect(
+                try await sim.get("/item/app/\(sim.simulator.appIDs()[1])/count", token: token).object["count"] as? Int
+                    == 2)
         }
     }
 
@@ -92,11 +100,13 @@ struct DatasetTests {
             config.rateLimitGeneral = 0
         }) { sim in
             let token = try await sim.userToken()
-            let page = try await sim.filter(sim.projects, ["limit": 500, "offset": 150_000, "sort_by": "item_id"], token: token)
+            let page = try await sim.filter(
+                sim.projects, ["limit": 500, "offset": 150_000, "sort_by": "item_id"], token: token)
             #expect(page.status == 200)
             #expect(page.object["total"] as? Int == 200_000)
             #expect(sim.items(page).count == 500)
-            let recent = try await sim.filter(sim.projects, ["limit": 500, "sort_by": "last_edit_on", "sort_desc": true], token: token)
+            let recent = try await sim.filter(
+                sim.projects, ["limit": 500, "sort_by": "last_edit_on", "sort_desc": true], token: token)
             #expect(sim.items(recent).count == 500)
             let count = try await sim.get("/item/app/\(sim.projects)/count", token: token)
             #expect(count.object["count"] as? Int == 200_000)

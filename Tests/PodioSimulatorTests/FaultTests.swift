@@ -49,7 +49,8 @@ struct FaultTests {
         try await withSimulator { sim in
             let token = try await sim.userToken()
             let normal = try await sim.get("/app/\(sim.projects)", token: token)
-            #expect(try await sim.json("/_sim/faults", ["kind": "slow_body", "delay_ms": 400, "count": 1]).status == 204)
+            #expect(
+                try await sim.json("/_sim/faults", ["kind": "slow_body", "delay_ms": 400, "count": 1]).status == 204)
             let started = ContinuousClock.now
             let reply = try await sim.get("/app/\(sim.projects)", token: token)
             #expect(ContinuousClock.now - started >= .milliseconds(380))

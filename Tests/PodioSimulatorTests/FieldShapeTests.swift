@@ -5,7 +5,8 @@ import Testing
 @Suite("Field value shapes of the every-type app")
 struct FieldShapeTests {
     /// All values per field external id, over every item of the every-type app.
-    func collect(_ sim: SimHarness) async throws -> (fields: [String: [String: Any]], values: [String: [[String: Any]]]) {
+    func collect(_ sim: SimHarness) async throws -> (fields: [String: [String: Any]], values: [String: [[String: Any]]])
+    {
         let token = try await sim.userToken()
         let page = try await sim.filter(sim.projects, ["limit": 500], token: token)
         var fields: [String: [String: Any]] = [:]
@@ -37,8 +38,11 @@ struct FieldShapeTests {
         try await withSimulator { sim in
             let (fields, values) = try await collect(sim)
             let types = Set(fields.values.compactMap { $0["type"] as? String })
-            #expect(types == ["text", "number", "money", "progress", "duration", "category", "date", "app", "contact",
-                              "location", "embed", "image", "file", "email", "phone", "tel", "calculation"])
+            #expect(
+                types == [
+                    "text", "number", "money", "progress", "duration", "category", "date", "app", "contact",
+                    "location", "embed", "image", "file", "email", "phone", "tel", "calculation",
+                ])
 
             #expect(values["title"]?.allSatisfy { $0["value"] is String } == true)
             #expect(values["description"]?.allSatisfy { ($0["value"] as? String)?.hasPrefix("<p>") == true } == true)
@@ -52,39 +56,55 @@ struct FieldShapeTests {
             #expect(amounts.allSatisfy { isDecimal4($0["value"]) })
             #expect(amounts.contains { $0["value"] as? String == "0.0000" })
             #expect(amounts.contains { ($0["value"] as? String)?.hasPrefix("-") == true })
-            #expect(values["budget"]?.allSatisfy { isDecimal4($0["value"]) && ["EUR", "USD", "DKK"].contains($0["currency"] as? String ?? "") } == true)
-            #expect(values["progress"]?.allSatisfy { ($0["value"] as? Int).map { (0...100).contains($0) } == true } == true)
+            #expect(
+                values["budget"]?.allSatisfy {
+                    isDecimal4($0["value"]) && ["EUR", "USD", "DKK"].contains($0["currency"] as? String ?? "")
+                } == true)
+            #expect(
+                values["progress"]?.allSatisfy { ($0["value"] as? Int).map { (0...100).contains($0) } == true } == true)
             #expect(values["effort"]?.allSatisfy { $0["value"] is Int } == true)
 
             for key in ["status", "labels"] {
-                #expect(values[key]?.allSatisfy { value in
-                    guard let option = value["value"] as? [String: Any] else { return false }
-                    return option["id"] is Int && option["text"] is String && option["status"] as? String == "active" && option["color"] is String
-                } == true)
+                #expect(
+                    values[key]?.allSatisfy { value in
+                        guard let option = value["value"] as? [String: Any] else { return false }
+                        return option["id"] is Int && option["text"] is String
+                            && option["status"] as? String == "active" && option["color"] is String
+                    } == true)
             }
             let statusSettings = (fields["status"]?["config"] as? [String: Any])?["settings"] as? [String: Any]
             #expect(statusSettings?["multiple"] as? Bool == false)
-            #expect((statusSettings?["options"] as? [[String: Any]])?.contains { $0["status"] as? String == "deleted" } == true)
+            #expect(
+                (statusSettings?["options"] as? [[String: Any]])?.contains { $0["status"] as? String == "deleted" }
+                    == true)
 
             let deadline = try #require(values["deadline"]?.first)
             for key in ["start", "start_utc"] { #expect(isTime(deadline[key])) }
-            for key in ["start_date", "start_time", "start_date_utc", "start_time_utc"] { #expect(deadline[key] is String) }
+            for key in ["start_date", "start_time", "start_date_utc", "start_time_utc"] {
+                #expect(deadline[key] is String)
+            }
             #expect(deadline["end"] == nil)
             let period = try #require(values["period"]?.first)
-            for key in ["start_utc", "end_utc", "end", "end_date_utc", "end_time_utc"] { #expect(period[key] is String, "\(key)") }
+            for key in ["start_utc", "end_utc", "end", "end_date_utc", "end_time_utc"] {
+                #expect(period[key] is String, "\(key)")
+            }
             let dayOff = try #require(values["day-off"]?.first)
             #expect(dayOff["start_date_utc"] is String)
             #expect(dayOff["start_time_utc"] is NSNull)
             #expect(dayOff["start_time"] is NSNull)
 
             let reference = try #require(values["client"]?.first?["value"] as? [String: Any])
-            for key in ["item_id", "app_item_id", "title", "link", "revision", "app"] { #expect(reference[key] != nil, "\(key)") }
+            for key in ["item_id", "app_item_id", "title", "link", "revision", "app"] {
+                #expect(reference[key] != nil, "\(key)")
+            }
             #expect((reference["app"] as? [String: Any])?["app_id"] as? Int == sim.simulator.appIDs()[1])
             let contact = try #require(values["owner"]?.first?["value"] as? [String: Any])
             #expect(contact["profile_id"] is Int)
             #expect(contact["name"] is String)
             let location = try #require(values["site"]?.first)
-            for key in ["value", "formatted", "street_address", "city", "country", "postal_code"] { #expect(location[key] is String) }
+            for key in ["value", "formatted", "street_address", "city", "country", "postal_code"] {
+                #expect(location[key] is String)
+            }
             #expect(location["lat"] is Double)
             #expect(location["lng"] is Double)
             let embed = try #require(values["website"]?.first)
@@ -96,11 +116,16 @@ struct FieldShapeTests {
                 #expect(file["file_id"] is Int)
                 #expect(file["name"] is String)
             }
-            #expect(values["email"]?.allSatisfy { $0["type"] is String && ($0["value"] as? String)?.contains("@") == true } == true)
+            #expect(
+                values["email"]?.allSatisfy { $0["type"] is String && ($0["value"] as? String)?.contains("@") == true }
+                    == true)
             #expect(values["phone"]?.allSatisfy { $0["type"] is String && $0["value"] is String } == true)
-            #expect(values["fax"]?.allSatisfy { ($0["uri"] as? String)?.hasPrefix("tel:") == true && $0["value"] is String } == true)
+            #expect(
+                values["fax"]?.allSatisfy { ($0["uri"] as? String)?.hasPrefix("tel:") == true && $0["value"] is String }
+                    == true)
             #expect(values["total"]?.allSatisfy { isDecimal4($0["value"]) } == true)
-            #expect(values["review-date"]?.allSatisfy { isTime($0["start_utc"]) && $0["start_date_utc"] is String } == true)
+            #expect(
+                values["review-date"]?.allSatisfy { isTime($0["start_utc"]) && $0["start_date_utc"] is String } == true)
 
             // Empty fields: some items lack some fields.
             let token = try await sim.userToken()
@@ -116,7 +141,8 @@ struct FieldShapeTests {
     @Test func fullViewFieldsCarryStatusAndTheWholeConfig() async throws {
         try await withSimulator { sim in
             let token = try await sim.userToken()
-            let short = try #require(sim.items(try await sim.filter(sim.projects, ["limit": 1, "sort_by": "item_id"], token: token)).first)
+            let short = try #require(
+                sim.items(try await sim.filter(sim.projects, ["limit": 1, "sort_by": "item_id"], token: token)).first)
             let itemID = try #require(short["item_id"] as? Int)
             let full = try await sim.get("/item/\(itemID)", token: token).object
             #expect(full["revision"] as? Int == short["revision"] as? Int)
@@ -135,7 +161,8 @@ struct FieldShapeTests {
                 #expect(trimmedConfig["mapping"] is NSNull)
                 #expect(
                     (try JSONSerialization.data(withJSONObject: trimmedConfig["settings"] ?? [:], options: .sortedKeys))
-                        == (try JSONSerialization.data(withJSONObject: config["settings"] ?? [:], options: .sortedKeys)))
+                        == (try JSONSerialization.data(withJSONObject: config["settings"] ?? [:], options: .sortedKeys))
+                )
                 #expect(
                     (try JSONSerialization.data(withJSONObject: trimmed["values"] ?? [], options: .sortedKeys))
                         == (try JSONSerialization.data(withJSONObject: field["values"] ?? [], options: .sortedKeys)))
@@ -152,8 +179,9 @@ struct FieldShapeTests {
             let token = try await sim.userToken()
             let app = try await sim.get("/app/\(sim.projects)", token: token).object
             let definitions = try #require(app["fields"] as? [[String: Any]])
-            #expect(definitions.compactMap { $0["type"] as? String }
-                == ["text", "question", "question", "state", "tag", "member", "video"])
+            #expect(
+                definitions.compactMap { $0["type"] as? String }
+                    == ["text", "question", "question", "state", "tag", "member", "video"])
             func settings(_ id: String) -> [String: Any] {
                 let field = definitions.first { $0["external_id"] as? String == id }
                 return (field?["config"] as? [String: Any])?["settings"] as? [String: Any] ?? [:]
@@ -165,16 +193,20 @@ struct FieldShapeTests {
             let (_, values) = try await collect(sim)
             for key in ["approved", "reasons"] {
                 #expect(values[key]?.isEmpty == false)
-                #expect(values[key]?.allSatisfy { value in
-                    guard let option = value["value"] as? [String: Any] else { return false }
-                    return option["id"] is Int && option["text"] is String && option["status"] as? String == "active"
-                } == true)
+                #expect(
+                    values[key]?.allSatisfy { value in
+                        guard let option = value["value"] as? [String: Any] else { return false }
+                        return option["id"] is Int && option["text"] is String
+                            && option["status"] as? String == "active"
+                    } == true)
             }
             #expect(values["stage"]?.allSatisfy { allowed.contains($0["value"] as? String ?? "") } == true)
             #expect(values["organization"]?.allSatisfy { $0["value"] is String } == true)
             #expect(values["assignee"]?.allSatisfy { $0["value"] is Int } == true)
             #expect(values["clip"]?.allSatisfy { $0["value"] is Int } == true)
-            for key in ["stage", "organization", "assignee", "clip"] { #expect(values[key]?.isEmpty == false, "\(key)") }
+            for key in ["stage", "organization", "assignee", "clip"] {
+                #expect(values[key]?.isEmpty == false, "\(key)")
+            }
         }
     }
 
@@ -194,7 +226,9 @@ struct FieldShapeTests {
             #expect(settings("budget")["allowed_currencies"] as? [String] == ["EUR", "USD", "DKK"])
             #expect(settings("total")["return_type"] as? String == "number")
             #expect(settings("review-date")["return_type"] as? String == "date")
-            #expect((settings("client")["referenced_apps"] as? [[String: Any]])?.first?["app_id"] as? Int == sim.simulator.appIDs()[1])
+            #expect(
+                (settings("client")["referenced_apps"] as? [[String: Any]])?.first?["app_id"] as? Int
+                    == sim.simulator.appIDs()[1])
         }
     }
 
@@ -224,12 +258,19 @@ struct FieldShapeTests {
         try await withSimulator { sim in
             let huge = String(repeating: "x", count: 200_000)
             let raw: [[String: Any]] = [
-                ["field_id": 1, "external_id": "title", "type": "text", "label": "Title", "status": "active", "config": [:],
-                 "values": [["value": "Raw item"]]],
-                ["field_id": 2, "external_id": "odd", "type": "hologram", "label": "Odd", "status": "active", "config": [:],
-                 "values": [["value": ["nested": [1, 2, 3]]], ["value": huge]]],
+                [
+                    "field_id": 1, "external_id": "title", "type": "text", "label": "Title", "status": "active",
+                    "config": [:],
+                    "values": [["value": "Raw item"]],
+                ],
+                [
+                    "field_id": 2, "external_id": "odd", "type": "hologram", "label": "Odd", "status": "active",
+                    "config": [:],
+                    "values": [["value": ["nested": [1, 2, 3]]], ["value": huge]],
+                ],
             ]
-            let itemID = try sim.simulator.createItem(appID: sim.projects, rawFields: try JSONSerialization.data(withJSONObject: raw))
+            let itemID = try sim.simulator.createItem(
+                appID: sim.projects, rawFields: try JSONSerialization.data(withJSONObject: raw))
             let token = try await sim.userToken()
             let item = try await sim.get("/item/\(itemID)", token: token).object
             #expect(item["title"] as? String == "Raw item")

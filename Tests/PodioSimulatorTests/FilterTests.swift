@@ -27,10 +27,12 @@ struct FilterTests {
             #expect(badSort.status == 400)
             let stringBool = try await sim.filter(app, ["sort_desc": "true"], token: token)
             #expect(stringBool.status == 400)
-            let emptyArray = try await sim.send(.POST, "/item/app/\(app)/filter/",
-                                                headers: [("Authorization", "OAuth2 \(token)")], body: Array("[]".utf8))
+            let emptyArray = try await sim.send(
+                .POST, "/item/app/\(app)/filter/",
+                headers: [("Authorization", "OAuth2 \(token)")], body: Array("[]".utf8))
             #expect(sim.items(emptyArray).count == 30)
-            let noBody = try await sim.send(.POST, "/item/app/\(app)/filter/", headers: [("Authorization", "OAuth2 \(token)")])
+            let noBody = try await sim.send(
+                .POST, "/item/app/\(app)/filter/", headers: [("Authorization", "OAuth2 \(token)")])
             #expect(noBody.status == 404)
             let count = try await sim.get("/item/app/\(app)/count", token: token)
             #expect(count.object["count"] as? Int == 120)
@@ -47,10 +49,12 @@ struct FilterTests {
             let ascending = sim.items(try await sim.filter(app, ["limit": 500, "sort_by": "item_id"], token: token))
             let ids = ascending.compactMap { $0["item_id"] as? Int }
             #expect(ids == ids.sorted())
-            let descending = sim.items(try await sim.filter(app, ["limit": 500, "sort_by": "item_id", "sort_desc": true], token: token))
+            let descending = sim.items(
+                try await sim.filter(app, ["limit": 500, "sort_by": "item_id", "sort_desc": true], token: token))
             #expect(descending.compactMap { $0["item_id"] as? Int } == ids.reversed())
             for desc in [false, true] {
-                let items = sim.items(try await sim.filter(app, ["limit": 500, "sort_by": "created_on", "sort_desc": desc], token: token))
+                let items = sim.items(
+                    try await sim.filter(app, ["limit": 500, "sort_by": "created_on", "sort_desc": desc], token: token))
                 let keys = items.map { ($0["created_on"] as? String ?? "", $0["item_id"] as? Int ?? 0) }
                 for (a, b) in zip(keys, keys.dropFirst()) {
                     if a.0 == b.0 {
@@ -74,7 +78,8 @@ struct FilterTests {
             let all = sim.items(try await sim.filter(app, ["limit": 500, "sort_by": "item_id"], token: token))
             let edits = all.compactMap { ($0["current_revision"] as? [String: Any])?["created_on"] as? String }
             let target = edits[edits.count / 2]
-            let exact = try await sim.filter(app, ["filters": ["last_edit_on": ["from": target, "to": target]], "limit": 500], token: token)
+            let exact = try await sim.filter(
+                app, ["filters": ["last_edit_on": ["from": target, "to": target]], "limit": 500], token: token)
             #expect(exact.status == 200)
             let expected = edits.filter { $0 == target }.count
             #expect(exact.object["filtered"] as? Int == expected)
@@ -84,11 +89,14 @@ struct FilterTests {
             }
             // A date-only `to` includes the whole day.
             let day = String(target.prefix(10))
-            let dayOnly = try await sim.filter(app, ["filters": ["last_edit_on": ["from": day, "to": day]], "limit": 500], token: token)
+            let dayOnly = try await sim.filter(
+                app, ["filters": ["last_edit_on": ["from": day, "to": day]], "limit": 500], token: token)
             #expect(dayOnly.object["filtered"] as? Int == edits.filter { $0.hasPrefix(day) }.count)
-            let from = try await sim.filter(app, ["filters": ["last_edit_on": ["from": target]], "limit": 500], token: token)
+            let from = try await sim.filter(
+                app, ["filters": ["last_edit_on": ["from": target]], "limit": 500], token: token)
             #expect(from.object["filtered"] as? Int == edits.filter { $0 >= target }.count)
-            let created = try await sim.filter(app, ["filters": ["created_on": ["to": "2024-01-31"]], "limit": 500], token: token)
+            let created = try await sim.filter(
+                app, ["filters": ["created_on": ["to": "2024-01-31"]], "limit": 500], token: token)
             let createdOn = all.compactMap { $0["created_on"] as? String }
             #expect(created.object["filtered"] as? Int == createdOn.filter { $0 <= "2024-01-31 23:59:59" }.count)
             let badDate = try await sim.filter(app, ["filters": ["last_edit_on": ["from": "2024-13-01"]]], token: token)
@@ -123,7 +131,8 @@ struct FilterTests {
             #expect(try await sim.get("/item/\(itemID)?mark_as_viewed=maybe", token: token).status == 400)
             #expect(try await sim.get("/item/1", token: token).status == 404)
 
-            let micro = sim.items(try await sim.filter(app, ["limit": 3], token: token, query: "?fields=items.view(micro)"))
+            let micro = sim.items(
+                try await sim.filter(app, ["limit": 3], token: token, query: "?fields=items.view(micro)"))
             #expect(micro.count == 3)
             for entry in micro {
                 #expect(Set(entry.keys) == ["item_id", "app_item_id", "title", "link", "revision"])
@@ -147,16 +156,21 @@ struct FilterTests {
             #expect(all.count == active.count + 1)
             #expect(all.contains { $0["status"] as? String == "inactive" })
             #expect(try await sim.get("/app/space/\(spaceID)/?include_inactive=yes", token: token).status == 400)
-            #expect(try await sim.get("/app/space/\(spaceID)/?include_inactive=true", token: token).array.count == all.count)
+            #expect(
+                try await sim.get("/app/space/\(spaceID)/?include_inactive=true", token: token).array.count == all.count
+            )
             #expect(try await sim.get("/app/v2/", token: token).array.count == 4)
             #expect(try await sim.get("/app/v2/?limit=10", token: token).array.count == 4)
             #expect(try await sim.get("/app/", token: token).array.count == 4)
             let leads = try await sim.get("/app/\(sim.simulator.appIDs()[1])", token: token).object
             #expect((leads["config"] as? [String: Any])?["name"] as? String == "Leads &amp; Clients")
             #expect(leads["url_label"] as? String == "leads-clients")
-            let items = try await sim.get("/item/app/\(sim.simulator.appIDs()[1])/count", token: token).object["count"] as? Int
+            let items =
+                try await sim.get("/item/app/\(sim.simulator.appIDs()[1])/count", token: token).object["count"] as? Int
             #expect(items == 25)
-            #expect(try await sim.get("/item/app/\(sim.simulator.appIDs()[3])/count", token: token).object["count"] as? Int == 0)
+            #expect(
+                try await sim.get("/item/app/\(sim.simulator.appIDs()[3])/count", token: token).object["count"] as? Int
+                    == 0)
         }
     }
 

@@ -8,8 +8,9 @@ struct MutationTests {
         try await withSimulator { sim in
             let token = try await sim.userToken()
             let app = sim.projects
-            let itemID = try #require(sim.items(try await sim.filter(app, ["limit": 1, "sort_by": "item_id"], token: token))
-                .first?["item_id"] as? Int)
+            let itemID = try #require(
+                sim.items(try await sim.filter(app, ["limit": 1, "sort_by": "item_id"], token: token))
+                    .first?["item_id"] as? Int)
             let before = try await sim.get("/item/\(itemID)", token: token).object
             let revision = try #require(before["revision"] as? Int)
             let start = podioTime(Date().addingTimeInterval(-1))
@@ -22,11 +23,17 @@ struct MutationTests {
             #expect(current["revision"] as? Int == revision + 1)
             let editedOn = try #require(current["created_on"] as? String)
             #expect(editedOn >= start)
-            let beforeValues = (before["fields"] as? [[String: Any]] ?? []).filter { $0["external_id"] as? String != "title" }
-            let afterValues = (after["fields"] as? [[String: Any]] ?? []).filter { $0["external_id"] as? String != "title" }
-            #expect(NSArray(array: beforeValues) != NSArray(array: afterValues), "an edit changes at least one other value")
+            let beforeValues = (before["fields"] as? [[String: Any]] ?? []).filter {
+                $0["external_id"] as? String != "title"
+            }
+            let afterValues = (after["fields"] as? [[String: Any]] ?? []).filter {
+                $0["external_id"] as? String != "title"
+            }
+            #expect(
+                NSArray(array: beforeValues) != NSArray(array: afterValues), "an edit changes at least one other value")
 
-            let recent = try await sim.filter(app, ["filters": ["last_edit_on": ["from": start]], "sort_by": "last_edit_on"], token: token)
+            let recent = try await sim.filter(
+                app, ["filters": ["last_edit_on": ["from": start]], "sort_by": "last_edit_on"], token: token)
             #expect(sim.items(recent).compactMap { $0["item_id"] as? Int } == [itemID])
 
             try sim.simulator.comment(itemID: itemID)
@@ -70,7 +77,9 @@ struct MutationTests {
             #expect((try JSONSerialization.jsonObject(with: Data(paged.body)) as? [[String: Any]])?.count == 1)
             #expect(try await sim.get("/comment/item/\(itemID)/?limit=0", token: token).status == 400)
             // Edit and delete over HTTP: comment_count follows, the revision does not move.
-            #expect(try await sim.json("/_sim/comments/\(commentID)", ["text": "Changed"] as [String: Any], method: .PUT).status == 204)
+            #expect(
+                try await sim.json("/_sim/comments/\(commentID)", ["text": "Changed"] as [String: Any], method: .PUT)
+                    .status == 204)
             #expect(sim.simulator.comments(itemID: itemID).last?.text == "Changed")
             #expect(try await sim.send(.DELETE, "/_sim/comments/\(commentID)").status == 204)
             let after = try await sim.get("/item/\(itemID)", token: token).object
@@ -87,7 +96,9 @@ struct MutationTests {
             let plain = sim.items(try await sim.filter(sim.projects, ["limit": 1, "sort_by": "item_id"], token: token))
             #expect(plain.first?["files"] == nil)
             let withFiles = sim.items(
-                try await sim.filter(sim.projects, ["limit": 1, "sort_by": "item_id"], token: token, query: "?fields=items.fields(files)"))
+                try await sim.filter(
+                    sim.projects, ["limit": 1, "sort_by": "item_id"], token: token, query: "?fields=items.fields(files)"
+                ))
             #expect((withFiles.first?["files"] as? [[String: Any]])?.count == 1)
             try sim.simulator.removeFile(fileID: fileID)
             #expect(try await sim.get("/item/\(itemID)", token: token).object["file_count"] as? Int == 0)
@@ -132,11 +143,16 @@ struct MutationTests {
             let deleted = (after["fields"] as? [[String: Any]])?.first { $0["field_id"] as? Int == amount }
             #expect(deleted?["status"] as? String == "deleted")
             let items = sim.items(try await sim.filter(app, ["limit": 500], token: token))
-            #expect(!items.contains { ($0["fields"] as? [[String: Any]] ?? []).contains { $0["field_id"] as? Int == amount } })
+            #expect(
+                !items.contains {
+                    ($0["fields"] as? [[String: Any]] ?? []).contains { $0["field_id"] as? Int == amount }
+                })
 
             let added = try sim.simulator.addField(appID: app, type: "number", label: "Score", externalID: "score")
-            let option = try sim.simulator.addCategoryOption(appID: app, fieldID: try #require(
-                fields.first { $0["external_id"] as? String == "status" }?["field_id"] as? Int), text: "New option")
+            let option = try sim.simulator.addCategoryOption(
+                appID: app,
+                fieldID: try #require(
+                    fields.first { $0["external_id"] as? String == "status" }?["field_id"] as? Int), text: "New option")
             #expect(option == 6)
             try sim.simulator.renameField(appID: app, fieldID: added, label: "Score (renamed)", externalID: "score-2")
             let third = try await sim.get("/app/\(app)", token: token).object
@@ -152,7 +168,8 @@ struct MutationTests {
             #expect(freshFields.contains { $0["field_id"] as? Int == added })
             #expect(fresh["revision"] as? Int == 0)
 
-            let viaHTTP = try await sim.json("/_sim/apps/\(app)/fields", ["type": "text", "label": "Via HTTP", "external_id": "via-http"])
+            let viaHTTP = try await sim.json(
+                "/_sim/apps/\(app)/fields", ["type": "text", "label": "Via HTTP", "external_id": "via-http"])
             let fieldID = try #require(viaHTTP.object["field_id"] as? Int)
             #expect(try await sim.send(.DELETE, "/_sim/apps/\(app)/fields/\(fieldID)").status == 204)
 
@@ -173,7 +190,8 @@ struct MutationTests {
             #expect(try await sim.get("/item/\(itemID)", token: token).object["title"] as? String == "Hello")
             #expect(try await sim.get("/item/app/\(sim.projects)/count", token: token).object["count"] as? Int == 124)
 
-            let app = try await sim.json("/_sim/apps", ["name": "Simple & Co", "url_label": "simple-co", "item_count": 7, "fields": "simple"])
+            let app = try await sim.json(
+                "/_sim/apps", ["name": "Simple & Co", "url_label": "simple-co", "item_count": 7, "fields": "simple"])
             let appID = try #require(app.object["app_id"] as? Int)
             let listed = try await sim.send(.GET, "/_sim/apps").array
             let entry = try #require(listed.first { $0["app_id"] as? Int == appID })

@@ -53,20 +53,24 @@ struct SimHarness: Sendable {
         try await simulator.shutdown()
     }
 
-    func send(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-              client: HTTPClient = .shared) async throws -> Reply {
+    func send(
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+        client: HTTPClient = .shared
+    ) async throws -> Reply {
         var request = HTTPClientRequest(url: url + path)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await client.execute(request, timeout: .seconds(30))
         let collected = try await response.body.collect(upTo: 256 * 1024 * 1024)
-        return Reply(status: Int(response.status.code), headers: response.headers, body: Array(collected.readableBytesView))
+        return Reply(
+            status: Int(response.status.code), headers: response.headers, body: Array(collected.readableBytesView))
     }
 
     func form(_ path: String, _ fields: [(String, String)]) async throws -> Reply {
         let text = fields.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
-        return try await send(.POST, path, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(text.utf8))
+        return try await send(
+            .POST, path, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(text.utf8))
     }
 
     func json(_ path: String, _ value: Any, token: String? = nil, method: HTTPMethod = .POST) async throws -> Reply {
@@ -84,20 +88,24 @@ struct SimHarness: Sendable {
 
     /// A user token from the password grant (form body).
     func userToken() async throws -> String {
-        let reply = try await form("/oauth/token", [
-            ("grant_type", "password"), ("client_id", config.clientID), ("client_secret", config.clientSecret),
-            ("username", config.username), ("password", config.password),
-        ])
+        let reply = try await form(
+            "/oauth/token",
+            [
+                ("grant_type", "password"), ("client_id", config.clientID), ("client_secret", config.clientSecret),
+                ("username", config.username), ("password", config.password),
+            ])
         #expect(reply.status == 200)
         return try #require(reply.object["access_token"] as? String)
     }
 
     /// An app token from the app grant (form body).
     func appToken(_ appID: Int) async throws -> String {
-        let reply = try await form("/oauth/token", [
-            ("grant_type", "app"), ("client_id", config.clientID), ("client_secret", config.clientSecret),
-            ("app_id", String(appID)), ("app_token", simulator.appToken(appID: appID) ?? ""),
-        ])
+        let reply = try await form(
+            "/oauth/token",
+            [
+                ("grant_type", "app"), ("client_id", config.clientID), ("client_secret", config.clientSecret),
+                ("app_id", String(appID)), ("app_token", simulator.appToken(appID: appID) ?? ""),
+            ])
         #expect(reply.status == 200)
         return try #require(reply.object["access_token"] as? String)
     }
@@ -118,8 +126,10 @@ struct SimHarness: Sendable {
 
 /// Runs `body` with a started simulator and always shuts it down, holding `slots` of the
 /// suite's shared gate (`TestSlots`).
-func withSimulator(_ adjust: (inout PodioSimulator.Configuration) -> Void = { _ in }, slots: Int = 1,
-                   _ body: (SimHarness) async throws -> Void) async throws {
+func withSimulator(
+    _ adjust: (inout PodioSimulator.Configuration) -> Void = { _ in }, slots: Int = 1,
+    _ body: (SimHarness) async throws -> Void
+) async throws {
     try await TestSlots.with(weight: slots) {
         let harness = try await SimHarness.start(adjust)
         do {

@@ -10,31 +10,38 @@ import Testing
 @Suite("Token endpoint modes")
 struct TokenEndpointModeTests {
     func passwordGrant(_ sim: SimHarness) async throws -> Reply {
-        try await sim.json("/oauth/token/v2", [
-            "grant_type": "password", "client_id": sim.config.clientID, "client_secret": sim.config.clientSecret,
-            "username": sim.config.username, "password": sim.config.password,
-        ])
+        try await sim.json(
+            "/oauth/token/v2",
+            [
+                "grant_type": "password", "client_id": sim.config.clientID, "client_secret": sim.config.clientSecret,
+                "username": sim.config.username, "password": sim.config.password,
+            ])
     }
 
     @Test func twoStepVerificationAnswers200WithANonceAndNoToken() async throws {
         try await withSimulator({ $0.twoStepVerification = true }) { sim in
             for reply in [
                 try await passwordGrant(sim),
-                try await sim.form("/oauth/token", [
-                    ("grant_type", "password"), ("client_id", sim.config.clientID),
-                    ("client_secret", sim.config.clientSecret), ("username", sim.config.username),
-                    ("password", sim.config.password),
-                ]),
+                try await sim.form(
+                    "/oauth/token",
+                    [
+                        ("grant_type", "password"), ("client_id", sim.config.clientID),
+                        ("client_secret", sim.config.clientSecret), ("username", sim.config.username),
+                        ("password", sim.config.password),
+                    ]),
             ] {
                 #expect(reply.status == 200)
                 #expect(Set(reply.object.keys) == ["server_nonce"], "\(reply.text)")
                 #expect((reply.object["server_nonce"] as? String)?.count == 32)
             }
             // A wrong password is still refused as such; app grants are not concerned.
-            let wrong = try await sim.json("/oauth/token/v2", [
-                "grant_type": "password", "client_id": sim.config.clientID, "client_secret": sim.config.clientSecret,
-                "username": sim.config.username, "password": "not-it",
-            ])
+            let wrong = try await sim.json(
+                "/oauth/token/v2",
+                [
+                    "grant_type": "password", "client_id": sim.config.clientID,
+                    "client_secret": sim.config.clientSecret,
+                    "username": sim.config.username, "password": "not-it",
+                ])
             #expect(wrong.status == 400 && wrong.errorCode == "invalid_grant")
             _ = try await sim.appToken(sim.projects)
             let stats = sim.simulator.stats()
@@ -68,10 +75,13 @@ struct TokenEndpointModeTests {
             let wait = description.split(separator: " ").compactMap { Int($0) }.first
             #expect(wait.map { (299...300).contains($0) } == true, "\(description)")
             // Every grant type, form or JSON, and the API quota is untouched.
-            let app = try await sim.form("/oauth/token", [
-                ("grant_type", "app"), ("client_id", sim.config.clientID), ("client_secret", sim.config.clientSecret),
-                ("app_id", String(sim.projects)), ("app_token", sim.simulator.appToken(appID: sim.projects) ?? ""),
-            ])
+            let app = try await sim.form(
+                "/oauth/token",
+                [
+                    ("grant_type", "app"), ("client_id", sim.config.clientID),
+                    ("client_secret", sim.config.clientSecret),
+                    ("app_id", String(sim.projects)), ("app_token", sim.simulator.appToken(appID: sim.projects) ?? ""),
+                ])
             #expect(app.status == 420)
             #expect(sim.simulator.stats().tokenGrants.isEmpty)
             #expect(sim.simulator.stats().rateLimitErrors == 2)

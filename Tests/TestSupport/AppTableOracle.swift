@@ -53,7 +53,8 @@ public enum AppTableOracle {
         }
         guard let tableName = appRow["table_name"] else { return ["\(a): podio.apps.table_name is NULL"] }
         let table = "podio_apps." + quote(tableName)
-        guard try db.query("SELECT to_regclass($1) IS NOT NULL AS present", [table]).first?.bool("present") == true else {
+        guard try db.query("SELECT to_regclass($1) IS NOT NULL AS present", [table]).first?.bool("present") == true
+        else {
             return ["\(a): table \(table) does not exist"]
         }
         var actualTypes: [String: String] = [:]
@@ -71,7 +72,8 @@ public enum AppTableOracle {
         var mapped: [FieldPart: String] = [:]
         var kept: Set<String> = []
         let mapping = try db.query(
-            "SELECT field_id::text AS field_id, part, column_name, state FROM podio.app_columns WHERE app_id = $1", [app.id])
+            "SELECT field_id::text AS field_id, part, column_name, state FROM podio.app_columns WHERE app_id = $1",
+            [app.id])
         for entry in mapping.rows {
             guard let fieldID = entry.int("field_id"), let part = entry["part"], let name = entry["column_name"] else {
                 lines.append("\(a): a row of podio.app_columns has a NULL field_id, part or column_name")
@@ -81,7 +83,9 @@ public enum AppTableOracle {
             // `stale`: a user's view blocked a type change; the column type is then checked below.
             case "active", "stale": mapped[FieldPart(field: fieldID, part: part)] = name
             case "kept": kept.insert(name)
-            default: lines.append("\(a) field \(fieldID) part \(part): state \(entry["state"] ?? "NULL") in podio.app_columns")
+            default:
+                lines.append(
+                    "\(a) field \(fieldID) part \(part): state \(entry["state"] ?? "NULL") in podio.app_columns")
             }
         }
 
@@ -90,8 +94,11 @@ public enum AppTableOracle {
         // yet (added in Podio since the definition was last read), loses nothing: it is not
         // required until the mirror reads the definition again.
         let definedInMirror = Set(
-            try db.query("SELECT field_id::text AS field_id FROM podio.app_fields WHERE app_id = $1 AND status = 'active'", [app.id])
-                .rows.compactMap { $0.int("field_id") })
+            try db.query(
+                "SELECT field_id::text AS field_id FROM podio.app_fields WHERE app_id = $1 AND status = 'active'",
+                [app.id]
+            )
+            .rows.compactMap { $0.int("field_id") })
         func hasValues(_ field: TruthField) -> Bool {
             app.items.contains { item in ((item.values[field.id] as? [Any])?.isEmpty == false) }
         }
@@ -131,7 +138,8 @@ public enum AppTableOracle {
                 continue
             }
             guard type == column.rule.sqlType.rawValue else {
-                lines.append("\(a) column \(quote(column.name)): type \(type), expected \(column.rule.sqlType.rawValue)")
+                lines.append(
+                    "\(a) column \(quote(column.name)): type \(type), expected \(column.rule.sqlType.rawValue)")
                 continue
             }
             readable.append(column)
@@ -170,7 +178,8 @@ public enum AppTableOracle {
                 let mirror = canonical(actual[index + 1], column: column, live: live)
                 if !same(mirror, podio) {
                     differing[column.name, default: []].append(
-                        "\(a) item \(item.id) column \(quote(column.name)): mirror \(show(mirror, column)), podio \(show(podio, column))")
+                        "\(a) item \(item.id) column \(quote(column.name)): mirror \(show(mirror, column)), podio \(show(podio, column))"
+                    )
                 }
             }
         }
@@ -214,7 +223,9 @@ extension AppTableOracle {
                 guard let id = AppTableOracle.plainInt(appObject["app_id"]) else { continue }
                 var fields: [TruthField] = []
                 for case let definition as [String: Any] in (appObject["fields"] as? [Any]) ?? [] {
-                    guard let field = TruthField(definition), !fields.contains(where: { $0.id == field.id }) else { continue }
+                    guard let field = TruthField(definition), !fields.contains(where: { $0.id == field.id }) else {
+                        continue
+                    }
                     fields.append(field)
                 }
                 var items: [TruthItem] = []
@@ -617,7 +628,9 @@ extension AppTableOracle {
         }
         var exponent = 0
         if allowExponent, let mark = bytes.firstIndex(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
-            guard let value = Int(String(decoding: bytes[(mark + 1)...], as: UTF8.self)), abs(value) <= 1_000 else { return nil }
+            guard let value = Int(String(decoding: bytes[(mark + 1)...], as: UTF8.self)), abs(value) <= 1_000 else {
+                return nil
+            }
             exponent = value
             bytes = bytes[..<mark]
         }
@@ -625,7 +638,7 @@ extension AppTableOracle {
         let whole = dot.map { bytes[..<$0] } ?? bytes
         let fraction = dot.map { bytes[($0 + 1)...] } ?? []
         guard !whole.isEmpty, whole.allSatisfy({ isDigit($0) }), dot == nil || !fraction.isEmpty,
-              fraction.allSatisfy({ isDigit($0) })
+            fraction.allSatisfy({ isDigit($0) })
         else { return nil }
         var digits = Array(whole) + Array(fraction)
         var scale = fraction.count - exponent
@@ -682,8 +695,8 @@ extension AppTableOracle {
     static func calendarDate(_ text: String) -> String? {
         let bytes = Array(text.utf8)
         guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-              let year = number(bytes, 0..<4), let month = number(bytes, 5..<7), let day = number(bytes, 8..<10),
-              year >= 1, (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year)
+            let year = number(bytes, 0..<4), let month = number(bytes, 5..<7), let day = number(bytes, 8..<10),
+            year >= 1, (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year)
         else { return nil }
         return text
     }
@@ -692,9 +705,9 @@ extension AppTableOracle {
     static func timestamp(_ text: String) -> String? {
         let bytes = Array(text.utf8)
         guard bytes.count == 19, calendarDate(String(decoding: bytes[0..<10], as: UTF8.self)) != nil,
-              bytes[10] == UInt8(ascii: " "), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
-              let hour = number(bytes, 11..<13), let minute = number(bytes, 14..<16), let second = number(bytes, 17..<19),
-              hour < 24, minute < 60, second < 60
+            bytes[10] == UInt8(ascii: " "), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+            let hour = number(bytes, 11..<13), let minute = number(bytes, 14..<16), let second = number(bytes, 17..<19),
+            hour < 24, minute < 60, second < 60
         else { return nil }
         return text + ".000000"
     }
@@ -735,7 +748,8 @@ extension AppTableOracle {
     /// A JSON array of the elements (quoted as JSON strings, or written as they are), null for
     /// nil: the canonical text of array columns on both sides.
     static func jsonArray(_ elements: [String?], quoted: Bool) -> String {
-        "[" + elements.map { element in element.map { quoted ? jsonString($0) : $0 } ?? "null" }.joined(separator: ",") + "]"
+        "[" + elements.map { element in element.map { quoted ? jsonString($0) : $0 } ?? "null" }.joined(separator: ",")
+            + "]"
     }
 
     static func jsonString(_ text: String) -> String {
@@ -766,7 +780,8 @@ extension AppTableOracle {
     /// JSON with sorted keys, written by Foundation from a parsed value: both sides go through
     /// the same parser and writer, so only their content decides.
     static func canonicalJSON(_ value: Any) -> String? {
-        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]) else {
+        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+        else {
             return nil
         }
         return String(decoding: data, as: UTF8.self)

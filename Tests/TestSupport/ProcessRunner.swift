@@ -19,7 +19,9 @@ public enum ProcessRunner {
         // …/debug/podio-mirrorPackageTests.xctest (a file on Linux)
         while url.pathComponents.count > 1 {
             url = url.deletingLastPathComponent()
-            if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("podio-mirror").path) { return url }
+            if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("podio-mirror").path) {
+                return url
+            }
         }
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug")
     }

@@ -19,7 +19,8 @@ public struct TestDatabase: Sendable {
     /// Creates an empty database with a unique name.
     public static func create(prefix: String = "pm") async throws -> TestDatabase {
         guard let server = serverURL else {
-            throw PGError(kind: .connectionFailed, message: "DATABASE_URL is not set: run the tests through `make test`")
+            throw PGError(
+                kind: .connectionFailed, message: "DATABASE_URL is not set: run the tests through `make test`")
         }
         let name = "\(prefix)_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased())"
         let admin = try await PGConnection.connect(server, logger: logger)
@@ -35,7 +36,8 @@ public struct TestDatabase: Sendable {
 
     /// Drops the database (ends its other connections first).
     public func drop() async {
-        guard let server = Self.serverURL, let admin = try? await PGConnection.connect(server, logger: Self.logger) else { return }
+        guard let server = Self.serverURL, let admin = try? await PGConnection.connect(server, logger: Self.logger)
+        else { return }
         defer { admin.close() }
         _ = try? await admin.run { try $0.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)") }
     }

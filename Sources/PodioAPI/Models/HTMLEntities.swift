@@ -16,7 +16,9 @@ public enum HTMLEntities {
                 var decoded: Character?
                 if let c = named[entity] {
                     decoded = c
-                } else if entity.hasPrefix("#x") || entity.hasPrefix("#X"), let v = UInt32(entity.dropFirst(2), radix: 16) {
+                } else if entity.hasPrefix("#x") || entity.hasPrefix("#X"),
+                    let v = UInt32(entity.dropFirst(2), radix: 16)
+                {
                     decoded = Unicode.Scalar(v).map(Character.init)
                 } else if entity.hasPrefix("#"), let v = UInt32(entity.dropFirst()) {
                     decoded = Unicode.Scalar(v).map(Character.init)

@@ -34,7 +34,8 @@ public struct PodioItem: Sendable {
         if let range = members["current_revision"], raw[range.lowerBound] == UInt8(ascii: "{") {
             revisionMembers = try JSONScanner.objectMembers(raw[range])
         }
-        revision = slice("revision", in: revisionMembers).flatMap(Self.integer)
+        revision =
+            slice("revision", in: revisionMembers).flatMap(Self.integer)
             ?? slice("revision", in: members).flatMap(Self.integer) ?? 0
         lastEditOn = slice("created_on", in: revisionMembers).flatMap(Self.string).flatMap(PodioTime.parse)
         createdOn = slice("created_on", in: members).flatMap(Self.string).flatMap(PodioTime.parse)
