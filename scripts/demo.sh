@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: a simulated Podio, a throwaway PostgreSQL (from with-postgres.sh), a full sync, some
-# edits and deletions in the simulator, a delta sync, `status`, and queries on the app tables.
+# edits and deletions in the simulator, a delta sync, `status`, queries on the app tables, and an
+# edit arriving through a webhook.
 #
 #   make demo        (builds, then runs this inside scripts/with-postgres.sh)
 set -euo pipefail
@@ -16,9 +17,17 @@ export PGDATABASE="$db"
 export DATABASE_URL="postgresql:///$db?host=${PGHOST}&port=${PGPORT}&user=${PGUSER}"
 
 log=$(mktemp)
-"$bin/podio-simulator" --port 0 --items 2000 >"$log" 2>&1 &
+"$bin/podio-simulator" --port 0 --items 2000 --allow-loopback-hooks >"$log" 2>&1 &
 sim=$!
-trap 'kill "$sim" 2>/dev/null; wait "$sim" 2>/dev/null; rm -f "$log"' EXIT
+worker=
+runlog=$(mktemp)
+cleanup() {
+    if [ -n "$worker" ]; then kill "$worker" 2>/dev/null || true; wait "$worker" 2>/dev/null || true; fi
+    kill "$sim" 2>/dev/null || true
+    wait "$sim" 2>/dev/null || true
+    rm -f "$log" "$runlog"
+}
+trap cleanup EXIT
 for _ in $(seq 1 100); do grep -q "listening on" "$log" && break; sleep 0.1; done
 url=$(grep -o 'http://[0-9.:]*' "$log" | head -1)
 [ -n "$url" ] || { cat "$log" >&2; echo "demo: the simulator did not start" >&2; exit 69; }
@@ -58,4 +67,39 @@ step "Query 2: budget per month of the deadline, in EUR"
 psql -c "SELECT date_trunc('month', deadline)::date AS month, sum(budget) AS budget
          FROM podio_apps.projects WHERE budget_currency = 'EUR' AND deadline IS NOT NULL
          GROUP BY 1 ORDER BY 1 LIMIT 6"
+
+# Webhooks: the scheduler's listener receives Podio's events (here on loopback; against Podio, a
+# public HTTPS URL in front of it, see the README's "Webhooks").
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+step "podio-mirror run --every 1h --listen 127.0.0.1:$port   (in the background), then hooks install"
+"$bin/podio-mirror" run --every 1h --reconcile-every 1h --listen "127.0.0.1:$port" 2>"$runlog" &
+worker=$!
+runs=$(psql -Atc "SELECT count(*) FROM podio.sync_runs")
+for _ in $(seq 1 300); do
+    [ "$(psql -Atc "SELECT count(*) FROM podio.sync_runs WHERE status <> 'running'")" -gt "$runs" ] && break
+    sleep 0.1
+done
+"$bin/podio-mirror" hooks install --url "http://127.0.0.1:$port" | tail -n 1   # (one line per hook above it)
+item=$(psql -Atc "SELECT item_id FROM podio.items WHERE app_id = $projects AND deleted_at IS NULL ORDER BY item_id LIMIT 1")
+title="Edited in Podio at $(date -u +%H:%M:%S)"
+step "Meanwhile in Podio: item $item renamed to \"$title\"; Podio posts item.update to the receiver"
+curl -sf -X POST "$url/_sim/items/$item/edit" -H 'Content-Type: application/json' -d "{\"title\":\"$title\"}" >/dev/null
+start=$(date +%s%N)
+arrived=
+for _ in $(seq 1 1000); do
+    if [ "$(psql -Atc "SELECT count(*) FROM podio_apps.projects WHERE item_id = $item AND title = '$title'")" = 1 ]; then
+        arrived=$(( ($(date +%s%N) - start) / 1000000 )); break
+    fi
+    sleep 0.01
+done
+if [ -n "$arrived" ]; then
+    echo "The edit was in podio_apps.projects ${arrived} ms after Podio answered it (one GET /item, no listing)."
+else
+    echo "The edit did not arrive within 10 s; the receiver's log:"; cat "$runlog"
+fi
+psql -c "SELECT item_id, title, revision FROM podio_apps.projects WHERE item_id = $item"
+kill "$worker" 2>/dev/null || true
+wait "$worker" 2>/dev/null || true
+worker=
+
 step "Done. The demo's database and simulator stop now."
