@@ -33,6 +33,23 @@ struct HooksCommand: AsyncParsableCommand {
         }
     }
 
+    /// Runs `body` with a `HookManager` over a client of its own, shut down after it.
+    static func withManager(
+        _ global: GlobalOptions, _ body: (HookManager) async throws -> [HookLine]
+    ) async throws -> [HookLine] {
+        let settings = try global.settings()
+        let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
+        let manager = HookManager(settings: settings, transport: transport, logger: global.logger("podio-mirror.hooks"))
+        let result: Result<[HookLine], any Error>
+        do {
+            result = .success(try await body(manager))
+        } catch {
+            result = .failure(error)
+        }
+        try? await transport.shutdown()
+        return try result.get()
+    }
+
     static func print(_ lines: [HookLine], json: Bool, withAction: Bool) throws {
         if json {
             try CommandRunner.printJSON(lines.map(Row.init))
@@ -82,15 +99,8 @@ struct HooksInstallCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CommandRunner.execute {
-            let logger = global.logger("podio-mirror.hooks")
-            let settings = try global.settings()
-            let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
-            let manager = HookManager(settings: settings, transport: transport, logger: logger)
-            let result = await Result(catching: {
-                try await manager.install(url: url, wait: DurationParser.seconds(wait) ?? 15)
-            })
-            try? await transport.shutdown()
-            let lines = try result.get()
+            let seconds = DurationParser.seconds(wait) ?? 15
+            let lines = try await HooksCommand.withManager(global) { try await $0.install(url: url, wait: seconds) }
             try HooksCommand.print(lines, json: json, withAction: true)
             let pending = lines.filter { $0.mirrorStatus != "verified" }
             if pending.isEmpty {
@@ -124,13 +134,7 @@ struct HooksListCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CommandRunner.execute {
-            let logger = global.logger("podio-mirror.hooks")
-            let settings = try global.settings()
-            let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
-            let manager = HookManager(settings: settings, transport: transport, logger: logger)
-            let result = await Result(catching: { try await manager.list() })
-            try? await transport.shutdown()
-            let lines = try result.get()
+            let lines = try await HooksCommand.withManager(global) { try await $0.list() }
             try HooksCommand.print(lines, json: json, withAction: false)
             if lines.isEmpty && !json {
                 CommandRunner.print("no hooks (`podio-mirror hooks install --url URL` registers them)")
@@ -151,25 +155,9 @@ struct HooksRemoveCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CommandRunner.execute {
-            let logger = global.logger("podio-mirror.hooks")
-            let settings = try global.settings()
-            let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
-            let manager = HookManager(settings: settings, transport: transport, logger: logger)
-            let result = await Result(catching: { try await manager.remove() })
-            try? await transport.shutdown()
-            let lines = try result.get()
+            let lines = try await HooksCommand.withManager(global) { try await $0.remove() }
             try HooksCommand.print(lines, json: json, withAction: true)
             if !json { CommandRunner.print("\(lines.count) hook\(lines.count == 1 ? "" : "s") removed") }
-        }
-    }
-}
-
-extension Result where Failure == any Error {
-    init(catching body: () async throws -> Success) async {
-        do {
-            self = .success(try await body())
-        } catch {
-            self = .failure(error)
         }
     }
 }
