@@ -3,9 +3,9 @@ import LibPQ
 import Logging
 import PodioAPI
 
-/// The connections, quota ledger and Podio clients of work outside a recorded run: the webhook
-/// event worker of `run` and the `hooks` commands. Every call goes through the ledger like a
-/// run's; item writes made here carry no run id (`run_id` 0).
+/// The connections, quota ledger and Podio clients of the engine's work: a sync run, the webhook
+/// event worker of `run` and the `hooks` commands. Every call goes through the ledger; item
+/// writes made outside a recorded run carry no run id (`run_id` 0).
 struct EngineSession {
     let db: PGConnection
     let ledgerDB: PGConnection
@@ -22,7 +22,7 @@ struct EngineSession {
         do {
             try await db.run { db in
                 try SchemaMigrator.requireCurrent(db)
-                try db.execute("SET jit = off")
+                try MirrorStore(db: db).prepareRunSession()
             }
             let ledgerDB = try await PGConnection.connect(
                 settings.databaseURL, applicationName: "podio-mirror ledger", logger: logger)
@@ -32,9 +32,9 @@ struct EngineSession {
                 logger: logger)
             let access = PodioAccess(
                 settings: settings, apiKey: apiKey, transport: transport,
-                tokenStore: PostgresTokenStore(db: ledgerDB, coolDown: settings.quota.coolDown, logger: logger),
-                gate: ledger,
-                logger: logger)
+                tokenStore: PostgresTokenStore(
+                    db: ledgerDB, coolDown: settings.quota.coolDown, clock: clock, logger: logger),
+                gate: ledger, clock: clock, logger: logger)
             return EngineSession(db: db, ledgerDB: ledgerDB, ledger: ledger, access: access)
         } catch {
             db.close()
@@ -60,24 +60,5 @@ struct EngineSession {
         context.hookDeltaThreshold = settings.hookDeltaThreshold
         context.commentsEnabled = settings.comments
         return context
-    }
-}
-
-extension SyncCoordinator {
-    /// Applies the queued webhook events (the event worker of `run`): nothing when the queue is
-    /// empty (one query, no call to Podio) or another process is draining it.
-    public func drainHookEvents(maxWait: Double = 60) async throws -> HookDrainSummary {
-        let pending = try await PGConnection.connect(
-            settings.databaseURL, applicationName: "podio-mirror hooks", logger: logger)
-        let count = try await pending.run { try MirrorStore(db: $0).pendingHookEventCount() }
-        pending.close()
-        guard count > 0 else { return HookDrainSummary() }
-        let session = try await EngineSession.open(
-            settings: settings, transport: transport, clock: clock, metrics: metrics, maxWait: maxWait,
-            applicationName: "podio-mirror hooks", logger: logger)
-        defer { session.close() }
-        let context = session.context(
-            settings: settings, clock: clock, metrics: metrics, maxWait: maxWait, logger: logger)
-        return await context.drainHookEvents()
     }
 }

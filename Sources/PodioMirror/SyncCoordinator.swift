@@ -53,20 +53,11 @@ public final class SyncCoordinator: Sendable {
     private func recordedRun(_ options: SyncOptions, kindName: String, started: ContinuousClock.Instant) async throws
         -> RunSummary
     {
-        let apiKey = try settings.requireAPIKey()
-        let db = try await openSession()
-        defer { db.close() }
-        let ledgerDB = try await PGConnection.connect(
-            settings.databaseURL, applicationName: "podio-mirror ledger", logger: logger)
-        defer { ledgerDB.close() }
-        let ledger = QuotaLedger(
-            db: ledgerDB, policy: settings.quota, clock: clock,
-            deadline: clock.now().addingTimeInterval(options.maxWait), metrics: metrics, logger: logger)
-        let access = PodioAccess(
-            settings: settings, apiKey: apiKey, transport: transport,
-            tokenStore: PostgresTokenStore(
-                db: ledgerDB, coolDown: settings.quota.coolDown, clock: clock, logger: logger),
-            gate: ledger, clock: clock, logger: logger)
+        let session = try await EngineSession.open(
+            settings: settings, transport: transport, clock: clock, metrics: metrics, maxWait: options.maxWait,
+            applicationName: "podio-mirror sync", logger: logger)
+        defer { session.close() }
+        let (db, ledger, access) = (session.db, session.ledger, session.access)
         let selected = try await resolveAppsOrRecord(
             options: options, kindName: kindName, access: access, db: db, ledger: ledger)
         var plan = try await plan(selected, options: options, db: db)
@@ -139,22 +130,6 @@ public final class SyncCoordinator: Sendable {
                 fix: "the next run after \(PodioTime.format(until)) UTC continues where this one stopped")
         }
         return summary
-    }
-
-    /// The run's connection: the schema is current and the session is set for page writes.
-    private func openSession() async throws -> PGConnection {
-        let db = try await PGConnection.connect(
-            settings.databaseURL, applicationName: "podio-mirror sync", logger: logger)
-        do {
-            try await db.run { db in
-                try SchemaMigrator.requireCurrent(db)
-                try MirrorStore(db: db).prepareRunSession()
-            }
-        } catch {
-            db.close()
-            throw error
-        }
-        return db
     }
 
     /// The quota's pace per app: a delta of every app (each at what its recent deltas took) per
