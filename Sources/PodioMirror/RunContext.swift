@@ -23,7 +23,8 @@ final class RunContext {
     /// When the run began: its passes include everything Podio stamped up to this second.
     let startedAt: Date
     private(set) var writeSeconds = 0.0
-    private var current: AppRunSummary?
+    /// The summary of the app being synced (the walks add to it).
+    var current: AppRunSummary?
     /// The definition read in this run (a dry run writes it with every page it rolls back).
     private var definition: PodioApp?
     /// Field ids items carry that the app's definition lacks even after reading it again:
@@ -126,7 +127,7 @@ final class RunContext {
     }
 
     /// Records the end of a pass (never failing the run for it) and counts its items.
-    private func finishPass(_ passID: Int64?, status: String, since before: LedgerStats.Snapshot) async {
+    func finishPass(_ passID: Int64?, status: String, since before: LedgerStats.Snapshot) async {
         let after = await ledger.snapshot()
         let app = current
         if let app, !options.dryRun {
@@ -163,7 +164,7 @@ final class RunContext {
 
     /// Logs what an app table's reconciliation did; its warnings (a user's view holding a
     /// column) count as the run's warnings and never fail the sync.
-    private func noteTableChanges(_ report: AppTableStore.Report, appID: Int) {
+    func noteTableChanges(_ report: AppTableStore.Report, appID: Int) {
         for warning in report.warnings {
             current?.warnings += 1
             logger.warning("\(warning)")
@@ -181,7 +182,7 @@ final class RunContext {
 
     /// How long `calls` more rate-limited calls take under the quota from now: nothing while
     /// they fit in what is free, then a window for each further quota's worth.
-    private func estimate(calls: Int, identity: String) async -> Double? {
+    func estimate(calls: Int, identity: String) async -> Double? {
         guard calls > 0,
             let usage = try? await ledger.usage(identity: identity).first(where: { $0.tier == .rateLimited })
         else { return calls > 0 ? nil : 0 }
@@ -213,7 +214,7 @@ final class RunContext {
     /// (once per app and run; its new fields get columns filled from the raw JSON). A field still
     /// unknown after that (Podio's definition lacks it) is warned about once: its values stay in
     /// `podio.items.raw` only.
-    private func followUnknownFields(_ ids: [Int], appID: Int, client: PodioClient) async throws {
+    func followUnknownFields(_ ids: [Int], appID: Int, client: PodioClient) async throws {
         let fresh = ids.filter { !unknownFieldsWarned.contains($0) }
         guard !fresh.isEmpty else { return }
         if definition == nil {
@@ -232,279 +233,6 @@ final class RunContext {
         }
     }
 
-    // MARK: - Full pass
-
-    /// Pages every item created up to the pass's cutoff in item-id order (`ItemPager`) and,
-    /// when the pass saw every item Podio counted, marks what it did not see as deleted.
-    /// Creations land after the cutoff and shift nothing.
-    private func fullPass(appID: Int, client: PodioClient, state: SyncState) async throws {
-        let store = self.store
-        let dryRun = options.dryRun
-        let cutoff: Date
-        var pager: ItemPager
-        if state.hasUnfinishedFullPass, let resumeCutoff = state.fullPassCutoff {
-            cutoff = resumeCutoff
-            pager = ItemPager(
-                appID: appID, filter: ItemFilter(sortBy: .itemID, createdOn: .init(to: cutoff)),
-                offset: state.fullPassOffset,
-                filtered: state.fullPassFiltered)
-            logger.info("resuming the full load", metadata: ["app": "\(appID)", "offset": "\(state.fullPassOffset)"])
-        } else {
-            cutoff = try await passBound()
-            pager = ItemPager(appID: appID, filter: ItemFilter(sortBy: .itemID, createdOn: .init(to: cutoff)))
-            if !dryRun {
-                let runID = self.runID
-                try await store.run { try $0.beginFullPass(appID: appID, runID: runID, cutoff: cutoff) }
-            }
-        }
-        var seenInDryRun = Set<Int>()
-        var planned = false
-        while true {
-            let step: ItemPager.Step
-            do {
-                guard let next = try await pager.next(client, checkStop: checkStop) else { break }
-                step = next
-            } catch let error as PodioError
-                where error.kind == .invalidRequest && pager.filter.createdOn != nil && pager.offset == 0
-            {
-                logger.warning("Podio refused the created_on filter (\(error)); the full load reads without it")
-                pager.dropCreatedOnFilter()
-                continue
-            }
-            let page = step.page
-            if !planned {
-                planned = true
-                let calls = max(1, (page.filtered - (step.nextOffset - page.items.count) + 499) / 500)
-                let eta = await estimate(calls: calls - 1, identity: client.identity)
-                logger.info(
-                    "full load of app \(appID): ~\(calls) calls\(eta.map { ", ~\(DurationParser.describe($0.rounded(.up))) under the quota" } ?? "")"
-                )
-                observer?(
-                    .plan(appID: appID, name: current?.name ?? "", mode: "full", estimatedCalls: calls, etaSeconds: eta)
-                )
-            }
-            let outcome = try await write(
-                appID: appID, page: page, checkpoint: .fullPass(nextOffset: step.nextOffset, filtered: page.filtered))
-            try await followUnknownFields(outcome.unknownFieldIDs, appID: appID, client: client)
-            if dryRun { seenInDryRun.formUnion(page.items.map(\.itemID)) }
-            observer?(
-                .page(
-                    appID: appID, mode: "full", itemsDone: step.nextOffset, itemsTotal: page.filtered,
-                    calls: await callCount()))
-        }
-        let counted = pager.filtered ?? 0
-        let seen = dryRun ? seenInDryRun.count : try await store.run { try $0.fullPassSeenCount(appID: appID) }
-        let withheld = Self.incompleteWalk(
-            seen: seen, counted: counted, skippedPages: pager.skippedPages, what: "the full pass")
-        if let withheld { withholdDeletions(appID: appID, because: withheld) }
-        let deleted: Int
-        if dryRun {
-            let seenIDs = Array(seenInDryRun)
-            deleted =
-                withheld != nil
-                ? 0
-                : try await store.run {
-                    try $0.markMissingDeleted(appID: appID, seen: seenIDs, cutoff: cutoff, dryRun: true)
-                }
-        } else {
-            deleted = try await store.run {
-                try $0.finishFullPass(appID: appID, cutoff: cutoff, markDeletions: withheld == nil)
-            }
-        }
-        current?.itemsDeleted += deleted
-        current?.deletionsFoundBy = withheld == nil ? "full pass" : nil
-    }
-
-    /// Why a walk cannot tell which items are gone (it saw fewer items than Podio counted, or
-    /// stepped over empty pages), or nil when it saw everything.
-    static func incompleteWalk(seen: Int, counted: Int, skippedPages: Int, what: String) -> String? {
-        if skippedPages > 0 {
-            return
-                "\(what) met \(skippedPages) empty page\(skippedPages == 1 ? "" : "s") before the end Podio announced"
-        }
-        if seen < counted { return "\(what) saw \(seen) of the \(counted) items Podio counted" }
-        return nil
-    }
-
-    /// Deletions are not marked from an incomplete walk: every item stays live, the run warns
-    /// and records why (`sync_runs.deletions_withheld`).
-    private func withholdDeletions(appID: Int, because reason: String) {
-        current?.warnings += 1
-        current?.deletionsWithheld = reason
-        logger.warning(
-            "app \(appID): \(reason); no item is marked deleted this time (the next full pass or sweep checks again)")
-    }
-
-    // MARK: - Delta
-
-    /// Reads the items edited since the high-water mark (less the overlap) up to the pass's
-    /// bound, by time, so that no order of items with equal times can make it miss one: each
-    /// request starts at the newest second the previous page reached (inclusive; what is read
-    /// twice costs no write), and a second holding more than a page of items is read alone in
-    /// item-id order. The mark moves to the bound only when the walk read everything.
-    private func delta(appID: Int, client: PodioClient, state: SyncState) async throws {
-        let store = self.store
-        let upTo = try await passBound()
-        // With active hooks this delta is a reconciliation: what it writes that no hook
-        // delivered is counted per app (`status`, `/metrics`: missed by hooks).
-        if !options.dryRun, let since = try await store.run({ try $0.appsWithActiveHooks()[appID] }) {
-            hookWatch = HookWatch(since: since, before: clock.now().addingTimeInterval(-hookGrace))
-        }
-        defer {
-            if hookWatch != nil, let missed = current?.missedByHooks, missed > 0 {
-                logger.warning(
-                    "app \(appID): reconciliation found \(missed) change\(missed == 1 ? "" : "s") that no hook delivered (counted in status and /metrics as missed by hooks)"
-                )
-            }
-            hookWatch = nil
-        }
-        var cursor = state.highWaterMark.map { $0.addingTimeInterval(-overlap) }
-        var podioTotal: Int?
-        var planned = false
-        var read = 0
-        var incomplete: String?
-        while true {
-            try checkStop()
-            let previous = cursor
-            let page = try await client.filterItems(
-                appID: appID, ItemFilter(sortBy: .lastEditOn, lastEditOn: .init(from: cursor, to: upTo)), files: true)
-            podioTotal = page.total
-            if !planned {
-                planned = true
-                let calls = max(1, (page.filtered + 499) / 500)
-                let eta = await estimate(calls: calls - 1, identity: client.identity)
-                observer?(
-                    .plan(
-                        appID: appID, name: current?.name ?? "", mode: "delta", estimatedCalls: calls, etaSeconds: eta))
-            }
-            // The page holds every item of the range older than its newest second (the order is
-            // by time); items of that second may go on past the page.
-            let complete = page.items.count >= page.filtered
-            let newest = page.items.compactMap(\.lastEditOn).max().map { min($0, upTo) }
-            let mark = complete ? newest : newest.map { $0.addingTimeInterval(-1) }
-            let outcome = try await write(appID: appID, page: page, checkpoint: .delta(highWaterMark: mark))
-            try await followUnknownFields(outcome.unknownFieldIDs, appID: appID, client: client)
-            read += page.items.count
-            observer?(
-                .page(
-                    appID: appID, mode: "delta", itemsDone: read,
-                    itemsTotal: read + max(0, page.filtered - page.items.count), calls: await callCount()))
-            if complete { break }
-            guard let newest else {
-                incomplete = "the delta met an empty page before the end Podio announced"
-                break
-            }
-            let oldest = page.items.compactMap(\.lastEditOn).min().map { min($0, upTo) }
-            if oldest == newest || cursor.map({ newest <= $0 }) == true {
-                // A whole page of one second (a bulk edit, an automation): that second alone, in
-                // item-id order, where ties cannot reorder.
-                var pager = ItemPager(
-                    appID: appID, filter: ItemFilter(sortBy: .itemID, lastEditOn: .init(from: newest, to: newest)))
-                while let step = try await pager.next(client, checkStop: checkStop) {
-                    let outcome = try await write(
-                        appID: appID, page: step.page, checkpoint: .delta(highWaterMark: newest.addingTimeInterval(-1)))
-                    try await followUnknownFields(outcome.unknownFieldIDs, appID: appID, client: client)
-                    read += step.page.items.count
-                }
-                if pager.skippedPages > 0 {
-                    incomplete = "the delta met an empty page in the items edited at \(PodioTime.format(newest))"
-                    break
-                }
-                cursor = newest.addingTimeInterval(1)
-            } else {
-                cursor = newest
-            }
-            // Each request starts later than the one before; a server that ignored the time
-            // filter would otherwise serve the same page for ever.
-            if let previous, let next = cursor, next <= previous {
-                incomplete = "Podio answered items edited before the delta's start (\(PodioTime.format(next)))"
-                break
-            }
-        }
-        if let incomplete {
-            current?.warnings += 1
-            logger.warning("app \(appID): \(incomplete); the next run reads again from there")
-            return
-        }
-        try await store.run { [dryRun = options.dryRun] in try $0.finishDelta(appID: appID, upTo: upTo, dryRun: dryRun)
-        }
-        // Deletions without a full re-read: Podio's total against the mirror's live count. A gap
-        // that an earlier sweep already explained (items the credentials cannot list, say) is
-        // not swept again until it changes or the sweep interval has passed.
-        let live = try await store.run { try $0.liveCount(appID: appID) }
-        guard let total = podioTotal, total != live else { return }
-        let sweptRecently = state.sweptAt.map { clock.now().timeIntervalSince($0) < sweepInterval } ?? false
-        if state.sweepGap == total - live && sweptRecently {
-            logger.debug(
-                "Podio's item count differs from the mirror's as at the last sweep; not sweeping again yet",
-                metadata: ["app": "\(appID)", "podio": "\(total)", "mirror": "\(live)"])
-            return
-        }
-        logger.info(
-            "Podio's item count differs from the mirror's; sweeping ids",
-            metadata: ["app": "\(appID)", "podio": "\(total)", "mirror": "\(live)"])
-        try await idSweep(appID: appID, client: client, cutoff: upTo)
-        if !options.dryRun {
-            let now = clock.now()
-            try await store.run {
-                try $0.recordSweep(appID: appID, gap: total - (try $0.liveCount(appID: appID)), at: now)
-            }
-        }
-    }
-
-    // MARK: - ID sweep
-
-    /// Lists every item id (micro view, `ItemPager`), marks mirror items Podio no longer has as
-    /// deleted when the sweep saw every item Podio counted, and fetches live items the mirror
-    /// lacks (a few directly; many: a full pass next run).
-    private func idSweep(appID: Int, client: PodioClient, cutoff: Date) async throws {
-        let store = self.store
-        let dryRun = options.dryRun
-        var ids = Set<Int>()
-        var pager = ItemPager(
-            appID: appID, filter: ItemFilter(sortBy: .itemID, createdOn: .init(to: cutoff)), micro: true)
-        while let step = try await pager.next(client, checkStop: checkStop) {
-            ids.formUnion(step.page.items.map(\.itemID))
-        }
-        let seen = Array(ids)
-        if let withheld = Self.incompleteWalk(
-            seen: ids.count, counted: pager.filtered ?? 0, skippedPages: pager.skippedPages, what: "the id sweep")
-        {
-            withholdDeletions(appID: appID, because: withheld)
-        } else {
-            let deleted = try await store.run {
-                try $0.markMissingDeleted(appID: appID, seen: seen, cutoff: cutoff, dryRun: dryRun)
-            }
-            current?.itemsDeleted += deleted
-            current?.deletionsFoundBy = "id sweep"
-        }
-        let missing = try await store.run { try $0.missingLive(appID: appID, ids: seen) }
-        guard !missing.isEmpty else { return }
-        if missing.count > 50 {
-            logger.warning(
-                "the mirror lacks items Podio lists; the next run re-reads the app in full",
-                metadata: ["app": "\(appID)", "missing": "\(missing.count)"])
-            if !dryRun {
-                _ = try await store.run { try $0.requireFullPass(appID: appID) }
-            }
-            return
-        }
-        var raws: [Data] = []
-        for itemID in missing {
-            do {
-                raws.append(try await client.item(itemID).raw)
-            } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
-                continue
-            }
-        }
-        guard !raws.isEmpty else { return }
-        var body = Data("{\"items\":[".utf8)
-        body.append(contentsOf: raws.joined(separator: Data(",".utf8)))
-        body.append(contentsOf: Data("]}".utf8))
-        let page = try ItemPage(body: body)
-        _ = try await write(appID: appID, page: page, checkpoint: .none)
-    }
-
     // MARK: - Writing
 
     /// The bound of a pass: the last second that is over. Podio's times have whole seconds and
@@ -513,14 +241,14 @@ final class RunContext {
     /// a run waits for the second the run began in to end (at most a second), so that what was
     /// changed just before the run, in that same second, is inside the bound and not left to
     /// the next run.
-    private func passBound() async throws -> Date {
+    func passBound() async throws -> Date {
         let ready = Date(timeIntervalSince1970: startedAt.timeIntervalSince1970.rounded(.down) + 1.005)
         if clock.now() < ready { try await clock.sleep(until: ready) }
         return Date(timeIntervalSince1970: clock.now().timeIntervalSince1970.rounded(.down) - 1)
     }
 
     /// Stops between pages when the scheduler is shutting down.
-    private func checkStop() throws {
+    func checkStop() throws {
         if options.stopRequested?() == true { throw SyncStopped() }
     }
 
