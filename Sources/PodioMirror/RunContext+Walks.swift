@@ -102,7 +102,7 @@ extension RunContext {
 
     /// Deletions are not marked from an incomplete walk: every item stays live, the run warns
     /// and records why (`sync_runs.deletions_withheld`).
-    func withholdDeletions(appID: Int, because reason: String) {
+    private func withholdDeletions(appID: Int, because reason: String) {
         current?.warnings += 1
         current?.deletionsWithheld = reason
         logger.warning(

@@ -127,7 +127,7 @@ final class RunContext {
     }
 
     /// Records the end of a pass (never failing the run for it) and counts its items.
-    func finishPass(_ passID: Int64?, status: String, since before: LedgerStats.Snapshot) async {
+    private func finishPass(_ passID: Int64?, status: String, since before: LedgerStats.Snapshot) async {
         let after = await ledger.snapshot()
         let app = current
         if let app, !options.dryRun {
@@ -164,7 +164,7 @@ final class RunContext {
 
     /// Logs what an app table's reconciliation did; its warnings (a user's view holding a
     /// column) count as the run's warnings and never fail the sync.
-    func noteTableChanges(_ report: AppTableStore.Report, appID: Int) {
+    private func noteTableChanges(_ report: AppTableStore.Report, appID: Int) {
         for warning in report.warnings {
             current?.warnings += 1
             logger.warning("\(warning)")
