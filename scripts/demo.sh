@@ -69,7 +69,7 @@ psql -c "SELECT date_trunc('month', deadline)::date AS month, sum(budget) AS bud
          GROUP BY 1 ORDER BY 1 LIMIT 6"
 
 # Webhooks: the scheduler's listener receives Podio's events (here on loopback; against Podio, a
-# public HTTPS URL in front of it, see the README's "Webhooks").
+# public HTTPS URL in front of it, see docs/webhooks.md).
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 step "podio-mirror run --every 1h --listen 127.0.0.1:$port   (in the background), then hooks install"
 "$bin/podio-mirror" run --every 1h --reconcile-every 1h --listen "127.0.0.1:$port" 2>"$runlog" &
