@@ -1,13 +1,19 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
 SWIFT ?= swift
 
-.PHONY: build test test-long demo bench bench-freshness clean
+.PHONY: build test test-long demo bench bench-freshness install uninstall clean
+
+# `make install PREFIX=/opt/podio-mirror` (DESTDIR is honoured for packaging).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
 
 build:
 	$(SWIFT) build
 
-## Checks the compose file and the code's format (`swift format` with the committed
-## .swift-format; `swift format format -i -r Sources Tests` fixes what it reports), then runs the
+## Checks the compose file, the deployment files (env example, systemd units, Kubernetes
+## manifest), and the
+## code's format (`swift format` with the committed .swift-format; `swift format format -i -r
+## Sources Tests` fixes what it reports), then runs the
 ## whole test suite against a throwaway PostgreSQL (or $DATABASE_URL when set).
 ## Tests run in parallel. Token expiry, the token endpoint's throttle, retry budgets and the
 ## simulator's windows move on test clocks where a test waited for them; a gate in the tests
@@ -17,6 +23,7 @@ build:
 ## PODIO_MIRROR_TEST_TIMING=1 prints when each test waited, started and ended.
 test:
 	python3 scripts/check-compose.py
+	python3 scripts/check-deploy.py
 	$(SWIFT) format lint --strict --recursive Sources Tests
 	scripts/with-postgres.sh $(SWIFT) test
 
@@ -40,6 +47,15 @@ bench:
 bench-freshness:
 	$(SWIFT) build -c release
 	scripts/with-postgres.sh .build/release/podio-bench freshness --mirror .build/release/podio-mirror --json .build/bench-freshness.json $(FRESHNESS_FLAGS)
+
+## The release binary to $(DESTDIR)$(BINDIR) (default /usr/local/bin); needs libpq5 to run.
+install:
+	$(SWIFT) build -c release --product podio-mirror
+	install -d "$(DESTDIR)$(BINDIR)"
+	install -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/podio-mirror" "$(DESTDIR)$(BINDIR)/podio-mirror"
+
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/podio-mirror"
 
 clean:
 	rm -rf .build .pgdata
