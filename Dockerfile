@@ -4,12 +4,14 @@
 
 FROM swift:6.3-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq-dev pkg-config \
+ && apt-get install -y --no-install-recommends libpq-dev pkg-config python3 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Dependencies first, so source edits do not re-resolve them.
-COPY Package.swift ./
-RUN swift package resolve
+# Dependencies first, so source edits do not re-resolve them: the versions pinned in Package.swift,
+# checked against dependencies.lock.json (a drift fails the build).
+COPY Package.swift dependencies.lock.json ./
+COPY scripts/check-versions.py scripts/
+RUN swift package resolve && python3 scripts/check-versions.py
 COPY . .
 RUN swift build -c release --product podio-mirror --static-swift-stdlib \
  && cp "$(swift build -c release --show-bin-path)/podio-mirror" /usr/local/bin/podio-mirror

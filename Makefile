@@ -11,7 +11,7 @@ build:
 	$(SWIFT) build
 
 ## Checks the compose file, the deployment files (env example, systemd units, Kubernetes
-## manifest), and the
+## manifest), that the dependencies resolve at the versions in dependencies.lock.json, and the
 ## code's format (`swift format` with the committed .swift-format; `swift format format -i -r
 ## Sources Tests` fixes what it reports), then runs the
 ## whole test suite against a throwaway PostgreSQL (or $DATABASE_URL when set).
@@ -24,6 +24,7 @@ build:
 test:
 	python3 scripts/check-compose.py
 	python3 scripts/check-deploy.py
+	python3 scripts/check-versions.py
 	$(SWIFT) format lint --strict --recursive Sources Tests
 	scripts/with-postgres.sh $(SWIFT) test
 
