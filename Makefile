@@ -49,11 +49,12 @@ bench-freshness:
 	$(SWIFT) build -c release
 	scripts/with-postgres.sh .build/release/podio-bench freshness --mirror .build/release/podio-mirror --json .build/bench-freshness.json $(FRESHNESS_FLAGS)
 
-## The release binary to $(DESTDIR)$(BINDIR) (default /usr/local/bin); needs libpq5 to run.
+## The release binary to $(DESTDIR)$(BINDIR) (default /usr/local/bin), with the Swift standard
+## library linked in (as in the Docker image), so it runs where libpq5 is, without a Swift toolchain.
 install:
-	$(SWIFT) build -c release --product podio-mirror
+	$(SWIFT) build -c release --product podio-mirror --static-swift-stdlib
 	install -d "$(DESTDIR)$(BINDIR)"
-	install -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/podio-mirror" "$(DESTDIR)$(BINDIR)/podio-mirror"
+	install -m 0755 "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/podio-mirror" "$(DESTDIR)$(BINDIR)/podio-mirror"
 
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/podio-mirror"
