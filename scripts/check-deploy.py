@@ -54,6 +54,16 @@ if shutil.which("bash"):
     for name, value in parsed.items():
         need(seen.get(name) == value, f"bash reads {name} from podio-mirror.env.example as {seen.get(name)!r}, not {value!r}")
 
+try:  # python-dotenv reads env files as docker compose does; checked where it is installed
+    from dotenv import dotenv_values
+except ImportError:
+    dotenv_values = None
+if dotenv_values:
+    read = dotenv_values(example_path)
+    for name, value in parsed.items():
+        need(read.get(name) == value, f"a dotenv reader takes {name} from podio-mirror.env.example as {read.get(name)!r}, not {value!r}")
+    need(set(read) == set(parsed), f"a dotenv reader finds other names: {sorted(set(read) ^ set(parsed))}")
+
 # systemd units.
 commands = {"run", "sync", "resync", "migrate"}
 units = sorted(glob.glob(os.path.join(root, "deploy", "systemd", "*")))
