@@ -13,8 +13,10 @@
 -- their jsonb columns are retyped and filled again from the raw JSON by the migration); 4, item
 -- history, comments and files (podio.item_versions, podio.comments, podio.files), the token
 -- endpoint's pacing (podio_auth.token_requests), and the sweep, deletion and error columns.
+-- 6, the quota ledger books a call whose tier is not known yet on both tiers
+-- (podio.api_calls.both_tiers, issue 23).
 --
--- schema-version: 5
+-- schema-version: 6
 
 CREATE SCHEMA IF NOT EXISTS podio;
 -- One real table per mirrored app (AppTableStore); podio-mirror owns every table in it.
@@ -693,6 +695,13 @@ DROP INDEX IF EXISTS podio.items_title_lower_idx;
 DROP FUNCTION IF EXISTS podio.value_is_unreadable(text, jsonb, text, numeric, bigint, timestamptz, date);
 DROP FUNCTION IF EXISTS podio.value_kind(text, jsonb);
 
-INSERT INTO podio.schema_version (singleton, version) VALUES (true, 5)
+INSERT INTO podio.schema_version (singleton, version) VALUES (true, 6)
 ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, applied_at = now()
 WHERE podio.schema_version.version < EXCLUDED.version;
+
+-- Version 6, the quota ledger (issue 23): a call of an endpoint whose tier the ledger has not
+-- learned yet is booked on both tiers (it counts in each tier's window) until Podio's
+-- X-Rate-Limit-Limit settles it; `tier` is then the tier it counts in, before that the
+-- endpoint's default. The index serves the counts that take both kinds of row.
+ALTER TABLE podio.api_calls ADD COLUMN IF NOT EXISTS both_tiers boolean NOT NULL DEFAULT false;
+CREATE INDEX IF NOT EXISTS api_calls_credential_time_idx ON podio.api_calls (credential, called_at);

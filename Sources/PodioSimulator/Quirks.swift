@@ -17,11 +17,22 @@ extension PodioSimulator {
         /// A webhook turns inactive after this many failed deliveries in a row (Podio shows hooks
         /// as inactive "e.g. after failures" but documents no rule; reference §7.4).
         public var hookFailuresToInactive: Int?
+        /// The tier of an operation, by its name in `Stats.callsByEndpoint` (e.g. `"GET /org/":
+        /// "general"`), instead of the simulator's: Podio marks its "rate limited" operations in
+        /// pages no client can read, so a client cannot know any operation's tier before its
+        /// first answer (reference §3.5).
+        public var tiers: [String: String]
+        /// Once a call is refused for the quota of one tier, every call of the identity answers
+        /// 420 until that tier has room again ("past the limit, all API calls answer 420",
+        /// reference §3.1, §12).
+        public var limitStopsEveryCall: Bool
 
         public init(
             pageCap: Int? = nil, emptyPageAtOffset: Int? = nil, shuffleTies: Bool = false, hiddenItems: Int = 0,
-            hookFailuresToInactive: Int? = nil
+            hookFailuresToInactive: Int? = nil, tiers: [String: String] = [:], limitStopsEveryCall: Bool = false
         ) {
+            self.tiers = tiers
+            self.limitStopsEveryCall = limitStopsEveryCall
             self.hookFailuresToInactive = hookFailuresToInactive
             self.pageCap = pageCap
             self.emptyPageAtOffset = emptyPageAtOffset

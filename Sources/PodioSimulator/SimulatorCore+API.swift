@@ -44,7 +44,7 @@ extension SimulatorCore {
         }
         let route = matched.route
         let ids = matched.ids
-        let tier = route.tier
+        let tier = state.quirks.tiers[route.name] ?? route.tier
         let tierLimit = limit(ofTier: tier)
         let window = config.rateWindow
         let grant: Grant
@@ -58,10 +58,18 @@ extension SimulatorCore {
             grant = granted
             token = presented
         }
+        if state.quirks.limitStopsEveryCall, let stopped = state.quotaStoppedUntil[grant.identity], stopped > now {
+            var response = rateLimitResponse(wait: max(1, Int((stopped - now).rounded(.up))), request, state)
+            addRateHeaders(&response, tier: tier, remaining: 0)
+            return response
+        }
         let count: Int
         var remaining: Int
         switch state.limiter.admit(identity: grant.identity, tier: tier, limit: tierLimit, window: window, now: now) {
         case .refused(let wait):
+            if state.quirks.limitStopsEveryCall {
+                state.quotaStoppedUntil[grant.identity] = now + Double(wait)
+            }
             var response = rateLimitResponse(wait: wait, request, state)
             addRateHeaders(&response, tier: tier, remaining: 0)
             return response

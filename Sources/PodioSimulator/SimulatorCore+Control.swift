@@ -173,10 +173,24 @@ extension SimulatorCore {
             return .noContent
         case ("POST", 1) where segments[0] == "quirks":
             let json = try body(request)
+            var tiers: [String: String] = [:]
+            if let given = json["tiers"] {
+                guard case .object(let members) = given else {
+                    throw .invalid("tiers must be an object of operation names and tiers")
+                }
+                for member in members {
+                    let name = member.key
+                    guard let tier = member.value.stringValue,
+                        [APIRoute.generalTier, APIRoute.rateLimitedTier].contains(tier)
+                    else { throw .invalid("the tier of \(name) must be \"general\" or \"rate_limited\"") }
+                    tiers[name] = tier
+                }
+            }
             state.quirks = PodioSimulator.Quirks(
                 pageCap: json["page_cap"]?.intValue, emptyPageAtOffset: json["empty_page_offset"]?.intValue,
                 shuffleTies: json["shuffle_ties"]?.boolValue ?? false, hiddenItems: json["hidden_items"]?.intValue ?? 0,
-                hookFailuresToInactive: json["hook_failures_to_inactive"]?.intValue)
+                hookFailuresToInactive: json["hook_failures_to_inactive"]?.intValue, tiers: tiers,
+                limitStopsEveryCall: json["limit_stops_every_call"]?.boolValue ?? false)
             return .noContent
         case (_, _) where segments.first == "hooks":
             return try controlHooks(&state, request, segments: segments, body: try body(request))
