@@ -72,7 +72,6 @@ public final class QuotaLedger: CallGate {
             let decision = try await decide(endpoint: endpoint, identity: identity, now: now)
             switch decision {
             case .granted(let id, let tier):
-                await stats.count(tier)
                 return CallPermit(id: id, endpoint: endpoint, tier: tier, identity: identity)
             case .wait(let until, let tier, let reason):
                 if Self.neverWait || (deadline.map { until > $0 } ?? false) {
@@ -192,6 +191,8 @@ public final class QuotaLedger: CallGate {
         } catch {
             logger.warning("could not record a call's outcome in the quota ledger", metadata: ["error": "\(error)"])
         }
+        // Counted in the tier its answer settled (as in the metrics), the assumed one otherwise.
+        await stats.count(counted)
     }
 
     /// Deletes ledger rows older than twice the window.

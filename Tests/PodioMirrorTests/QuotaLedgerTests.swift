@@ -260,4 +260,26 @@ struct QuotaLedgerTests {
             #expect(try await ledger.freeCalls(identity: "user:b", tier: .general) == 9)
         }
     }
+
+    @Test func aVersion5LedgerUpgradesInPlaceAndItsCallsCountInTheirTier() async throws {
+        try await withLedgerDB { db, _ in
+            _ = try await db.run {
+                try $0.execute(
+                    """
+                    ALTER TABLE podio.api_calls DROP COLUMN both_tiers;
+                    UPDATE podio.schema_version SET version = 5;
+                    INSERT INTO podio.api_calls (credential, tier, endpoint, called_at)
+                    VALUES ('user:a', 'rate_limited', 'POST /item/app/{app_id}/filter/', now())
+                    """)
+            }
+            let outcome = try await db.run { try SchemaMigrator.migrate($0, logger: TestDatabase.logger) }
+            #expect(outcome == .applied(from: 5, to: 6))
+            // A call recorded before the upgrade counts in its own tier only.
+            let ledger = QuotaLedger(
+                db: db, policy: QuotaPolicy(rateLimited: 4, general: 10, window: 3600, reserve: 0),
+                clock: TestClock(Date()), logger: TestDatabase.logger)
+            #expect(try await ledger.freeCalls(identity: "user:a", tier: .rateLimited) == 3)
+            #expect(try await ledger.freeCalls(identity: "user:a", tier: .general) == 10)
+        }
+    }
 }
