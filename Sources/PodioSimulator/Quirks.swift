@@ -17,12 +17,17 @@ extension PodioSimulator {
         /// A webhook turns inactive after this many failed deliveries in a row (Podio shows hooks
         /// as inactive "e.g. after failures" but documents no rule; reference §7.4).
         public var hookFailuresToInactive: Int?
+        /// `GET /comment/item/{id}/` ignores `offset` (still checked) and always serves from the
+        /// first comment: podio-js sends `offset`, the other official clients never page, and
+        /// nothing documents that Podio honours it (reference §12).
+        public var commentOffsetIgnored: Bool
 
         public init(
             pageCap: Int? = nil, emptyPageAtOffset: Int? = nil, shuffleTies: Bool = false, hiddenItems: Int = 0,
-            hookFailuresToInactive: Int? = nil
+            hookFailuresToInactive: Int? = nil, commentOffsetIgnored: Bool = false
         ) {
             self.hookFailuresToInactive = hookFailuresToInactive
+            self.commentOffsetIgnored = commentOffsetIgnored
             self.pageCap = pageCap
             self.emptyPageAtOffset = emptyPageAtOffset
             self.shuffleTies = shuffleTies
