@@ -78,6 +78,32 @@ public struct CheckReport: Sendable, Codable {
 
     public init() {}
 
+    enum CodingKeys: String, CodingKey {
+        case lines, tiers, quirks, callsAnnounced, callsSpent, tokenGrants, exitCode
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        lines = try container.decode([Line].self, forKey: .lines)
+        tiers = try container.decode([Tier].self, forKey: .tiers)
+        quirks = try container.decodeIfPresent([Quirk].self, forKey: .quirks)
+        callsAnnounced = try container.decode(Int.self, forKey: .callsAnnounced)
+        callsSpent = try container.decode(Int.self, forKey: .callsSpent)
+        tokenGrants = try container.decode(Int.self, forKey: .tokenGrants)
+    }
+
+    /// Every stored member, and the exit code the report stands for.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(lines, forKey: .lines)
+        try container.encode(tiers, forKey: .tiers)
+        try container.encodeIfPresent(quirks, forKey: .quirks)
+        try container.encode(callsAnnounced, forKey: .callsAnnounced)
+        try container.encode(callsSpent, forKey: .callsSpent)
+        try container.encode(tokenGrants, forKey: .tokenGrants)
+        try container.encode(exitCode, forKey: .exitCode)
+    }
+
     /// 0 when nothing failed; else the code of the worst failure: credentials (77) first, then
     /// configuration (64), then an unavailable service (69), then a quota with no room (75).
     public var exitCode: Int32 {

@@ -132,8 +132,8 @@ extension MirrorCheck {
         if !working.isEmpty {
             await probe(working, side: &side, add)
             addTierLines(side: side, report: &report, add)
-            await addQuotaLines(side: side, add)
-            addEstimate(side: side, add)
+            let ledgerFree = await addQuotaLines(side: side, add)
+            addEstimate(side: side, ledgerFree: ledgerFree[.rateLimited], add)
         }
         if podioQuirks {
             if let identity = working.first(where: { $0.appID == nil }) ?? working.first, !side.stopped {
@@ -328,7 +328,9 @@ extension MirrorCheck {
     }
 
     /// Per identity and tier: what Podio's last answer says is left, and the ledger's count.
-    private func addQuotaLines(side: PodioSide, _ add: (CheckReport.Line) -> Void) async {
+    /// Returns the least the ledger counts free per tier (none without a ledger).
+    private func addQuotaLines(side: PodioSide, _ add: (CheckReport.Line) -> Void) async -> [QuotaTier: Int] {
+        var ledgerFree: [QuotaTier: Int] = [:]
         let answers = side.gate.answers
         var keys: [(String, QuotaTier)] = []
         for answer in answers {
@@ -366,13 +368,15 @@ extension MirrorCheck {
             }
             if let ledger = side.ledger, let free = try? await ledger.freeCalls(identity: identity, tier: tier) {
                 message += "; the quota ledger counts \(free) of \(settings.quota.allowed(tier)) free for the mirror"
+                ledgerFree[tier] = min(free, ledgerFree[tier] ?? free)
             }
             add(.init(check: "quota", status: status, message: message, fix: fix, exitCode: exitCode))
         }
+        return ledgerFree
     }
 
     /// The first load: rate-limited calls from the item counts, and how long the quota makes it.
-    private func addEstimate(side: PodioSide, _ add: (CheckReport.Line) -> Void) {
+    private func addEstimate(side: PodioSide, ledgerFree: Int?, _ add: (CheckReport.Line) -> Void) {
         guard !side.counts.isEmpty else { return }
         let items = side.counts.reduce(0) { $0 + $1.items }
         let pageSize = PageSize.maximum.value
@@ -381,7 +385,7 @@ extension MirrorCheck {
         let rateLimitedLeft = side.gate.answers.last {
             side.gate.tier(of: $0.endpoint, limit: $0.headers.limit) == .rateLimited && $0.headers.remaining != nil
         }?.headers.remaining
-        let left = min(allowed, rateLimitedLeft ?? allowed)
+        let left = min(allowed, rateLimitedLeft ?? allowed, ledgerFree ?? allowed)
         var message =
             "\(items) items in \(side.counts.count) app\(side.counts.count == 1 ? "" : "s"): ~\(calls) rate-limited calls (pages of \(pageSize)); "
             + "the quota allows \(allowed) per \(DurationParser.describe(settings.quota.window)), \(left) now"

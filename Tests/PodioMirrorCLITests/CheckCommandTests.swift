@@ -62,6 +62,7 @@ struct CheckCommandTests {
         var callsAnnounced: Int
         var callsSpent: Int
         var tokenGrants: Int
+        var exitCode: Int32
 
         func quirk(_ question: String) -> String? { quirks?.first { $0.question == question }?.answer }
     }
@@ -140,6 +141,7 @@ struct CheckCommandTests {
             #expect(report.callsSpent <= report.callsAnnounced && report.callsAnnounced <= 10)
             #expect(report.tokenGrants == served.grants)
             #expect(report.quirks == nil)
+            #expect(report.exitCode == 0)
         }
     }
 
