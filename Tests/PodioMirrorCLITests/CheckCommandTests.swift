@@ -162,6 +162,37 @@ struct CheckCommandTests {
         }
     }
 
+    @Test func appAuthenticationAndTheAuthorizationCodeFlowAreNamed() async throws {
+        try await CLIHarness.with(Self.options()) { h in
+            let ids = h.simulator.appIDs()
+            let pairs = try ids.map { "\($0):\(try #require(h.simulator.appToken(appID: $0)))" }
+            let apps = try await h.run(
+                ["check"],
+                env: ["PODIO_USERNAME": nil, "PODIO_PASSWORD": nil, "PODIO_APP_AUTH": pairs.joined(separator: ",")])
+            #expect(apps.status == 0, "\(apps.printed)")
+            let credentials = Self.lines(apps, "credentials")
+            #expect(credentials.count == 2, "\(apps.printed)")
+            for id in ids {
+                #expect(
+                    credentials.contains {
+                        $0.hasPrefix("OK") && $0.contains("app authentication (PODIO_APP_AUTH app \(id))")
+                    },
+                    "\(apps.printed)")
+            }
+            // An app token cannot list organizations: the apps are those of PODIO_APP_AUTH.
+            #expect(!apps.stdout.contains("GET /org/"), "\(apps.printed)")
+            #expect(Self.lines(apps, "estimate").first?.contains("40 items in 2 apps") == true, "\(apps.printed)")
+
+            // No credentials at all: the authorization-code flow, with no token stored by `login`.
+            let stored = try await h.run(["check"], env: ["PODIO_USERNAME": nil, "PODIO_PASSWORD": nil])
+            #expect(stored.status == 64, "\(stored.printed)")
+            let line = try #require(Self.lines(stored, "credentials").first, "\(stored.printed)")
+            #expect(line.hasPrefix("FAIL    credentials: authorization-code flow"), "\(line)")
+            #expect(line.contains("podio-mirror login"), "\(line)")
+            try await h.expectNoSecretsLeaked()
+        }
+    }
+
     @Test func anUnreachableDatabaseExits69AndPodioIsStillChecked() async throws {
         try await CLIHarness.with(Self.options()) { h in
             let port = try FairSchedulingCLITests.freePort()
