@@ -1,5 +1,6 @@
 import Foundation
 import LibPQ
+import PodioAPI
 import PodioSimulator
 import TestSupport
 import Testing
@@ -279,6 +280,19 @@ struct CheckCommandTests {
         try await CLIHarness.with(Self.options()) { h in
             let (worker, url) = try await HookEndToEndTests.startWorker(h)
             let live = try await h.run(["check", "--hook-url", url], env: Self.appsEnv(h))
+            // Anything but a valid probe at the probe's path is answered as an unknown path.
+            let http = AsyncHTTPClientTransport(readTimeout: 10)
+            var wrong: [Int] = []
+            for body in ["type=podio-mirror.check&nonce=xyz", "type=item.update&hook_id=1&item_id=2"] {
+                let response = try? await http.send(
+                    TransportRequest(
+                        method: "POST", url: url + "/hooks/podio-mirror-check",
+                        headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Data(body.utf8),
+                        timeout: 10))
+                wrong.append(response?.status ?? 0)
+            }
+            try? await http.shutdown()
+            #expect(wrong == [404, 404])
             worker.terminate()
             _ = await h.finish(worker)
             #expect(live.status == 0, "\(live.printed)")
