@@ -237,6 +237,25 @@ struct CheckCommandTests {
         }
     }
 
+    @Test func aBadSettingAndAQuotaAbovePodiosExit64() async throws {
+        try await CLIHarness.with(Self.options(migrate: false)) { h in
+            let bad = try await h.run(["check"], env: Self.appsEnv(h).merging(["PODIO_RATE_LIMIT": "lots"]) { $1 })
+            #expect(bad.status == 64, "\(bad.printed)")
+            #expect(
+                bad.stdout.hasPrefix("FAIL    configuration: PODIO_RATE_LIMIT must be a whole number"), "\(bad.printed)"
+            )
+            h.simulator.resetStats()
+            let above = try await h.run(["check"], env: Self.appsEnv(h).merging(["PODIO_RATE_LIMIT": "300"]) { $1 })
+            #expect(above.status == 64, "\(above.printed)")
+            #expect(Self.served(h).calls > 0)
+            let quota = Self.lines(above, "quota").filter { $0.hasPrefix("FAIL") }
+            #expect(quota.count == 1, "\(above.printed)")
+            #expect(
+                quota.first?.contains("PODIO_RATE_LIMIT is 300, more than Podio allows — fix: set PODIO_RATE_LIMIT=250")
+                    == true, "\(above.printed)")
+        }
+    }
+
     @Test func withoutALedgerTheCheckStopsWhenPodioSaysLittleIsLeft() async throws {
         var options = Self.options(migrate: false)
         options.simulatorLimits = (6, 1000, 3600)
