@@ -89,6 +89,7 @@ final class HookReceiver: Sendable {
             if log { logger.notice("webhook requests refused (429): more than the receiver's rate") }
             return Self.answer(.tooManyRequests, "too many requests")
         }
+        if HookProbe.matches(path: request.uri.path) { return await answerProbe(request) }
         let secret = await currentSecret()
         guard let secret, Self.matches(path: request.uri.path, secret: secret) else {
             return refuse(.notFound, reason: "path", "a POST to a path that is not the hook URL")

@@ -16,7 +16,8 @@ public struct PodioMirrorCommand: AsyncParsableCommand {
             1 anything else.
             """,
         subcommands: [
-            MigrateCommand.self, AppsCommand.self, SyncCommand.self, ResyncCommand.self, StatusCommand.self,
+            CheckCommand.self, MigrateCommand.self, AppsCommand.self, SyncCommand.self, ResyncCommand.self,
+            StatusCommand.self,
             LoginCommand.self, RunCommand.self, TablesCommand.self, HooksCommand.self,
         ])
 

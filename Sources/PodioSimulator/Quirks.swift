@@ -26,14 +26,20 @@ extension PodioSimulator {
         /// 420 until that tier has room again ("past the limit, all API calls answer 420",
         /// reference §3.1, §12).
         public var limitStopsEveryCall: Bool
+        /// `GET /comment/item/{id}/` ignores `offset` (still checked) and always serves from the
+        /// first comment: podio-js sends `offset`, the other official clients never page, and
+        /// nothing documents that Podio honours it (reference §12).
+        public var commentOffsetIgnored: Bool
 
         public init(
             pageCap: Int? = nil, emptyPageAtOffset: Int? = nil, shuffleTies: Bool = false, hiddenItems: Int = 0,
-            hookFailuresToInactive: Int? = nil, tiers: [String: String] = [:], limitStopsEveryCall: Bool = false
+            hookFailuresToInactive: Int? = nil, tiers: [String: String] = [:], limitStopsEveryCall: Bool = false,
+            commentOffsetIgnored: Bool = false
         ) {
             self.tiers = tiers
             self.limitStopsEveryCall = limitStopsEveryCall
             self.hookFailuresToInactive = hookFailuresToInactive
+            self.commentOffsetIgnored = commentOffsetIgnored
             self.pageCap = pageCap
             self.emptyPageAtOffset = emptyPageAtOffset
             self.shuffleTies = shuffleTies

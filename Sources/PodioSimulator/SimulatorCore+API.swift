@@ -259,7 +259,7 @@ extension SimulatorCore {
                 guard let offset = Int(text), offset >= 0 else {
                     throw APIError.badValue(.string(text), "must be a non-negative integer")
                 }
-                comments = Array(comments.dropFirst(offset))
+                if !state.quirks.commentOffsetIgnored { comments = Array(comments.dropFirst(offset)) }
             }
             if let text = request.queryValue("limit") {
                 guard let limit = Int(text), (1...500).contains(limit) else {

@@ -190,7 +190,8 @@ extension SimulatorCore {
                 pageCap: json["page_cap"]?.intValue, emptyPageAtOffset: json["empty_page_offset"]?.intValue,
                 shuffleTies: json["shuffle_ties"]?.boolValue ?? false, hiddenItems: json["hidden_items"]?.intValue ?? 0,
                 hookFailuresToInactive: json["hook_failures_to_inactive"]?.intValue, tiers: tiers,
-                limitStopsEveryCall: json["limit_stops_every_call"]?.boolValue ?? false)
+                limitStopsEveryCall: json["limit_stops_every_call"]?.boolValue ?? false,
+                commentOffsetIgnored: json["comment_offset_ignored"]?.boolValue ?? false)
             return .noContent
         case (_, _) where segments.first == "hooks":
             return try controlHooks(&state, request, segments: segments, body: try body(request))
