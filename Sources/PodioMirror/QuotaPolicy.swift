@@ -70,6 +70,14 @@ public struct QuotaPolicy: Sendable, Equatable {
     /// 3. exactly one tier where no limit was seen yet: that tier (a second, different limit
     ///    belongs to the server's other tier);
     /// 4. else the tier whose configured limit is nearest (by ratio), the rate-limited one on a tie.
+    /// The tier one `X-Rate-Limit-Limit` value suggests on its own, with no other endpoint's
+    /// limit known (`check` names each endpoint's tier this way), or nil when the value says
+    /// nothing of tiers (absent, zero, or a server without limits).
+    public func tier(forLimit limit: Int) -> TierName? {
+        guard case .limit(let limit) = reading(limit) else { return nil }
+        return tier(forLimit: limit, held: [:])
+    }
+
     public func tier(forLimit limit: Int, held: [TierName: Set<Int>]) -> TierName {
         let tiers: [TierName] = [.rateLimited, .general]
         if let tier = tiers.first(where: { held[$0]?.contains(limit) == true }) { return tier }
