@@ -12,9 +12,11 @@
 -- 3, the legacy field types typed (`state` text, `tag` text[], `member` bigint[] of user ids;
 -- their jsonb columns are retyped and filled again from the raw JSON by the migration); 4, item
 -- history, comments and files (podio.item_versions, podio.comments, podio.files), the token
--- endpoint's pacing (podio_auth.token_requests), and the sweep, deletion and error columns.
+-- endpoint's pacing (podio_auth.token_requests), and the sweep, deletion and error columns;
+-- 6, per-object failures of the extras (podio.extra_failures: comments, file downloads, deep
+-- history).
 --
--- schema-version: 5
+-- schema-version: 6
 
 CREATE SCHEMA IF NOT EXISTS podio;
 -- One real table per mirrored app (AppTableStore); podio-mirror owns every table in it.
@@ -693,6 +695,25 @@ DROP INDEX IF EXISTS podio.items_title_lower_idx;
 DROP FUNCTION IF EXISTS podio.value_is_unreadable(text, jsonb, text, numeric, bigint, timestamptz, date);
 DROP FUNCTION IF EXISTS podio.value_kind(text, jsonb);
 
-INSERT INTO podio.schema_version (singleton, version) VALUES (true, 5)
+INSERT INTO podio.schema_version (singleton, version) VALUES (true, 6)
 ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, applied_at = now()
 WHERE podio.schema_version.version < EXCLUDED.version;
+
+-- Version 6, the extras' failures per object (issue #23): a comment read, file download or
+-- revision read that failed is recorded here and the stage goes on with the next object; the
+-- object is left alone until `next_try_at` (back-off doubling per attempt), then tried again.
+-- A success deletes its row. A file hosted elsewhere than Podio is recorded with attempts 0 and
+-- no `next_try_at` (never fetched). `status` lists the rows.
+CREATE TABLE IF NOT EXISTS podio.extra_failures (
+    kind             text NOT NULL,             -- comments, file, revisions
+    object_id        bigint NOT NULL,           -- the item (comments, revisions) or the file
+    item_id          bigint NOT NULL,
+    app_id           bigint NOT NULL,
+    attempts         integer NOT NULL,          -- failed attempts in a row (0: not fetched by choice)
+    last_error       text NOT NULL,             -- what failed, for people (no secret)
+    first_failed_at  timestamptz NOT NULL,
+    last_failed_at   timestamptz NOT NULL,
+    next_try_at      timestamptz,               -- NULL: not tried again (a file hosted elsewhere)
+    PRIMARY KEY (kind, object_id)
+);
+CREATE INDEX IF NOT EXISTS extra_failures_app_idx ON podio.extra_failures (app_id);

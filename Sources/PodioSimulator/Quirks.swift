@@ -17,12 +17,25 @@ extension PodioSimulator {
         /// A webhook turns inactive after this many failed deliveries in a row (Podio shows hooks
         /// as inactive "e.g. after failures" but documents no rule; reference §7.4).
         public var hookFailuresToInactive: Int?
+        /// `GET /comment/item/{id}/` ignores `offset`: every call answers from the first comment
+        /// (only podio-js sends `offset`; Podio documents no paging for comments).
+        public var commentsIgnoreOffset: Bool
+        /// `GET /comment/item/{id}/` answers at most this many comments, whatever `limit` asked
+        /// for (an undocumented maximum page size below the limit asked).
+        public var commentPageCap: Int?
+        /// `GET /file/{id}/raw` answers 302 with a `Location` on files.podio.com instead of the
+        /// bytes (whether Podio redirects downloads is not documented).
+        public var fileRawRedirect: Bool
 
         public init(
             pageCap: Int? = nil, emptyPageAtOffset: Int? = nil, shuffleTies: Bool = false, hiddenItems: Int = 0,
-            hookFailuresToInactive: Int? = nil
+            hookFailuresToInactive: Int? = nil, commentsIgnoreOffset: Bool = false, commentPageCap: Int? = nil,
+            fileRawRedirect: Bool = false
         ) {
             self.hookFailuresToInactive = hookFailuresToInactive
+            self.commentsIgnoreOffset = commentsIgnoreOffset
+            self.commentPageCap = commentPageCap
+            self.fileRawRedirect = fileRawRedirect
             self.pageCap = pageCap
             self.emptyPageAtOffset = emptyPageAtOffset
             self.shuffleTies = shuffleTies
