@@ -316,4 +316,25 @@ struct ExtraFailureTests {
             #expect(try await h.count("SELECT count(*) FROM podio.item_revision_reads") == 40)
         }
     }
+
+    /// A version-5 mirror gains `podio.extra_failures` in place, and the extras use it at once.
+    @Test func aVersion5MirrorGainsTheFailureTable() async throws {
+        try await EngineHarness.with(apps: Self.tasks, comments: true) { h in
+            let clock = TestClock(Date())
+            try await Self.run(h, clock: clock)
+            try await h.db.run { db in
+                _ = try db.execute(
+                    "DROP TABLE podio.extra_failures; UPDATE podio.schema_version SET version = 5")
+            }
+            let outcome = try await h.db.run { try SchemaMigrator.migrate($0, logger: EngineHarness.logger) }
+            #expect(outcome == .applied(from: 5, to: SchemaMigrator.currentVersion))
+            try await h.db.run { try SchemaMigrator.requireCurrent($0) }
+            let itemID = try await Self.items(h).commented
+            try h.simulator.comment(itemID: itemID, text: "After the upgrade")
+            h.simulator.injectFaults(.serverError, rate: 1, path: "/comment/item/\(itemID)/")
+            let run = try await Self.run(h, clock: clock, .resync)
+            #expect(run.comments?.itemsFailed == 1)
+            #expect(try await Self.failures(h).map(\.objectID) == [itemID])
+        }
+    }
 }
