@@ -337,4 +337,28 @@ struct ExtraFailureTests {
             #expect(try await Self.failures(h).map(\.objectID) == [itemID])
         }
     }
+
+    /// The hook worker's `comment.create` pages the same way: two calls against a server that
+    /// ignores `offset`, the comments read kept, none marked deleted, the item left pending.
+    @Test func aCommentEventPagesTheSameWay() async throws {
+        try await EngineHarness.with(apps: Self.tasks, comments: true) { h in
+            try await h.sync()
+            let appID = h.simulator.appIDs()[0]
+            try await HookEventTests.activeHook(h, appID: appID, hookID: 9101, type: "comment.create")
+            let itemID = try await Self.items(h).bare
+            var last = 0
+            for n in 0..<150 { last = try h.simulator.comment(itemID: itemID, text: "Reply \(n)") }
+            h.simulator.setQuirks(PodioSimulator.Quirks(commentsIgnoreOffset: true))
+            try await HookEventTests.enqueue(
+                h, [HookEvent(hookID: 9101, type: "comment.create", itemID: itemID, commentID: last)])
+            h.simulator.resetStats()
+            let summary = try await h.coordinator().drainHookEvents()
+            #expect(summary.commentReads == 1)
+            #expect(Self.calls(h, Self.commentEndpoint) == 2)
+            let read = try await Self.mirroredComments(h, itemID: itemID)
+            #expect(read.live == Array(h.simulator.comments(itemID: itemID).map(\.id).sorted().prefix(100)))
+            #expect(read.deleted == 0)
+            #expect(try await h.count("SELECT count(*) FROM podio.comment_reads WHERE item_id = $1", [itemID]) == 0)
+        }
+    }
 }
