@@ -94,8 +94,8 @@ extension RunContext {
     /// counts it). An item whose comments fail (an error other than a deferral or a lost
     /// database, or fewer comments listed than its `comment_count`) is recorded in
     /// `podio.extra_failures` with a back-off and the reading goes on with the next item; the
-    /// comments it did read are kept. After `extraFailuresInARow` such failures in a row the
-    /// rest waits for the next run.
+    /// comments it did read are kept. After `extraFailuresInARow` errors in a row (not short
+    /// reads: Podio answered those) the rest waits for the next run.
     func syncComments(apps: [Int]) async -> CommentRunSummary {
         var summary = CommentRunSummary()
         let store = self.store
@@ -118,6 +118,7 @@ extension RunContext {
                         break reading
                     }
                     let failure: String
+                    var answered = true
                     do {
                         guard
                             let read = try await readItemComments(
@@ -141,6 +142,7 @@ extension RunContext {
                             + "(a page brought no new comment); those read are kept, none is marked deleted"
                     } catch  where !MirrorError.stopsExtras(error) {
                         failure = access.redact(MirrorError(classifying: error).message)
+                        answered = false
                     }
                     let at = clock.now()
                     let (attempts, next) = try await store.run {
@@ -151,10 +153,10 @@ extension RunContext {
                     logger.warning(
                         "comments of item \(item.itemID) (app \(appID)) were not all read: \(failure); attempt \(attempts), next try at \(MirrorStatus.format(next))"
                     )
-                    inARow += 1
+                    // A short read is Podio's answer, not an outage: only errors count in a row.
+                    inARow = answered ? 0 : inARow + 1
                     if inARow >= Self.extraFailuresInARow {
-                        logger.warning(
-                            "comments wait for the next run: \(inARow) items failed in a row")
+                        logger.warning("comments wait for the next run: \(inARow) items failed in a row")
                         break reading
                     }
                 }
