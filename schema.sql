@@ -12,9 +12,10 @@
 -- 3, the legacy field types typed (`state` text, `tag` text[], `member` bigint[] of user ids;
 -- their jsonb columns are retyped and filled again from the raw JSON by the migration); 4, item
 -- history, comments and files (podio.item_versions, podio.comments, podio.files), the token
--- endpoint's pacing (podio_auth.token_requests), and the sweep, deletion and error columns.
--- 6, the quota ledger books a call whose tier is not known yet on both tiers
--- (podio.api_calls.both_tiers, issue 23).
+-- endpoint's pacing (podio_auth.token_requests), and the sweep, deletion and error columns;
+-- 6 (issue 23), the quota ledger books a call whose tier is not known yet on both tiers
+-- (podio.api_calls.both_tiers), and per-object failures of the extras (podio.extra_failures:
+-- comments, file downloads, deep history).
 --
 -- schema-version: 6
 
@@ -705,3 +706,21 @@ WHERE podio.schema_version.version < EXCLUDED.version;
 -- endpoint's default. The index serves the counts that take both kinds of row.
 ALTER TABLE podio.api_calls ADD COLUMN IF NOT EXISTS both_tiers boolean NOT NULL DEFAULT false;
 CREATE INDEX IF NOT EXISTS api_calls_credential_time_idx ON podio.api_calls (credential, called_at);
+-- Version 6, the extras' failures per object (issue #23): a comment read, file download or
+-- revision read that failed is recorded here and the stage goes on with the next object; the
+-- object is left alone until `next_try_at` (back-off doubling per attempt), then tried again.
+-- A success deletes its row. A file hosted elsewhere than Podio is recorded with attempts 0 and
+-- no `next_try_at` (never fetched). `status` lists the rows.
+CREATE TABLE IF NOT EXISTS podio.extra_failures (
+    kind             text NOT NULL,             -- comments, file, revisions
+    object_id        bigint NOT NULL,           -- the item (comments, revisions) or the file
+    item_id          bigint NOT NULL,
+    app_id           bigint NOT NULL,
+    attempts         integer NOT NULL,          -- failed attempts in a row (0: not fetched by choice)
+    last_error       text NOT NULL,             -- what failed, for people (no secret)
+    first_failed_at  timestamptz NOT NULL,
+    last_failed_at   timestamptz NOT NULL,
+    next_try_at      timestamptz,               -- NULL: not tried again (a file hosted elsewhere)
+    PRIMARY KEY (kind, object_id)
+);
+CREATE INDEX IF NOT EXISTS extra_failures_app_idx ON podio.extra_failures (app_id);

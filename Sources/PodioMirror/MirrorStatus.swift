@@ -117,6 +117,10 @@ public struct MirrorStatus: Codable, Sendable {
     public var hints: [String] = []
     /// Webhook events queued and not applied yet.
     public var hookEventsPending: Int = 0
+    /// Objects of the extras (an item's comments, a file, an item's deep history) a run could not
+    /// read, and files hosted elsewhere than Podio (not fetched): `podio.extra_failures`, for
+    /// live objects, the longest failing first.
+    public var extraFailures: [ExtraFailure] = []
 
     /// Reads the status from the database: the store of the status queries. `appsRefresh` is
     /// `PODIO_APPS_REFRESH` (when an app Podio stopped serving is tried again); without
@@ -242,6 +246,7 @@ public struct MirrorStatus: Codable, Sendable {
         }
         report.hookEventsPending =
             try db.query("SELECT count(*) AS n FROM podio.hook_events WHERE applied_at IS NULL").first?.int("n") ?? 0
+        report.extraFailures = try MirrorStore(db: db).extraFailures()
         report.hints = hints(report)
         return report
     }

@@ -273,21 +273,11 @@ extension RunContext {
         return try await write(appID: appID, page: try ItemPage(body: body), checkpoint: .none, onlyNewer: true).written
     }
 
-    /// Reads one item's comments (general tier) and writes them.
+    /// Reads one item's comments (general tier) and writes them (`readItemComments`: the
+    /// paging the run's comment stage uses too), aiming at the `comment_count` just read.
     private func readComments(itemID: Int, appID: Int, client: PodioClient) async throws {
-        var pages: [Data] = []
-        var offset = 0
-        do {
-            while true {
-                let page = try await client.comments(itemID: itemID, limit: Self.commentPageSize, offset: offset)
-                pages.append(page.body)
-                offset += page.count
-                if page.count < Self.commentPageSize { break }
-            }
-        } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
-            return
-        }
-        let read = pages
-        _ = try await store.run { try $0.writeComments(itemID: itemID, appID: appID, pages: read) }
+        let expected = try await store.run { try $0.commentCount(itemID: itemID) }
+        _ = try await readItemComments(
+            itemID: itemID, appID: appID, expected: expected, client: client, neverWait: QuotaLedger.neverWait)
     }
 }

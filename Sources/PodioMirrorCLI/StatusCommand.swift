@@ -99,6 +99,22 @@ extension MirrorStatus {
             }
         }
         if hookEventsPending > 0 { out.append("  hook events waiting to be applied: \(hookEventsPending)") }
+        if !extraFailures.isEmpty {
+            out.append("Not read (comments, files, deep history):")
+            for f in extraFailures.prefix(50) {
+                var line = "  \(f.subject) (app \(f.appID)): "
+                if let next = f.nextTryAt {
+                    line +=
+                        "failed \(f.attempts) time\(f.attempts == 1 ? "" : "s") since \(Self.format(f.firstFailedAt)), next try at \(Self.format(next))"
+                } else {
+                    line += "not fetched"
+                }
+                out.append(line + " — \(f.lastError)")
+            }
+            if extraFailures.count > 50 {
+                out.append("  … and \(extraFailures.count - 50) more (`status --json` lists all)")
+            }
+        }
         out.append("Schedule:")
         if let schedule = scheduleDescription {
             out.append("  \(schedule)")

@@ -26,20 +26,27 @@ extension PodioSimulator {
         /// 420 until that tier has room again ("past the limit, all API calls answer 420",
         /// reference §3.1, §12).
         public var limitStopsEveryCall: Bool
-        /// `GET /comment/item/{id}/` ignores `offset` (still checked) and always serves from the
-        /// first comment: podio-js sends `offset`, the other official clients never page, and
-        /// nothing documents that Podio honours it (reference §12).
-        public var commentOffsetIgnored: Bool
+        /// `GET /comment/item/{id}/` ignores `offset` (still checked): every call answers from the
+        /// first comment (only podio-js sends `offset`; Podio documents no paging for comments).
+        public var commentsIgnoreOffset: Bool
+        /// `GET /comment/item/{id}/` answers at most this many comments, whatever `limit` asked
+        /// for (an undocumented maximum page size below the limit asked).
+        public var commentPageCap: Int?
+        /// `GET /file/{id}/raw` answers 302 with a `Location` on files.podio.com instead of the
+        /// bytes (whether Podio redirects downloads is not documented).
+        public var fileRawRedirect: Bool
 
         public init(
             pageCap: Int? = nil, emptyPageAtOffset: Int? = nil, shuffleTies: Bool = false, hiddenItems: Int = 0,
             hookFailuresToInactive: Int? = nil, tiers: [String: String] = [:], limitStopsEveryCall: Bool = false,
-            commentOffsetIgnored: Bool = false
+            commentsIgnoreOffset: Bool = false, commentPageCap: Int? = nil, fileRawRedirect: Bool = false
         ) {
             self.tiers = tiers
             self.limitStopsEveryCall = limitStopsEveryCall
             self.hookFailuresToInactive = hookFailuresToInactive
-            self.commentOffsetIgnored = commentOffsetIgnored
+            self.commentsIgnoreOffset = commentsIgnoreOffset
+            self.commentPageCap = commentPageCap
+            self.fileRawRedirect = fileRawRedirect
             self.pageCap = pageCap
             self.emptyPageAtOffset = emptyPageAtOffset
             self.shuffleTies = shuffleTies

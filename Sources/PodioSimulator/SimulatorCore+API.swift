@@ -77,7 +77,7 @@ extension SimulatorCore {
             remaining = left
             count = inWindow
         }
-        let fault = state.faults.take(isFilter: route.operation == .filter)
+        let fault = state.faults.take(isFilter: route.operation == .filter, path: request.path)
         // Injected 420 and expired token behave like the real conditions: not served calls.
         if fault == .rateLimit || fault == .expireToken {
             state.limiter.revokeLast(identity: grant.identity, tier: tier)
@@ -259,7 +259,7 @@ extension SimulatorCore {
                 guard let offset = Int(text), offset >= 0 else {
                     throw APIError.badValue(.string(text), "must be a non-negative integer")
                 }
-                if !state.quirks.commentOffsetIgnored { comments = Array(comments.dropFirst(offset)) }
+                if !state.quirks.commentsIgnoreOffset { comments = Array(comments.dropFirst(offset)) }
             }
             if let text = request.queryValue("limit") {
                 guard let limit = Int(text), (1...500).contains(limit) else {
@@ -267,6 +267,7 @@ extension SimulatorCore {
                 }
                 comments = Array(comments.prefix(limit))
             }
+            if let cap = state.quirks.commentPageCap { comments = Array(comments.prefix(max(0, cap))) }
             return .json(200, .array(comments))
         case .itemRevisions, .itemRevision, .itemRevisionDiff:
             // All revisions oldest first, one revision, or the fields that differ between two
@@ -300,10 +301,15 @@ extension SimulatorCore {
                 return .json(200, .array(diff))
             }
         case .fileRaw:
-            // The bytes of an attached file: `size` bytes derived from its id.
+            // The bytes of an attached file: `size` bytes derived from its id. A file hosted
+            // elsewhere, or every file with `fileRawRedirect`, answers 302 to its `link`.
             guard let found = state.attachedFile(id) else { throw APIError.notFound("Object not found") }
             if let own = grant.appID, own != state.apps[found.app].id {
                 throw APIError.forbidden("An app token can only access its own app")
+            }
+            if state.quirks.fileRawRedirect || found.file.hostedBy != "podio" {
+                return SimResponse(
+                    status: 302, headers: [("Location", SimulatorState.fileLink(found.file))], body: [])
             }
             return SimResponse(
                 status: 200, headers: [("Content-Type", found.file.mimetype)],

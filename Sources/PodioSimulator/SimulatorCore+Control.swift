@@ -126,7 +126,7 @@ extension SimulatorCore {
             guard let name = json["name"]?.stringValue else { throw .invalid("name (string) is required") }
             let fileID = try state.attachFile(
                 itemID: itemID, name: name, mimetype: json["mimetype"]?.stringValue ?? "application/octet-stream",
-                size: json["size"]?.intValue ?? 0, now: now)
+                size: json["size"]?.intValue ?? 0, hostedBy: json["hosted_by"]?.stringValue ?? "podio", now: now)
             return .json(200, .obj(["file_id": .int(fileID)]))
         case ("DELETE", 2) where segments[0] == "files":
             guard let fileID = ids[1] else { throw .invalid("bad file id") }
@@ -169,7 +169,7 @@ extension SimulatorCore {
             case .int(let value)?: rate = Double(value)
             default: rate = nil
             }
-            state.faults.add(fault, count: json["count"]?.intValue ?? 1, rate: rate)
+            state.faults.add(fault, count: json["count"]?.intValue ?? 1, rate: rate, path: json["path"]?.stringValue)
             return .noContent
         case ("POST", 1) where segments[0] == "quirks":
             let json = try body(request)
@@ -191,7 +191,9 @@ extension SimulatorCore {
                 shuffleTies: json["shuffle_ties"]?.boolValue ?? false, hiddenItems: json["hidden_items"]?.intValue ?? 0,
                 hookFailuresToInactive: json["hook_failures_to_inactive"]?.intValue, tiers: tiers,
                 limitStopsEveryCall: json["limit_stops_every_call"]?.boolValue ?? false,
-                commentOffsetIgnored: json["comment_offset_ignored"]?.boolValue ?? false)
+                commentsIgnoreOffset: json["comments_ignore_offset"]?.boolValue ?? false,
+                commentPageCap: json["comment_page_cap"]?.intValue,
+                fileRawRedirect: json["file_raw_redirect"]?.boolValue ?? false)
             return .noContent
         case (_, _) where segments.first == "hooks":
             return try controlHooks(&state, request, segments: segments, body: try body(request))

@@ -349,7 +349,7 @@ struct CheckCommandTests {
             #expect(plain.status == 0, "\(plain.printed)")
             let baseline = try Self.decode(plain).callsSpent
 
-            h.simulator.setQuirks(PodioSimulator.Quirks(pageCap: 200, commentOffsetIgnored: true))
+            h.simulator.setQuirks(PodioSimulator.Quirks(pageCap: 200, commentsIgnoreOffset: true))
             h.simulator.resetStats()
             let quirky = try await h.run(["check", "--json", "--podio-quirks"], env: Self.appsEnv(h))
             #expect(quirky.status == 0, "\(quirky.printed)")

@@ -2,7 +2,7 @@ import Foundation
 import PodioSimulator
 import Testing
 
-@Suite("The comment_offset_ignored quirk")
+@Suite("The comments_ignore_offset quirk")
 struct CommentOffsetQuirkTests {
     @Test func offsetIsCheckedButIgnoredWhileTheQuirkIsOn() async throws {
         try await withSimulator { sim in
@@ -18,7 +18,7 @@ struct CommentOffsetQuirkTests {
             }
             let honoured = (try await firstID(offset: 0), try await firstID(offset: 1))
             #expect(honoured.0 != nil && honoured.0 != honoured.1)
-            #expect(try await sim.json("/_sim/quirks", ["comment_offset_ignored": true]).status == 204)
+            #expect(try await sim.json("/_sim/quirks", ["comments_ignore_offset": true]).status == 204)
             #expect(try await firstID(offset: 1) == honoured.0)
             #expect(try await sim.get("/comment/item/\(itemID)/?offset=-1", token: token).status == 400)
             #expect(try await sim.json("/_sim/quirks", [String: Any]()).status == 204)
