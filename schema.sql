@@ -706,6 +706,7 @@ WHERE podio.schema_version.version < EXCLUDED.version;
 -- endpoint's default. The index serves the counts that take both kinds of row.
 ALTER TABLE podio.api_calls ADD COLUMN IF NOT EXISTS both_tiers boolean NOT NULL DEFAULT false;
 CREATE INDEX IF NOT EXISTS api_calls_credential_time_idx ON podio.api_calls (credential, called_at);
+
 -- Version 6, the extras' failures per object (issue #23): a comment read, file download or
 -- revision read that failed is recorded here and the stage goes on with the next object; the
 -- object is left alone until `next_try_at` (back-off doubling per attempt), then tried again.
