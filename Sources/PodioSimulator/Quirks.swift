@@ -17,12 +17,25 @@ extension PodioSimulator {
         /// A webhook turns inactive after this many failed deliveries in a row (Podio shows hooks
         /// as inactive "e.g. after failures" but documents no rule; reference §7.4).
         public var hookFailuresToInactive: Int?
+        /// How webhook deliveries are encoded (Podio documents no content type): form (the
+        /// default), multipart or JSON. `hook.verify` too.
+        public var hookBodyFormat: HookBodyFormat
+        /// Events (not `hook.verify`) arrive without `hook_id` (Podio does not say every event
+        /// carries it; podio-dotnet reads it only for the verification).
+        public var hookEventsWithoutHookID: Bool
+        /// Podio stores a hook's URL normalised (scheme and host lower case, a trailing slash
+        /// added to the path), lists it so and posts to it: an exact match on the URL given fails.
+        public var hookURLNormalized: Bool
 
         public init(
             pageCap: Int? = nil, emptyPageAtOffset: Int? = nil, shuffleTies: Bool = false, hiddenItems: Int = 0,
-            hookFailuresToInactive: Int? = nil
+            hookFailuresToInactive: Int? = nil, hookBodyFormat: HookBodyFormat = .form,
+            hookEventsWithoutHookID: Bool = false, hookURLNormalized: Bool = false
         ) {
             self.hookFailuresToInactive = hookFailuresToInactive
+            self.hookBodyFormat = hookBodyFormat
+            self.hookEventsWithoutHookID = hookEventsWithoutHookID
+            self.hookURLNormalized = hookURLNormalized
             self.pageCap = pageCap
             self.emptyPageAtOffset = emptyPageAtOffset
             self.shuffleTies = shuffleTies

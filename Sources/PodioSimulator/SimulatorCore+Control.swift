@@ -176,7 +176,10 @@ extension SimulatorCore {
             state.quirks = PodioSimulator.Quirks(
                 pageCap: json["page_cap"]?.intValue, emptyPageAtOffset: json["empty_page_offset"]?.intValue,
                 shuffleTies: json["shuffle_ties"]?.boolValue ?? false, hiddenItems: json["hidden_items"]?.intValue ?? 0,
-                hookFailuresToInactive: json["hook_failures_to_inactive"]?.intValue)
+                hookFailuresToInactive: json["hook_failures_to_inactive"]?.intValue,
+                hookBodyFormat: try Self.hookBodyFormat(json["hook_body"]),
+                hookEventsWithoutHookID: json["hook_omit_hook_id"]?.boolValue ?? false,
+                hookURLNormalized: json["hook_url_normalized"]?.boolValue ?? false)
             return .noContent
         case (_, _) where segments.first == "hooks":
             return try controlHooks(&state, request, segments: segments, body: try body(request))

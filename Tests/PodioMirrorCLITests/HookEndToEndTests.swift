@@ -15,8 +15,8 @@ struct HookEndToEndTests {
         PodioSimulator.AppSpec(name: "Deals", urlLabel: "deals", itemCount: 30, fields: .simple),
         PodioSimulator.AppSpec(name: "Tasks", urlLabel: "tasks", itemCount: 10, fields: .simple),
     ]
-    /// Item and app hooks per app (comments are off in CLIHarness).
-    static let typesPerApp = 4
+    /// Item, app and file hooks per app (comments are off in CLIHarness).
+    static let typesPerApp = 5
 
     static func options() -> CLIHarness.Options {
         var options = CLIHarness.Options()
@@ -59,7 +59,8 @@ struct HookEndToEndTests {
             let hooks = Self.liveHooks(h)
             #expect(hooks.count == expected)
             #expect(hooks.allSatisfy { $0.status == "active" }, "\(hooks)")
-            #expect(Set(hooks.map(\.type)) == ["item.create", "item.update", "item.delete", "app.update"])
+            #expect(
+                Set(hooks.map(\.type)) == ["item.create", "item.update", "item.delete", "app.update", "file.change"])
             let secret = try #require(try await h.scalar("SELECT secret FROM podio_auth.hook_secret"))
             #expect(secret.count == 64)
             #expect(hooks.allSatisfy { $0.url == "\(url)/hooks/\(secret)" })

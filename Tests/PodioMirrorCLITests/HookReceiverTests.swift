@@ -61,9 +61,9 @@ struct HookReceiverTests {
             #expect(noPath == wrongSecret)
             let getting = try await Self.post(http, hookURL, body: "", method: "GET")
             #expect(getting.status == 405, "\(getting)")
-            let json = try await Self.post(
-                http, hookURL, body: #"{"type":"item.update","hook_id":7001}"#, contentType: "application/json")
-            #expect(json.status == 415)
+            let text = try await Self.post(
+                http, hookURL, body: #"{"type":"item.update","hook_id":7001}"#, contentType: "text/plain")
+            #expect(text.status == 415)
             let oversized = try await Self.post(
                 http, hookURL, body: event + "&pad=" + String(repeating: "x", count: 40_000))
             #expect(oversized.status == 413)
@@ -103,7 +103,7 @@ struct HookReceiverTests {
                 "\(metrics.body)")
             #expect(
                 metrics.body.contains(#"podio_mirror_hook_requests_refused_total{reason="path"} 2"#), "\(metrics.body)")
-            #expect(metrics.body.contains(#"podio_mirror_hooks_active{app_id="\#(app)"} 4"#), "\(metrics.body)")
+            #expect(metrics.body.contains(#"podio_mirror_hooks_active{app_id="\#(app)"} 5"#), "\(metrics.body)")
 
             worker.terminate()
             let stopped = await h.finish(worker)
@@ -113,7 +113,7 @@ struct HookReceiverTests {
             #expect(refusals.count == 9, "\(stopped.stderr)")
             #expect(!stopped.printed.contains(secret))
             let status = try await h.run(["status"])
-            #expect(status.stdout.contains("hooks: 4 active; last event"), "\(status.printed)")
+            #expect(status.stdout.contains("hooks: 5 active; last event"), "\(status.printed)")
             try await h.expectNoSecretsLeaked(extra: [secret])
         }
     }
