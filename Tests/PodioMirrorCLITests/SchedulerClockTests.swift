@@ -114,9 +114,11 @@ struct SchedulerClockTests {
             let runs = try await h.rows(
                 "SELECT apps::text AS apps FROM podio.sync_runs ORDER BY run_id OFFSET $1", [runsBefore])
             let covered = runs.map { $0.string("apps") ?? "" }
-            // The plain app only in the hour's regular run; the hooked one in every other.
+            // The plain app only in the hour's regular run; the hooked one in the others (the
+            // last one, stopped by the test, may have taken none).
             #expect(covered.filter { $0.contains(String(plain)) }.count == 1, "\(covered)")
-            #expect(covered.dropFirst().allSatisfy { $0 == "{\(hooked)}" }, "\(covered)")
+            #expect(covered.filter { $0 == "{\(hooked)}" }.count >= 3, "\(covered)")
+            #expect(covered.dropFirst().allSatisfy { $0 == "{\(hooked)}" || $0 == "{}" }, "\(covered)")
         }
     }
 
