@@ -131,7 +131,7 @@ final class HookReceiver: Sendable {
                 .badRequest, reason: "body",
                 "not a Podio event (type missing or unknown; \(payload.format) fields: \(Self.names(form)))")
         }
-        let hookField = form["hook_id"]
+        let hookField = form["hook_id"].flatMap { $0.isEmpty ? nil : $0 }  // empty: absent
         let hookID = hookField.flatMap { Int($0) } ?? 0
         if hookField != nil && hookID <= 0 {
             return refuse(.badRequest, reason: "body", "a \(type) event with a malformed hook_id")

@@ -76,6 +76,18 @@ struct HookReceiverTests {
             #expect(notAnEvent.status == 400)
             let noItem = try await Self.post(http, hookURL, body: "type=item.update&hook_id=\(hookID)")
             #expect(noItem.status == 400)
+            // Other encodings and events without hook_id are read, and refused when malformed.
+            let noBoundary = try await Self.post(
+                http, hookURL, body: "type=item.update", contentType: "multipart/form-data")
+            #expect(noBoundary.status == 400, "\(noBoundary)")
+            let notAnObject = try await Self.post(http, hookURL, body: "[1,2]", contentType: "application/json")
+            #expect(notAnObject.status == 400, "\(notAnObject)")
+            let badItem = try await Self.post(http, hookURL, body: "type=item.update&item_id=abc")
+            #expect(badItem.status == 400, "\(badItem)")
+            let unknownJSONHook = try await Self.post(
+                http, hookURL, body: #"{"type":"item.update","hook_id":7999,"item_id":\#(itemID)}"#,
+                contentType: "application/json")
+            #expect(unknownJSONHook.status == 403, "\(unknownJSONHook)")
             #expect(try await h.count("SELECT count(*) FROM podio.hook_events WHERE type <> 'hook.verify'") == 0)
 
             // A genuine event: queued before the 200, then applied by the worker in seconds.
@@ -110,7 +122,10 @@ struct HookReceiverTests {
             #expect(stopped.status == 0, "\(stopped.printed)")
             // One log line per refused request, none showing the secret.
             let refusals = stopped.stderr.split(separator: "\n").filter { $0.contains("webhook request refused") }
-            #expect(refusals.count == 9, "\(stopped.stderr)")
+            #expect(refusals.count == 13, "\(stopped.stderr)")
+            #expect(
+                refusals.contains { $0.contains("not a Podio event: a multipart body without a boundary") },
+                "\(stopped.stderr)")
             #expect(!stopped.printed.contains(secret))
             let status = try await h.run(["status"])
             #expect(status.stdout.contains("hooks: 5 active; last event"), "\(status.printed)")
