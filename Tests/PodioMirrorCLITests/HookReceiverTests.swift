@@ -104,7 +104,11 @@ struct HookReceiverTests {
                     "SELECT count(*) FROM podio.items WHERE item_id = $1 AND title = 'pushed by a hook'", [itemID]) == 1
             }
             #expect(applied, "the event was not applied")
-            #expect(try await h.count("SELECT count(*) FROM podio.hook_events WHERE applied_at IS NULL") == 0)
+            // Marked applied just after the write commits.
+            let drained = try await h.waitUntil(timeout: 30, every: 50) {
+                try await h.count("SELECT count(*) FROM podio.hook_events WHERE applied_at IS NULL") == 0
+            }
+            #expect(drained, "the event stayed queued")
             #expect(
                 try await h.count(
                     "SELECT count(*) FROM podio.hooks WHERE hook_id = $1 AND last_event_at IS NOT NULL", [hookID])
