@@ -116,7 +116,7 @@ extension RunContext {
                         ids, error: "the delivery named no hook and the mirror knows no app for its item or app")
                 }
                 logger.notice(
-                    "\(ids.count) hook event\(ids.count == 1 ? "" : "s") without hook_id named items the mirror does not know yet; the next reconciliation brings them"
+                    "\(ids.count) hook event\(ids.count == 1 ? "" : "s") without hook_id named an item or app the mirror does not know (yet); set aside, the next reconciliation brings any new item"
                 )
                 summary.events += ids.count
             }

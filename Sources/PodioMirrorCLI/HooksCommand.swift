@@ -115,8 +115,9 @@ struct HooksInstallCommand: AsyncParsableCommand {
                 Data(
                     ("podio-mirror: \(pending.count) of \(live.count) hooks await verification: Podio posts hook.verify to the URL and "
                         + "the receiver of `podio-mirror run --listen` behind it validates it. Start `run --listen` where the URL "
-                        + "reaches it (a running one asks Podio to verify again within its reconciliation interval, at its start "
-                        + "at the latest), or run `podio-mirror hooks install` again once it runs; `podio-mirror hooks list` shows the state\n")
+                        + "reaches it (a running one asks Podio to verify again once its receiver answers its self-check at the URL, "
+                        + "backing off per hook), or run `podio-mirror hooks install` again once it runs; `podio-mirror hooks list` "
+                        + "shows the state\n")
                         .utf8))
             throw ExitCode(75)
         }

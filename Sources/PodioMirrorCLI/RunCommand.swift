@@ -40,7 +40,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "How often an app with active hooks gets a delta (its reconciliation; default 1h, PODIO_RECONCILE_EVERY)."
+        help:
+            "How often an app with active hooks gets a delta (its reconciliation; default 1h, PODIO_RECONCILE_EVERY); shorter than --every is honoured."
     )
     var reconcileEvery: String?
 
