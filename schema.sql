@@ -12,10 +12,11 @@
 -- 3, the legacy field types typed (`state` text, `tag` text[], `member` bigint[] of user ids;
 -- their jsonb columns are retyped and filled again from the raw JSON by the migration); 4, item
 -- history, comments and files (podio.item_versions, podio.comments, podio.files), the token
--- endpoint's pacing (podio_auth.token_requests), and the sweep, deletion and error columns;
--- 6 (issue 23), the quota ledger books a call whose tier is not known yet on both tiers
+-- endpoint's pacing (podio_auth.token_requests), and the sweep, deletion and error columns; 5,
+-- webhooks; 6 (issue 23), the quota ledger books a call whose tier is not known yet on both tiers
 -- (podio.api_calls.both_tiers), and per-object failures of the extras (podio.extra_failures:
--- comments, file downloads, deep history).
+-- comments, file downloads, deep history), and the back-off of hook re-verification
+-- (podio.hooks.verify_attempts, next_verify_at).
 --
 -- schema-version: 6
 
@@ -695,6 +696,13 @@ DROP TABLE IF EXISTS podio.item_values;
 DROP INDEX IF EXISTS podio.items_title_lower_idx;
 DROP FUNCTION IF EXISTS podio.value_is_unreadable(text, jsonb, text, numeric, bigint, timestamptz, date);
 DROP FUNCTION IF EXISTS podio.value_kind(text, jsonb);
+
+-- Columns of version 6 (webhooks that survive Podio's unknowns): re-verification backs off per
+-- hook. `verify_attempts` counts the `verify/request` calls since the hook last verified;
+-- `next_verify_at` is the earliest time the next one may be made (1 min doubling up to 1 h),
+-- shared by the worker and `hooks install`; both reset when the hook verifies. NULL: due.
+ALTER TABLE podio.hooks ADD COLUMN IF NOT EXISTS verify_attempts integer NOT NULL DEFAULT 0;
+ALTER TABLE podio.hooks ADD COLUMN IF NOT EXISTS next_verify_at timestamptz;
 
 INSERT INTO podio.schema_version (singleton, version) VALUES (true, 6)
 ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, applied_at = now()

@@ -289,7 +289,7 @@ public struct MirrorStatus: Codable, Sendable {
             guard let selected = app.selectedAt, selected > recent, app.gone == nil else { continue }
             inSchedule += 1
             // An app with active hooks gets its delta (reconciliation) at its own interval.
-            let every = app.hooksActive > 0 ? max(interval, reconcileInterval) : interval
+            let every = app.hooksActive > 0 ? reconcileInterval : interval
             needed += max(1, app.callsPerDelta ?? 1) * 3600 / every
             if app.completeUpTo == nil { pending += app.callsToFinishFullLoad ?? 1 }
             if let lag = app.lagSeconds, lag > 2 * every { apps[index].behind = true }

@@ -102,20 +102,22 @@ struct HooksInstallCommand: AsyncParsableCommand {
             let seconds = DurationParser.seconds(wait) ?? 15
             let lines = try await HooksCommand.withManager(global) { try await $0.install(url: url, wait: seconds) }
             try HooksCommand.print(lines, json: json, withAction: true)
-            let pending = lines.filter { $0.mirrorStatus != "verified" }
+            let live = lines.filter { $0.action != "removed" }
+            let pending = live.filter { $0.mirrorStatus != "verified" }
             if pending.isEmpty {
                 if !json {
-                    CommandRunner.print("all \(lines.count) hooks are active; `run --listen` applies their events")
+                    CommandRunner.print("all \(live.count) hooks are active; `run --listen` applies their events")
                 }
                 return
             }
             // Exit 75 (try again later): registered, not verified yet.
             FileHandle.standardError.write(
                 Data(
-                    ("podio-mirror: \(pending.count) of \(lines.count) hooks await verification: Podio posts hook.verify to the URL and "
+                    ("podio-mirror: \(pending.count) of \(live.count) hooks await verification: Podio posts hook.verify to the URL and "
                         + "the receiver of `podio-mirror run --listen` behind it validates it. Start `run --listen` where the URL "
-                        + "reaches it (a running one asks Podio to verify again within its reconciliation interval, at its start "
-                        + "at the latest), or run `podio-mirror hooks install` again once it runs; `podio-mirror hooks list` shows the state\n")
+                        + "reaches it (a running one asks Podio to verify again once its receiver answers its self-check at the URL, "
+                        + "backing off per hook), or run `podio-mirror hooks install` again once it runs; `podio-mirror hooks list` "
+                        + "shows the state\n")
                         .utf8))
             throw ExitCode(75)
         }

@@ -40,7 +40,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "How often an app with active hooks gets a delta (its reconciliation; default 1h, PODIO_RECONCILE_EVERY)."
+        help:
+            "How often an app with active hooks gets a delta (its reconciliation; default 1h, PODIO_RECONCILE_EVERY); shorter than --every is honoured."
     )
     var reconcileEvery: String?
 
@@ -117,7 +118,9 @@ struct RunCommand: AsyncParsableCommand {
 
 /// Runs a sync every interval (a resync at its own cadence). Each run takes the next app in
 /// need that no other run holds, one at a time, so several schedulers (and cron jobs) share one
-/// database and its quota. On SIGTERM/SIGINT the run in progress stops after the page in flight
+/// database and its quota. A reconciliation interval shorter than the interval is honoured: the
+/// scheduler also wakes when the earliest app with active hooks is due, and that run covers
+/// only those apps. On SIGTERM/SIGINT the run in progress stops after the page in flight
 /// is committed. The clock is injectable: a test clock runs hours of schedule without sleeping.
 struct SchedulerService: Service {
     let settings: MirrorSettings
@@ -156,6 +159,9 @@ struct SchedulerService: Service {
         let ownTransport = transport == nil ? AsyncHTTPClientTransport(readTimeout: settings.requestTimeout) : nil
         let transport: any HTTPTransport = self.transport ?? ownTransport!
         var nextResync = resyncInterval.map { clock.now().addingTimeInterval($0) }
+        var nextRegular = clock.now()
+        let reconcileSooner = settings.reconcileInterval < interval
+        let probe = reconcileSooner ? DatabaseProbe(url: settings.databaseURL, logger: logger) : nil
         let worker = WorkerRecord(settings: settings, logger: logger)
         await worker.register(every: interval, resyncEvery: resyncInterval, listen: listen)
         logger.info("scheduler started", metadata: ["every": "\(DurationParser.describe(interval))"])
@@ -163,12 +169,25 @@ struct SchedulerService: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let started = clock.now()
             var kind = SyncOptions.Kind.sync
-            if let due = nextResync, due <= started {
-                kind = .resync
-                nextResync = resyncInterval.map { started.addingTimeInterval($0) }
+            var runApps = apps
+            if started >= nextRegular {
+                nextRegular = started.addingTimeInterval(interval)
+                if let due = nextResync, due <= started {
+                    kind = .resync
+                    nextResync = resyncInterval.map { started.addingTimeInterval($0) }
+                }
+            } else {
+                // Woken for the reconciliation of apps with active hooks: only those that are due.
+                let due = await reconciliationsDue(probe)
+                runApps = due.filter { $0.value <= started }.keys.sorted()
+            }
+            if runApps?.isEmpty == true {
+                let next = await nextWake(after: started, regular: nextRegular, probe)
+                try? await cancelWhenGracefulShutdown { try await clock.sleep(until: next) }
+                continue
             }
             await worker.seen(every: interval, resyncEvery: resyncInterval, listen: listen)
-            var options = SyncOptions(kind: kind, apps: apps, maxWait: maxWait, claiming: .oneAtATime)
+            var options = SyncOptions(kind: kind, apps: runApps, maxWait: maxWait, claiming: .oneAtATime)
             options.reconcileInterval = settings.reconcileInterval
             options.stopRequested = { Task.isShuttingDownGracefully }
             let coordinator = SyncCoordinator(
@@ -184,11 +203,38 @@ struct SchedulerService: Service {
                     outcome: error is AllAppsHeld ? "busy" : code == 75 ? "deferred" : "failed", message: message,
                     at: clock.now())
             }
-            let next = started.addingTimeInterval(interval)
+            let next = await nextWake(after: started, regular: nextRegular, probe)
             try? await cancelWhenGracefulShutdown { try await clock.sleep(until: next) }
         }
+        await probe?.close()
         await worker.stopped()
         try? await ownTransport?.shutdown()
+    }
+}
+
+extension SchedulerService {
+    /// The apps with active hooks (among `apps`) and when each one's reconciliation is due;
+    /// empty without a shorter reconciliation interval or when the database does not answer.
+    func reconciliationsDue(_ probe: DatabaseProbe?) async -> [Int: Date] {
+        guard let probe else { return [:] }
+        let interval = settings.reconcileInterval
+        let apps = self.apps ?? settings.apps
+        do {
+            return try await probe.run { try MirrorStore(db: $0).reconciliationsDue(interval: interval, apps: apps) }
+        } catch {
+            logger.debug(
+                "the reconciliations due were not read",
+                metadata: ["error": "\(MirrorError(classifying: error).message)"])
+            return [:]
+        }
+    }
+
+    /// The next regular run, or sooner the earliest reconciliation due (never sooner than a
+    /// reconciliation interval after the run that just started, so an app that could not be
+    /// reconciled is not tried in a loop).
+    func nextWake(after started: Date, regular: Date, _ probe: DatabaseProbe?) async -> Date {
+        guard let earliest = await reconciliationsDue(probe).values.min() else { return regular }
+        return min(regular, max(earliest, started.addingTimeInterval(settings.reconcileInterval)))
     }
 }
 

@@ -36,10 +36,22 @@ extension PodioSimulator {
         /// bytes (whether Podio redirects downloads is not documented).
         public var fileRawRedirect: Bool
 
+        /// How webhook deliveries are encoded (Podio documents no content type): form (the
+        /// default), multipart or JSON. `hook.verify` too.
+        public var hookBodyFormat: HookBodyFormat
+        /// Events (not `hook.verify`) arrive without `hook_id` (Podio does not say every event
+        /// carries it; podio-dotnet reads it only for the verification).
+        public var hookEventsWithoutHookID: Bool
+        /// Podio stores a hook's URL normalised (scheme and host lower case, a trailing slash
+        /// added to the path), lists it so and posts to it: an exact match on the URL given fails.
+        public var hookURLNormalized: Bool
+
         public init(
             pageCap: Int? = nil, emptyPageAtOffset: Int? = nil, shuffleTies: Bool = false, hiddenItems: Int = 0,
             hookFailuresToInactive: Int? = nil, tiers: [String: String] = [:], limitStopsEveryCall: Bool = false,
-            commentsIgnoreOffset: Bool = false, commentPageCap: Int? = nil, fileRawRedirect: Bool = false
+            commentsIgnoreOffset: Bool = false, commentPageCap: Int? = nil, fileRawRedirect: Bool = false,
+            hookBodyFormat: HookBodyFormat = .form, hookEventsWithoutHookID: Bool = false,
+            hookURLNormalized: Bool = false
         ) {
             self.tiers = tiers
             self.limitStopsEveryCall = limitStopsEveryCall
@@ -47,6 +59,9 @@ extension PodioSimulator {
             self.commentsIgnoreOffset = commentsIgnoreOffset
             self.commentPageCap = commentPageCap
             self.fileRawRedirect = fileRawRedirect
+            self.hookBodyFormat = hookBodyFormat
+            self.hookEventsWithoutHookID = hookEventsWithoutHookID
+            self.hookURLNormalized = hookURLNormalized
             self.pageCap = pageCap
             self.emptyPageAtOffset = emptyPageAtOffset
             self.shuffleTies = shuffleTies

@@ -193,7 +193,10 @@ extension SimulatorCore {
                 limitStopsEveryCall: json["limit_stops_every_call"]?.boolValue ?? false,
                 commentsIgnoreOffset: json["comments_ignore_offset"]?.boolValue ?? false,
                 commentPageCap: json["comment_page_cap"]?.intValue,
-                fileRawRedirect: json["file_raw_redirect"]?.boolValue ?? false)
+                fileRawRedirect: json["file_raw_redirect"]?.boolValue ?? false,
+                hookBodyFormat: try Self.hookBodyFormat(json["hook_body"]),
+                hookEventsWithoutHookID: json["hook_omit_hook_id"]?.boolValue ?? false,
+                hookURLNormalized: json["hook_url_normalized"]?.boolValue ?? false)
             return .noContent
         case (_, _) where segments.first == "hooks":
             return try controlHooks(&state, request, segments: segments, body: try body(request))
