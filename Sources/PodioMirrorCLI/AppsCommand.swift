@@ -8,10 +8,11 @@ struct AppsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apps",
         abstract:
-            "Lists the apps the credentials can see (asking Podio, and refreshing the list the runs use): id, space, name, items, mirrored."
-    )
+            "Lists the apps the credentials can see (asking Podio, and refreshing the list the runs use): id, space, name, items, mirrored.",
+        discussion: SettingCatalog.help(for: SettingCatalog.Command.apps))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var podio: PodioOptions
 
     @Flag(name: .long, help: "Ask Podio for each app's item count (one rate-limited call per app).")
     var count = false
@@ -33,7 +34,7 @@ struct AppsCommand: AsyncParsableCommand {
     func run() async throws {
         try await CommandRunner.execute {
             let logger = global.logger("podio-mirror.apps")
-            let settings = try global.settings()
+            let settings = try global.settings(podio)
             let apiKey = try settings.requireAPIKey()
             let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
             defer { db.close() }

@@ -14,9 +14,12 @@ struct CheckCommand: AsyncParsableCommand {
             with a fix for each failure (docs/check.md). Exit codes: 0 nothing failed, 64 configuration, \
             69 unavailable (database, Podio, the hook URL), 77 credentials or permissions refused, \
             75 the quota has no room for the check now.
-            """)
+
+            """ + SettingCatalog.help(for: SettingCatalog.Command.check))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var podio: PodioOptions
+    @OptionGroup var scope: CheckScopeOptions
 
     @Option(name: .long, help: "The public base URL that should reach `run --listen`: POSTs a harmless probe to it.")
     var hookURL: String?
@@ -34,7 +37,7 @@ struct CheckCommand: AsyncParsableCommand {
             let logger = global.logger("podio-mirror.check")
             let report: CheckReport
             do {
-                let settings = try global.settings()
+                let settings = try global.settings(podio, scope)
                 let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
                 let check = MirrorCheck(
                     settings: settings, hookURL: hookURL, podioQuirks: podioQuirks, transport: transport,

@@ -35,9 +35,10 @@ struct HooksCommand: AsyncParsableCommand {
 
     /// Runs `body` with a `HookManager` over a client of its own, shut down after it.
     static func withManager(
-        _ global: GlobalOptions, _ body: (HookManager) async throws -> [HookLine]
+        _ global: GlobalOptions, _ podio: PodioOptions, _ scope: HooksScopeOptions,
+        _ body: (HookManager) async throws -> [HookLine]
     ) async throws -> [HookLine] {
-        let settings = try global.settings()
+        let settings = try global.settings(podio, scope)
         let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
         let manager = HookManager(settings: settings, transport: transport, logger: global.logger("podio-mirror.hooks"))
         let result: Result<[HookLine], any Error>
@@ -80,9 +81,12 @@ struct HooksInstallCommand: AsyncParsableCommand {
             `podio-mirror run --listen`). Verification needs that receiver running: Podio posts hook.verify to \
             the URL and the mirror answers it. Running install again is safe: hooks in place are kept, \
             inactive ones asked to verify again, missing ones created.
-            """)
+
+            """ + SettingCatalog.help(for: SettingCatalog.Command.hooksInstall))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var podio: PodioOptions
+    @OptionGroup var scope: HooksScopeOptions
 
     @Option(name: .long, help: "The public base URL that reaches `run --listen` (e.g. https://mirror.example.com).")
     var url: String
@@ -100,7 +104,9 @@ struct HooksInstallCommand: AsyncParsableCommand {
     func run() async throws {
         try await CommandRunner.execute {
             let seconds = DurationParser.seconds(wait) ?? 15
-            let lines = try await HooksCommand.withManager(global) { try await $0.install(url: url, wait: seconds) }
+            let lines = try await HooksCommand.withManager(global, podio, scope) {
+                try await $0.install(url: url, wait: seconds)
+            }
             try HooksCommand.print(lines, json: json, withAction: true)
             let live = lines.filter { $0.action != "removed" }
             let pending = live.filter { $0.mirrorStatus != "verified" }
@@ -127,16 +133,19 @@ struct HooksInstallCommand: AsyncParsableCommand {
 struct HooksListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "Shows each hook as Podio (asked now, one general call per app) and the mirror see it.")
+        abstract: "Shows each hook as Podio (asked now, one general call per app) and the mirror see it.",
+        discussion: SettingCatalog.help(for: SettingCatalog.Command.hooksList))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var podio: PodioOptions
+    @OptionGroup var scope: HooksScopeOptions
 
     @Flag(name: .long, help: "Print the hooks as JSON.")
     var json = false
 
     func run() async throws {
         try await CommandRunner.execute {
-            let lines = try await HooksCommand.withManager(global) { try await $0.list() }
+            let lines = try await HooksCommand.withManager(global, podio, scope) { try await $0.list() }
             try HooksCommand.print(lines, json: json, withAction: false)
             if lines.isEmpty && !json {
                 CommandRunner.print("no hooks (`podio-mirror hooks install --url URL` registers them)")
@@ -148,16 +157,19 @@ struct HooksListCommand: AsyncParsableCommand {
 struct HooksRemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remove",
-        abstract: "Deletes the mirror's hooks in Podio and in podio.hooks (the delta keeps the mirror in step).")
+        abstract: "Deletes the mirror's hooks in Podio and in podio.hooks (the delta keeps the mirror in step).",
+        discussion: SettingCatalog.help(for: SettingCatalog.Command.hooksRemove))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var podio: PodioOptions
+    @OptionGroup var scope: HooksScopeOptions
 
     @Flag(name: .long, help: "Print the removed hooks as JSON.")
     var json = false
 
     func run() async throws {
         try await CommandRunner.execute {
-            let lines = try await HooksCommand.withManager(global) { try await $0.remove() }
+            let lines = try await HooksCommand.withManager(global, podio, scope) { try await $0.remove() }
             try HooksCommand.print(lines, json: json, withAction: true)
             if !json { CommandRunner.print("\(lines.count) hook\(lines.count == 1 ? "" : "s") removed") }
         }

@@ -7,9 +7,12 @@ import PodioMirror
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Per app: items, deleted, last full and delta sync, cursor; quota in the window; recent runs.")
+        abstract: "Per app: items, deleted, last full and delta sync, cursor; quota in the window; recent runs.",
+        discussion: SettingCatalog.help(for: SettingCatalog.Command.status))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var quota: QuotaOptions
+    @OptionGroup var options: StatusOptions
 
     @Flag(name: .long, help: "Print the status as one JSON object.")
     var json = false
@@ -17,7 +20,7 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         try await CommandRunner.execute {
             let logger = global.logger("podio-mirror.status")
-            let settings = try global.settings()
+            let settings = try global.settings(quota, options)
             let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
             defer { db.close() }
             let policy = settings.quota
