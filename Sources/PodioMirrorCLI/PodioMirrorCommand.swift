@@ -17,7 +17,7 @@ public struct PodioMirrorCommand: AsyncParsableCommand {
             """,
         subcommands: [
             MigrateCommand.self, AppsCommand.self, SyncCommand.self, ResyncCommand.self, StatusCommand.self,
-            LoginCommand.self, RunCommand.self, TablesCommand.self, HooksCommand.self,
+            LoginCommand.self, RunCommand.self, TablesCommand.self, HooksCommand.self, DbtSourcesCommand.self,
         ])
 
     public init() {}
