@@ -10,7 +10,10 @@ import Testing
 /// without PyPI the test is skipped.
 @Suite("dbt sources")
 struct DbtSourcesTests {
-    @Test(.enabled("dbt-postgres is installed or can be installed with pip") { await DbtInstall.shared.dbt() != nil })
+    @Test(
+        .enabled(
+            "needs dbt-postgres: not in the cached venv, and pip could not install it (no PyPI?): see docs/dbt.md"
+        ) { await DbtInstall.shared.dbt() != nil })
     func dbtParsesTheSourcesAndChecksFreshness() async throws {
         let dbt = try #require(await DbtInstall.shared.dbt())
         try await CLIHarness.with(CLIHarness.Options(items: 20)) { h in
