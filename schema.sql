@@ -13,10 +13,13 @@
 -- their jsonb columns are retyped and filled again from the raw JSON by the migration); 4, item
 -- history, comments and files (podio.item_versions, podio.comments, podio.files), the token
 -- endpoint's pacing (podio_auth.token_requests), and the sweep, deletion and error columns; 5,
--- webhooks; 6 (issue 23), the quota ledger books a call whose tier is not known yet on both tiers
--- (podio.api_calls.both_tiers), and per-object failures of the extras (podio.extra_failures:
--- comments, file downloads, deep history), and the back-off of hook re-verification
--- (podio.hooks.verify_attempts, next_verify_at).
+-- webhooks; 6 (issues 23 and 27), the quota ledger books a call whose tier is not known yet on
+-- both tiers (podio.api_calls.both_tiers), per-object failures of the extras
+-- (podio.extra_failures: comments, file downloads, deep history), the back-off of hook
+-- re-verification (podio.hooks.verify_attempts, next_verify_at), and for the people who query
+-- the mirror: the comments podio-mirror wrote on the app tables and their columns
+-- (podio.apps.table_comment, podio.app_columns.comment), podio.app_references, podio.profiles,
+-- podio.spaces and podio.orgs.
 --
 -- schema-version: 6
 
@@ -733,3 +736,72 @@ CREATE TABLE IF NOT EXISTS podio.extra_failures (
     PRIMARY KEY (kind, object_id)
 );
 CREATE INDEX IF NOT EXISTS extra_failures_app_idx ON podio.extra_failures (app_id);
+-- Version 6: for the people who query the mirror (issue 27, docs/tables.md).
+-- The comment podio-mirror last wrote on each app table and column (`COMMENT ON`: the app's or
+-- field's Podio name, id and type). A comment is rewritten only while it is still this text (or
+-- empty): one a user set is left alone.
+ALTER TABLE podio.apps ADD COLUMN IF NOT EXISTS table_comment text;
+ALTER TABLE podio.app_columns ADD COLUMN IF NOT EXISTS comment text;
+-- The app reference columns of the app tables and the apps (and their tables) they point to,
+-- from the fields' settings (`referenced_apps[].app_id`, the older `referenceable_types`), so
+-- that joins can be written without reading Podio's field settings. `referenced_tables[i]` is
+-- the table of `referenced_app_ids[i]` (NULL while that app is not mirrored).
+CREATE OR REPLACE VIEW podio.app_references AS
+SELECT c.app_id, a.table_name, c.column_name, f.field_id, f.external_id, f.label,
+       r.ids AS referenced_app_ids,
+       ARRAY(SELECT t.table_name FROM unnest(r.ids) WITH ORDINALITY AS u(id, o)
+             LEFT JOIN podio.apps AS t ON t.app_id = u.id ORDER BY u.o) AS referenced_tables
+FROM podio.app_columns AS c
+JOIN podio.app_fields AS f ON f.field_id = c.field_id
+JOIN podio.apps AS a ON a.app_id = c.app_id
+CROSS JOIN LATERAL (
+    SELECT coalesce(array_agg(id ORDER BY first), '{}'::bigint[]) AS ids
+    FROM (SELECT id, min(o) AS first
+          FROM (SELECT podio.to_bigint(e ->> 'app_id') AS id, o
+                FROM jsonb_array_elements(podio.json_array(f.config -> 'settings' -> 'referenced_apps'))
+                     WITH ORDINALITY AS x(e, o)
+                UNION ALL
+                SELECT podio.to_bigint(e #>> '{}'), 100000 + o
+                FROM jsonb_array_elements(podio.json_array(f.config -> 'settings' -> 'referenceable_types'))
+                     WITH ORDINALITY AS y(e, o)) AS all_ids
+          WHERE id IS NOT NULL GROUP BY id) AS distinct_ids
+) AS r
+WHERE f.type = 'app' AND c.part = 'value' AND c.state <> 'kept';
+-- The people the mirrored items name: contact field values (`profile_id`, with `user_id` for a
+-- user) and the bylines of items (`created_by`, `current_revision.created_by` of type `user`:
+-- `user_id` only). Filled in the page's transaction from the items' JSON, no call to Podio; a row
+-- changes when an item edited at or after `seen_on` shows it differently.
+CREATE TABLE IF NOT EXISTS podio.profiles (
+    profile_key  text PRIMARY KEY,          -- 'profile:<profile_id>', or 'user:<user_id>' while only bylines named the user
+    profile_id   bigint,                    -- unique: the key is 'profile:<profile_id>' once it is known
+    user_id      bigint,
+    type         text,                      -- user, space (a space contact), …
+    name         text,
+    mail         text[],
+    phone        text[],
+    link         text,
+    avatar       bigint,
+    org_id       bigint,
+    space_id     bigint,
+    external_id  text,
+    last_seen_on timestamptz,
+    raw          jsonb,                     -- the latest contact value or byline object
+    seen_on      timestamptz,               -- the edit time of the item state that last wrote the row
+    updated_at   timestamptz NOT NULL DEFAULT now()
+CREATE INDEX IF NOT EXISTS profiles_profile_idx ON podio.profiles (profile_id);
+CREATE INDEX IF NOT EXISTS profiles_user_idx ON podio.profiles (user_id);
+CREATE INDEX IF NOT EXISTS profiles_name_idx ON podio.profiles (lower(name));
+-- Podio's workspaces and organizations, as the app list's refresh (`GET /org/`) last saw them.
+CREATE TABLE IF NOT EXISTS podio.orgs (
+    org_id     bigint PRIMARY KEY,
+    name       text,
+    url_label  text,
+    url        text,
+    listed_at  timestamptz NOT NULL DEFAULT now()
+CREATE TABLE IF NOT EXISTS podio.spaces (
+    space_id   bigint PRIMARY KEY,
+    org_id     bigint,
+    name       text,
+    url_label  text,
+    url        text,
+    listed_at  timestamptz NOT NULL DEFAULT now()

@@ -24,6 +24,9 @@ public enum LockKeys {
     /// Held (session-scoped) while `hooks install` or `hooks remove` runs, or a worker checks the
     /// hooks with Podio: two of them would create the same hooks twice.
     public static let hooks: Int64 = 0x706F_6469_6F07
+    /// Held (transaction-scoped) while a page writes `podio.profiles`: pages of runs of other
+    /// apps name the same people, and would otherwise lock their rows in different orders.
+    public static let profiles: Int64 = 0x706F_6469_6F1B
     /// Base of the per-credential quota ledger locks (transaction-scoped).
     public static let quotaBase: Int64 = 0x706F_6469_0000_0000
     /// Base of the per-credential token renewal locks (session-scoped, held while one process

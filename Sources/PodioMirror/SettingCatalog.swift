@@ -19,11 +19,12 @@ public enum SettingCatalog {
         public static let login = "login"
         public static let run = "run"
         public static let tables = "tables"
+        public static let dbtSources = "dbt-sources"
         public static let hooksInstall = "hooks install"
         public static let hooksList = "hooks list"
         public static let hooksRemove = "hooks remove"
 
-        public static let all = [check, migrate, apps, sync, resync, status, login, run, tables] + hooks
+        public static let all = [check, migrate, apps, sync, resync, status, login, run, tables, dbtSources] + hooks
         public static let hooks = [hooksInstall, hooksList, hooksRemove]
         /// Commands that call Podio.
         public static let podio = [check, apps, sync, resync, login, run] + hooks
@@ -132,8 +133,9 @@ public enum SettingCatalog {
             commands: [C.sync, C.resync], reader: .command,
             "write the metrics there at the end of the run (node_exporter's textfile format; written atomically)"),
         Key(
-            "PODIO_RUN_EVERY", option: "--every", defaultValue: "required", example: "15m", commands: [C.run],
-            reader: .command, "time between delta syncs of run (90s, 15m, 1h)"),
+            "PODIO_RUN_EVERY", option: "--every", defaultValue: "required (dbt-sources: the workers' schedule, else 1h)",
+            example: "15m", commands: [C.run, C.dbtSources], reader: .command,
+            "time between delta syncs of run (90s, 15m, 1h); dbt-sources derives its freshness thresholds from it"),
         Key(
             "PODIO_RESYNC_EVERY", option: "--resync-every", defaultValue: "never", example: "24h",
             commands: [C.run], reader: .command, "run also runs a full resync at this cadence"),

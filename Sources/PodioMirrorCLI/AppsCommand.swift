@@ -57,12 +57,12 @@ struct AppsCommand: AsyncParsableCommand {
                 // Always asked of Podio, and cached for the runs (PODIO_APPS_REFRESH): an app
                 // marked gone is tried again by the next run if Podio lists it.
                 let before = await ledger.snapshot()
-                let visible = try await access.visibleApps()
+                let (visible, places) = try await access.visibleAppsAndPlaces()
                 let calls = await ledger.snapshot().rateLimited - before.rateLimited
                 let identity = access.listIdentity
                 try await db.run {
                     try MirrorStore(db: $0).storeAppList(
-                        visible, identity: identity, callsRateLimited: calls, now: Date())
+                        visible, places: places, identity: identity, callsRateLimited: calls, now: Date())
                 }
                 for app in visible {
                     var items = mirrored[app.appID]

@@ -18,7 +18,7 @@ public struct PodioMirrorCommand: AsyncParsableCommand {
         subcommands: [
             CheckCommand.self, MigrateCommand.self, AppsCommand.self, SyncCommand.self, ResyncCommand.self,
             StatusCommand.self, LoginCommand.self, RunCommand.self, TablesCommand.self, HooksCommand.self,
-            ConfigReferenceCommand.self,
+            DbtSourcesCommand.self, ConfigReferenceCommand.self,
         ])
 
     public init() {}

@@ -137,6 +137,15 @@ public final class PodioSimulator: Sendable {
         try withState { state throws(ControlError) in try state.clearField(itemID: itemID, fieldID: fieldID, now: now) }
     }
 
+    /// Moves an item to another app: same item_id, a new app_item_id there, revision += 1
+    /// (docs/simulator.md).
+    public func moveItem(itemID: Int, toAppID: Int, hook: Bool = true) throws {
+        let now = PodioTime.now()
+        try withState(hook: hook) { state throws(ControlError) in
+            try state.moveItem(itemID: itemID, toAppID: toAppID, now: now)
+        }
+    }
+
     public func deleteItem(itemID: Int, hook: Bool = true) throws {
         try withState(hook: hook) { state throws(ControlError) in try state.deleteItem(itemID: itemID) }
     }

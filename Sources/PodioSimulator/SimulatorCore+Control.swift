@@ -137,6 +137,9 @@ extension SimulatorCore {
             let json = try body(request)
             switch segments[2] {
             case "edit": try state.editItem(itemID: itemID, title: json["title"]?.stringValue, now: now)
+            case "move":
+                guard let appID = json["app_id"]?.intValue else { throw .invalid("app_id (integer) is required") }
+                try state.moveItem(itemID: itemID, toAppID: appID, now: now)
             case "comment":
                 let commentID = try state.addComment(itemID: itemID, text: json["text"]?.stringValue, now: now)
                 return .json(200, .obj(["comment_id": .int(commentID)]))
