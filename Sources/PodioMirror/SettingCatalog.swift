@@ -133,7 +133,8 @@ public enum SettingCatalog {
             commands: [C.sync, C.resync], reader: .command,
             "write the metrics there at the end of the run (node_exporter's textfile format; written atomically)"),
         Key(
-            "PODIO_RUN_EVERY", option: "--every", defaultValue: "required (dbt-sources: the workers' schedule, else 1h)",
+            "PODIO_RUN_EVERY", option: "--every",
+            defaultValue: "required (dbt-sources: the workers' schedule, else 1h)",
             example: "15m", commands: [C.run, C.dbtSources], reader: .command,
             "time between delta syncs of run (90s, 15m, 1h); dbt-sources derives its freshness thresholds from it"),
         Key(

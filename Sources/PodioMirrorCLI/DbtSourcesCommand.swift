@@ -8,7 +8,8 @@ import PodioMirror
 struct DbtSourcesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dbt-sources",
-        abstract: "Prints a dbt sources.yml for the mirror: app tables with Podio's names, freshness from the schedule.",
+        abstract:
+            "Prints a dbt sources.yml for the mirror: app tables with Podio's names, freshness from the schedule.",
         discussion: SettingCatalog.help(for: SettingCatalog.Command.dbtSources))
 
     @OptionGroup var global: GlobalOptions
