@@ -736,12 +736,14 @@ CREATE TABLE IF NOT EXISTS podio.extra_failures (
     PRIMARY KEY (kind, object_id)
 );
 CREATE INDEX IF NOT EXISTS extra_failures_app_idx ON podio.extra_failures (app_id);
+
 -- Version 6: for the people who query the mirror (issue 27, docs/tables.md).
 -- The comment podio-mirror last wrote on each app table and column (`COMMENT ON`: the app's or
 -- field's Podio name, id and type). A comment is rewritten only while it is still this text (or
 -- empty): one a user set is left alone.
 ALTER TABLE podio.apps ADD COLUMN IF NOT EXISTS table_comment text;
 ALTER TABLE podio.app_columns ADD COLUMN IF NOT EXISTS comment text;
+
 -- The app reference columns of the app tables and the apps (and their tables) they point to,
 -- from the fields' settings (`referenced_apps[].app_id`, the older `referenceable_types`), so
 -- that joins can be written without reading Podio's field settings. `referenced_tables[i]` is
@@ -767,6 +769,7 @@ CROSS JOIN LATERAL (
           WHERE id IS NOT NULL GROUP BY id) AS distinct_ids
 ) AS r
 WHERE f.type = 'app' AND c.part = 'value' AND c.state <> 'kept';
+
 -- The people the mirrored items name: contact field values (`profile_id`, with `user_id` for a
 -- user) and the bylines of items (`created_by`, `current_revision.created_by` of type `user`:
 -- `user_id` only). Filled in the page's transaction from the items' JSON, no call to Podio; a row
@@ -788,9 +791,11 @@ CREATE TABLE IF NOT EXISTS podio.profiles (
     raw          jsonb,                     -- the latest contact value or byline object
     seen_on      timestamptz,               -- the edit time of the item state that last wrote the row
     updated_at   timestamptz NOT NULL DEFAULT now()
+);
 CREATE INDEX IF NOT EXISTS profiles_profile_idx ON podio.profiles (profile_id);
 CREATE INDEX IF NOT EXISTS profiles_user_idx ON podio.profiles (user_id);
 CREATE INDEX IF NOT EXISTS profiles_name_idx ON podio.profiles (lower(name));
+
 -- Podio's workspaces and organizations, as the app list's refresh (`GET /org/`) last saw them.
 CREATE TABLE IF NOT EXISTS podio.orgs (
     org_id     bigint PRIMARY KEY,
@@ -798,6 +803,7 @@ CREATE TABLE IF NOT EXISTS podio.orgs (
     url_label  text,
     url        text,
     listed_at  timestamptz NOT NULL DEFAULT now()
+);
 CREATE TABLE IF NOT EXISTS podio.spaces (
     space_id   bigint PRIMARY KEY,
     org_id     bigint,
@@ -805,3 +811,4 @@ CREATE TABLE IF NOT EXISTS podio.spaces (
     url_label  text,
     url        text,
     listed_at  timestamptz NOT NULL DEFAULT now()
+);

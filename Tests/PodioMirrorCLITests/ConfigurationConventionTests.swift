@@ -12,6 +12,7 @@ struct ConfigurationConventionTests {
     /// Options that are not settings: what one invocation does, not how the mirror is set up.
     static let invocationOptions: [String: Set<String>] = [
         "check": ["--hook-url"],  // the public URL this check probes
+        "dbt-sources": ["--output"],  // where this one YAML goes
         "hooks install": ["--url", "--wait"],  // the address of this install, how long it waits
         "login": ["--redirect-uri", "--authorize-url", "--timeout"],  // one interactive login
     ]
