@@ -12,9 +12,16 @@
 -- 3, the legacy field types typed (`state` text, `tag` text[], `member` bigint[] of user ids;
 -- their jsonb columns are retyped and filled again from the raw JSON by the migration); 4, item
 -- history, comments and files (podio.item_versions, podio.comments, podio.files), the token
--- endpoint's pacing (podio_auth.token_requests), and the sweep, deletion and error columns.
+-- endpoint's pacing (podio_auth.token_requests), and the sweep, deletion and error columns; 5,
+-- webhooks; 6 (issues 23 and 27), the quota ledger books a call whose tier is not known yet on
+-- both tiers (podio.api_calls.both_tiers), per-object failures of the extras
+-- (podio.extra_failures: comments, file downloads, deep history), the back-off of hook
+-- re-verification (podio.hooks.verify_attempts, next_verify_at), and for the people who query
+-- the mirror: the comments podio-mirror wrote on the app tables and their columns
+-- (podio.apps.table_comment, podio.app_columns.comment), podio.app_references, podio.profiles,
+-- podio.spaces and podio.orgs.
 --
--- schema-version: 5
+-- schema-version: 6
 
 CREATE SCHEMA IF NOT EXISTS podio;
 -- One real table per mirrored app (AppTableStore); podio-mirror owns every table in it.
@@ -693,6 +700,115 @@ DROP INDEX IF EXISTS podio.items_title_lower_idx;
 DROP FUNCTION IF EXISTS podio.value_is_unreadable(text, jsonb, text, numeric, bigint, timestamptz, date);
 DROP FUNCTION IF EXISTS podio.value_kind(text, jsonb);
 
-INSERT INTO podio.schema_version (singleton, version) VALUES (true, 5)
+-- Columns of version 6 (webhooks that survive Podio's unknowns): re-verification backs off per
+-- hook. `verify_attempts` counts the `verify/request` calls since the hook last verified;
+-- `next_verify_at` is the earliest time the next one may be made (1 min doubling up to 1 h),
+-- shared by the worker and `hooks install`; both reset when the hook verifies. NULL: due.
+ALTER TABLE podio.hooks ADD COLUMN IF NOT EXISTS verify_attempts integer NOT NULL DEFAULT 0;
+ALTER TABLE podio.hooks ADD COLUMN IF NOT EXISTS next_verify_at timestamptz;
+
+INSERT INTO podio.schema_version (singleton, version) VALUES (true, 6)
 ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, applied_at = now()
 WHERE podio.schema_version.version < EXCLUDED.version;
+
+-- Version 6, the quota ledger (issue 23): a call of an endpoint whose tier the ledger has not
+-- learned yet is booked on both tiers (it counts in each tier's window) until Podio's
+-- X-Rate-Limit-Limit settles it; `tier` is then the tier it counts in, before that the
+-- endpoint's default. The index serves the counts that take both kinds of row.
+ALTER TABLE podio.api_calls ADD COLUMN IF NOT EXISTS both_tiers boolean NOT NULL DEFAULT false;
+CREATE INDEX IF NOT EXISTS api_calls_credential_time_idx ON podio.api_calls (credential, called_at);
+
+-- Version 6, the extras' failures per object (issue #23): a comment read, file download or
+-- revision read that failed is recorded here and the stage goes on with the next object; the
+-- object is left alone until `next_try_at` (back-off doubling per attempt), then tried again.
+-- A success deletes its row. A file hosted elsewhere than Podio is recorded with attempts 0 and
+-- no `next_try_at` (never fetched). `status` lists the rows.
+CREATE TABLE IF NOT EXISTS podio.extra_failures (
+    kind             text NOT NULL,             -- comments, file, revisions
+    object_id        bigint NOT NULL,           -- the item (comments, revisions) or the file
+    item_id          bigint NOT NULL,
+    app_id           bigint NOT NULL,
+    attempts         integer NOT NULL,          -- failed attempts in a row (0: not fetched by choice)
+    last_error       text NOT NULL,             -- what failed, for people (no secret)
+    first_failed_at  timestamptz NOT NULL,
+    last_failed_at   timestamptz NOT NULL,
+    next_try_at      timestamptz,               -- NULL: not tried again (a file hosted elsewhere)
+    PRIMARY KEY (kind, object_id)
+);
+CREATE INDEX IF NOT EXISTS extra_failures_app_idx ON podio.extra_failures (app_id);
+
+-- Version 6: for the people who query the mirror (issue 27, docs/tables.md).
+-- The comment podio-mirror last wrote on each app table and column (`COMMENT ON`: the app's or
+-- field's Podio name, id and type). A comment is rewritten only while it is still this text (or
+-- empty): one a user set is left alone.
+ALTER TABLE podio.apps ADD COLUMN IF NOT EXISTS table_comment text;
+ALTER TABLE podio.app_columns ADD COLUMN IF NOT EXISTS comment text;
+
+-- The app reference columns of the app tables and the apps (and their tables) they point to,
+-- from the fields' settings (`referenced_apps[].app_id`, the older `referenceable_types`), so
+-- that joins can be written without reading Podio's field settings. `referenced_tables[i]` is
+-- the table of `referenced_app_ids[i]` (NULL while that app is not mirrored).
+CREATE OR REPLACE VIEW podio.app_references AS
+SELECT c.app_id, a.table_name, c.column_name, f.field_id, f.external_id, f.label,
+       r.ids AS referenced_app_ids,
+       ARRAY(SELECT t.table_name FROM unnest(r.ids) WITH ORDINALITY AS u(id, o)
+             LEFT JOIN podio.apps AS t ON t.app_id = u.id ORDER BY u.o) AS referenced_tables
+FROM podio.app_columns AS c
+JOIN podio.app_fields AS f ON f.field_id = c.field_id
+JOIN podio.apps AS a ON a.app_id = c.app_id
+CROSS JOIN LATERAL (
+    SELECT coalesce(array_agg(id ORDER BY first), '{}'::bigint[]) AS ids
+    FROM (SELECT id, min(o) AS first
+          FROM (SELECT podio.to_bigint(e ->> 'app_id') AS id, o
+                FROM jsonb_array_elements(podio.json_array(f.config -> 'settings' -> 'referenced_apps'))
+                     WITH ORDINALITY AS x(e, o)
+                UNION ALL
+                SELECT podio.to_bigint(e #>> '{}'), 100000 + o
+                FROM jsonb_array_elements(podio.json_array(f.config -> 'settings' -> 'referenceable_types'))
+                     WITH ORDINALITY AS y(e, o)) AS all_ids
+          WHERE id IS NOT NULL GROUP BY id) AS distinct_ids
+) AS r
+WHERE f.type = 'app' AND c.part = 'value' AND c.state <> 'kept';
+
+-- The people the mirrored items name: contact field values (`profile_id`, with `user_id` for a
+-- user) and the bylines of items (`created_by`, `current_revision.created_by` of type `user`:
+-- `user_id` only). Filled in the page's transaction from the items' JSON, no call to Podio; a row
+-- changes when an item edited at or after `seen_on` shows it differently.
+CREATE TABLE IF NOT EXISTS podio.profiles (
+    profile_key  text PRIMARY KEY,          -- 'profile:<profile_id>', or 'user:<user_id>' while only bylines named the user
+    profile_id   bigint,                    -- unique: the key is 'profile:<profile_id>' once it is known
+    user_id      bigint,
+    type         text,                      -- user, space (a space contact), …
+    name         text,
+    mail         text[],
+    phone        text[],
+    link         text,
+    avatar       bigint,
+    org_id       bigint,
+    space_id     bigint,
+    external_id  text,
+    last_seen_on timestamptz,
+    raw          jsonb,                     -- the latest contact value or byline object
+    seen_on      timestamptz,               -- the edit time of the item state that last wrote the row
+    updated_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS profiles_profile_idx ON podio.profiles (profile_id);
+CREATE INDEX IF NOT EXISTS profiles_user_idx ON podio.profiles (user_id);
+CREATE INDEX IF NOT EXISTS profiles_name_idx ON podio.profiles (lower(name));
+
+-- Podio's workspaces and organizations, as the app list's refresh (`GET /org/`) last saw them.
+CREATE TABLE IF NOT EXISTS podio.orgs (
+    org_id     bigint PRIMARY KEY,
+    name       text,
+    url_label  text,
+    url        text,
+    listed_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS podio.spaces (
+    space_id   bigint PRIMARY KEY,
+    org_id     bigint,
+    name       text,
+    url_label  text,
+    url        text,
+    listed_at  timestamptz NOT NULL DEFAULT now()
+);

@@ -84,9 +84,10 @@ extension PodioClient {
     }
 
     /// `GET /comment/item/{item_id}/`: one page of an item's comments (a JSON array, oldest
-    /// first), kept as received. `limit` and `offset` page it; Podio documents neither a
-    /// default nor a maximum page size (the official clients send neither), so callers ask for
-    /// a page size and read on while pages come back full.
+    /// first), kept as received. `limit` and `offset` page it (podio-js sends them; Podio
+    /// documents neither a default nor a maximum page size, nor that `offset` is honoured), so
+    /// callers read on until a page brings no new `comment_id` or the item's `comment_count` is
+    /// reached (`RunContext.readItemComments`).
     public func comments(itemID: Int, limit: Int, offset: Int) async throws -> CommentPage {
         try await request(
             .itemComments, method: "GET", path: "/comment/item/\(itemID)/",
@@ -95,7 +96,9 @@ extension PodioClient {
     }
 
     /// `GET /file/{file_id}/raw`: the file's bytes (podio-rb's `FileAttachment` reads them there;
-    /// the file's `link` on files.podio.com serves the same with the token).
+    /// the file's `link` on files.podio.com serves the same with the token). A redirect is not
+    /// followed (the transport follows none: the request carries the token): it is an error
+    /// naming the target's host.
     public func downloadFile(_ fileID: Int) async throws -> Data {
         try await request(.fileRaw, method: "GET", path: "/file/\(fileID)/raw") { $0 }
     }

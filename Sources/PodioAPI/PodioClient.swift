@@ -200,7 +200,12 @@ public final class PodioClient: Sendable {
         let parsed = try? JSONDecoder().decode(Body.self, from: response.body)
         var kind = PodioError.kind(status: response.status, code: parsed?.error)
         let description: String
-        if let text = parsed?.error_description {
+        if (300..<400).contains(response.status) {
+            // The transport follows no redirect: the request carries the token, and Podio
+            // documents none. Only the target's host is told (its query may hold a signature).
+            let host = response.header("Location").flatMap { URL(string: $0)?.host } ?? "no Location"
+            description = "a redirect to \(host), not followed (podio-mirror follows no redirect)"
+        } else if let text = parsed?.error_description {
             description = text
         } else if parsed?.error == nil {
             // Not Podio's JSON (a proxy's HTML page, say): its title, or a short single-line

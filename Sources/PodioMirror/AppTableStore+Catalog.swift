@@ -61,13 +61,20 @@ extension AppTableStore {
         }
     }
 
+    /// Records the table's columns; a column that stays keeps the comment podio-mirror wrote on it.
     func saveColumns(appID: Int, _ columns: [StoredColumn]) throws {
-        try db.query("DELETE FROM podio.app_columns WHERE app_id = $1", [appID])
+        try db.query(
+            """
+            DELETE FROM podio.app_columns AS c WHERE c.app_id = $1
+              AND NOT EXISTS (SELECT 1 FROM unnest($2::bigint[], $3::text[]) AS u(f, p) WHERE u.f = c.field_id AND u.p = c.part)
+            """, [appID, columns.map(\.column.fieldID), columns.map(\.column.part.rawValue)])
         guard !columns.isEmpty else { return }
         try db.query(
             """
-            INSERT INTO podio.app_columns (app_id, field_id, part, column_name, kind, state)
+            INSERT INTO podio.app_columns AS c (app_id, field_id, part, column_name, kind, state)
             SELECT $1, f, p, n, k, s FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(f, p, n, k, s)
+            ON CONFLICT (app_id, field_id, part) DO UPDATE SET column_name = EXCLUDED.column_name, kind = EXCLUDED.kind,
+                state = EXCLUDED.state
             """,
             [
                 appID, columns.map(\.column.fieldID), columns.map(\.column.part.rawValue), columns.map(\.column.name),
@@ -126,11 +133,6 @@ extension AppTableStore {
                 last_event_on  timestamptz
             )
             """)
-        let comment = try db.query(
-            "SELECT format('COMMENT ON TABLE %s IS %L', $1::text, $2::text) AS sql",
-            [table, "\(Self.marker)\(app.appID) (\(app.label.name ?? ""))"]
-        ).first?.string("sql")
-        if let comment { try db.execute(comment) }
         try db.query("UPDATE podio.apps SET table_name = $2 WHERE app_id = $1", [app.appID, name])
         logger.debug("created app table", metadata: ["table": "podio_apps.\(name)", "app_id": "\(app.appID)"])
     }

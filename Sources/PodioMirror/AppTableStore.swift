@@ -15,7 +15,8 @@ public struct AppTableStore: Sendable {
     /// How long a change of shape waits for a lock: a long query of a user's holds one, and the
     /// sync must fail (and retry next run) rather than hang behind it.
     static let lockTimeout = "30s"
-    /// Start of the comment of every table podio-mirror made.
+    /// Start of the comment podio-mirror put on its tables before version 6 (`syncComments`
+    /// replaces it as its own).
     static let marker = "podio-mirror: table of app "
 
     public init(db: PGConnection, logger: Logger) {
@@ -196,6 +197,7 @@ public struct AppTableStore: Sendable {
                     return actual
                 })
         }
+        try syncComments(appID: appID, table: name)
         if report.changed {
             logger.debug(
                 "app table in step with its fields",

@@ -59,6 +59,7 @@ struct EngineSession {
         context.hookGrace = settings.hookGrace
         context.hookDeltaThreshold = settings.hookDeltaThreshold
         context.commentsEnabled = settings.comments
+        context.filesDirectory = settings.filesDirectory
         return context
     }
 }

@@ -20,34 +20,74 @@ public struct HookLine: Sendable, Equatable {
 }
 
 /// Registers, checks and removes the mirror's Podio webhooks (reference §7.3): every call is a
-/// general-tier call through the quota ledger. Idempotent: hooks Podio lists at the mirror's URL
-/// are kept, inactive ones asked to verify again, missing ones created; hooks recorded for an
-/// older URL are deleted.
+/// general-tier call through the quota ledger. Idempotent: hooks Podio lists for the mirror (by
+/// the recorded hook id first, then by the secret inside the URL, whatever Podio did to the rest
+/// of it) are kept, inactive ones asked to verify again (backing off per hook, and never while
+/// the receiver does not answer its self-check), missing ones created; hooks of an older URL and
+/// duplicates are deleted.
 public final class HookManager: Sendable {
     let settings: MirrorSettings
     let transport: any HTTPTransport
     let clock: any LedgerClock
     let metrics: MirrorMetrics
     let logger: Logger
+    /// Replaces the receiver's self-check (tests): given the full hook URL, whether it answered.
+    let receiverCheck: (@Sendable (String) async -> Bool)?
     /// How long a `hook.verify` for a hook id not recorded yet is accepted after an install.
     public static let verifyWindow: Double = 600
+    /// The `type` of the receiver's self-check (never one of Podio's).
+    public static let selfCheckType = "podio-mirror.self-check"
 
     public init(
         settings: MirrorSettings, transport: any HTTPTransport, clock: any LedgerClock = SystemClock(),
         metrics: MirrorMetrics = MirrorMetrics(),
+        receiverCheck: (@Sendable (String) async -> Bool)? = nil,
         logger: Logger
     ) {
         self.settings = settings
         self.transport = transport
         self.clock = clock
         self.metrics = metrics
+        self.receiverCheck = receiverCheck
         self.logger = logger
     }
 
-    /// The event types registered on every app.
+    /// The event types registered on every app. `file.change` always: file metadata
+    /// (`podio.files`) is written from every item read, and downloads (`PODIO_FILES`) follow it.
     public var eventTypes: [String] {
-        ["item.create", "item.update", "item.delete", "app.update"]
+        ["item.create", "item.update", "item.delete", "app.update", "file.change"]
             + (settings.comments ? ["comment.create", "comment.delete"] : [])
+    }
+
+    /// The wait after the `attempts`-th verification request before the next one: 1 minute,
+    /// doubling, at most an hour (Podio documents no rate; each request is a general-tier call).
+    public static func verifyBackoff(attempts: Int) -> Double {
+        let doublings = min(max(attempts, 1) - 1, 6)
+        return min(3600, 60 * Double(1 << doublings))
+    }
+
+    /// Whether the receiver answers at the hook URL: one POST of a self-check (a nonce it must
+    /// echo), not a call to Podio. Asking Podio to verify a hook the receiver cannot hear only
+    /// spends the quota.
+    func receiverAnswers(at full: String, secret: String) async -> Bool {
+        if let receiverCheck { return await receiverCheck(full) }
+        let nonce = String(HookURL.generateSecret().prefix(16))
+        let request = TransportRequest(
+            method: "POST", url: full,
+            headers: [("Content-Type", "application/x-www-form-urlencoded"), ("User-Agent", "podio-mirror")],
+            body: Data("type=\(Self.selfCheckType)&nonce=\(nonce)".utf8), timeout: 5)
+        do {
+            let response = try await transport.send(request)
+            if response.status == 200 && String(decoding: response.body, as: UTF8.self).contains(nonce) { return true }
+            logger.notice(
+                "the receiver's self-check at \(HookURL.redact(full, secret: secret)) was answered \(response.status), not by podio-mirror"
+            )
+        } catch {
+            logger.notice(
+                "the receiver does not answer its self-check at \(HookURL.redact(full, secret: secret)): \(HookURL.redact(String(describing: error), secret: secret))"
+            )
+        }
+        return false
     }
 
     private func session() async throws -> EngineSession {
@@ -77,11 +117,18 @@ public final class HookManager: Sendable {
         }
         let until = clock.now().addingTimeInterval(Self.verifyWindow)
         try await session.db.run { try MirrorStore(db: $0).openVerifyWindow(until: until) }
+        let answered = await receiverAnswers(at: HookURL.full(base: base, secret: secret), secret: secret)
+        if !answered {
+            logger.notice(
+                "hooks waiting for their verification are not asked to verify again until the receiver answers at the URL"
+            )
+        }
         var lines: [HookLine] = []
         var unreachable: [String] = []
         for appID in apps {
             do {
-                lines += try await ensure(appID: appID, base: base, secret: secret, session: session)
+                lines += try await ensure(
+                    appID: appID, base: base, secret: secret, receiverAnswered: answered, session: session)
             } catch let error as PodioError where [403, 404, 410].contains(error.status ?? 0) {
                 // An app these credentials cannot put hooks on: the others still get theirs.
                 let message = HookURL.redact(session.access.redact(error.description), secret: secret)
@@ -99,32 +146,46 @@ public final class HookManager: Sendable {
     }
 
     /// Reconciliation: every app with recorded hooks is checked against Podio's list; a hook
-    /// Podio reports inactive is asked to verify again, one it no longer lists is created again.
-    public func check() async throws -> [HookLine] {
+    /// Podio reports inactive is asked to verify again (when its back-off allows and the receiver
+    /// answers), one it no longer lists is created again. `onlyDue`: a round for hooks waiting
+    /// for their verification, which asks Podio nothing unless the receiver answers and a hook's
+    /// back-off has ended (then only those hooks' apps are listed).
+    public func check(onlyDue: Bool = false) async throws -> HookCheck {
         let session = try await session()
         defer { session.close() }
-        guard let secret = try await session.db.run({ try MirrorStore(db: $0).hookSecret() }) else { return [] }
+        guard let secret = try await session.db.run({ try MirrorStore(db: $0).hookSecret() }) else {
+            return HookCheck()
+        }
         guard try await session.db.run({ try MirrorStore(db: $0).lockHooks(wait: false) }) else {
             logger.debug("an install or another worker is registering hooks; the check waits for the next round")
-            return []
+            return HookCheck(busy: true)
         }
         let recorded = try await session.db.run { try MirrorStore(db: $0).hooks() }
+        guard let anyBase = recorded.last?.url else { return HookCheck() }
+        let answered = await receiverAnswers(at: HookURL.full(base: anyBase, secret: secret), secret: secret)
+        var apps = Set(recorded.map(\.appID))
+        if onlyDue {
+            let now = clock.now()
+            guard answered else { return HookCheck(receiverAnswered: false) }
+            apps = Set(recorded.filter { $0.status != "active" && ($0.nextVerifyAt ?? now) <= now }.map(\.appID))
+        }
         var lines: [HookLine] = []
-        for appID in Set(recorded.map(\.appID)).sorted() {
+        for appID in apps.sorted() {
             guard let base = recorded.last(where: { $0.appID == appID })?.url else { continue }
             do {
-                lines += try await ensure(appID: appID, base: base, secret: secret, session: session)
+                lines += try await ensure(
+                    appID: appID, base: base, secret: secret, receiverAnswered: answered, session: session)
             } catch let error as PodioError where [403, 404, 410].contains(error.status ?? 0) {
                 logger.warning(
                     "the hooks of app \(appID) cannot be checked: \(HookURL.redact(session.access.redact(error.description), secret: secret))"
                 )
             }
         }
-        if lines.contains(where: { $0.action != nil && $0.action != "kept" }) {
+        if lines.contains(where: { $0.action == "created" || $0.action == "verification requested" }) {
             let until = clock.now().addingTimeInterval(Self.verifyWindow)
             try await session.db.run { try MirrorStore(db: $0).openVerifyWindow(until: until) }
         }
-        return lines
+        return HookCheck(lines: lines, receiverAnswered: answered)
     }
 
     /// Each recorded hook and each hook Podio lists at the mirror's URL, as both see it.
@@ -155,7 +216,9 @@ public final class HookManager: Sendable {
             }
             if let secret {
                 for hook in listed
-                where hook.url.contains(secret) && !mine.contains(where: { $0.hookID == hook.hookID }) {
+                where HookURL.holdsSecret(hook.url, secret: secret)
+                    && !mine.contains(where: { $0.hookID == hook.hookID })
+                {
                     lines.append(
                         HookLine(
                             appID: appID, type: hook.type, hookID: hook.hookID, podioStatus: hook.status ?? "unknown",
@@ -180,7 +243,8 @@ public final class HookManager: Sendable {
             let client = try session.access.client(for: appID)
             var ids = recorded.filter { $0.appID == appID }.map { ($0.hookID, $0.type, $0.url) }
             if let secret, let listed = try? await client.hooks(appID: appID) {
-                for hook in listed where hook.url.contains(secret) && !ids.contains(where: { $0.0 == hook.hookID }) {
+                for hook in listed
+                where HookURL.holdsSecret(hook.url, secret: secret) && !ids.contains(where: { $0.0 == hook.hookID }) {
                     ids.append((hook.hookID, hook.type, ""))
                 }
             }
@@ -211,35 +275,61 @@ public final class HookManager: Sendable {
         }
     }
 
-    /// One app: Podio's hooks listed, the mirror's kept, old ones deleted, missing ones created,
-    /// inactive ones asked to verify again.
-    private func ensure(appID: Int, base: String, secret: String, session: EngineSession) async throws -> [HookLine] {
+    /// One app: Podio's hooks listed, the mirror's kept (matched by the recorded hook id, then by
+    /// the secret in the URL), old ones and duplicates deleted, missing ones created, inactive ones
+    /// asked to verify again when their back-off allows and the receiver answers.
+    private func ensure(
+        appID: Int, base: String, secret: String, receiverAnswered: Bool, session: EngineSession
+    ) async throws -> [HookLine] {
         let client = try session.access.client(for: appID)
         let full = HookURL.full(base: base, secret: secret)
         let shown = HookURL.full(base: base, secret: HookURL.placeholder)
         let listed = try await client.hooks(appID: appID)
         let recorded = try await session.db.run { try MirrorStore(db: $0).hooks(appID: appID) }
         let wanted = eventTypes
-        // Hooks of the mirror for another URL or a type no longer wanted go (in Podio and here);
-        // records Podio no longer lists are forgotten (created again below).
-        for hook in recorded {
-            let inPodio = listed.first { $0.hookID == hook.hookID }
-            if hook.url != base || !wanted.contains(hook.type) {
-                if inPodio != nil {
-                    do {
-                        try await client.deleteHook(hook.hookID)
-                    } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {}
-                }
-                try await session.db.run { try MirrorStore(db: $0).deleteHookRecord(hookID: hook.hookID) }
-            } else if inPodio == nil {
+        let now = clock.now()
+        // Records Podio no longer lists are forgotten (created again below).
+        for hook in recorded where !listed.contains(where: { $0.hookID == hook.hookID }) {
+            if wanted.contains(hook.type) && HookURL.sameBase(hook.url, base) {
                 logger.warning(
                     "hook \(hook.hookID) (\(hook.type)) of app \(appID) is no longer in Podio; it is created again")
-                try await session.db.run { try MirrorStore(db: $0).deleteHookRecord(hookID: hook.hookID) }
             }
+            try await session.db.run { try MirrorStore(db: $0).deleteHookRecord(hookID: hook.hookID) }
         }
+        // Podio's hooks that are the mirror's: recorded ids first, then any holding the secret.
+        // One per wanted type is kept; the others (an older URL, a type no longer wanted, a
+        // duplicate) are deleted in Podio and here.
+        let recordedIDs = Set(recorded.map(\.hookID))
+        let mine = listed.filter { recordedIDs.contains($0.hookID) || HookURL.holdsSecret($0.url, secret: secret) }
+            .sorted {
+                (recordedIDs.contains($0.hookID) ? 0 : 1, $0.hookID) < (
+                    recordedIDs.contains($1.hookID) ? 0 : 1, $1.hookID
+                )
+            }
+        var kept: [String: PodioHook] = [:]
         var lines: [HookLine] = []
+        for hook in mine {
+            let hookBase =
+                recorded.first { $0.hookID == hook.hookID }?.url ?? HookURL.base(of: hook.url, secret: secret)
+            if wanted.contains(hook.type), kept[hook.type] == nil, let hookBase, HookURL.sameBase(hookBase, base) {
+                kept[hook.type] = hook
+                continue
+            }
+            do {
+                try await client.deleteHook(hook.hookID)
+            } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {}
+            try await session.db.run { try MirrorStore(db: $0).deleteHookRecord(hookID: hook.hookID) }
+            let reason =
+                !wanted.contains(hook.type)
+                ? "a type no longer wanted" : kept[hook.type] != nil ? "a duplicate" : "an older URL"
+            logger.info("hook \(hook.hookID) (\(hook.type)) of app \(appID) deleted: \(reason)")
+            lines.append(
+                HookLine(
+                    appID: appID, type: hook.type, hookID: hook.hookID, podioStatus: "deleted", mirrorStatus: "removed",
+                    action: "removed", url: HookURL.redact(hook.url, secret: secret)))
+        }
         for type in wanted {
-            if let hook = listed.first(where: { $0.url == full && $0.type == type }) {
+            if let hook = kept[type] {
                 let status = hook.status ?? "inactive"
                 try await session.db.run {
                     try MirrorStore(db: $0).recordHook(
@@ -247,12 +337,26 @@ public final class HookManager: Sendable {
                 }
                 var action = "kept"
                 if status != "active" {
-                    try await client.requestHookVerification(hook.hookID)
-                    try await session.db.run { try MirrorStore(db: $0).markVerifyRequested(hookID: hook.hookID) }
-                    action = "verification requested"
-                    logger.info(
-                        "hook \(hook.hookID) (\(type)) of app \(appID) is \(status) in Podio; verification requested again"
-                    )
+                    let stored = recorded.first { $0.hookID == hook.hookID }
+                    if !receiverAnswered {
+                        action = "receiver not answering"
+                    } else if let next = stored?.nextVerifyAt, next > now {
+                        action = "backing off"
+                        logger.debug(
+                            "hook \(hook.hookID) (\(type)) of app \(appID) is \(status); the next verification request is due at \(PodioTime.format(next))"
+                        )
+                    } else {
+                        try await client.requestHookVerification(hook.hookID)
+                        let next = now.addingTimeInterval(
+                            Self.verifyBackoff(attempts: (stored?.verifyAttempts ?? 0) + 1))
+                        try await session.db.run {
+                            try MirrorStore(db: $0).markVerifyRequested(hookID: hook.hookID, at: now, next: next)
+                        }
+                        action = "verification requested"
+                        logger.info(
+                            "hook \(hook.hookID) (\(type)) of app \(appID) is \(status) in Podio; verification requested again"
+                        )
+                    }
                 }
                 lines.append(
                     HookLine(
@@ -275,7 +379,12 @@ public final class HookManager: Sendable {
                     try MirrorStore(db: $0).recordHook(
                         hookID: hookID, appID: appID, type: type, url: base, status: "inactive")
                 }
-                try await session.db.run { try MirrorStore(db: $0).markVerifyRequested(hookID: hookID) }
+                // Podio sends the verification of a new hook by itself: the next request waits
+                // for the back-off, unless the receiver could not hear this one.
+                let next = receiverAnswered ? now.addingTimeInterval(Self.verifyBackoff(attempts: 1)) : nil
+                try await session.db.run {
+                    try MirrorStore(db: $0).markVerifyRequested(hookID: hookID, at: now, next: next)
+                }
                 lines.append(
                     HookLine(
                         appID: appID, type: type, hookID: hookID, podioStatus: "inactive",
@@ -295,7 +404,7 @@ public final class HookManager: Sendable {
         var lines = lines
         let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, wait) * 1000))
         while true {
-            let pending = lines.filter { $0.mirrorStatus != "verified" }
+            let pending = lines.filter { $0.mirrorStatus != "verified" && $0.action != "removed" }
             if pending.isEmpty {
                 // Every hook is verified: no verification for an unknown hook id is accepted now.
                 try await session.db.run { try MirrorStore(db: $0).openVerifyWindow(until: nil) }

@@ -29,6 +29,42 @@ public enum HookURL {
         return text.replacingOccurrences(of: secret, with: placeholder)
     }
 
+    /// Whether a URL Podio lists is one of the mirror's: it holds the secret path segment
+    /// (whatever Podio did to the rest of it: a trailing slash, the host's case, a default port).
+    public static func holdsSecret(_ url: String, secret: String) -> Bool {
+        !secret.isEmpty && url.lowercased().contains((prefix + secret).lowercased())
+    }
+
+    /// The base of a URL Podio lists (the part before `/hooks/<secret>`), nil when the secret is
+    /// not in it.
+    public static func base(of url: String, secret: String) -> String? {
+        guard !secret.isEmpty, let range = url.range(of: prefix + secret, options: .caseInsensitive) else {
+            return nil
+        }
+        return String(url[..<range.lowerBound])
+    }
+
+    /// Whether two base URLs name the same place as Podio could store them: scheme and host
+    /// compared without case, a default port (80, 443) the same as none, trailing slashes of the
+    /// path ignored; the path itself compared exactly.
+    public static func sameBase(_ a: String, _ b: String) -> Bool {
+        canonical(a) == canonical(b)
+    }
+
+    static func canonical(_ text: String) -> String {
+        guard var components = URLComponents(string: text.trimmingCharacters(in: .whitespaces)) else { return text }
+        let scheme = components.scheme?.lowercased()
+        components.scheme = scheme
+        components.host = components.host?.lowercased()
+        if (scheme == "http" && components.port == 80) || (scheme == "https" && components.port == 443) {
+            components.port = nil
+        }
+        var path = components.percentEncodedPath
+        while path.hasSuffix("/") { path.removeLast() }
+        components.percentEncodedPath = path
+        return components.string ?? text
+    }
+
     /// Checks a base URL: http(s), a host, no query or fragment (Podio moves a query string
     /// into the POST body), no user or password.
     public static func validate(base text: String) throws -> String {

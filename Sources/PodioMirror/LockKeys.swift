@@ -18,11 +18,15 @@ public enum LockKeys {
     /// Held (transaction-scoped) while app tables change shape or name (names are decided
     /// from the whole set of apps, so one app's change can rename another's table).
     public static let tables: Int64 = 0x706F_6469_6F03
-    /// Held (session-scoped) by the process draining the webhook event queue.
-    public static let hookQueue: Int64 = 0x706F_6469_6F06
+    /// Held (session-scoped) by the process draining the webhook event queue. (It once shared
+    /// the deep-history key, so a worker draining hooks kept every run from reading history.)
+    public static let hookQueue: Int64 = 0x706F_6469_6F08
     /// Held (session-scoped) while `hooks install` or `hooks remove` runs, or a worker checks the
     /// hooks with Podio: two of them would create the same hooks twice.
     public static let hooks: Int64 = 0x706F_6469_6F07
+    /// Held (transaction-scoped) while a page writes `podio.profiles`: pages of runs of other
+    /// apps name the same people, and would otherwise lock their rows in different orders.
+    public static let profiles: Int64 = 0x706F_6469_6F1B
     /// Base of the per-credential quota ledger locks (transaction-scoped).
     public static let quotaBase: Int64 = 0x706F_6469_0000_0000
     /// Base of the per-credential token renewal locks (session-scoped, held while one process
@@ -39,6 +43,9 @@ public enum LockKeys {
         }
         return Int64(bitPattern: hash & 0x0000_0000_FFFF_FFFF)
     }
+
+    /// Every fixed key, for the test that keeps them distinct.
+    static let fixed: [Int64] = [migrate, tables, claims, appList, deepHistory, hooks, hookQueue]
 
     /// The token renewal lock of an identity.
     public static func token(_ identity: String) -> Int64 { tokenBase ^ hash(identity) }

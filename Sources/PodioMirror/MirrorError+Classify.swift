@@ -74,6 +74,32 @@ extension MirrorError {
     }
 }
 
+extension MirrorError {
+    /// Whether an error met on one object of the extras (an item's comments, a file download, an
+    /// item's deep history) stops the stage for the run, rather than being recorded against that
+    /// object while the stage goes on: a quota deferral, a stop, a lost or failed database
+    /// connection, and credentials Podio refuses (401 after a refresh) are not the object's doing.
+    /// Anything else (a 5xx, a 403 or another 4xx, an answer that is not JSON, a redirect) is.
+    public static func stopsExtras(_ error: any Error) -> Bool {
+        switch error {
+        case is any RunDeferral, is CancellationError:
+            return true
+        case let e as PGError:
+            return e.isConnectionLost
+        case let e as PodioError:
+            switch e.kind {
+            case .rateLimited, .credentialsRefused: return true
+            case .auth: return e.status != 403
+            case .retryable, .notFound, .gone, .invalidRequest: return false
+            }
+        case let e as MirrorError:
+            return [.deferred, .database, .credentialsRefused, .usage].contains(e.category)
+        default:
+            return false
+        }
+    }
+}
+
 extension MirrorError.Category {
     /// The name stored with a failed run (`sync_runs.error_category`), which `status` reads
     /// to give its hints.

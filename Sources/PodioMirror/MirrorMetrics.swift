@@ -15,14 +15,18 @@ public struct MirrorMetrics: Sendable {
     }
 
     public enum Name {
+        public static let buildInfo = "podio_mirror_build_info"
         public static let apiCalls = "podio_mirror_api_calls_total"
-        public static let rateLimitErrors = "podio_mirror_api_rate_limit_errors_total"
         public static let quotaUsed = "podio_mirror_quota_used_calls"
         public static let quotaFree = "podio_mirror_quota_free_calls"
+        public static let quotaLimit = "podio_mirror_quota_limit_calls"
         public static let itemsWritten = "podio_mirror_items_written_total"
         public static let itemsDeleted = "podio_mirror_items_deleted_total"
         public static let runs = "podio_mirror_runs_total"
         public static let runDuration = "podio_mirror_run_duration_seconds"
+        public static let lastSuccess = "podio_mirror_last_success_timestamp_seconds"
+        public static let appLastSuccess = "podio_mirror_app_last_success_timestamp_seconds"
+        public static let appInfo = "podio_mirror_app_info"
         public static let appLag = "podio_mirror_app_lag_seconds"
         public static let appsGone = "podio_mirror_apps_gone"
         public static let hookEventsReceived = "podio_mirror_hook_events_received_total"
@@ -30,26 +34,46 @@ public struct MirrorMetrics: Sendable {
         public static let hookEventsApplied = "podio_mirror_hook_events_applied_total"
         public static let hookEventsFailed = "podio_mirror_hook_events_failed_total"
         public static let hookEventsPending = "podio_mirror_hook_events_pending"
-        public static let hooksMissed = "podio_mirror_hooks_missed"
+        public static let hooksMissed = "podio_mirror_hooks_missed_total"
         public static let hooksActive = "podio_mirror_hooks_active"
     }
 
-    /// One answered (or unanswered: status `none`) Podio call of this process.
+    /// The label of a quota identity (`user:client:name`, `app:client:id`): its kind and a short
+    /// stable hash (FNV-1a), never the user's name or email; `configured` names the user identity
+    /// instead (`PODIO_IDENTITY_LABEL`).
+    public static func identityLabel(_ credential: String, configured: String? = nil) -> String {
+        let kind = credential.split(separator: ":", maxSplits: 1).first.map(String.init) ?? "identity"
+        if kind == "user", let configured, !configured.isEmpty { return configured }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in credential.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return kind + "-" + String(String(repeating: "0", count: max(0, 16 - hex.count)) + hex).prefix(8)
+    }
+
+    /// The version and commit of this binary (always 1).
+    public func buildInfo(version: String, commit: String) {
+        Gauge(label: Name.buildInfo, dimensions: [("version", version), ("commit", commit)], factory: factory)
+            .record(1)
+    }
+
+    /// One answered (or unanswered: code `none`) Podio call of this process; 420s are
+    /// `code="420"`.
     func call(tier: QuotaTier, status: Int?) {
         Counter(
-            label: Name.apiCalls, dimensions: [("tier", tier.rawValue), ("status", status.map(String.init) ?? "none")],
+            label: Name.apiCalls, dimensions: [("tier", tier.rawValue), ("code", status.map(String.init) ?? "none")],
             factory: factory
         )
         .increment()
-        if status == 420 {
-            Counter(label: Name.rateLimitErrors, dimensions: [("tier", tier.rawValue)], factory: factory).increment()
-        }
     }
 
     func items(appID: Int, written: Int, deleted: Int) {
+        // Both series exist from the app's first sync on (at 0), so rates and alerts see them.
         let app = [("app_id", String(appID))]
-        if written > 0 { Counter(label: Name.itemsWritten, dimensions: app, factory: factory).increment(by: written) }
-        if deleted > 0 { Counter(label: Name.itemsDeleted, dimensions: app, factory: factory).increment(by: deleted) }
+        Counter(label: Name.itemsWritten, dimensions: app, factory: factory).increment(by: max(0, written))
+        Counter(label: Name.itemsDeleted, dimensions: app, factory: factory).increment(by: max(0, deleted))
     }
 
     /// A run ended: `outcome` is its status (`succeeded`, `deferred`, `failed`) or `busy` (every
@@ -61,16 +85,42 @@ public struct MirrorMetrics: Sendable {
             .recordNanoseconds(Int64((max(0, seconds) * 1e9).rounded()))
     }
 
-    /// The quota as the ledger sees it now (all processes sharing the database together).
+    /// The quota as the ledger sees it now (all processes sharing the database together);
+    /// `identity` is a label from `identityLabel`.
     public func quota(identity: String, tier: String, used: Int, free: Int) {
         let dimensions = [("identity", identity), ("tier", tier)]
         Gauge(label: Name.quotaUsed, dimensions: dimensions, factory: factory).record(used)
         Gauge(label: Name.quotaFree, dimensions: dimensions, factory: factory).record(free)
     }
 
+    /// The quota of a tier per window, as configured (each identity has its own).
+    public func quotaLimit(tier: String, calls: Int) {
+        Gauge(label: Name.quotaLimit, dimensions: [("tier", tier)], factory: factory).record(calls)
+    }
+
     /// How far behind now an app's mirror is known complete.
     public func appLag(appID: Int, seconds: Double) {
         Gauge(label: Name.appLag, dimensions: [("app_id", String(appID))], factory: factory).record(max(0, seconds))
+    }
+
+    /// The app's name and table, to join on `app_id` (always 1).
+    public func appInfo(appID: Int, name: String, table: String) {
+        Gauge(
+            label: Name.appInfo, dimensions: [("app_id", String(appID)), ("name", name), ("table", table)],
+            factory: factory
+        ).record(1)
+    }
+
+    /// When the app's last full (`mode="full"`) and delta (`mode="delta"`) pass succeeded.
+    public func appLastSuccess(appID: Int, mode: String, at: Date) {
+        Gauge(
+            label: Name.appLastSuccess, dimensions: [("app_id", String(appID)), ("mode", mode)], factory: factory
+        ).record(at.timeIntervalSince1970)
+    }
+
+    /// When the last run of `kind` (sync, resync) succeeded, any process.
+    public func lastSuccess(kind: String, at: Date) {
+        Gauge(label: Name.lastSuccess, dimensions: [("kind", kind)], factory: factory).record(at.timeIntervalSince1970)
     }
 
     /// The receiver queued an event of this type.
@@ -91,11 +141,14 @@ public struct MirrorMetrics: Sendable {
     }
 
     /// Read from the database for `/metrics`: the queue, and per app the changes reconciliation
-    /// found that no hook delivered (since the hooks were installed) and the active hooks.
+    /// found that no hook delivered (a count since the hooks were installed, so a counter: set
+    /// to the database's figure) and the active hooks.
     public func hooks(pending: Int, missed: [Int: Int], active: [Int: Int]) {
         Gauge(label: Name.hookEventsPending, dimensions: [], factory: factory).record(pending)
         for (app, n) in missed {
-            Gauge(label: Name.hooksMissed, dimensions: [("app_id", String(app))], factory: factory).record(n)
+            let counter = Counter(label: Name.hooksMissed, dimensions: [("app_id", String(app))], factory: factory)
+            counter.reset()
+            counter.increment(by: n)
         }
         for (app, n) in active {
             Gauge(label: Name.hooksActive, dimensions: [("app_id", String(app))], factory: factory).record(n)

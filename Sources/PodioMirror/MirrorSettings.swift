@@ -46,14 +46,22 @@ public struct MirrorSettings: Sendable {
     /// How long after an edit its hook may still be on its way: a reconciliation does not count
     /// a change younger than this as missed by hooks.
     public var hookGrace: Double = 30
+    /// The label of the user identity's quota in the metrics (`PODIO_IDENTITY_LABEL`); nil: its
+    /// kind and a short hash (`MirrorMetrics.identityLabel`), never the user's name.
+    public var identityLabel: String?
 
     public init() {}
 
     /// Reads and checks the environment; a bad value is a usage error naming the variable.
     public static func fromEnvironment(_ env: [String: String]) throws -> MirrorSettings {
+        try fromEnvironment(lookup: { env[$0] })
+    }
+
+    /// Reads and checks the variables `lookup` gives (`SettingCatalog` lists every one it asks for).
+    public static func fromEnvironment(lookup: (String) -> String?) throws -> MirrorSettings {
         var s = MirrorSettings()
         func value(_ name: String) -> String? {
-            guard let v = env[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !v.isEmpty else { return nil }
+            guard let v = lookup(name)?.trimmingCharacters(in: .whitespacesAndNewlines), !v.isEmpty else { return nil }
             return v
         }
         s.databaseURL = value("DATABASE_URL")
@@ -146,6 +154,15 @@ public struct MirrorSettings: Sendable {
                     .usage, "PODIO_RATE_RESERVE is not a percentage", fix: "use a number from 0 to 99, e.g. 5")
             }
             s.quota.reserve = r / 100
+        }
+        if let v = value("PODIO_IDENTITY_LABEL") {
+            guard v.count <= 64, v.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+            else {
+                throw MirrorError(
+                    .usage, "PODIO_IDENTITY_LABEL must be up to 64 letters, digits, '-', '_' or '.'",
+                    fix: "for example PODIO_IDENTITY_LABEL=service-account")
+            }
+            s.identityLabel = v
         }
         return s
     }

@@ -117,6 +117,10 @@ public struct MirrorStatus: Codable, Sendable {
     public var hints: [String] = []
     /// Webhook events queued and not applied yet.
     public var hookEventsPending: Int = 0
+    /// Objects of the extras (an item's comments, a file, an item's deep history) a run could not
+    /// read, and files hosted elsewhere than Podio (not fetched): `podio.extra_failures`, for
+    /// live objects, the longest failing first.
+    public var extraFailures: [ExtraFailure] = []
 
     /// Reads the status from the database: the store of the status queries. `appsRefresh` is
     /// `PODIO_APPS_REFRESH` (when an app Podio stopped serving is tried again); without
@@ -207,27 +211,24 @@ public struct MirrorStatus: Codable, Sendable {
                 schedule: schedule, policy: policy, appsRefresh: appsRefresh, appListCalls: listCalls, now: now,
                 reconcileInterval: reconcileInterval)
         }
+        // The ledger's own reading (calls booked on both tiers, the server's floor, its lower
+        // limits, pauses), for every identity with calls in the window or a pause.
         let windowStart = now.addingTimeInterval(-policy.window)
-        report.quota = try db.query(
+        let credentials = try db.query(
             """
-            WITH used AS (
-                SELECT credential, tier, count(*) AS used, min(called_at) AS oldest
-                FROM podio.api_calls WHERE called_at > $1 GROUP BY credential, tier
-            )
-            SELECT coalesce(u.credential, q.credential) AS credential, coalesce(u.tier, q.tier) AS tier,
-                   coalesce(u.used, 0) AS used, u.oldest, q.paused_until
-            FROM used u FULL JOIN (SELECT * FROM podio.quota_state WHERE paused_until > $2) q
-                 ON q.credential = u.credential AND q.tier = u.tier
-            ORDER BY 1, 2
+            SELECT DISTINCT credential FROM podio.api_calls WHERE called_at > $1
+            UNION SELECT credential FROM podio.quota_state WHERE paused_until > $2 ORDER BY 1
             """, [windowStart, now]
-        ).rows.map { r in
-            let tier = QuotaTier(rawValue: r.string("tier") ?? "") ?? .general
-            let used = r.int("used") ?? 0
-            return Quota(
-                credential: r.string("credential") ?? "", tier: tier.rawValue, used: used, quota: policy.limit(tier),
-                allowed: policy.allowed(tier), free: max(0, policy.allowed(tier) - used),
-                nextFreesAt: r.date("oldest").map { $0.addingTimeInterval(policy.window) },
-                pausedUntil: r.date("paused_until"))
+        ).rows.compactMap { $0.string("credential") }
+        report.quota = try credentials.flatMap { credential in
+            try QuotaLedger.usage(db, identity: credential, policy: policy, now: now)
+                .filter { $0.used > 0 || $0.pausedUntil != nil }
+                .map { usage in
+                    Quota(
+                        credential: credential, tier: usage.tier.rawValue, used: usage.used, quota: usage.quota,
+                        allowed: usage.allowed, free: max(0, usage.allowed - usage.used),
+                        nextFreesAt: usage.oldestLeavesAt, pausedUntil: usage.pausedUntil)
+                }
         }
         report.runs = try db.query(
             """
@@ -245,6 +246,7 @@ public struct MirrorStatus: Codable, Sendable {
         }
         report.hookEventsPending =
             try db.query("SELECT count(*) AS n FROM podio.hook_events WHERE applied_at IS NULL").first?.int("n") ?? 0
+        report.extraFailures = try MirrorStore(db: db).extraFailures()
         report.hints = hints(report)
         return report
     }
@@ -287,7 +289,7 @@ public struct MirrorStatus: Codable, Sendable {
             guard let selected = app.selectedAt, selected > recent, app.gone == nil else { continue }
             inSchedule += 1
             // An app with active hooks gets its delta (reconciliation) at its own interval.
-            let every = app.hooksActive > 0 ? max(interval, reconcileInterval) : interval
+            let every = app.hooksActive > 0 ? reconcileInterval : interval
             needed += max(1, app.callsPerDelta ?? 1) * 3600 / every
             if app.completeUpTo == nil { pending += app.callsToFinishFullLoad ?? 1 }
             if let lag = app.lagSeconds, lag > 2 * every { apps[index].behind = true }

@@ -6,13 +6,15 @@ import LibPQ
 /// them in `podio.items`) moved since the mirror last read them; an item that never had a
 /// comment is never read.
 enum CommentSQL {
-    /// Live items of an app whose comments moved since the mirror last read them.
+    /// Live items of an app whose comments moved since the mirror last read them, but for those
+    /// whose last read failed and whose next try is after `$2` (`podio.extra_failures`).
     static let pending = """
         SELECT i.item_id, coalesce(i.comment_count, 0) AS comment_count
         FROM podio.items AS i LEFT JOIN podio.comment_reads AS r ON r.item_id = i.item_id
         WHERE i.app_id = $1 AND i.deleted_at IS NULL
           AND CASE WHEN r.item_id IS NULL THEN coalesce(i.comment_count, 0) > 0
                    ELSE r.comment_count IS DISTINCT FROM i.comment_count OR r.last_event_on IS DISTINCT FROM i.last_event_on END
+          AND \(ExtraFailureSQL.due(kind: "comments", objectColumn: "i.item_id", nowParameter: "$2"))
         ORDER BY i.item_id
         """
 
@@ -46,8 +48,10 @@ enum CommentSQL {
         """
 
     /// Writes what Podio listed for item `$1` of app `$2`: `$3` is a JSON array of the answers
-    /// (each an array of comments). New comments are added, changed ones rewritten, comments
-    /// no longer listed marked deleted, and the item's activity recorded as read.
+    /// (each an array of comments). New comments are added and changed ones rewritten; when the
+    /// read was complete (`$4`: it saw at least the item's `comment_count`), comments no longer
+    /// listed are marked deleted and the item's activity is recorded as read. An incomplete read
+    /// only adds: it never marks a comment deleted, and the item stays pending.
     static let write = """
         WITH incoming AS (
             SELECT DISTINCT ON (comment_id) comment_id, e
@@ -77,11 +81,12 @@ enum CommentSQL {
             RETURNING (xmax = 0) AS inserted
         ), gone AS (
             UPDATE podio.comments AS c SET deleted_at = now()
-            WHERE c.item_id = $1 AND c.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM incoming i WHERE i.comment_id = c.comment_id)
+            WHERE $4::boolean AND c.item_id = $1 AND c.deleted_at IS NULL
+              AND NOT EXISTS (SELECT 1 FROM incoming i WHERE i.comment_id = c.comment_id)
             RETURNING 1
         ), reads AS (
             INSERT INTO podio.comment_reads (item_id, comment_count, last_event_on, read_at)
-            SELECT item_id, comment_count, last_event_on, now() FROM podio.items WHERE item_id = $1
+            SELECT item_id, comment_count, last_event_on, now() FROM podio.items WHERE item_id = $1 AND $4::boolean
             ON CONFLICT (item_id) DO UPDATE SET comment_count = EXCLUDED.comment_count,
                 last_event_on = EXCLUDED.last_event_on, read_at = now()
             RETURNING 1
@@ -99,26 +104,45 @@ extension MirrorStore {
         public var deleted = 0
     }
 
-    /// Items of the app whose comments must be read (their `comment_count` is above zero);
-    /// items whose count fell to zero are settled here without a call (their comments marked
-    /// deleted), in a transaction of their own.
-    public func itemsWithCommentsPending(appID: Int) throws -> (read: [Int], settled: CommentChange) {
+    /// Items of the app whose comments must be read (their `comment_count` is above zero),
+    /// with that count, but for those whose last read failed and that are not due again at
+    /// `now`; items whose count fell to zero are settled here without a call (their comments
+    /// marked deleted), in a transaction of their own.
+    public func itemsWithCommentsPending(appID: Int, now: Date) throws -> (
+        read: [(itemID: Int, commentCount: Int)], settled: CommentChange
+    ) {
         try db.withTransaction { db in
-            let rows = try db.query(CommentSQL.pending, [appID]).rows
+            let rows = try db.query(CommentSQL.pending, [appID, now]).rows
             let empty = rows.filter { ($0.int("comment_count") ?? 0) == 0 }.compactMap { $0.int("item_id") }
             var settled = CommentChange()
             if !empty.isEmpty {
                 settled.deleted = try db.query(CommentSQL.settleWithoutCall, [empty]).first?.int("deleted") ?? 0
             }
-            return (rows.filter { ($0.int("comment_count") ?? 0) > 0 }.compactMap { $0.int("item_id") }, settled)
+            let read = rows.compactMap { row -> (itemID: Int, commentCount: Int)? in
+                guard let id = row.int("item_id"), let count = row.int("comment_count"), count > 0 else { return nil }
+                return (id, count)
+            }
+            return (read, settled)
         }
     }
 
-    /// Writes the answers of `GET /comment/item/{item_id}/` for one item, in one transaction.
-    public func writeComments(itemID: Int, appID: Int, pages: [Data]) throws -> CommentChange {
+    /// The item's `comment_count` as the mirror last read the item (nil: not in the mirror).
+    public func commentCount(itemID: Int) throws -> Int? {
+        guard
+            let row = try db.query(
+                "SELECT coalesce(comment_count, 0) AS n FROM podio.items WHERE item_id = $1", [itemID]
+            ).first
+        else { return nil }
+        return row.int("n")
+    }
+
+    /// Writes the answers of `GET /comment/item/{item_id}/` for one item, in one transaction;
+    /// `complete`: the read saw at least the item's `comment_count` (only then are comments
+    /// that were not listed marked deleted).
+    public func writeComments(itemID: Int, appID: Int, pages: [Data], complete: Bool) throws -> CommentChange {
         let body = "[" + pages.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ",") + "]"
         return try db.withTransaction { db in
-            let row = try db.query(CommentSQL.write, [itemID, appID, body]).first
+            let row = try db.query(CommentSQL.write, [itemID, appID, body, complete]).first
             return CommentChange(
                 added: row?.int("added") ?? 0, changed: row?.int("changed") ?? 0, deleted: row?.int("deleted") ?? 0)
         }

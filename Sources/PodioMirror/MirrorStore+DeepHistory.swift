@@ -144,10 +144,14 @@ extension MirrorStore {
         }
     }
 
-    /// Live items of `apps` whose revisions or diffs are still to read, in item-id order.
-    public func revisionWork(apps: [Int]) throws -> [RevisionWork] {
+    /// Live items of `apps` whose revisions or diffs are still to read, in item-id order, but for
+    /// those whose last read failed and is not due again at `now` (`podio.extra_failures`).
+    public func revisionWork(apps: [Int], now: Date) throws -> [RevisionWork] {
         guard !apps.isEmpty else { return [] }
-        return try db.query(DeepHistorySQL.pending + " ORDER BY i.item_id", [apps]).rows.map {
+        let due = ExtraFailureSQL.due(kind: "revisions", objectColumn: "p.item_id", nowParameter: "$2")
+        return try db.query(
+            "SELECT * FROM (\(DeepHistorySQL.pending)) AS p WHERE \(due) ORDER BY p.item_id", [apps, now]
+        ).rows.map {
             RevisionWork(
                 itemID: $0.int("item_id") ?? 0, appID: $0.int("app_id") ?? 0, revision: $0.int("revision") ?? 0,
                 needsList: $0.bool("needs_list") ?? true, calls: $0.int("calls") ?? 1)

@@ -16,11 +16,17 @@ public struct StoredHook: Sendable, Equatable {
     public var checkedAt: Date?
     public var lastEventAt: Date?
     public var lastError: String?
+    /// `verify/request` calls made since the hook last verified (its back-off).
+    public var verifyAttempts: Int = 0
+    /// The earliest time the next `verify/request` may be made; nil: due now.
+    public var nextVerifyAt: Date?
 }
 
 /// One event Podio posted to the receiver, as queued in `podio.hook_events`.
 public struct HookEvent: Sendable, Equatable {
     public var eventID: Int64 = 0
+    /// The hook the delivery named; 0 when it named none (Podio does not say that every event
+    /// carries `hook_id`): the app then comes from what the mirror knows of the item or app.
     public var hookID: Int
     /// The hook's app (from `podio.hooks`), nil for a hook the mirror did not know yet.
     public var appID: Int?
@@ -29,6 +35,9 @@ public struct HookEvent: Sendable, Equatable {
     public var itemRevisionID: Int?
     public var commentID: Int?
     public var externalID: String?
+    /// The app a hook-less `app.update`/`app.delete` named: taken only when the mirror has hooks
+    /// on that app (the payload alone never decides an event's app).
+    public var namedAppID: Int?
     /// A `hook.verify`'s code.
     public var code: String?
     public var receivedAt: Date?
@@ -82,14 +91,17 @@ extension MirrorStore {
             """
             INSERT INTO podio.hooks (hook_id, app_id, type, url, status, checked_at) VALUES ($1, $2, $3, $4, $5, now())
             ON CONFLICT (hook_id) DO UPDATE SET app_id = $2, type = $3, url = $4, status = $5, checked_at = now(),
-                verified_at = CASE WHEN $5 = 'active' THEN coalesce(podio.hooks.verified_at, now()) ELSE podio.hooks.verified_at END
+                verified_at = CASE WHEN $5 = 'active' THEN coalesce(podio.hooks.verified_at, now()) ELSE podio.hooks.verified_at END,
+                verify_attempts = CASE WHEN $5 = 'active' THEN 0 ELSE podio.hooks.verify_attempts END,
+                next_verify_at = CASE WHEN $5 = 'active' THEN NULL ELSE podio.hooks.next_verify_at END
             """, [hookID, appID, type, url, status])
     }
 
     public func hooks(appID: Int? = nil) throws -> [StoredHook] {
         try db.query(
             """
-            SELECT hook_id, app_id, type, url, status, created_at, verify_requested_at, verified_at, checked_at, last_event_at, last_error
+            SELECT hook_id, app_id, type, url, status, created_at, verify_requested_at, verified_at, checked_at, last_event_at,
+                   last_error, verify_attempts, next_verify_at
             FROM podio.hooks WHERE $1::bigint IS NULL OR app_id = $1 ORDER BY app_id, type, hook_id
             """, [appID]
         ).rows.compactMap { row in
@@ -100,7 +112,8 @@ extension MirrorStore {
                 createdAt: row.date("created_at"), verifyRequestedAt: row.date("verify_requested_at"),
                 verifiedAt: row.date("verified_at"),
                 checkedAt: row.date("checked_at"), lastEventAt: row.date("last_event_at"),
-                lastError: row.string("last_error"))
+                lastError: row.string("last_error"), verifyAttempts: row.int("verify_attempts") ?? 0,
+                nextVerifyAt: row.date("next_verify_at"))
         }
     }
 
@@ -108,16 +121,39 @@ extension MirrorStore {
         try db.query("DELETE FROM podio.hooks WHERE hook_id = $1", [hookID])
     }
 
-    public func markVerifyRequested(hookID: Int) throws {
+    /// A verification was asked for (Podio sends `hook.verify`) and counted. `next`: the earliest
+    /// time of the next request (the back-off); nil when the receiver had not answered its
+    /// self-check, so the request made once it answers is not delayed.
+    public func markVerifyRequested(hookID: Int, at now: Date, next: Date?) throws {
         try db.query(
-            "UPDATE podio.hooks SET verify_requested_at = now(), last_error = NULL WHERE hook_id = $1", [hookID])
+            """
+            UPDATE podio.hooks SET verify_requested_at = $2, last_error = NULL, verify_attempts = verify_attempts + 1,
+                next_verify_at = $3
+            WHERE hook_id = $1
+            """, [hookID, now, next])
     }
 
     public func markHookVerified(hookID: Int) throws {
         // The first verification stays: changes while a hook was inactive count as missed.
         try db.query(
-            "UPDATE podio.hooks SET status = 'active', verified_at = coalesce(verified_at, now()), last_error = NULL WHERE hook_id = $1",
+            """
+            UPDATE podio.hooks SET status = 'active', verified_at = coalesce(verified_at, now()), last_error = NULL,
+                verify_attempts = 0, next_verify_at = NULL
+            WHERE hook_id = $1
+            """,
             [hookID])
+    }
+
+    /// Hooks waiting for their verification, and the earliest end of their back-off (nil when
+    /// one is due now or none waits).
+    public func pendingVerifications() throws -> (count: Int, due: Date?) {
+        let row = try db.query(
+            """
+            SELECT count(*) AS n, CASE WHEN bool_or(next_verify_at IS NULL) THEN NULL ELSE min(next_verify_at) END AS due
+            FROM podio.hooks WHERE status <> 'active'
+            """
+        ).first
+        return (row?.int("n") ?? 0, row?.date("due"))
     }
 
     public func markHookError(hookID: Int, _ message: String) throws {
@@ -147,25 +183,53 @@ extension MirrorStore {
         return out
     }
 
+    /// The apps among `apps` (nil: all) with active item hooks, and when each one's
+    /// reconciliation (a delta) is due: its last delta or full pass plus `interval` (now when it
+    /// has none).
+    public func reconciliationsDue(interval: Double, apps: [Int]?) throws -> [Int: Date] {
+        var out: [Int: Date] = [:]
+        for row in try db.query(
+            """
+            SELECT h.app_id,
+                   coalesce(greatest(s.last_delta_sync_at, s.last_full_sync_at) + make_interval(secs => $1), now()) AS due
+            FROM (SELECT DISTINCT app_id FROM podio.hooks WHERE status = 'active' AND type LIKE 'item.%') AS h
+            LEFT JOIN podio.sync_state s ON s.app_id = h.app_id
+            WHERE $2::bigint[] IS NULL OR h.app_id = ANY ($2::bigint[])
+            """, [interval, apps]
+        ).rows {
+            if let id = row.int("app_id"), let due = row.date("due") { out[id] = due }
+        }
+        return out
+    }
+
     // MARK: - Events
 
-    /// Queues an event (committed when this returns): its app is the hook's.
+    /// Queues an event (committed when this returns): its app is the hook's; for a delivery
+    /// without hook_id (`hookID` 0), the app the mirror holds its item in, else the named app
+    /// when the mirror has hooks on it.
     @discardableResult
     public func enqueueHookEvent(_ event: HookEvent) throws -> Int64 {
         let id = try db.query(
             """
             WITH e AS (
                 INSERT INTO podio.hook_events (hook_id, app_id, type, item_id, item_revision_id, comment_id, external_id, code)
-                VALUES ($1, (SELECT app_id FROM podio.hooks WHERE hook_id = $1), $2, $3, $4, $5, $6, $7)
-                RETURNING event_id
+                VALUES ($1::bigint, CASE WHEN $1::bigint > 0 THEN (SELECT app_id FROM podio.hooks WHERE hook_id = $1)
+                            ELSE coalesce(
+                                (SELECT app_id FROM podio.items WHERE item_id = $3),
+                                (SELECT app_id FROM podio.hooks WHERE app_id = $8::bigint LIMIT 1)) END,
+                        $2::text, $3::bigint, $4, $5, $6, $7)
+                RETURNING event_id, app_id
             ), h AS (
-                UPDATE podio.hooks SET last_event_at = now() WHERE hook_id = $1 RETURNING 1
+                -- A delivery without hook_id counts for the app's hook of its type.
+                UPDATE podio.hooks SET last_event_at = now()
+                WHERE hook_id = $1::bigint OR ($1::bigint = 0 AND type = $2::text AND app_id = (SELECT app_id FROM e))
+                RETURNING 1
             )
             SELECT event_id FROM e
             """,
             [
                 event.hookID, event.type, event.itemID, event.itemRevisionID, event.commentID, event.externalID,
-                event.code,
+                event.code, event.namedAppID,
             ]
         ).first?.int64("event_id")
         return id ?? 0
@@ -186,7 +250,10 @@ extension MirrorStore {
     public func pendingHookEvents(limit: Int = 5000) throws -> [HookEvent] {
         try db.query(
             """
-            SELECT e.event_id, e.hook_id, coalesce(h.app_id, e.app_id) AS app_id, e.type, e.item_id, e.item_revision_id,
+            SELECT e.event_id, e.hook_id,
+                   coalesce(h.app_id, e.app_id,
+                            CASE WHEN e.hook_id = 0 THEN (SELECT i.app_id FROM podio.items i WHERE i.item_id = e.item_id) END)
+                       AS app_id, e.type, e.item_id, e.item_revision_id,
                    e.comment_id, e.external_id, e.code, e.received_at, e.attempts
             FROM podio.hook_events e LEFT JOIN podio.hooks h ON h.hook_id = e.hook_id
             WHERE e.applied_at IS NULL ORDER BY e.event_id LIMIT $1

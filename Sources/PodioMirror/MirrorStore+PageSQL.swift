@@ -52,6 +52,23 @@ enum PageSQL {
         ON CONFLICT (item_id, revision) DO NOTHING
         """
 
+    /// Items of the page that the mirror holds under another app: they moved (Podio keeps an
+    /// item's id when it moves it to another app). Their comments and files follow them now;
+    /// `upsertItems` moves the items, and their rows leave the old apps' tables (the page's
+    /// transaction, so no table ever shows an item twice). $1 the page's app.
+    static let moveItems = """
+        WITH moved AS (
+            SELECT DISTINCT i.item_id, i.app_id AS from_app
+            FROM pm_page AS p JOIN podio.items AS i ON i.item_id = p.item_id
+            WHERE i.app_id <> $1
+        ), comments AS (
+            UPDATE podio.comments AS c SET app_id = $1 FROM moved AS m WHERE c.item_id = m.item_id RETURNING 1
+        ), files AS (
+            UPDATE podio.files AS f SET app_id = $1 FROM moved AS m WHERE f.item_id = m.item_id RETURNING 1
+        )
+        SELECT item_id, from_app FROM moved ORDER BY from_app, item_id
+        """
+
     /// Inserts new items and rewrites those whose revision differs (or that come back from the
     /// dead); the comparison happens here, not by reading rows first. Records what changed.
     static let upsertItems = """

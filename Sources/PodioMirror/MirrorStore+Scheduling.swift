@@ -146,9 +146,33 @@ extension MirrorStore {
 
     /// Stores what Podio listed: listed apps are refreshed (and no longer marked gone), apps it
     /// no longer lists are kept unlisted, and the time, identity and cost of the refresh are
-    /// recorded, all in one transaction.
-    public func storeAppList(_ apps: [PodioAppSummary], identity: String, callsRateLimited: Int, now: Date) throws {
+    /// recorded, all in one transaction. The organizations and spaces the walk saw go to
+    /// `podio.orgs` and `podio.spaces` (kept when a later walk no longer sees them).
+    public func storeAppList(
+        _ apps: [PodioAppSummary], places: PodioPlaces = PodioPlaces(), identity: String, callsRateLimited: Int,
+        now: Date
+    ) throws {
         try db.withTransaction { db in
+            if !places.orgs.isEmpty || !places.spaces.isEmpty {
+                try db.query(
+                    """
+                    WITH o AS (
+                        INSERT INTO podio.orgs AS t (org_id, name, url_label, url, listed_at)
+                        SELECT DISTINCT ON (org_id) org_id, name, url_label, url, $3
+                        FROM jsonb_to_recordset($1::jsonb) AS x(org_id bigint, name text, url_label text, url text)
+                        ORDER BY org_id
+                        ON CONFLICT (org_id) DO UPDATE SET name = EXCLUDED.name, url_label = EXCLUDED.url_label,
+                            url = EXCLUDED.url, listed_at = EXCLUDED.listed_at
+                        RETURNING 1
+                    )
+                    INSERT INTO podio.spaces AS t (space_id, org_id, name, url_label, url, listed_at)
+                    SELECT DISTINCT ON (space_id) space_id, org_id, name, url_label, url, $3
+                    FROM jsonb_to_recordset($2::jsonb) AS x(space_id bigint, org_id bigint, name text, url_label text, url text)
+                    ORDER BY space_id
+                    ON CONFLICT (space_id) DO UPDATE SET org_id = EXCLUDED.org_id, name = EXCLUDED.name,
+                        url_label = EXCLUDED.url_label, url = EXCLUDED.url, listed_at = EXCLUDED.listed_at
+                    """, [places.orgsJSON, places.spacesJSON, now])
+            }
             try db.query("UPDATE podio.app_list SET listed_at = NULL WHERE listed_at IS NOT NULL")
             for app in apps {
                 try db.query(

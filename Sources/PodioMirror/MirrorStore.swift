@@ -158,12 +158,25 @@ public struct MirrorStore: Sendable {
             let activity = try db.query(PageSQL.refreshActivity, [appID]).rows.compactMap { $0.int("item_id") }
             try tables.refreshActivity(appID: appID, items: activity)
             if keepHistory { try db.query(PageSQL.keepVersions, [runID]) }
+            var moved: [Int: [Int]] = [:]
+            for row in try db.query(PageSQL.moveItems, [appID]).rows {
+                if let item = row.int("item_id"), let from = row.int("from_app") {
+                    moved[from, default: []].append(item)
+                }
+            }
+            for (from, items) in moved.sorted(by: { $0.key < $1.key }) {
+                try tables.deleteRows(appID: from, items: items)
+            }
             try db.query(PageSQL.upsertItems, [appID, runID])
             try db.query(PageSQL.writeFiles, [appID])
             try db.execute(PageSQL.analyzeChanged)
             let findings = try tables.writeChanged(appID: appID)
             let untitled = try db.query(PageSQL.untitledItems).rows.compactMap { $0.int("item_id") }
             let summary = try db.query(PageSQL.summary).first
+            if (summary?.int("inserted") ?? 0) + (summary?.int("updated") ?? 0) > 0 {
+                try db.advisoryTransactionLock(LockKeys.profiles)
+                for statement in ProfileSQL.statements(source: ProfileSQL.pageSource) { try db.execute(statement) }
+            }
             var missed = 0
             if let watch = missedByHooks {
                 missed =

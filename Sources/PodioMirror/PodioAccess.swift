@@ -43,14 +43,25 @@ public struct PodioAccess: Sendable {
     /// through the quota ledger like any other; a space the user lost access to between the
     /// calls is skipped.
     public func visibleApps() async throws -> [PodioAppSummary] {
+        try await visibleAppsAndPlaces().apps
+    }
+
+    /// `visibleApps`, with the organizations and spaces the walk went through (`podio.orgs`,
+    /// `podio.spaces`; no call more).
+    public func visibleAppsAndPlaces() async throws -> (apps: [PodioAppSummary], places: PodioPlaces) {
         var apps: [PodioAppSummary] = []
         var seenApps: Set<Int> = []
+        var places = PodioPlaces()
         if let userClient {
             var seenSpaces: Set<Int> = []
             for org in try await userClient.organizations() {
                 var spaces = org.spaces ?? []
                 if org.spaces == nil { spaces = try await userClient.spaces(organizationID: org.orgID) }
+                places.orgs.append(org)
                 for space in spaces where seenSpaces.insert(space.spaceID).inserted {
+                    var space = space
+                    space.orgID = space.orgID ?? org.orgID
+                    places.spaces.append(space)
                     let listed: [PodioAppSummary]
                     do {
                         listed = try await userClient.apps(spaceID: space.spaceID, includeInactive: true)
@@ -69,7 +80,7 @@ public struct PodioAccess: Sendable {
                 PodioAppSummary(
                     appID: app.appID, spaceID: app.spaceID, status: app.status, urlLabel: app.urlLabel, name: app.name))
         }
-        return apps.sorted { $0.appID < $1.appID }
+        return (apps.sorted { $0.appID < $1.appID }, places)
     }
 
     /// Whose view of Podio an app list is: the identities of every client (none of them secret).

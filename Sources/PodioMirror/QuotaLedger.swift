@@ -15,6 +15,20 @@ public typealias TierName = QuotaTier
 /// until then, unless that is past the run's deadline: then it throws a deferral. Since every
 /// process that shares the database shares the ledger, runs together never exceed the quota; a
 /// rolling window that is never exceeded cannot exceed a clock-aligned one either.
+///
+/// Past either limit Podio answers 420 to every call (reference §3, §12), so a call the ledger
+/// counts in the wrong tier can stop everything. The rules that keep every tier under the
+/// server's limit whatever Podio's tiers turn out to be (docs/quota.md):
+/// - A call of an endpoint whose tier is not learned yet is booked on both tiers: it must fit
+///   in both, and counts in both until its answer's `X-Rate-Limit-Limit` settles the tier (the
+///   other booking is then released). An answer without usable headers (a failure, a file
+///   download) leaves both bookings. Endpoints' tiers are learned as before
+///   (`podio.endpoint_tiers`), by `QuotaPolicy.tier(forLimit:held:)`.
+/// - A tier's quota is the configured one, or the lowest limit an endpoint learned in it showed
+///   when that is lower (`quotas`); the reserve is taken from that.
+/// - Podio's count is a floor: when `X-Rate-Limit-Remaining` says fewer calls are left than the
+///   ledger believes, the difference is booked for that identity and tier (external calls).
+/// - A 420 pauses every tier of the identity, for every process sharing the database.
 public final class QuotaLedger: CallGate {
     private let db: PGConnection
     /// The quota this ledger enforces.
@@ -58,7 +72,6 @@ public final class QuotaLedger: CallGate {
             let decision = try await decide(endpoint: endpoint, identity: identity, now: now)
             switch decision {
             case .granted(let id, let tier):
-                await stats.count(tier)
                 return CallPermit(id: id, endpoint: endpoint, tier: tier, identity: identity)
             case .wait(let until, let tier, let reason):
                 if Self.neverWait || (deadline.map { until > $0 } ?? false) {
@@ -81,12 +94,29 @@ public final class QuotaLedger: CallGate {
         let now = clock.now()
         var counted = permit.tier
         defer { metrics.call(tier: counted, status: status) }
+        let reading = policy.reading(headers.limit)
         do {
             counted = try await db.run { [policy, logger] db in
                 try db.withTransaction { db -> TierName in
                     try db.advisoryTransactionLock(Self.lockKey(permit.identity))
                     var tier = permit.tier
-                    if let limit = headers.limit, let learned = policy.tier(forLimit: limit) {
+                    var settled = false
+                    switch reading {
+                    case .limit(let limit):
+                        // Endpoints' tiers are shared by every credential: one learner at a time.
+                        try db.advisoryTransactionLock(LockKeys.quotaBase)
+                        var held: [TierName: Set<Int>] = [:]
+                        for row in try db.query(
+                            "SELECT tier, limit_seen FROM podio.endpoint_tiers WHERE endpoint <> $1 AND limit_seen > 0",
+                            [permit.endpoint.name]
+                        ).rows {
+                            if let t = row.string("tier").flatMap(TierName.init(rawValue:)),
+                                let seen = row.int("limit_seen")
+                            {
+                                held[t, default: []].insert(seen)
+                            }
+                        }
+                        let learned = policy.tier(forLimit: limit, held: held)
                         try db.query(
                             """
                             INSERT INTO podio.endpoint_tiers (endpoint, tier, limit_seen, learned_at) VALUES ($1, $2, $3, now())
@@ -99,30 +129,45 @@ public final class QuotaLedger: CallGate {
                                 metadata: ["endpoint": "\(permit.endpoint)", "tier": "\(learned.rawValue)"])
                             tier = learned
                         }
+                        settled = true
+                    case .unlimited:
+                        settled = true  // not limited: one booking is enough, the default tier's
+                    case .none:
+                        break  // the tier stays unknown: a call booked on both keeps both
                     }
                     if let id = permit.id {
                         // The call counts from its answer on: Podio counted it somewhere between the
                         // request and the answer, so the window computed from the answer is never shorter.
-                        try db.query(
-                            "UPDATE podio.api_calls SET status = $2, tier = $3, called_at = greatest(called_at, $4) WHERE call_id = $1",
-                            [id, status, tier.rawValue, now])
+                        if settled {
+                            try db.query(
+                                """
+                                UPDATE podio.api_calls SET status = $2, tier = $3, both_tiers = false,
+                                    called_at = greatest(called_at, $4) WHERE call_id = $1
+                                """, [id, status, tier.rawValue, now])
+                        } else {
+                            try db.query(
+                                "UPDATE podio.api_calls SET status = $2, called_at = greatest(called_at, $3) WHERE call_id = $1",
+                                [id, status, now])
+                        }
                     }
                     if status == 420 {
+                        // Past the limit Podio refuses every call, whatever its tier: all wait.
                         let pause = retryAfterSeconds.map(Double.init) ?? policy.coolDown
                         try Self.recordPause(
-                            db, identity: permit.identity, tiers: [tier], until: now.addingTimeInterval(pause),
+                            db, identity: permit.identity, tiers: TierName.allCases,
+                            until: now.addingTimeInterval(pause),
                             reason: "Podio answered 420 on \(permit.endpoint.name)")
-                    } else if let remaining = headers.remaining, let limit = headers.limit,
-                        policy.tier(forLimit: limit) != nil,
-                        let id = permit.id
-                    {
-                        // Calls the server counted beyond the ledger's own (up to this one) were made
-                        // by someone else on the same key: they count until a window after now.
+                    } else if case .limit(let limit) = reading, let remaining = headers.remaining, let id = permit.id {
+                        // Podio's count is a floor. Calls the server counted beyond the ledger's
+                        // own in this tier (up to this one; calls booked on both tiers included)
+                        // were made by someone else on the same key: they count until a window
+                        // after now. The server's limit may be below the configured one: its
+                        // count is `limit - remaining` all the same.
                         let ours =
                             try db.query(
                                 """
                                 SELECT count(*) AS n FROM podio.api_calls
-                                WHERE credential = $1 AND tier = $2 AND called_at > $3 AND call_id <= $4
+                                WHERE credential = $1 AND (tier = $2 OR both_tiers) AND called_at > $3 AND call_id <= $4
                                 """, [permit.identity, tier.rawValue, now.addingTimeInterval(-policy.window), id]
                             ).first?.int("n") ?? 0
                         let external = max(0, limit - remaining - ours)
@@ -146,6 +191,8 @@ public final class QuotaLedger: CallGate {
         } catch {
             logger.warning("could not record a call's outcome in the quota ledger", metadata: ["error": "\(error)"])
         }
+        // Counted in the tier its answer settled (as in the metrics), the assumed one otherwise.
+        await stats.count(counted)
     }
 
     /// Deletes ledger rows older than twice the window.
@@ -154,23 +201,25 @@ public final class QuotaLedger: CallGate {
         _ = try await db.run { db in try db.query("DELETE FROM podio.api_calls WHERE called_at < $1", [cutoff]) }
     }
 
-    /// The quota as it stands for an identity: calls in the window per tier and when one frees.
+    /// The quota as it stands for an identity: calls in the window per tier (the server's count
+    /// of others' calls included) and when one frees.
     public func usage(identity: String) async throws -> [QuotaUsage] {
         let now = clock.now()
         let policy = self.policy
-        return try await db.run { db in
-            try TierName.allCases.map { tier in
-                let row = try db.query(
-                    """
-                    SELECT count(*) AS used, min(called_at) AS oldest FROM podio.api_calls
-                    WHERE credential = $1 AND tier = $2 AND called_at > $3
-                    """, [identity, tier.rawValue, now.addingTimeInterval(-policy.window)]
-                ).first
-                let used = row?.int("used") ?? 0
-                return QuotaUsage(
-                    tier: tier, used: used, quota: policy.limit(tier), allowed: policy.allowed(tier),
-                    oldestLeavesAt: row?.date("oldest").map { $0.addingTimeInterval(policy.window) })
-            }
+        return try await db.run { db in try Self.usage(db, identity: identity, policy: policy, now: now) }
+    }
+
+    /// `usage(identity:)` inside the caller's connection (`status` reads it for every identity).
+    public static func usage(_ db: PGConnection, identity: String, policy: QuotaPolicy, now: Date) throws
+        -> [QuotaUsage]
+    {
+        let standing = try Standing.read(db, identity: identity, policy: policy, now: now)
+        return TierName.allCases.map { tier in
+            let window = standing.tiers[tier] ?? TierWindow(quota: policy.limit(tier), allowed: policy.allowed(tier))
+            return QuotaUsage(
+                tier: tier, used: window.used(at: now), quota: window.quota, allowed: window.allowed,
+                oldestLeavesAt: window.calls.first.map { $0.addingTimeInterval(policy.window) },
+                external: window.external(at: now), pausedUntil: standing.pausedUntil)
         }
     }
 
@@ -179,19 +228,9 @@ public final class QuotaLedger: CallGate {
         let now = clock.now()
         let policy = self.policy
         return try await db.run { db in
-            let state = try db.query(
-                "SELECT paused_until, external_calls, external_until FROM podio.quota_state WHERE credential = $1 AND tier = $2",
-                [identity, tier.rawValue]
-            ).first
-            if let paused = state?.date("paused_until"), paused > now { return 0 }
-            let used =
-                try db.query(
-                    "SELECT count(*) AS used FROM podio.api_calls WHERE credential = $1 AND tier = $2 AND called_at > $3",
-                    [identity, tier.rawValue, now.addingTimeInterval(-policy.window)]
-                ).first?.int("used") ?? 0
-            let external =
-                (state?.date("external_until")).map { $0 > now } == true ? state?.int("external_calls") ?? 0 : 0
-            return max(0, policy.allowed(tier) - used - external)
+            let standing = try Standing.read(db, identity: identity, policy: policy, now: now)
+            guard standing.pausedUntil == nil, let window = standing.tiers[tier] else { return 0 }
+            return max(0, window.allowed - window.used(at: now))
         }
     }
 
@@ -209,57 +248,124 @@ public final class QuotaLedger: CallGate {
                 let learned = try db.query("SELECT tier FROM podio.endpoint_tiers WHERE endpoint = $1", [endpoint.name])
                     .first?.string("tier").flatMap(TierName.init(rawValue:))
                 let tier = learned ?? endpoint.defaultTier
-                let windowStart = now.addingTimeInterval(-policy.window)
-                let state = try db.query(
-                    """
-                    SELECT paused_until, pause_reason, external_calls, external_until
-                    FROM podio.quota_state WHERE credential = $1 AND tier = $2
-                    """, [identity, tier.rawValue]
-                ).first
-                if let paused = state?.date("paused_until"), paused > now {
-                    return .wait(
-                        until: paused, tier: tier, reason: state?.string("pause_reason") ?? "paused after a 420")
+                let standing = try Standing.read(db, identity: identity, policy: policy, now: now)
+                if let paused = standing.pausedUntil {
+                    return .wait(until: paused, tier: tier, reason: standing.pauseReason ?? "paused after a 420")
                 }
-                let calls = try db.query(
-                    """
-                    SELECT called_at FROM podio.api_calls WHERE credential = $1 AND tier = $2 AND called_at > $3
-                    ORDER BY called_at
-                    """, [identity, tier.rawValue, windowStart]
-                ).rows.compactMap { $0.date("called_at") }
-                // Calls the server counted that this ledger did not make (another tool on the same
-                // key): they are assumed made when the server said so, and leave the window then.
-                var external = 0
-                var externalUntil = now
-                if let until = state?.date("external_until"), until > now {
-                    external = state?.int("external_calls") ?? 0
-                    externalUntil = until
-                }
-                let allowed = policy.allowed(tier)
-                if calls.count + external < allowed {
-                    let id = try db.query(
-                        """
-                        INSERT INTO podio.api_calls (credential, tier, endpoint, called_at, run_id)
-                        VALUES ($1, $2, $3, $4, $5) RETURNING call_id
-                        """, [identity, tier.rawValue, endpoint.name, now, runID]
-                    ).first?.int64("call_id")
-                    return .granted(id: id, tier: tier)
-                }
-                // The first moment the count drops under `allowed`: as our calls leave the
-                // window one by one, and the external ones all at once.
-                var candidates = calls.map { $0.addingTimeInterval(policy.window) }
-                if external > 0 { candidates.append(externalUntil) }
-                candidates.sort()
-                for t in candidates where t > now {
-                    let ours = calls.filter { $0.addingTimeInterval(policy.window) > t }.count
-                    let ext = externalUntil > t ? external : 0
-                    if ours + ext < allowed {
-                        return .wait(
-                            until: t, tier: tier,
-                            reason: "\(calls.count + external) of \(allowed) calls used in the window")
+                // A tier not learned yet: the call must fit in both, and is booked on both.
+                var wait: (until: Date, tier: TierName, reason: String)?
+                for booked in learned.map({ [$0] }) ?? TierName.allCases {
+                    let window =
+                        standing.tiers[booked]
+                        ?? TierWindow(quota: policy.limit(booked), allowed: policy.allowed(booked))
+                    if let until = window.freesAt(now: now, window: policy.window), until > (wait?.until ?? now) {
+                        wait = (
+                            until, booked,
+                            "\(window.used(at: now)) of \(window.allowed) \(booked.rawValue) calls used in the window"
+                        )
                     }
                 }
-                return .wait(until: now.addingTimeInterval(policy.window), tier: tier, reason: "quota used")
+                if let wait { return .wait(until: wait.until, tier: wait.tier, reason: wait.reason) }
+                let id = try db.query(
+                    """
+                    INSERT INTO podio.api_calls (credential, tier, endpoint, called_at, run_id, both_tiers)
+                    VALUES ($1, $2, $3, $4, $5, $6) RETURNING call_id
+                    """, [identity, tier.rawValue, endpoint.name, now, runID, learned == nil]
+                ).first?.int64("call_id")
+                return .granted(id: id, tier: tier)
             }
+        }
+    }
+
+    /// The quota of each tier: the configured limit, or the lowest `X-Rate-Limit-Limit` an
+    /// endpoint learned in that tier last showed when that is lower (a server with lower limits
+    /// than the configuration, or a tier that holds calls of both of the server's tiers). A
+    /// lowered limit holds until every endpoint that showed it has shown another.
+    static func quotas(_ db: PGConnection, policy: QuotaPolicy) throws -> [TierName: Int] {
+        var quotas: [TierName: Int] = [:]
+        for tier in TierName.allCases { quotas[tier] = policy.limit(tier) }
+        for row in try db.query(
+            "SELECT tier, min(limit_seen) AS low FROM podio.endpoint_tiers WHERE limit_seen > 0 GROUP BY tier"
+        ).rows {
+            if let tier = row.string("tier").flatMap(TierName.init(rawValue:)), let low = row.int("low") {
+                quotas[tier] = min(quotas[tier] ?? low, low)
+            }
+        }
+        return quotas
+    }
+
+    /// One tier's window for an identity: the ledger's bookings (calls booked on both tiers
+    /// included), the calls the server counted for others, and the quota.
+    struct TierWindow {
+        var quota: Int
+        var allowed: Int
+        /// Booking times in the window, oldest first.
+        var calls: [Date] = []
+        var externalCalls = 0
+        var externalUntil: Date?
+
+        func external(at now: Date) -> Int {
+            (externalUntil.map { $0 > now } ?? false) ? externalCalls : 0
+        }
+
+        func used(at now: Date) -> Int { calls.count + external(at: now) }
+
+        /// The first moment the count drops under `allowed`, or nil when it is under now: as
+        /// the ledger's calls leave the window one by one, and the external ones all at once.
+        func freesAt(now: Date, window: Double) -> Date? {
+            let external = external(at: now)
+            guard calls.count + external >= allowed else { return nil }
+            var candidates = calls.map { $0.addingTimeInterval(window) }
+            if external > 0, let until = externalUntil { candidates.append(until) }
+            for t in candidates.sorted() where t > now {
+                let ours = calls.filter { $0.addingTimeInterval(window) > t }.count
+                let ext = (externalUntil.map { $0 > t } ?? false) ? external : 0
+                if ours + ext < allowed { return t }
+            }
+            return now.addingTimeInterval(window)
+        }
+    }
+
+    /// An identity's quota as the database holds it now.
+    struct Standing {
+        var tiers: [TierName: TierWindow] = [:]
+        /// The latest pause of any tier still running (a 420 stops every call).
+        var pausedUntil: Date?
+        var pauseReason: String?
+
+        static func read(_ db: PGConnection, identity: String, policy: QuotaPolicy, now: Date) throws -> Standing {
+            var standing = Standing()
+            for (tier, quota) in try QuotaLedger.quotas(db, policy: policy) {
+                standing.tiers[tier] = TierWindow(quota: quota, allowed: policy.allowed(quota: quota))
+            }
+            for row in try db.query(
+                """
+                SELECT called_at, tier, both_tiers FROM podio.api_calls
+                WHERE credential = $1 AND called_at > $2 ORDER BY called_at
+                """, [identity, now.addingTimeInterval(-policy.window)]
+            ).rows {
+                guard let at = row.date("called_at") else { continue }
+                let both = row.bool("both_tiers") ?? true
+                for tier in TierName.allCases where both || row.string("tier") == tier.rawValue {
+                    standing.tiers[tier]?.calls.append(at)
+                }
+            }
+            for row in try db.query(
+                """
+                SELECT tier, paused_until, pause_reason, external_calls, external_until
+                FROM podio.quota_state WHERE credential = $1
+                """, [identity]
+            ).rows {
+                if let paused = row.date("paused_until"), paused > now, paused > (standing.pausedUntil ?? now) {
+                    standing.pausedUntil = paused
+                    standing.pauseReason = row.string("pause_reason")
+                }
+                if let tier = row.string("tier").flatMap(TierName.init(rawValue:)) {
+                    standing.tiers[tier]?.externalCalls = row.int("external_calls") ?? 0
+                    standing.tiers[tier]?.externalUntil = row.date("external_until")
+                }
+            }
+            return standing
         }
     }
 
@@ -303,10 +409,18 @@ public struct QuotaDeferral: RunDeferral {
 /// One tier's use of the quota.
 public struct QuotaUsage: Sendable, Codable {
     public var tier: TierName
+    /// Calls in the window: the ledger's (those booked on both tiers count in each) and the
+    /// ones the server counted for someone else (`external`).
     public var used: Int
+    /// The tier's quota: the configured limit, or the server's when that is lower.
     public var quota: Int
+    /// The quota less the reserve.
     public var allowed: Int
     public var oldestLeavesAt: Date?
+    /// Calls the server counted that the ledger did not make, still in the window.
+    public var external: Int = 0
+    /// When the identity may call again after a 420 (every tier waits), if it is paused.
+    public var pausedUntil: Date?
 }
 
 /// Counters of one ledger instance (one run).

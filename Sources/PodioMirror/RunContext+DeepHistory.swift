@@ -56,6 +56,8 @@ public struct DeepHistoryRunSummary: Sendable, Codable, Equatable {
     public var diffsRead = 0
     /// General calls spent on it.
     public var calls = 0
+    /// Items whose revisions or a diff failed: recorded in `podio.extra_failures`, tried again later.
+    public var itemsFailed = 0
     /// Items and calls still to read after the run (the general tier was short).
     public var itemsPending = 0
     public var callsPending = 0
@@ -64,7 +66,7 @@ public struct DeepHistoryRunSummary: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case plan, itemsRead = "items_read", revisionsAdded = "revisions_added", diffsRead = "diffs_read", calls
-        case itemsPending = "items_pending", callsPending = "calls_pending"
+        case itemsFailed = "items_failed", itemsPending = "items_pending", callsPending = "calls_pending"
     }
 }
 
@@ -118,7 +120,8 @@ extension RunContext {
             let settled = try await store.run { try $0.settleInitialRevisions(apps: covered) }
             summary.itemsRead += settled
             summary.revisionsAdded += settled
-            work = try await store.run { try $0.revisionWork(apps: covered) }
+            let now = clock.now()
+            work = try await store.run { try $0.revisionWork(apps: covered, now: now) }
             var identities: [String] = []
             for appID in covered {
                 let identity = try access.client(for: appID).identity
@@ -145,56 +148,80 @@ extension RunContext {
                 "deep history was not read: \(access.redact(String(describing: error))); the next run tries again")
             return summary
         }
+        var inARow = 0
         reading: for item in work {
             if options.stopRequested?() == true { break reading }
             do {
-                let client = try access.client(for: item.appID)
-                if item.needsList {
-                    if try await generalLeft(identity: client.identity, headroom: headroom) <= 0 {
-                        logger.info(
-                            "deep history waits for the next run: the general quota left is kept for item syncs")
-                        break reading
-                    }
-                    let answer: JSONArrayAnswer
-                    do {
-                        answer = try await QuotaLedger.$neverWait.withValue(true) {
-                            try await client.itemRevisions(itemID: item.itemID)
+                let failure: String
+                do {
+                    let client = try access.client(for: item.appID)
+                    if item.needsList {
+                        if try await generalLeft(identity: client.identity, headroom: headroom) <= 0 {
+                            logger.info(
+                                "deep history waits for the next run: the general quota left is kept for item syncs")
+                            break reading
                         }
-                    } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
-                        continue  // deleted since its page was read: the next item pass finds it
+                        let answer: JSONArrayAnswer
+                        do {
+                            answer = try await QuotaLedger.$neverWait.withValue(true) {
+                                try await client.itemRevisions(itemID: item.itemID)
+                            }
+                        } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
+                            continue  // deleted since its page was read: the next item pass finds it
+                        }
+                        let body = answer.body
+                        summary.revisionsAdded += try await store.run {
+                            try $0.writeRevisionList(
+                                itemID: item.itemID, appID: item.appID, revision: item.revision, body: body)
+                        }
                     }
-                    let body = answer.body
-                    summary.revisionsAdded += try await store.run {
-                        try $0.writeRevisionList(
-                            itemID: item.itemID, appID: item.appID, revision: item.revision, body: body)
+                    let revisions = try await store.run { try $0.diffsToRead(itemID: item.itemID) }
+                    var complete = true
+                    for revision in revisions {
+                        if try await generalLeft(identity: client.identity, headroom: headroom) <= 0 {
+                            logger.info(
+                                "deep history waits for the next run: the general quota left is kept for item syncs")
+                            break reading
+                        }
+                        var body: Data?
+                        do {
+                            body = try await QuotaLedger.$neverWait.withValue(true) {
+                                try await client.itemRevisionDiff(itemID: item.itemID, from: revision - 1, to: revision)
+                            }.body
+                        } catch let error as PodioError where error.kind == .gone {
+                            complete = false  // the item was deleted since: its history stays as read
+                            break
+                        } catch let error as PodioError where error.kind == .notFound {
+                            body = nil  // a revision Podio does not serve: recorded, not asked again
+                        }
+                        let read = body
+                        _ = try await store.run {
+                            try $0.writeRevisionDiff(itemID: item.itemID, revision: revision, body: read)
+                        }
+                        summary.diffsRead += 1
                     }
+                    if complete { summary.itemsRead += 1 }
+                    try await store.run { try $0.clearExtraFailure(.revisions, objectID: item.itemID) }
+                    inARow = 0
+                    continue
+                } catch  where !MirrorError.stopsExtras(error) {
+                    failure = access.redact(MirrorError(classifying: error).message)
                 }
-                let revisions = try await store.run { try $0.diffsToRead(itemID: item.itemID) }
-                var complete = true
-                for revision in revisions {
-                    if try await generalLeft(identity: client.identity, headroom: headroom) <= 0 {
-                        logger.info(
-                            "deep history waits for the next run: the general quota left is kept for item syncs")
-                        break reading
-                    }
-                    var body: Data?
-                    do {
-                        body = try await QuotaLedger.$neverWait.withValue(true) {
-                            try await client.itemRevisionDiff(itemID: item.itemID, from: revision - 1, to: revision)
-                        }.body
-                    } catch let error as PodioError where error.kind == .gone {
-                        complete = false  // the item was deleted since: its history stays as read
-                        break
-                    } catch let error as PodioError where error.kind == .notFound {
-                        body = nil  // a revision Podio does not serve: recorded, not asked again
-                    }
-                    let read = body
-                    _ = try await store.run {
-                        try $0.writeRevisionDiff(itemID: item.itemID, revision: revision, body: read)
-                    }
-                    summary.diffsRead += 1
+                let at = clock.now()
+                let (attempts, next) = try await store.run {
+                    try $0.recordExtraFailure(
+                        .revisions, objectID: item.itemID, itemID: item.itemID, appID: item.appID, error: failure,
+                        at: at)
                 }
-                if complete { summary.itemsRead += 1 }
+                summary.itemsFailed += 1
+                logger.warning(
+                    "deep history of item \(item.itemID) was not read: \(failure); attempt \(attempts), next try at \(MirrorStatus.format(next))"
+                )
+                inARow += 1
+                if inARow >= Self.extraFailuresInARow {
+                    logger.warning("deep history waits for the next run: \(inARow) items failed in a row")
+                    break reading
+                }
             } catch let deferral as any RunDeferral {
                 logger.info("deep history waits for the next run: \(deferral.description)")
                 break reading

@@ -91,9 +91,12 @@ extension RunContext {
             }
             var byApp: [Int: [HookEvent]] = [:]
             var orphans: [Int64] = []
+            var unplaced: [Int64] = []
             for event in events where event.type != "hook.verify" {
                 if let appID = event.appID {
                     byApp[appID, default: []].append(event)
+                } else if event.hookID == 0 {
+                    unplaced.append(event.eventID)
                 } else {
                     orphans.append(event.eventID)
                 }
@@ -102,6 +105,20 @@ extension RunContext {
                 let ids = orphans
                 try await store.run { try $0.markHookEventsApplied(ids, error: "no hook of the mirror has this id") }
                 summary.events += orphans.count
+            }
+            if !unplaced.isEmpty {
+                // A delivery without hook_id about an item the mirror does not know (a new item,
+                // say): its app cannot be told without trusting the payload; the next delta of
+                // the hooked apps (their reconciliation) brings the item.
+                let ids = unplaced
+                try await store.run {
+                    try $0.markHookEventsApplied(
+                        ids, error: "the delivery named no hook and the mirror knows no app for its item or app")
+                }
+                logger.notice(
+                    "\(ids.count) hook event\(ids.count == 1 ? "" : "s") without hook_id named an item or app the mirror does not know (yet); set aside, the next reconciliation brings any new item"
+                )
+                summary.events += ids.count
             }
             for appID in byApp.keys.sorted() {
                 guard let appEvents = byApp[appID] else { continue }
@@ -176,11 +193,13 @@ extension RunContext {
         var changed = Set<Int>()
         var deleted = Set<Int>()
         var commented = Set<Int>()
+        var filed = Set<Int>()
         var appUpdate = false
         for event in events {
             switch event.type {
             case "item.delete": if let id = event.itemID { deleted.insert(id) }
             case "comment.create", "comment.delete": if let id = event.itemID { commented.insert(id) }
+            case "file.change": if let id = event.itemID { filed.insert(id) }
             case "app.update": appUpdate = true
             default: if let id = event.itemID { changed.insert(id) }
             }
@@ -218,9 +237,11 @@ extension RunContext {
                 "app \(appID): \(changed.count) changed item\(changed.count == 1 ? "" : "s") pending; read one by one (general tier)"
             )
         }
-        // Comments change an item's activity, not its revision: the item read refreshes its
-        // counts, then its comments are read when comments are mirrored.
+        // Comments and files change an item's activity, not its revision: the item read
+        // refreshes its counts and its files (a delta listing carries no files), then its
+        // comments are read when comments are mirrored.
         toRead.formUnion(commented)
+        toRead.formUnion(filed.subtracting(deleted))
         var raws: [Data] = []
         var gone: [Int] = []
         for itemID in toRead.union(deleted).sorted() {
@@ -251,6 +272,11 @@ extension RunContext {
                 summary.commentReads += 1
             }
         }
+        if let filesDirectory, !filed.subtracting(gone).isEmpty {
+            // The files the item read recorded are downloaded on the usual terms (never waiting
+            // for the quota; what is left waits for the next run).
+            _ = await downloadFiles(apps: [appID], directory: filesDirectory)
+        }
     }
 
     /// One delta listing instead of `items` item reads when it costs less of the quota (in
@@ -273,21 +299,11 @@ extension RunContext {
         return try await write(appID: appID, page: try ItemPage(body: body), checkpoint: .none, onlyNewer: true).written
     }
 
-    /// Reads one item's comments (general tier) and writes them.
+    /// Reads one item's comments (general tier) and writes them (`readItemComments`: the
+    /// paging the run's comment stage uses too), aiming at the `comment_count` just read.
     private func readComments(itemID: Int, appID: Int, client: PodioClient) async throws {
-        var pages: [Data] = []
-        var offset = 0
-        do {
-            while true {
-                let page = try await client.comments(itemID: itemID, limit: Self.commentPageSize, offset: offset)
-                pages.append(page.body)
-                offset += page.count
-                if page.count < Self.commentPageSize { break }
-            }
-        } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
-            return
-        }
-        let read = pages
-        _ = try await store.run { try $0.writeComments(itemID: itemID, appID: appID, pages: read) }
+        let expected = try await store.run { try $0.commentCount(itemID: itemID) }
+        _ = try await readItemComments(
+            itemID: itemID, appID: appID, expected: expected, client: client, neverWait: QuotaLedger.neverWait)
     }
 }

@@ -38,6 +38,8 @@ final class RunContext {
     var hookDeltaThreshold = 20
     /// Comment events read the item's comments.
     var commentsEnabled = true
+    /// `file.change` events download the app's pending files here (`PODIO_FILES`).
+    var filesDirectory: String?
 
     init(
         runID: Int64, options: SyncOptions, store: MirrorStore, ledger: QuotaLedger, access: PodioAccess,

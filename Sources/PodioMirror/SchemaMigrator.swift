@@ -54,6 +54,10 @@ public enum SchemaMigrator {
             }
             // Steps SQL alone cannot take: every app's table, created and filled from the raw
             // JSON (from version 1, whose values were in podio.item_values), no call to Podio.
+            // Version 6's profiles, from the items the mirror holds (no call to Podio).
+            if let installed, installed < 6 {
+                for statement in ProfileSQL.statements(source: ProfileSQL.mirrorSource) { try db.execute(statement) }
+            }
             let tables = try AppTableStore(db: db, logger: logger).reconcileAll()
             if !tables.isEmpty {
                 logger.info("app tables in step", metadata: ["tables": "\(tables.map { "podio_apps.\($0.table)" })"])

@@ -108,11 +108,12 @@ extension SyncCoordinator {
         }
         do {
             let before = await ledger.snapshot()
-            let apps = try await access.visibleApps()
+            let (apps, places) = try await access.visibleAppsAndPlaces()
             let calls = await ledger.snapshot().rateLimited - before.rateLimited
             let now = clock.now()
             try await db.run {
-                try MirrorStore(db: $0).storeAppList(apps, identity: identity, callsRateLimited: calls, now: now)
+                try MirrorStore(db: $0).storeAppList(
+                    apps, places: places, identity: identity, callsRateLimited: calls, now: now)
             }
             logger.info("app list asked of Podio", metadata: ["apps": "\(apps.count)", "calls": "\(calls)"])
             if locked { _ = try? await db.run { try MirrorStore(db: $0).unlockAppList() } }

@@ -75,6 +75,7 @@ public final class SyncCoordinator: Sendable {
         context.hookGrace = settings.hookGrace
         context.hookDeltaThreshold = settings.hookDeltaThreshold
         context.commentsEnabled = settings.comments
+        context.filesDirectory = settings.filesDirectory
         // Webhook events waiting in the queue are applied first (a `sync` drains them too;
         // under `run` the event worker usually has already).
         if !options.dryRun {

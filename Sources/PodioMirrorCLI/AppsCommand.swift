@@ -8,10 +8,11 @@ struct AppsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apps",
         abstract:
-            "Lists the apps the credentials can see (asking Podio, and refreshing the list the runs use): id, space, name, items, mirrored."
-    )
+            "Lists the apps the credentials can see (asking Podio, and refreshing the list the runs use): id, space, name, items, mirrored.",
+        discussion: SettingCatalog.help(for: SettingCatalog.Command.apps))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var podio: PodioOptions
 
     @Flag(name: .long, help: "Ask Podio for each app's item count (one rate-limited call per app).")
     var count = false
@@ -33,7 +34,7 @@ struct AppsCommand: AsyncParsableCommand {
     func run() async throws {
         try await CommandRunner.execute {
             let logger = global.logger("podio-mirror.apps")
-            let settings = try global.settings()
+            let settings = try global.settings(podio)
             let apiKey = try settings.requireAPIKey()
             let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
             defer { db.close() }
@@ -56,12 +57,12 @@ struct AppsCommand: AsyncParsableCommand {
                 // Always asked of Podio, and cached for the runs (PODIO_APPS_REFRESH): an app
                 // marked gone is tried again by the next run if Podio lists it.
                 let before = await ledger.snapshot()
-                let visible = try await access.visibleApps()
+                let (visible, places) = try await access.visibleAppsAndPlaces()
                 let calls = await ledger.snapshot().rateLimited - before.rateLimited
                 let identity = access.listIdentity
                 try await db.run {
                     try MirrorStore(db: $0).storeAppList(
-                        visible, identity: identity, callsRateLimited: calls, now: Date())
+                        visible, places: places, identity: identity, callsRateLimited: calls, now: Date())
                 }
                 for app in visible {
                     var items = mirrored[app.appID]

@@ -30,6 +30,9 @@ enum CommandRunner {
     /// True when standard output is a terminal (progress lines only then; cron mails stay short).
     static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 
+    /// True when standard error is a terminal (a deferral is said there, never in a cron mail).
+    static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
     static func print(_ line: String) {
         FileHandle.standardOutput.write(Data((printable(line) + "\n").utf8))
     }

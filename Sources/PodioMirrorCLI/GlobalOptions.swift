@@ -3,76 +3,45 @@ import Foundation
 import Logging
 import PodioMirror
 
-/// Options every command takes: logging, and the settings that are not secrets.
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Options every command takes: the env file, logging and the database.
 ///
 /// Secrets (client secret, password, app tokens, a password inside DATABASE_URL) are read from
-/// the environment only, never from arguments, so they never show in `ps` output.
-struct GlobalOptions: ParsableArguments {
+/// the environment only (or `NAME_FILE`), never from arguments, so they never show in `ps`
+/// output. Each command adds the option groups of the settings it reads (`SettingCatalog`).
+struct GlobalOptions: ParsableArguments, SettingOverrides {
     @Option(
         name: .long,
-        help: "Log level: trace, debug, info, notice, warning, error, critical (default: warning; info for run).")
-    var logLevel: String?
-
-    @Option(name: .long, help: "Log format: text or json (one object a line, for log collectors).")
-    var logFormat: String = "text"
-
-    @Option(name: .long, help: "Podio API URL (overrides PODIO_API_URL).")
-    var apiURL: String?
-
-    @Option(name: .long, help: "Database connection string without a password (overrides DATABASE_URL).")
-    var databaseURL: String?
-
-    @Option(
-        name: .long,
-        help: "The API key's client id (overrides PODIO_CLIENT_ID; the secret comes from the environment only).")
-    var clientID: String?
+        help: "Read settings from this file of NAME=value lines (a variable set in the environment wins).")
+    var envFile: String?
 
     @Option(
         name: .long,
         help:
-            "The Podio user of the password flow (overrides PODIO_USERNAME; the password comes from the environment only)."
+            "Log level: trace, debug, info, notice, warning, error, critical (default: warning; info for run; PODIO_LOG_LEVEL)."
     )
-    var username: String?
+    var logLevel: String?
 
-    @Option(name: .long, help: "Calls per window for rate-limited operations (overrides PODIO_RATE_LIMIT).")
-    var rateLimit: String?
+    @Option(name: .long, help: "Log format: text or json, one object a line (default: text; PODIO_LOG_FORMAT).")
+    var logFormat: String?
 
-    @Option(name: .long, help: "Calls per window for other operations (overrides PODIO_RATE_LIMIT_GENERAL).")
-    var rateLimitGeneral: String?
+    @Option(name: .long, help: "Database connection string without a password (overrides DATABASE_URL).")
+    var databaseURL: String?
 
-    @Option(name: .long, help: "The quota window: 90s, 15m, 1h (overrides PODIO_RATE_WINDOW).")
-    var rateWindow: String?
-
-    @Option(name: .long, help: "How long one Podio request may take: 90s, 2m (overrides PODIO_REQUEST_TIMEOUT).")
-    var requestTimeout: String?
-
-    @Option(
-        name: .long,
-        help: "How long a gap an ID sweep explained goes unswept: 6h, 24h (overrides PODIO_SWEEP_INTERVAL).")
-    var sweepInterval: String?
-
-    @Option(
-        name: .long,
-        help: "Keep an item's previous state when its revision changes: on or off (overrides PODIO_HISTORY).")
-    var history: String?
-
-    @Option(name: .long, help: "Mirror the comments of items: on or off (overrides PODIO_COMMENTS).")
-    var comments: String?
-
-    @Option(name: .long, help: "Podio's revisions of items: off, all, or app ids (overrides PODIO_DEEP_HISTORY).")
-    var deepHistory: String?
-
-    @Option(name: .long, help: "Download the attached files into this directory, or off (overrides PODIO_FILES).")
-    var downloadFiles: String?
-
-    @Option(name: .long, help: "How often the app list is asked of Podio: 30m, 1h (overrides PODIO_APPS_REFRESH).")
-    var appsRefresh: String?
+    var overrides: [(variable: String, value: String?)] {
+        [("DATABASE_URL", databaseURL), ("PODIO_LOG_LEVEL", logLevel), ("PODIO_LOG_FORMAT", logFormat)]
+    }
 
     func validate() throws {
         if let logLevel, Logger.Level(rawValue: logLevel.lowercased()) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
-        guard ["text", "json"].contains(logFormat.lowercased()) else {
+        if let logFormat, !["text", "json"].contains(logFormat.lowercased()) {
             throw ValidationError("--log-format must be text or json")
         }
         if let databaseURL, Self.containsPassword(databaseURL) {
@@ -82,30 +51,62 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
+    /// The environment with `--env-file` under it (a variable set and not empty in the real
+    /// environment wins) and every `NAME_FILE` read. The file's variables are also exported to
+    /// this process, so that libpq sees `PGPASSWORD`, `PGHOST` and the like.
+    func environment() throws -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        if let envFile {
+            let file = try EnvironmentFile.load(envFile)
+            env = EnvironmentFile.merged(file, under: env)
+            for (name, value) in file where env[name] == value { setenv(name, value, 1) }
+        }
+        return try SettingCatalog.resolvingFiles(env)
+    }
+
+    /// The variables as the command sees them: the environment, then the options of `groups`
+    /// (and these) on top, checked for the values only this layer reads.
+    func variables(_ groups: [any SettingOverrides]) throws -> [String: String] {
+        var env = try environment()
+        for group in ([self] as [any SettingOverrides]) + groups {
+            for (variable, value) in group.overrides {
+                if let value { env[variable] = value }
+            }
+        }
+        if let level = nonEmpty(env["PODIO_LOG_LEVEL"]), Logger.Level(rawValue: level.lowercased()) == nil {
+            throw MirrorError(
+                .usage, "PODIO_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        if let format = nonEmpty(env["PODIO_LOG_FORMAT"]), !["text", "json"].contains(format.lowercased()) {
+            throw MirrorError(.usage, "PODIO_LOG_FORMAT must be text or json")
+        }
+        return env
+    }
+
     /// Bootstraps logging (once per process) and returns the logger of the command. One-shot
     /// commands log warnings and worse by default, so cron mails stay short.
     func logger(_ label: String, defaultLevel: Logger.Level = .warning) -> Logger {
-        let level = logLevel.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? defaultLevel
-        LogSetup.bootstrap(level: level, json: logFormat.lowercased() == "json")
+        let env = (try? variables([])) ?? ProcessInfo.processInfo.environment
+        let level = nonEmpty(env["PODIO_LOG_LEVEL"]).flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? defaultLevel
+        LogSetup.bootstrap(level: level, json: nonEmpty(env["PODIO_LOG_FORMAT"])?.lowercased() == "json")
         return Logger(label: label)
     }
 
-    /// The settings: environment first, then these options on top (checked the same way, and
-    /// named by their variable in messages).
-    func settings() throws -> MirrorSettings {
-        var env = ProcessInfo.processInfo.environment
-        let overrides: [(variable: String, value: String?)] = [
-            ("PODIO_API_URL", apiURL), ("DATABASE_URL", databaseURL), ("PODIO_CLIENT_ID", clientID),
-            ("PODIO_USERNAME", username), ("PODIO_RATE_LIMIT", rateLimit),
-            ("PODIO_RATE_LIMIT_GENERAL", rateLimitGeneral),
-            ("PODIO_RATE_WINDOW", rateWindow), ("PODIO_REQUEST_TIMEOUT", requestTimeout),
-            ("PODIO_SWEEP_INTERVAL", sweepInterval), ("PODIO_HISTORY", history), ("PODIO_COMMENTS", comments),
-            ("PODIO_FILES", downloadFiles), ("PODIO_DEEP_HISTORY", deepHistory), ("PODIO_APPS_REFRESH", appsRefresh),
-        ]
-        for (variable, value) in overrides {
-            if let value { env[variable] = value }
-        }
-        return try MirrorSettings.fromEnvironment(env)
+    /// The settings: environment first, then the options of these groups on top (checked the
+    /// same way, and named by their variable in messages).
+    func settings(_ groups: any SettingOverrides...) throws -> MirrorSettings {
+        try MirrorSettings.fromEnvironment(variables(groups))
+    }
+
+    /// A value the command line reads itself: the option, else the variable.
+    func value(_ variable: String, option: String?) throws -> String? {
+        if let option { return option }
+        return nonEmpty(try environment()[variable])
+    }
+
+    private func nonEmpty(_ text: String?) -> String? {
+        guard let text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        return text
     }
 
     static func containsPassword(_ url: String) -> Bool {

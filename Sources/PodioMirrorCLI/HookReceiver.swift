@@ -6,12 +6,18 @@ import NIOCore
 import PodioMirror
 import Synchronization
 
-/// The webhook receiver of `run --listen`: `POST …/hooks/<secret>`, form-encoded, from Podio.
-/// An event is queued in `podio.hook_events` (committed) before the 200; the event worker applies
-/// it. Everything else gets a 4xx and one log line that never shows the secret: a wrong path 404
-/// (the same answer as any unknown path), a wrong content type 415, a body over 16 KiB 413, a
-/// malformed body 400, an unknown hook id 403, more than the rate allows 429 (logged once a
-/// second); a database that does not answer 503 (Podio does not retry: reconciliation catches up).
+/// The webhook receiver of `run --listen`: `POST …/hooks/<secret>` from Podio, its body
+/// form-encoded, multipart or JSON (Podio documents none: `HookPayload`). An event is queued in
+/// `podio.hook_events` (committed) before the 200; the event worker applies it. An event without
+/// `hook_id` (not documented either way) is taken when its type and ids are well formed: the
+/// secret path is what authenticates it, and its app is the one the mirror knows for its item
+/// (or a hooked app), never the payload's alone. The first event of each type logs its field
+/// names once (never values), so a deployment shows Podio's real shape.
+/// Everything else gets a 4xx and one log line that never shows the secret or a value: a wrong
+/// path 404 (the same answer as any unknown path), an unknown content type 415, a body over
+/// 16 KiB 413, a malformed body 400 (with the field names it had), an unknown hook id 403, more
+/// than the rate allows 429 (logged once a second); a database that does not answer 503 (Podio
+/// does not retry: reconciliation catches up). Each refusal is counted by reason in /metrics.
 final class HookReceiver: Sendable {
     /// Podio's deliveries are a few hundred bytes.
     static let maxBody = 16 * 1024
@@ -36,6 +42,8 @@ final class HookReceiver: Sendable {
         var secretLoadedAt: ContinuousClock.Instant?
         var hooks: [Int: Int] = [:]
         var lastRateLog: ContinuousClock.Instant?
+        /// Event types (with their encoding) whose field names were logged.
+        var shapesLogged: Set<String> = []
     }
 
     init(
@@ -89,13 +97,10 @@ final class HookReceiver: Sendable {
             if log { logger.notice("webhook requests refused (429): more than the receiver's rate") }
             return Self.answer(.tooManyRequests, "too many requests")
         }
+        if HookProbe.matches(path: request.uri.path) { return await answerProbe(request) }
         let secret = await currentSecret()
         guard let secret, Self.matches(path: request.uri.path, secret: secret) else {
             return refuse(.notFound, reason: "path", "a POST to a path that is not the hook URL")
-        }
-        let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
-            return refuse(.unsupportedMediaType, reason: "content", "the body is not form-encoded")
         }
         let body: ByteBuffer
         do {
@@ -103,21 +108,67 @@ final class HookReceiver: Sendable {
         } catch {
             return refuse(.contentTooLarge, reason: "size", "the body is larger than \(Self.maxBody) bytes")
         }
-        let form = Self.parseForm(String(buffer: body))
-        guard let type = form["type"], Self.types.contains(type), let hookID = form["hook_id"].flatMap({ Int($0) }),
-            hookID > 0
+        let payload: HookPayload
+        do throws(HookPayload.Failure) {
+            payload = try HookPayload.parse(contentType: request.headers[.contentType], body: String(buffer: body))
+        } catch {
+            switch error {
+            case .unsupported(let media):
+                let shown = String(media.prefix(60).filter { $0.isASCII && !$0.isNewline })
+                return refuse(
+                    .unsupportedMediaType, reason: "content", "a body of type \(shown) (form, multipart or JSON)")
+            case .malformed(let what):
+                return refuse(.badRequest, reason: "body", "not a Podio event: \(what)")
+            }
+        }
+        let form = payload.fields
+        if form["type"] == HookManager.selfCheckType {
+            // The mirror's own self-check (HookManager): echoes its nonce, touches nothing.
+            let nonce = String((form["nonce"] ?? "").prefix(64).filter { $0.isHexDigit })
+            return Self.answer(.ok, "self-check \(nonce)")
+        }
+        guard let type = form["type"], Self.types.contains(type) else {
+            return refuse(
+                .badRequest, reason: "body",
+                "not a Podio event (type missing or unknown; \(payload.format) fields: \(Self.names(form)))")
+        }
+        let hookField = form["hook_id"].flatMap { $0.isEmpty ? nil : $0 }  // empty: absent
+        let hookID = hookField.flatMap { Int($0) } ?? 0
+        if hookField != nil && hookID <= 0 {
+            return refuse(.badRequest, reason: "body", "a \(type) event with a malformed hook_id")
+        }
+        func id(_ name: String) -> Int?? {
+            guard let text = form[name], !text.isEmpty else { return .some(nil) }
+            guard let value = Int(text), value > 0 else { return nil }  // present, malformed
+            return .some(value)
+        }
+        guard let itemID = id("item_id"), let revisionID = id("item_revision_id"), let commentID = id("comment_id"),
+            let appField = id("app_id")
         else {
-            return refuse(.badRequest, reason: "body", "not a Podio event (type and hook_id missing or unknown)")
+            return refuse(.badRequest, reason: "body", "a \(type) event with a malformed id")
         }
         var event = HookEvent(
-            hookID: hookID, type: type, itemID: form["item_id"].flatMap { Int($0) },
-            itemRevisionID: form["item_revision_id"].flatMap { Int($0) },
-            commentID: form["comment_id"].flatMap { Int($0) }, externalID: form["external_id"], code: form["code"])
-        if type.hasPrefix("item.") && event.itemID == nil {
-            return refuse(.badRequest, reason: "body", "an \(type) event without an item_id")
+            hookID: hookID, type: type, itemID: itemID, itemRevisionID: revisionID, commentID: commentID,
+            externalID: form["external_id"], code: form["code"])
+        let needsItem = type.hasPrefix("item.") || type.hasPrefix("comment.") || type == "file.change"
+        if needsItem && event.itemID == nil {
+            return refuse(.badRequest, reason: "body", "a \(type) event without an item_id")
         }
+        if hookID == 0 {
+            // No hook id: the secret path vouches for it; what it names must be well formed.
+            guard type != "hook.verify" else {
+                return refuse(.badRequest, reason: "body", "a hook.verify without a hook_id")
+            }
+            if type.hasPrefix("app.") {
+                guard let appField else {
+                    return refuse(.badRequest, reason: "body", "a \(type) event without hook_id or app_id")
+                }
+                event.namedAppID = appField
+            }
+        }
+        logShape(type: type, payload: payload)
         do {
-            let known = try await knows(hookID: hookID)
+            let known = hookID == 0 ? true : try await knows(hookID: hookID)
             if !known {
                 // Podio may send hook.verify before the create call returns the hook id: accepted
                 // while an install is running (bounded), validated once the id is recorded.
@@ -145,6 +196,23 @@ final class HookReceiver: Sendable {
         return Self.answer(.ok, "ok")
     }
 
+    /// The field names of the first event of each type (and encoding), once: never a value.
+    private func logShape(type: String, payload: HookPayload) {
+        let key = type + " " + payload.format
+        let first = state.withLock { $0.shapesLogged.insert(key).inserted }
+        guard first else { return }
+        logger.notice(
+            "webhook event shape (logged once): \(type) as \(payload.format), fields: \(Self.names(payload.fields))")
+    }
+
+    /// Field names as shown in a log line (printable, short, sorted; never values).
+    static func names(_ fields: [String: String]) -> String {
+        let shown = fields.keys.sorted().prefix(20).map { name in
+            String(name.prefix(40).filter { $0.isASCII && !$0.isNewline && !$0.isWhitespace })
+        }
+        return shown.isEmpty ? "none" : shown.joined(separator: ", ")
+    }
+
     /// The secret, read once (and again every few seconds until an install made it).
     private func currentSecret() async -> String? {
         let cached = state.withLock { ($0.secret, $0.secretLoadedAt) }
@@ -167,11 +235,12 @@ final class HookReceiver: Sendable {
         return hooks[hookID] != nil
     }
 
-    /// The path ends in `/hooks/<secret>` (a reverse proxy may keep a prefix of its own),
-    /// compared in constant time.
+    /// The path ends in `/hooks/<secret>`, or that and one slash (Podio may store the URL
+    /// normalised); a reverse proxy may keep a prefix of its own. Compared in constant time.
     static func matches(path: String, secret: String) -> Bool {
         let expected = Array((HookURL.prefix + secret).utf8)
-        let given = Array(path.utf8)
+        var given = Array(path.utf8)
+        if given.last == UInt8(ascii: "/") { given.removeLast() }
         guard given.count >= expected.count else { return false }
         let tail = given[(given.count - expected.count)...]
         var difference: UInt8 = 0
@@ -179,19 +248,5 @@ final class HookReceiver: Sendable {
         return difference == 0
     }
 
-    /// `application/x-www-form-urlencoded`: `+` is a space, `%XX` a byte; the first value of a
-    /// repeated name wins.
-    static func parseForm(_ text: String) -> [String: String] {
-        var out: [String: String] = [:]
-        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ s: Substring) -> String? {
-                s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-            }
-            guard let name = parts.first.flatMap(decode) else { continue }
-            let value = parts.count > 1 ? decode(parts[1]) ?? "" : ""
-            if out[name] == nil { out[name] = value }
-        }
-        return out
-    }
+    static func parseForm(_ text: String) -> [String: String] { HookPayload.parseForm(text) }
 }

@@ -35,9 +35,10 @@ struct HooksCommand: AsyncParsableCommand {
 
     /// Runs `body` with a `HookManager` over a client of its own, shut down after it.
     static func withManager(
-        _ global: GlobalOptions, _ body: (HookManager) async throws -> [HookLine]
+        _ global: GlobalOptions, _ podio: PodioOptions, _ scope: HooksScopeOptions,
+        _ body: (HookManager) async throws -> [HookLine]
     ) async throws -> [HookLine] {
-        let settings = try global.settings()
+        let settings = try global.settings(podio, scope)
         let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
         let manager = HookManager(settings: settings, transport: transport, logger: global.logger("podio-mirror.hooks"))
         let result: Result<[HookLine], any Error>
@@ -80,9 +81,12 @@ struct HooksInstallCommand: AsyncParsableCommand {
             `podio-mirror run --listen`). Verification needs that receiver running: Podio posts hook.verify to \
             the URL and the mirror answers it. Running install again is safe: hooks in place are kept, \
             inactive ones asked to verify again, missing ones created.
-            """)
+
+            """ + SettingCatalog.help(for: SettingCatalog.Command.hooksInstall))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var podio: PodioOptions
+    @OptionGroup var scope: HooksScopeOptions
 
     @Option(name: .long, help: "The public base URL that reaches `run --listen` (e.g. https://mirror.example.com).")
     var url: String
@@ -100,22 +104,26 @@ struct HooksInstallCommand: AsyncParsableCommand {
     func run() async throws {
         try await CommandRunner.execute {
             let seconds = DurationParser.seconds(wait) ?? 15
-            let lines = try await HooksCommand.withManager(global) { try await $0.install(url: url, wait: seconds) }
+            let lines = try await HooksCommand.withManager(global, podio, scope) {
+                try await $0.install(url: url, wait: seconds)
+            }
             try HooksCommand.print(lines, json: json, withAction: true)
-            let pending = lines.filter { $0.mirrorStatus != "verified" }
+            let live = lines.filter { $0.action != "removed" }
+            let pending = live.filter { $0.mirrorStatus != "verified" }
             if pending.isEmpty {
                 if !json {
-                    CommandRunner.print("all \(lines.count) hooks are active; `run --listen` applies their events")
+                    CommandRunner.print("all \(live.count) hooks are active; `run --listen` applies their events")
                 }
                 return
             }
             // Exit 75 (try again later): registered, not verified yet.
             FileHandle.standardError.write(
                 Data(
-                    ("podio-mirror: \(pending.count) of \(lines.count) hooks await verification: Podio posts hook.verify to the URL and "
+                    ("podio-mirror: \(pending.count) of \(live.count) hooks await verification: Podio posts hook.verify to the URL and "
                         + "the receiver of `podio-mirror run --listen` behind it validates it. Start `run --listen` where the URL "
-                        + "reaches it (a running one asks Podio to verify again within its reconciliation interval, at its start "
-                        + "at the latest), or run `podio-mirror hooks install` again once it runs; `podio-mirror hooks list` shows the state\n")
+                        + "reaches it (a running one asks Podio to verify again once its receiver answers its self-check at the URL, "
+                        + "backing off per hook), or run `podio-mirror hooks install` again once it runs; `podio-mirror hooks list` "
+                        + "shows the state\n")
                         .utf8))
             throw ExitCode(75)
         }
@@ -125,16 +133,19 @@ struct HooksInstallCommand: AsyncParsableCommand {
 struct HooksListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "Shows each hook as Podio (asked now, one general call per app) and the mirror see it.")
+        abstract: "Shows each hook as Podio (asked now, one general call per app) and the mirror see it.",
+        discussion: SettingCatalog.help(for: SettingCatalog.Command.hooksList))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var podio: PodioOptions
+    @OptionGroup var scope: HooksScopeOptions
 
     @Flag(name: .long, help: "Print the hooks as JSON.")
     var json = false
 
     func run() async throws {
         try await CommandRunner.execute {
-            let lines = try await HooksCommand.withManager(global) { try await $0.list() }
+            let lines = try await HooksCommand.withManager(global, podio, scope) { try await $0.list() }
             try HooksCommand.print(lines, json: json, withAction: false)
             if lines.isEmpty && !json {
                 CommandRunner.print("no hooks (`podio-mirror hooks install --url URL` registers them)")
@@ -146,16 +157,19 @@ struct HooksListCommand: AsyncParsableCommand {
 struct HooksRemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remove",
-        abstract: "Deletes the mirror's hooks in Podio and in podio.hooks (the delta keeps the mirror in step).")
+        abstract: "Deletes the mirror's hooks in Podio and in podio.hooks (the delta keeps the mirror in step).",
+        discussion: SettingCatalog.help(for: SettingCatalog.Command.hooksRemove))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var podio: PodioOptions
+    @OptionGroup var scope: HooksScopeOptions
 
     @Flag(name: .long, help: "Print the removed hooks as JSON.")
     var json = false
 
     func run() async throws {
         try await CommandRunner.execute {
-            let lines = try await HooksCommand.withManager(global) { try await $0.remove() }
+            let lines = try await HooksCommand.withManager(global, podio, scope) { try await $0.remove() }
             try HooksCommand.print(lines, json: json, withAction: true)
             if !json { CommandRunner.print("\(lines.count) hook\(lines.count == 1 ? "" : "s") removed") }
         }

@@ -12,9 +12,11 @@ struct LoginCommand: AsyncParsableCommand {
             For API keys that have a redirect URL: register http://127.0.0.1:8765/callback (or your own
             loopback URL, given with --redirect-uri) as the key's redirect domain in Podio. After login,
             `sync` uses the stored tokens when PODIO_USERNAME and PODIO_APP_AUTH are not set.
-            """)
+
+            """ + SettingCatalog.help(for: SettingCatalog.Command.login))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var podio: PodioOptions
 
     @Option(name: .long, help: "The redirect URL registered for the API key; must be a loopback address.")
     var redirectURI = "http://127.0.0.1:8765/callback"
@@ -30,7 +32,7 @@ struct LoginCommand: AsyncParsableCommand {
     func run() async throws {
         try await CommandRunner.execute {
             let logger = global.logger("podio-mirror.login")
-            let settings = try global.settings()
+            let settings = try global.settings(podio)
             let apiKey = try settings.requireAPIKey()
             guard let redirect = URLComponents(string: redirectURI), redirect.scheme == "http",
                 let host = redirect.host, ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host)

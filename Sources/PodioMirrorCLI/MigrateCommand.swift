@@ -4,7 +4,8 @@ import PodioMirror
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "migrate", abstract: "Creates or upgrades the database schema; safe to run any number of times.")
+        commandName: "migrate", abstract: "Creates or upgrades the database schema; safe to run any number of times.",
+        discussion: SettingCatalog.help(for: SettingCatalog.Command.migrate))
 
     @OptionGroup var global: GlobalOptions
 

@@ -73,20 +73,22 @@ struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
-/// How this process's last run ended, for `/healthz`.
+/// How this process's last run ended, for `/healthz` and `/readyz`.
 final class RunHealth: Sendable {
     struct LastRun: Sendable {
         /// `succeeded`, `deferred`, `busy` or `failed`.
         var outcome: String
         var at: Date
         var message: String
+        /// Podio refused the credentials (`/readyz` fails until a run succeeds again).
+        var credentialsRefused = false
     }
 
     private let state = Mutex<(last: LastRun?, runs: Int)>((nil, 0))
 
-    func record(outcome: String, message: String, at: Date = Date()) {
+    func record(outcome: String, message: String, at: Date = Date(), credentialsRefused: Bool = false) {
         state.withLock {
-            $0.last = LastRun(outcome: outcome, at: at, message: message)
+            $0.last = LastRun(outcome: outcome, at: at, message: message, credentialsRefused: credentialsRefused)
             $0.runs += 1
         }
     }
@@ -177,7 +179,8 @@ final class Once: Sendable {
     }
 }
 
-/// `run --listen`: `/healthz` and `/metrics` (Prometheus text) over HTTP, with Hummingbird.
+/// `run --listen`: `/livez`, `/readyz`, `/healthz` and `/metrics` (Prometheus text) over HTTP,
+/// with Hummingbird.
 enum MonitoringServer {
     /// The Prometheus registry, and the metrics factory writing into it (which the engine is
     /// given, and which is bootstrapped once as the process's `MetricsSystem`).
@@ -212,6 +215,23 @@ enum MonitoringServer {
         )
     }
 
+    /// The answer of `/readyz`: 200 while the database answers and the last run was not refused
+    /// by Podio for its credentials (a failure that waiting does not cure); a run that failed
+    /// otherwise (Podio down, a database error) leaves the worker ready, as it retries itself.
+    static func readiness(probe: DatabaseProbe, runs: RunHealth) async -> (ok: Bool, line: String) {
+        do {
+            _ = try await probe.run(timeout: 3) { try MirrorStore(db: $0).ping() }
+        } catch {
+            return (false, "not ready: the database does not answer: \(MirrorError(classifying: error).message)")
+        }
+        if let last = runs.last, last.credentialsRefused {
+            return (
+                false, "not ready: Podio refused the credentials at \(MirrorStatus.format(last.at)): \(last.message)"
+            )
+        }
+        return (true, "ready: the database answers")
+    }
+
     /// Brings the gauges read from the database up to date (the quota of every identity, each
     /// app's lag), then the whole registry as Prometheus text.
     static func metricsText(
@@ -221,17 +241,33 @@ enum MonitoringServer {
         let policy = settings.quota
         let appsRefresh = settings.appsRefresh
         let reconcile = settings.reconcileInterval
+        metrics.buildInfo(version: PodioMirrorVersion.number, commit: PodioMirrorVersion.commit)
+        for tier in TierName.allCases {
+            metrics.quotaLimit(tier: tier.rawValue, calls: policy.limit(tier))
+        }
         do {
-            let report = try await probe.run {
-                try MirrorStatus.load(
-                    $0, policy: policy, appsRefresh: appsRefresh, itemCounts: false, reconcileInterval: reconcile)
+            let (report, lastSuccess) = try await probe.run {
+                (
+                    try MirrorStatus.load(
+                        $0, policy: policy, appsRefresh: appsRefresh, itemCounts: false, reconcileInterval: reconcile),
+                    try MirrorStore(db: $0).lastSuccessByKind()
+                )
             }
-            for q in report.quota { metrics.quota(identity: q.credential, tier: q.tier, used: q.used, free: q.free) }
-            for app in report.apps where app.gone == nil {
-                if let lag = app.lagSeconds { metrics.appLag(appID: app.appID, seconds: lag) }
+            for q in report.quota {
+                metrics.quota(
+                    identity: MirrorMetrics.identityLabel(q.credential, configured: settings.identityLabel),
+                    tier: q.tier, used: q.used, free: q.free)
             }
+            for app in report.apps {
+                metrics.appInfo(appID: app.appID, name: app.name, table: app.table ?? "")
+                if let at = app.lastFullSync { metrics.appLastSuccess(appID: app.appID, mode: "full", at: at) }
+                if let at = app.lastDeltaSync { metrics.appLastSuccess(appID: app.appID, mode: "delta", at: at) }
+                if app.gone == nil, let lag = app.lagSeconds { metrics.appLag(appID: app.appID, seconds: lag) }
+            }
+            for (kind, at) in lastSuccess { metrics.lastSuccess(kind: kind, at: at) }
             metrics.appsGone(report.apps.filter { $0.gone != nil }.count)
-            let hooked = report.apps.filter { $0.hooksActive + $0.hooksInactive > 0 || $0.missedByHooks > 0 }
+            // Every app has both series (0 without hooks), so rates and alerts see them.
+            let hooked = report.apps.filter { $0.gone == nil || $0.hooksActive + $0.hooksInactive > 0 }
             metrics.hooks(
                 pending: report.hookEventsPending,
                 missed: Dictionary(uniqueKeysWithValues: hooked.map { ($0.appID, $0.missedByHooks) }),
@@ -251,6 +287,17 @@ enum MonitoringServer {
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some Service {
         let router = Router()
+        router.get("/livez") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: "ok: the process answers\n")))
+        }
+        router.get("/readyz") { _, _ -> Response in
+            let (ok, line) = await readiness(probe: probe, runs: runs)
+            return Response(
+                status: ok ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: line + "\n")))
+        }
         router.get("/healthz") { _, _ -> Response in
             let (ok, line) = await health(probe: probe, runs: runs)
             return Response(

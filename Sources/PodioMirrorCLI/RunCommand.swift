@@ -7,48 +7,59 @@ import PodioAPI
 import PodioMirror
 import ServiceLifecycle
 
-struct RunCommand: AsyncParsableCommand {
+struct RunCommand: AsyncParsableCommand, SettingOverrides {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Long-running scheduler for containers: a delta sync every D, graceful stop on SIGTERM/SIGINT.",
         discussion: """
             Several `run` processes may share one database: each takes the next app in need that no \
-            other holds. With --listen, serves /healthz and /metrics (Prometheus) over HTTP, and the \
-            webhook receiver (`hooks install`); queued webhook events are applied as they arrive.
-            """)
+            other holds. With --listen, serves /livez, /readyz, /healthz and /metrics (Prometheus) over HTTP, \
+            and the webhook receiver (`hooks install`); queued webhook events are applied as they arrive.
+
+            """ + SettingCatalog.help(for: SettingCatalog.Command.run))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var podio: PodioOptions
+    @OptionGroup var engine: EngineOptions
 
-    @Option(name: .long, help: "Time between delta syncs (90s, 15m, 1h).")
-    var every: String
+    @Option(name: .long, help: "Time between delta syncs: 90s, 15m, 1h (PODIO_RUN_EVERY; required).")
+    var every: String?
 
-    @Option(name: .long, help: "Also run a full resync at this cadence (e.g. 24h); default never.")
+    @Option(name: .long, help: "Also run a full resync at this cadence, e.g. 24h (PODIO_RESYNC_EVERY; default never).")
     var resyncEvery: String?
 
-    @Option(name: .long, help: "The longest wait for quota inside one run (default: the interval).")
+    @Option(name: .long, help: "The longest wait for quota inside one run (PODIO_MAX_WAIT; default: the interval).")
     var maxWait: String?
 
-    @Option(name: .customLong("app"), help: "An app id to sync (repeat for several).")
+    @Option(name: .customLong("app"), help: "An app id to sync (repeat for several; overrides PODIO_APPS).")
     var apps: [Int] = []
 
     @Option(
         name: .long,
         help:
-            "Serve /healthz and /metrics at HOST:PORT (a bare port listens on 127.0.0.1, a bare host on port 9464); default off."
+            "Serve /livez, /readyz, /healthz and /metrics at HOST:PORT (a bare port listens on 127.0.0.1, a bare host on port 9464; PODIO_LISTEN); default off."
     )
     var listen: String?
 
     @Option(
         name: .long,
-        help: "How often an app with active hooks gets a delta (its reconciliation; default 1h, PODIO_RECONCILE_EVERY)."
+        help:
+            "How often an app with active hooks gets a delta (its reconciliation; default 1h, PODIO_RECONCILE_EVERY); shorter than --every is honoured."
     )
     var reconcileEvery: String?
+
+    var overrides: [(variable: String, value: String?)] {
+        [
+            ("PODIO_APPS", apps.isEmpty ? nil : apps.map(String.init).joined(separator: ",")),
+            ("PODIO_RECONCILE_EVERY", reconcileEvery),
+        ]
+    }
 
     func validate() throws {
         if let reconcileEvery, (DurationParser.seconds(reconcileEvery) ?? 0) <= 0 {
             throw ValidationError("--reconcile-every must be a duration such as 1h")
         }
-        guard let seconds = DurationParser.seconds(every), seconds >= 1 else {
+        if let every, (DurationParser.seconds(every) ?? 0) < 1 {
             throw ValidationError("--every must be a duration such as 15m")
         }
         if let resyncEvery, DurationParser.seconds(resyncEvery) == nil {
@@ -66,15 +77,33 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await CommandRunner.execute {
             let logger = global.logger("podio-mirror.run", defaultLevel: .info)
-            var settings = try global.settings()
-            if let seconds = reconcileEvery.flatMap(DurationParser.seconds) { settings.reconcileInterval = seconds }
+            let settings = try global.settings(podio, engine, self)
             _ = try settings.requireAPIKey()
+            // The schedule: each option, else its variable (checked here: the parser saw only options).
+            func duration(_ variable: String, _ option: String?, minimum: Double = 0) throws -> Double? {
+                guard let text = try global.value(variable, option: option) else { return nil }
+                guard let seconds = DurationParser.seconds(text), seconds >= minimum, seconds > 0 else {
+                    throw MirrorError(.usage, "\(variable) is not a duration", fix: "use 90s, 15m, 1h or plain seconds")
+                }
+                return seconds
+            }
+            guard let interval = try duration("PODIO_RUN_EVERY", every, minimum: 1) else {
+                throw MirrorError(
+                    .usage, "run needs its interval", fix: "give --every 15m, or set PODIO_RUN_EVERY=15m")
+            }
+            let resyncInterval = try duration("PODIO_RESYNC_EVERY", resyncEvery)
+            let maxWaitSeconds = try duration("PODIO_MAX_WAIT", maxWait)
+            let listenText = try global.value("PODIO_LISTEN", option: listen)
+            if let listenText, ListenAddress(listenText) == nil {
+                throw MirrorError(
+                    .usage, "PODIO_LISTEN is not HOST:PORT, :PORT, PORT or HOST",
+                    fix: "for example 127.0.0.1:9464, or 0.0.0.0:9464 in a container")
+            }
             let wake = HookSignal()
-            let interval = DurationParser.seconds(every) ?? 900
             var metrics = MirrorMetrics()
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
             let health = RunHealth()
-            let address = listen.flatMap(ListenAddress.init)
+            let address = listenText.flatMap(ListenAddress.init)
             if let address {
                 let (registry, factory) = MonitoringServer.makeMetrics()
                 metrics = MirrorMetrics(factory: factory)
@@ -92,8 +121,8 @@ struct RunCommand: AsyncParsableCommand {
                             settings: settings, receiver: receiver, logger: logger)))
             }
             let scheduler = SchedulerService(
-                settings: settings, interval: interval, resyncInterval: resyncEvery.flatMap(DurationParser.seconds),
-                maxWait: maxWait.flatMap(DurationParser.seconds) ?? interval, apps: apps.isEmpty ? nil : apps,
+                settings: settings, interval: interval, resyncInterval: resyncInterval,
+                maxWait: maxWaitSeconds ?? interval, apps: apps.isEmpty ? nil : apps,
                 metrics: metrics, health: health, listen: address?.description, logger: logger)
             services.append(.init(service: scheduler))
             services.append(
@@ -117,7 +146,9 @@ struct RunCommand: AsyncParsableCommand {
 
 /// Runs a sync every interval (a resync at its own cadence). Each run takes the next app in
 /// need that no other run holds, one at a time, so several schedulers (and cron jobs) share one
-/// database and its quota. On SIGTERM/SIGINT the run in progress stops after the page in flight
+/// database and its quota. A reconciliation interval shorter than the interval is honoured: the
+/// scheduler also wakes when the earliest app with active hooks is due, and that run covers
+/// only those apps. On SIGTERM/SIGINT the run in progress stops after the page in flight
 /// is committed. The clock is injectable: a test clock runs hours of schedule without sleeping.
 struct SchedulerService: Service {
     let settings: MirrorSettings
@@ -156,6 +187,9 @@ struct SchedulerService: Service {
         let ownTransport = transport == nil ? AsyncHTTPClientTransport(readTimeout: settings.requestTimeout) : nil
         let transport: any HTTPTransport = self.transport ?? ownTransport!
         var nextResync = resyncInterval.map { clock.now().addingTimeInterval($0) }
+        var nextRegular = clock.now()
+        let reconcileSooner = settings.reconcileInterval < interval
+        let probe = reconcileSooner ? DatabaseProbe(url: settings.databaseURL, logger: logger) : nil
         let worker = WorkerRecord(settings: settings, logger: logger)
         await worker.register(every: interval, resyncEvery: resyncInterval, listen: listen)
         logger.info("scheduler started", metadata: ["every": "\(DurationParser.describe(interval))"])
@@ -163,12 +197,25 @@ struct SchedulerService: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let started = clock.now()
             var kind = SyncOptions.Kind.sync
-            if let due = nextResync, due <= started {
-                kind = .resync
-                nextResync = resyncInterval.map { started.addingTimeInterval($0) }
+            var runApps = apps
+            if started >= nextRegular {
+                nextRegular = started.addingTimeInterval(interval)
+                if let due = nextResync, due <= started {
+                    kind = .resync
+                    nextResync = resyncInterval.map { started.addingTimeInterval($0) }
+                }
+            } else {
+                // Woken for the reconciliation of apps with active hooks: only those that are due.
+                let due = await reconciliationsDue(probe)
+                runApps = due.filter { $0.value <= started }.keys.sorted()
+            }
+            if runApps?.isEmpty == true {
+                let next = await nextWake(after: started, regular: nextRegular, probe)
+                try? await cancelWhenGracefulShutdown { try await clock.sleep(until: next) }
+                continue
             }
             await worker.seen(every: interval, resyncEvery: resyncInterval, listen: listen)
-            var options = SyncOptions(kind: kind, apps: apps, maxWait: maxWait, claiming: .oneAtATime)
+            var options = SyncOptions(kind: kind, apps: runApps, maxWait: maxWait, claiming: .oneAtATime)
             options.reconcileInterval = settings.reconcileInterval
             options.stopRequested = { Task.isShuttingDownGracefully }
             let coordinator = SyncCoordinator(
@@ -182,13 +229,41 @@ struct SchedulerService: Service {
                 if code == 75 { logger.notice("\(message)") } else { logger.error("\(message)") }
                 health.record(
                     outcome: error is AllAppsHeld ? "busy" : code == 75 ? "deferred" : "failed", message: message,
-                    at: clock.now())
+                    at: clock.now(), credentialsRefused: MirrorError(classifying: error).category == .credentialsRefused
+                )
             }
-            let next = started.addingTimeInterval(interval)
+            let next = await nextWake(after: started, regular: nextRegular, probe)
             try? await cancelWhenGracefulShutdown { try await clock.sleep(until: next) }
         }
+        await probe?.close()
         await worker.stopped()
         try? await ownTransport?.shutdown()
+    }
+}
+
+extension SchedulerService {
+    /// The apps with active hooks (among `apps`) and when each one's reconciliation is due;
+    /// empty without a shorter reconciliation interval or when the database does not answer.
+    func reconciliationsDue(_ probe: DatabaseProbe?) async -> [Int: Date] {
+        guard let probe else { return [:] }
+        let interval = settings.reconcileInterval
+        let apps = self.apps ?? settings.apps
+        do {
+            return try await probe.run { try MirrorStore(db: $0).reconciliationsDue(interval: interval, apps: apps) }
+        } catch {
+            logger.debug(
+                "the reconciliations due were not read",
+                metadata: ["error": "\(MirrorError(classifying: error).message)"])
+            return [:]
+        }
+    }
+
+    /// The next regular run, or sooner the earliest reconciliation due (never sooner than a
+    /// reconciliation interval after the run that just started, so an app that could not be
+    /// reconciled is not tried in a loop).
+    func nextWake(after started: Date, regular: Date, _ probe: DatabaseProbe?) async -> Date {
+        guard let earliest = await reconciliationsDue(probe).values.min() else { return regular }
+        return min(regular, max(earliest, started.addingTimeInterval(settings.reconcileInterval)))
     }
 }
 

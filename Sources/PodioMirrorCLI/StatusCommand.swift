@@ -7,9 +7,12 @@ import PodioMirror
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Per app: items, deleted, last full and delta sync, cursor; quota in the window; recent runs.")
+        abstract: "Per app: items, deleted, last full and delta sync, cursor; quota in the window; recent runs.",
+        discussion: SettingCatalog.help(for: SettingCatalog.Command.status))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var quota: QuotaOptions
+    @OptionGroup var options: StatusOptions
 
     @Flag(name: .long, help: "Print the status as one JSON object.")
     var json = false
@@ -17,7 +20,7 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         try await CommandRunner.execute {
             let logger = global.logger("podio-mirror.status")
-            let settings = try global.settings()
+            let settings = try global.settings(quota, options)
             let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
             defer { db.close() }
             let policy = settings.quota
@@ -99,6 +102,22 @@ extension MirrorStatus {
             }
         }
         if hookEventsPending > 0 { out.append("  hook events waiting to be applied: \(hookEventsPending)") }
+        if !extraFailures.isEmpty {
+            out.append("Not read (comments, files, deep history):")
+            for f in extraFailures.prefix(50) {
+                var line = "  \(f.subject) (app \(f.appID)): "
+                if let next = f.nextTryAt {
+                    line +=
+                        "failed \(f.attempts) time\(f.attempts == 1 ? "" : "s") since \(Self.format(f.firstFailedAt)), next try at \(Self.format(next))"
+                } else {
+                    line += "not fetched"
+                }
+                out.append(line + " — \(f.lastError)")
+            }
+            if extraFailures.count > 50 {
+                out.append("  … and \(extraFailures.count - 50) more (`status --json` lists all)")
+            }
+        }
         out.append("Schedule:")
         if let schedule = scheduleDescription {
             out.append("  \(schedule)")

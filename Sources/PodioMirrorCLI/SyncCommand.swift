@@ -1,22 +1,40 @@
 import ArgumentParser
 import Foundation
+import LibPQ
+import Logging
 import PodioAPI
 import PodioMirror
 
 /// Options shared by `sync` and `resync`.
-struct SyncRunOptions: ParsableArguments {
+struct SyncRunOptions: ParsableArguments, SettingOverrides {
     @Option(
         name: .customLong("app"), help: "An app id to sync (repeat for several; default PODIO_APPS, else every app).")
     var apps: [Int] = []
 
-    @Option(name: .long, help: "The longest wait for quota before the run stops and defers (90s, 15m, 1h).")
-    var maxWait: String = "10m"
+    @Option(
+        name: .long,
+        help: "The longest wait for quota before the run stops and defers: 90s, 15m, 1h (default 10m; PODIO_MAX_WAIT).")
+    var maxWait: String?
 
     @Flag(name: .long, help: "Print the summary as one JSON object.")
     var json = false
 
+    @Flag(
+        name: .long,
+        help: "Print the one-line summary, and a deferral's line on stderr (both printed anyway on a terminal).")
+    var summary = false
+
+    @Option(
+        name: .long,
+        help: "Write the metrics to this file at the end, node_exporter's textfile format (PODIO_METRICS_FILE).")
+    var metricsFile: String?
+
+    var overrides: [(variable: String, value: String?)] {
+        [("PODIO_APPS", apps.isEmpty ? nil : apps.map(String.init).joined(separator: ","))]
+    }
+
     func validate() throws {
-        guard DurationParser.seconds(maxWait) != nil else {
+        if let maxWait, DurationParser.seconds(maxWait) == nil {
             throw ValidationError("--max-wait must be a duration such as 90s, 15m or 1h")
         }
         guard apps.allSatisfy({ $0 > 0 }) else { throw ValidationError("--app takes positive app ids") }
@@ -25,55 +43,100 @@ struct SyncRunOptions: ParsableArguments {
 
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sync", abstract: "Incremental sync; an app never synced before gets a full load.")
+        commandName: "sync", abstract: "Incremental sync; an app never synced before gets a full load.",
+        discussion: SyncRunner.discussion + SettingCatalog.help(for: SettingCatalog.Command.sync))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var podio: PodioOptions
+    @OptionGroup var engine: EngineOptions
     @OptionGroup var options: SyncRunOptions
 
     @Flag(name: .long, help: "Walk and compare, report what would be written or deleted, write nothing.")
     var dryRun = false
 
     func run() async throws {
-        try await SyncRunner.run(kind: .sync, global: global, options: options, dryRun: dryRun)
+        try await SyncRunner(
+            kind: .sync, global: global, podio: podio, engine: engine, options: options, dryRun: dryRun
+        ).run()
     }
 }
 
 struct ResyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "resync", abstract: "Full re-read of the selected apps, with deletion detection.")
+        commandName: "resync", abstract: "Full re-read of the selected apps, with deletion detection.",
+        discussion: SyncRunner.discussion + SettingCatalog.help(for: SettingCatalog.Command.resync))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var podio: PodioOptions
+    @OptionGroup var engine: EngineOptions
     @OptionGroup var options: SyncRunOptions
 
     @Flag(name: .long, help: "Walk and compare, report what would be written or deleted, write nothing.")
     var dryRun = false
 
     func run() async throws {
-        try await SyncRunner.run(kind: .resync, global: global, options: options, dryRun: dryRun)
+        try await SyncRunner(
+            kind: .resync, global: global, podio: podio, engine: engine, options: options, dryRun: dryRun
+        ).run()
     }
 }
 
 /// The body of `sync` and `resync`.
-enum SyncRunner {
-    static func run(kind: SyncOptions.Kind, global: GlobalOptions, options: SyncRunOptions, dryRun: Bool) async throws {
+///
+/// Quiet for cron: on success nothing is printed unless stdout is a terminal, `--summary` or
+/// `--json` asks (the summary is logged at info and recorded in `podio.sync_runs`). A failure
+/// prints one line on stderr. A deferral (exit 75: quota, or other runs hold every app) is
+/// normal under cron and prints nothing, unless it is the `deferralsBeforeMail`-th run of its
+/// kind in a row to defer, or stderr is a terminal: then its line is printed (and the exit
+/// code stays 75).
+struct SyncRunner {
+    static let deferralsBeforeMail = 4
+
+    static let discussion = """
+        On success nothing is printed unless stdout is a terminal or --summary/--json asks; a failure prints \
+        one line on stderr; a deferral (exit 75) prints its line only when it is the \(deferralsBeforeMail)th run \
+        of its kind in a row to defer. Exit codes: 0 done, 75 deferred, 64 usage or configuration, \
+        77 credentials refused, 69 Podio unavailable, 70 database error, 1 anything else.
+
+
+        """
+
+    let kind: SyncOptions.Kind
+    let global: GlobalOptions
+    let podio: PodioOptions
+    let engine: EngineOptions
+    let options: SyncRunOptions
+    let dryRun: Bool
+
+    func run() async throws {
         try await CommandRunner.execute {
             let logger = global.logger("podio-mirror.\(kind.rawValue)")
-            let settings = try global.settings()
+            let settings = try global.settings(podio, engine, options)
+            let maxWaitText = try global.value("PODIO_MAX_WAIT", option: options.maxWait) ?? "10m"
+            guard let maxWait = DurationParser.seconds(maxWaitText) else {
+                throw MirrorError(.usage, "PODIO_MAX_WAIT is not a duration", fix: "use 90s, 15m, 1h or plain seconds")
+            }
+            let metricsFile = try global.value("PODIO_METRICS_FILE", option: options.metricsFile)
+            let textfile = metricsFile.map { MetricsTextfile(path: $0, settings: settings, logger: logger) }
             let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
             let terminal = CommandRunner.stdoutIsTerminal && !options.json
-            // Deep history's cost and ETA are printed whether or not stdout is a terminal (it is
-            // opt-in, and what it will spend should be in a cron mail); progress only on a terminal.
+            // Progress on a terminal; deep history's cost and ETA also with --summary (it is
+            // opt-in, and what it will spend may be wanted in a cron mail), else in the log.
             var observer: SyncObserver?
             if terminal {
-                observer = progressPrinter
-            } else if !options.json {
-                observer = planPrinter
+                observer = Self.progressPrinter
+            } else if options.summary && !options.json {
+                observer = Self.planPrinter
+            } else {
+                observer = { event in
+                    if case .deepHistoryPlan(let plan) = event { logger.info("\(plan.line)") }
+                }
             }
             let coordinator = SyncCoordinator(
-                settings: settings, transport: transport, observer: observer, logger: logger)
+                settings: settings, transport: transport, observer: observer,
+                metrics: textfile?.metrics ?? MirrorMetrics(), logger: logger)
             let syncOptions = SyncOptions(
-                kind: kind, apps: options.apps.isEmpty ? nil : options.apps, dryRun: dryRun,
-                maxWait: DurationParser.seconds(options.maxWait) ?? 600)
+                kind: kind, apps: options.apps.isEmpty ? nil : options.apps, dryRun: dryRun, maxWait: maxWait)
             let result: Result<RunSummary, any Error>
             do {
                 result = .success(try await coordinator.run(syncOptions))
@@ -81,12 +144,45 @@ enum SyncRunner {
                 result = .failure(error)
             }
             try? await transport.shutdown()
-            let summary = try result.get()
-            if options.json {
-                try CommandRunner.printJSON(summary)
-            } else {
-                CommandRunner.print(summary.line)
+            await textfile?.write()
+            switch result {
+            case .success(let summary):
+                logger.info("\(summary.line)")
+                if options.json {
+                    try CommandRunner.printJSON(summary)
+                } else if options.summary || terminal {
+                    CommandRunner.print(summary.line)
+                }
+            case .failure(let error):
+                let classified = MirrorError(classifying: error)
+                if classified.category == .deferred && !options.summary && !CommandRunner.stderrIsTerminal {
+                    let inARow = error is AllAppsHeld ? 0 : await deferralsInARow(settings, logger: logger)
+                    if inARow < Self.deferralsBeforeMail {
+                        logger.notice("\(classified.description)")
+                        throw ExitCode(classified.category.exitCode)
+                    }
+                }
+                throw error
             }
+        }
+    }
+
+    /// How many of the last runs of this kind (this one included) deferred, up to
+    /// `deferralsBeforeMail`; that many when the database cannot say (better a mail too many).
+    func deferralsInARow(_ settings: MirrorSettings, logger: Logger) async -> Int {
+        let kindName = kind.rawValue + (dryRun ? "-dry-run" : "")
+        do {
+            let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
+            defer { db.close() }
+            return try await db.run { db in
+                let statuses = try db.query(
+                    "SELECT status FROM podio.sync_runs WHERE kind = $1 ORDER BY run_id DESC LIMIT $2",
+                    [kindName, Self.deferralsBeforeMail]
+                ).rows.map { $0.string("status") ?? "" }
+                return statuses.prefix { $0 == "deferred" }.count
+            }
+        } catch {
+            return Self.deferralsBeforeMail
         }
     }
 

@@ -9,7 +9,7 @@ struct TablesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tables",
         abstract: "Brings the app tables in schema podio_apps in step with their fields (no Podio calls).",
-        aliases: ["views"])
+        discussion: SettingCatalog.help(for: SettingCatalog.Command.tables), aliases: ["views"])
 
     @OptionGroup var global: GlobalOptions
 

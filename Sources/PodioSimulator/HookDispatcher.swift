@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 
-/// Sends webhook deliveries: form-encoded POSTs, off the request path, each with a bounded
+/// Sends webhook deliveries: POSTs (form-encoded unless a quirk says otherwise), off the request path, each with a bounded
 /// timeout, fire and forget (Podio does not retry). Only loopback hosts are ever called; a
 /// delivery to another host counts as failed without leaving the machine.
 final class HookDispatcher: Sendable {
@@ -37,7 +37,7 @@ final class HookDispatcher: Sendable {
         let request: HTTPClient.Request
         do {
             var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            headers.add(name: "Content-Type", value: delivery.contentType)
             headers.add(name: "User-Agent", value: "Podio-Simulator-Hooks")
             request = try HTTPClient.Request(
                 url: delivery.url, method: .POST, headers: headers, body: .string(delivery.body))

@@ -67,6 +67,21 @@ struct HookURL: Sendable, Equatable {
 }
 
 extension HookURL {
+    /// The URL as a server that normalises what it stores could keep it: scheme and host in
+    /// lower case, a default port dropped, a trailing slash added to the path (the quirk
+    /// `hookURLNormalized`). A URL that does not parse is kept as given.
+    static func normalized(_ text: String) -> String {
+        guard var components = URLComponents(string: text) else { return text }
+        let scheme = components.scheme?.lowercased()
+        components.scheme = scheme
+        components.host = components.host?.lowercased()
+        if (scheme == "http" && components.port == 80) || (scheme == "https" && components.port == 443) {
+            components.port = nil
+        }
+        if !components.percentEncodedPath.hasSuffix("/") { components.percentEncodedPath += "/" }
+        return components.string ?? text
+    }
+
     /// Whether a URL (as sent) points at a loopback host.
     static func isLoopback(hostOf url: String) -> Bool {
         guard let components = URLComponents(string: url), let host = components.host else { return false }

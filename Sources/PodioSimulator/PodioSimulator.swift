@@ -137,6 +137,15 @@ public final class PodioSimulator: Sendable {
         try withState { state throws(ControlError) in try state.clearField(itemID: itemID, fieldID: fieldID, now: now) }
     }
 
+    /// Moves an item to another app: same item_id, a new app_item_id there, revision += 1
+    /// (docs/simulator.md).
+    public func moveItem(itemID: Int, toAppID: Int, hook: Bool = true) throws {
+        let now = PodioTime.now()
+        try withState(hook: hook) { state throws(ControlError) in
+            try state.moveItem(itemID: itemID, toAppID: toAppID, now: now)
+        }
+    }
+
     public func deleteItem(itemID: Int, hook: Bool = true) throws {
         try withState(hook: hook) { state throws(ControlError) in try state.deleteItem(itemID: itemID) }
     }
@@ -152,12 +161,15 @@ public final class PodioSimulator: Sendable {
 
     /// Attaches a file to an item: file_count += 1, last_event_on = now, no new revision.
     @discardableResult
-    public func attachFile(itemID: Int, name: String, mimetype: String = "application/pdf", size: Int = 1024) throws
-        -> Int
-    {
+    /// `hostedBy` other than "podio" makes a file linked from elsewhere (e.g. "google"): its
+    /// `link` is on that service, and `GET /file/{id}/raw` redirects there.
+    public func attachFile(
+        itemID: Int, name: String, mimetype: String = "application/pdf", size: Int = 1024, hostedBy: String = "podio"
+    ) throws -> Int {
         let now = PodioTime.now()
         return try withState { state throws(ControlError) in
-            try state.attachFile(itemID: itemID, name: name, mimetype: mimetype, size: size, now: now)
+            try state.attachFile(
+                itemID: itemID, name: name, mimetype: mimetype, size: size, hostedBy: hostedBy, now: now)
         }
     }
 
@@ -257,8 +269,10 @@ public final class PodioSimulator: Sendable {
 
     /// The next `count` API calls that can take the fault get it; with `rate`, that fraction
     /// of calls (seeded) until `clearFaults()`. `/_sim/` and `/oauth/` calls never do.
-    public func injectFaults(_ fault: Fault, count: Int = 1, rate: Double? = nil) {
-        core.state.withLock { $0.faults.add(fault, count: count, rate: rate) }
+    /// With `path`, only API calls to exactly that path (e.g. `/file/12/raw`) take it: one
+    /// object that keeps failing while the others are served.
+    public func injectFaults(_ fault: Fault, count: Int = 1, rate: Double? = nil, path: String? = nil) {
+        core.state.withLock { $0.faults.add(fault, count: count, rate: rate, path: path) }
     }
 
     /// Takes Podio's undocumented behaviour the inconvenient way (see `Quirks`); replaces the

@@ -33,6 +33,10 @@ struct SimApp: Sendable {
     /// filter answer 410 Gone.
     var deleted = false
 
+    /// An item moved here from another app (`moveItem`): `items` is no longer in item_id
+    /// order, so the item_id order is sorted.
+    var movedIn = false
+
     var isActive: Bool { status == "active" && !deleted }
 
     /// Forget cached sort orders (after an item was created, edited or deleted).

@@ -44,7 +44,7 @@ extension SimulatorCore {
         }
         let route = matched.route
         let ids = matched.ids
-        let tier = route.tier
+        let tier = state.quirks.tiers[route.name] ?? route.tier
         let tierLimit = limit(ofTier: tier)
         let window = config.rateWindow
         let grant: Grant
@@ -58,10 +58,18 @@ extension SimulatorCore {
             grant = granted
             token = presented
         }
+        if state.quirks.limitStopsEveryCall, let stopped = state.quotaStoppedUntil[grant.identity], stopped > now {
+            var response = rateLimitResponse(wait: max(1, Int((stopped - now).rounded(.up))), request, state)
+            addRateHeaders(&response, tier: tier, remaining: 0)
+            return response
+        }
         let count: Int
         var remaining: Int
         switch state.limiter.admit(identity: grant.identity, tier: tier, limit: tierLimit, window: window, now: now) {
         case .refused(let wait):
+            if state.quirks.limitStopsEveryCall {
+                state.quotaStoppedUntil[grant.identity] = now + Double(wait)
+            }
             var response = rateLimitResponse(wait: wait, request, state)
             addRateHeaders(&response, tier: tier, remaining: 0)
             return response
@@ -69,7 +77,7 @@ extension SimulatorCore {
             remaining = left
             count = inWindow
         }
-        let fault = state.faults.take(isFilter: route.operation == .filter)
+        let fault = state.faults.take(isFilter: route.operation == .filter, path: request.path)
         // Injected 420 and expired token behave like the real conditions: not served calls.
         if fault == .rateLimit || fault == .expireToken {
             state.limiter.revokeLast(identity: grant.identity, tier: tier)
@@ -251,7 +259,7 @@ extension SimulatorCore {
                 guard let offset = Int(text), offset >= 0 else {
                     throw APIError.badValue(.string(text), "must be a non-negative integer")
                 }
-                comments = Array(comments.dropFirst(offset))
+                if !state.quirks.commentsIgnoreOffset { comments = Array(comments.dropFirst(offset)) }
             }
             if let text = request.queryValue("limit") {
                 guard let limit = Int(text), (1...500).contains(limit) else {
@@ -259,6 +267,7 @@ extension SimulatorCore {
                 }
                 comments = Array(comments.prefix(limit))
             }
+            if let cap = state.quirks.commentPageCap { comments = Array(comments.prefix(max(0, cap))) }
             return .json(200, .array(comments))
         case .itemRevisions, .itemRevision, .itemRevisionDiff:
             // All revisions oldest first, one revision, or the fields that differ between two
@@ -292,10 +301,15 @@ extension SimulatorCore {
                 return .json(200, .array(diff))
             }
         case .fileRaw:
-            // The bytes of an attached file: `size` bytes derived from its id.
+            // The bytes of an attached file: `size` bytes derived from its id. A file hosted
+            // elsewhere, or every file with `fileRawRedirect`, answers 302 to its `link`.
             guard let found = state.attachedFile(id) else { throw APIError.notFound("Object not found") }
             if let own = grant.appID, own != state.apps[found.app].id {
                 throw APIError.forbidden("An app token can only access its own app")
+            }
+            if state.quirks.fileRawRedirect || found.file.hostedBy != "podio" {
+                return SimResponse(
+                    status: 302, headers: [("Location", SimulatorState.fileLink(found.file))], body: [])
             }
             return SimResponse(
                 status: 200, headers: [("Content-Type", found.file.mimetype)],

@@ -126,7 +126,7 @@ extension SimulatorCore {
             guard let name = json["name"]?.stringValue else { throw .invalid("name (string) is required") }
             let fileID = try state.attachFile(
                 itemID: itemID, name: name, mimetype: json["mimetype"]?.stringValue ?? "application/octet-stream",
-                size: json["size"]?.intValue ?? 0, now: now)
+                size: json["size"]?.intValue ?? 0, hostedBy: json["hosted_by"]?.stringValue ?? "podio", now: now)
             return .json(200, .obj(["file_id": .int(fileID)]))
         case ("DELETE", 2) where segments[0] == "files":
             guard let fileID = ids[1] else { throw .invalid("bad file id") }
@@ -137,6 +137,9 @@ extension SimulatorCore {
             let json = try body(request)
             switch segments[2] {
             case "edit": try state.editItem(itemID: itemID, title: json["title"]?.stringValue, now: now)
+            case "move":
+                guard let appID = json["app_id"]?.intValue else { throw .invalid("app_id (integer) is required") }
+                try state.moveItem(itemID: itemID, toAppID: appID, now: now)
             case "comment":
                 let commentID = try state.addComment(itemID: itemID, text: json["text"]?.stringValue, now: now)
                 return .json(200, .obj(["comment_id": .int(commentID)]))
@@ -169,14 +172,34 @@ extension SimulatorCore {
             case .int(let value)?: rate = Double(value)
             default: rate = nil
             }
-            state.faults.add(fault, count: json["count"]?.intValue ?? 1, rate: rate)
+            state.faults.add(fault, count: json["count"]?.intValue ?? 1, rate: rate, path: json["path"]?.stringValue)
             return .noContent
         case ("POST", 1) where segments[0] == "quirks":
             let json = try body(request)
+            var tiers: [String: String] = [:]
+            if let given = json["tiers"] {
+                guard case .object(let members) = given else {
+                    throw .invalid("tiers must be an object of operation names and tiers")
+                }
+                for member in members {
+                    let name = member.key
+                    guard let tier = member.value.stringValue,
+                        [APIRoute.generalTier, APIRoute.rateLimitedTier].contains(tier)
+                    else { throw .invalid("the tier of \(name) must be \"general\" or \"rate_limited\"") }
+                    tiers[name] = tier
+                }
+            }
             state.quirks = PodioSimulator.Quirks(
                 pageCap: json["page_cap"]?.intValue, emptyPageAtOffset: json["empty_page_offset"]?.intValue,
                 shuffleTies: json["shuffle_ties"]?.boolValue ?? false, hiddenItems: json["hidden_items"]?.intValue ?? 0,
-                hookFailuresToInactive: json["hook_failures_to_inactive"]?.intValue)
+                hookFailuresToInactive: json["hook_failures_to_inactive"]?.intValue, tiers: tiers,
+                limitStopsEveryCall: json["limit_stops_every_call"]?.boolValue ?? false,
+                commentsIgnoreOffset: json["comments_ignore_offset"]?.boolValue ?? false,
+                commentPageCap: json["comment_page_cap"]?.intValue,
+                fileRawRedirect: json["file_raw_redirect"]?.boolValue ?? false,
+                hookBodyFormat: try Self.hookBodyFormat(json["hook_body"]),
+                hookEventsWithoutHookID: json["hook_omit_hook_id"]?.boolValue ?? false,
+                hookURLNormalized: json["hook_url_normalized"]?.boolValue ?? false)
             return .noContent
         case (_, _) where segments.first == "hooks":
             return try controlHooks(&state, request, segments: segments, body: try body(request))

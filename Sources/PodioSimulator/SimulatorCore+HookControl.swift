@@ -43,6 +43,15 @@ extension SimulatorCore {
         ])
     }
 
+    /// The quirk `hook_body`: "form", "multipart" or "json" (absent: form).
+    static func hookBodyFormat(_ value: JSON?) throws(ControlError) -> PodioSimulator.HookBodyFormat {
+        guard let value else { return .form }
+        guard let text = value.stringValue, let format = PodioSimulator.HookBodyFormat(rawValue: text) else {
+            throw .invalid("hook_body must be form, multipart or json")
+        }
+        return format
+    }
+
     /// `{"drop_rate", "duplicate_rate", "delay_min_ms", "delay_max_ms", "reorder_window",
     /// "reorder_hold_ms", "seed", "verify_before_answer"}`, each optional (default: off).
     static func hookFaults(_ json: JSON) throws(ControlError) -> PodioSimulator.HookFaults {

@@ -12,7 +12,15 @@ extension SimulatorCore {
     @discardableResult
     func dispatchHooks() -> [SentDelivery] {
         let (pending, flushIn) = state.withLock { state -> ([HookDelivery], Int?) in
-            let pending = state.hooks.outbox
+            let quirks = state.quirks
+            let pending = state.hooks.outbox.map { delivery in
+                var delivery = delivery
+                delivery.format = quirks.hookBodyFormat
+                if quirks.hookEventsWithoutHookID && !delivery.isVerify {
+                    delivery.fields.removeAll { $0.0 == "hook_id" }
+                }
+                return delivery
+            }
             state.hooks.outbox.removeAll()
             var flushIn: Int? = nil
             if !state.hooks.held.isEmpty && !state.hooks.flushScheduled {
@@ -76,11 +84,12 @@ extension SimulatorCore {
         case .hookCreate:
             let appIdx = try appIndex(id, grant: grant, state)
             let json = try hookBody(request)
-            guard let url = json["url"]?.stringValue else { throw APIError.invalidValue("url (string) is required") }
+            guard var url = json["url"]?.stringValue else { throw APIError.invalidValue("url (string) is required") }
             guard let type = json["type"]?.stringValue else { throw APIError.invalidValue("type (string) is required") }
             guard SimHook.appTypes.contains(type) else {
                 throw APIError.badValue(.string(type), "must be one of \(SimHook.appTypes.joined(separator: ", "))")
             }
+            if state.quirks.hookURLNormalized { url = HookURL.normalized(url) }
             let parsed = try HookURL.parse(url, allowLoopback: config.allowLoopbackHooks)
             let appID = state.apps[appIdx].id
             guard state.hooks.liveCount(appID: appID, type: type) < SimHook.maxPerType else {

@@ -7,18 +7,26 @@ struct SimFile: Sendable {
     var mimetype: String
     var size: Int
     var createdOn: Int
+    /// "podio", or the service a linked file lives on (e.g. "google").
+    var hostedBy = "podio"
     var deleted = false
 }
 
 extension SimulatorState {
+    /// Where a file's bytes are: files.podio.com, or the service hosting it.
+    static func fileLink(_ file: SimFile) -> String {
+        file.hostedBy == "podio"
+            ? "https://files.podio.com/\(file.id)" : "https://\(file.hostedBy).example.com/files/\(file.id)"
+    }
+
     /// A file in Podio's shape (podio-php `PodioFile`, podio-rb `FileAttachment`).
     func fileJSON(_ file: SimFile) -> JSON {
         .obj([
             "file_id": .int(file.id),
-            "link": .string("https://files.podio.com/\(file.id)"),
+            "link": .string(Self.fileLink(file)),
             "perma_link": .string("https://podio.com/files/\(file.id)"),
             "thumbnail_link": .string("https://files.podio.com/\(file.id)/thumb"),
-            "hosted_by": .string("podio"),
+            "hosted_by": .string(file.hostedBy),
             "name": .string(file.name),
             "description": .null,
             "mimetype": .string(file.mimetype),
@@ -50,15 +58,17 @@ extension SimulatorState {
     }
 
     /// Attaches a file: file_count += 1 and last_event_on = now, without a new revision.
-    mutating func attachFile(itemID: Int, name: String, mimetype: String, size: Int, now: Int) throws(ControlError)
-        -> Int
-    {
+    mutating func attachFile(
+        itemID: Int, name: String, mimetype: String, size: Int, hostedBy: String = "podio", now: Int
+    ) throws(ControlError) -> Int {
         let location = try liveItem(itemID)
         guard !name.isEmpty, size >= 0 else { throw .invalid("a file needs a name and a size of 0 or more") }
         let id = nextFileID
         nextFileID += 1
         var item = apps[location.app].items[location.item]
-        item.files.append(SimFile(id: id, name: name, mimetype: mimetype, size: size, createdOn: now))
+        guard !hostedBy.isEmpty else { throw .invalid("hosted_by must not be empty") }
+        item.files.append(
+            SimFile(id: id, name: name, mimetype: mimetype, size: size, createdOn: now, hostedBy: hostedBy))
         item.lastEventOn = max(now, item.lastEventOn)
         apps[location.app].items[location.item] = item
         fireFileChange(appIdx: location.app, itemID: itemID, action: "file_created", fileID: id)

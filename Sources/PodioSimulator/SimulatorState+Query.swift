@@ -25,6 +25,9 @@ extension SimulatorState {
             }
             packed.sort()
             indexes = packed.map { Int32($0 & (1 << 26 - 1)) }
+        case "item_id" where apps[appIdx].movedIn:
+            indexes.sort { apps[appIdx].items[Int($0)].itemID < apps[appIdx].items[Int($1)].itemID }
+            if desc { indexes.reverse() }
         default:
             if desc { indexes.reverse() }
         }

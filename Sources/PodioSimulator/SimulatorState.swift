@@ -34,6 +34,8 @@ struct SimulatorState {
     /// Every answer of the token endpoint is delayed this long.
     var tokenDelayMilliseconds = 0
     var limiter = RateLimiter()
+    /// Per identity: every call answers 420 until this monotonic time (`Quirks.limitStopsEveryCall`).
+    var quotaStoppedUntil: [String: Double] = [:]
     var faults: FaultInjector
     var quirks = PodioSimulator.Quirks()
     var hooks: HookRegistry

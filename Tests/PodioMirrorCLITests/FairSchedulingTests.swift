@@ -208,10 +208,12 @@ struct FairSchedulingCLITests {
             #expect(metrics.status == 200)
             let text = metrics.body
             let appIDs = h.simulator.appIDs()
-            let identity = "user:\(h.configuration.clientID):\(h.configuration.username)"
+            // The identity's kind and a hash of it: never the user's name.
+            let identity = try #require(
+                text.firstMatch(of: /podio_mirror_quota_used_calls\{identity="(user-[0-9a-f]{8})"/)?.output.1)
             for expected in [
-                #"podio_mirror_api_calls_total{tier="rate_limited",status="200"} "#,
-                #"podio_mirror_api_calls_total{tier="general",status="200"} "#,
+                #"podio_mirror_api_calls_total{tier="rate_limited",code="200"} "#,
+                #"podio_mirror_api_calls_total{tier="general",code="200"} "#,
                 #"podio_mirror_quota_used_calls{identity="\#(identity)",tier="rate_limited"} "#,
                 #"podio_mirror_quota_free_calls{identity="\#(identity)",tier="rate_limited"} "#,
                 #"podio_mirror_items_written_total{app_id="\#(appIDs[0])"} 1234"#,
@@ -228,7 +230,7 @@ struct FairSchedulingCLITests {
             let filterCalls = try await h.count(
                 "SELECT count(*) FROM podio.api_calls WHERE tier = 'rate_limited' AND status = 200")
             let line = text.split(separator: "\n").first {
-                $0.hasPrefix(#"podio_mirror_api_calls_total{tier="rate_limited",status="200"} "#)
+                $0.hasPrefix(#"podio_mirror_api_calls_total{tier="rate_limited",code="200"} "#)
             }
             #expect(line.flatMap { Int($0.split(separator: " ").last ?? "") } == filterCalls, "\(line ?? "none")")
             // A second listener on the same port: one line, exit 64.
@@ -265,6 +267,11 @@ struct FairSchedulingCLITests {
             #expect(unhealthy?.status == 503)
             #expect(unhealthy?.body.hasPrefix("unhealthy: the last run failed at") == true, "\(unhealthy?.body ?? "")")
             #expect(unhealthy?.body.contains("Podio refused the credentials") == true, "\(unhealthy?.body ?? "")")
+            // Not ready either (credentials do not mend by waiting), though alive.
+            let notReady = try await Self.get(http, "http://127.0.0.1:\(port)/readyz")
+            #expect(notReady.status == 503 && notReady.body.hasPrefix("not ready: Podio refused"), "\(notReady)")
+            let alive = try await Self.get(http, "http://127.0.0.1:\(port)/livez")
+            #expect(alive.status == 200, "\(alive)")
             failing.terminate()
             let end = await h.finish(failing)
             #expect(end.status == 0, "\(end.printed)")

@@ -15,8 +15,8 @@ struct HookEndToEndTests {
         PodioSimulator.AppSpec(name: "Deals", urlLabel: "deals", itemCount: 30, fields: .simple),
         PodioSimulator.AppSpec(name: "Tasks", urlLabel: "tasks", itemCount: 10, fields: .simple),
     ]
-    /// Item and app hooks per app (comments are off in CLIHarness).
-    static let typesPerApp = 4
+    /// Item, app and file hooks per app (comments are off in CLIHarness).
+    static let typesPerApp = 5
 
     static func options() -> CLIHarness.Options {
         var options = CLIHarness.Options()
@@ -59,7 +59,8 @@ struct HookEndToEndTests {
             let hooks = Self.liveHooks(h)
             #expect(hooks.count == expected)
             #expect(hooks.allSatisfy { $0.status == "active" }, "\(hooks)")
-            #expect(Set(hooks.map(\.type)) == ["item.create", "item.update", "item.delete", "app.update"])
+            #expect(
+                Set(hooks.map(\.type)) == ["item.create", "item.update", "item.delete", "app.update", "file.change"])
             let secret = try #require(try await h.scalar("SELECT secret FROM podio_auth.hook_secret"))
             #expect(secret.count == 64)
             #expect(hooks.allSatisfy { $0.url == "\(url)/hooks/\(secret)" })
@@ -140,6 +141,15 @@ struct HookEndToEndTests {
             #expect(install.stderr.contains("run --listen"), "\(install.printed)")
             let expected = Self.apps.count * Self.typesPerApp
             #expect(try await h.count("SELECT count(*) FROM podio.hooks WHERE status = 'inactive'") == expected)
+            // Installed again while nothing answers at the URL: Podio is not asked to verify
+            // (its own hook.verify at creation is the only one), nothing is created twice.
+            let deaf = try await h.run(["hooks", "install", "--url", url, "--wait", "1s"])
+            #expect(deaf.status == 75, "\(deaf.printed)")
+            #expect(
+                deaf.stdout.split(separator: "\n").filter { $0.contains("receiver not answering") }.count == expected,
+                "\(deaf.printed)")
+            #expect(Self.liveHooks(h).count == expected)
+            #expect(Self.liveHooks(h).allSatisfy { $0.verifications == 1 }, "\(Self.liveHooks(h))")
             // The worker that stays: a reconciliation every 2 s for apps with active hooks, no
             // grace for deliveries on their way (the test's edits are all older than a delta).
             // Starting, it asks Podio to verify the pending hooks again and completes them.

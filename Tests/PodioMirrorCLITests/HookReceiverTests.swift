@@ -61,9 +61,9 @@ struct HookReceiverTests {
             #expect(noPath == wrongSecret)
             let getting = try await Self.post(http, hookURL, body: "", method: "GET")
             #expect(getting.status == 405, "\(getting)")
-            let json = try await Self.post(
-                http, hookURL, body: #"{"type":"item.update","hook_id":7001}"#, contentType: "application/json")
-            #expect(json.status == 415)
+            let text = try await Self.post(
+                http, hookURL, body: #"{"type":"item.update","hook_id":7001}"#, contentType: "text/plain")
+            #expect(text.status == 415)
             let oversized = try await Self.post(
                 http, hookURL, body: event + "&pad=" + String(repeating: "x", count: 40_000))
             #expect(oversized.status == 413)
@@ -76,6 +76,18 @@ struct HookReceiverTests {
             #expect(notAnEvent.status == 400)
             let noItem = try await Self.post(http, hookURL, body: "type=item.update&hook_id=\(hookID)")
             #expect(noItem.status == 400)
+            // Other encodings and events without hook_id are read, and refused when malformed.
+            let noBoundary = try await Self.post(
+                http, hookURL, body: "type=item.update", contentType: "multipart/form-data")
+            #expect(noBoundary.status == 400, "\(noBoundary)")
+            let notAnObject = try await Self.post(http, hookURL, body: "[1,2]", contentType: "application/json")
+            #expect(notAnObject.status == 400, "\(notAnObject)")
+            let badItem = try await Self.post(http, hookURL, body: "type=item.update&item_id=abc")
+            #expect(badItem.status == 400, "\(badItem)")
+            let unknownJSONHook = try await Self.post(
+                http, hookURL, body: #"{"type":"item.update","hook_id":7999,"item_id":\#(itemID)}"#,
+                contentType: "application/json")
+            #expect(unknownJSONHook.status == 403, "\(unknownJSONHook)")
             #expect(try await h.count("SELECT count(*) FROM podio.hook_events WHERE type <> 'hook.verify'") == 0)
 
             // A genuine event: queued before the 200, then applied by the worker in seconds.
@@ -92,7 +104,11 @@ struct HookReceiverTests {
                     "SELECT count(*) FROM podio.items WHERE item_id = $1 AND title = 'pushed by a hook'", [itemID]) == 1
             }
             #expect(applied, "the event was not applied")
-            #expect(try await h.count("SELECT count(*) FROM podio.hook_events WHERE applied_at IS NULL") == 0)
+            // Marked applied just after the write commits.
+            let drained = try await h.waitUntil(timeout: 30, every: 50) {
+                try await h.count("SELECT count(*) FROM podio.hook_events WHERE applied_at IS NULL") == 0
+            }
+            #expect(drained, "the event stayed queued")
             #expect(
                 try await h.count(
                     "SELECT count(*) FROM podio.hooks WHERE hook_id = $1 AND last_event_at IS NOT NULL", [hookID])
@@ -103,17 +119,20 @@ struct HookReceiverTests {
                 "\(metrics.body)")
             #expect(
                 metrics.body.contains(#"podio_mirror_hook_requests_refused_total{reason="path"} 2"#), "\(metrics.body)")
-            #expect(metrics.body.contains(#"podio_mirror_hooks_active{app_id="\#(app)"} 4"#), "\(metrics.body)")
+            #expect(metrics.body.contains(#"podio_mirror_hooks_active{app_id="\#(app)"} 5"#), "\(metrics.body)")
 
             worker.terminate()
             let stopped = await h.finish(worker)
             #expect(stopped.status == 0, "\(stopped.printed)")
             // One log line per refused request, none showing the secret.
             let refusals = stopped.stderr.split(separator: "\n").filter { $0.contains("webhook request refused") }
-            #expect(refusals.count == 9, "\(stopped.stderr)")
+            #expect(refusals.count == 13, "\(stopped.stderr)")
+            #expect(
+                refusals.contains { $0.contains("not a Podio event: a multipart body without a boundary") },
+                "\(stopped.stderr)")
             #expect(!stopped.printed.contains(secret))
             let status = try await h.run(["status"])
-            #expect(status.stdout.contains("hooks: 4 active; last event"), "\(status.printed)")
+            #expect(status.stdout.contains("hooks: 5 active; last event"), "\(status.printed)")
             try await h.expectNoSecretsLeaked(extra: [secret])
         }
     }

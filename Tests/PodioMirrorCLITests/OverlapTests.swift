@@ -17,7 +17,8 @@ struct OverlapTests {
         try await CLIHarness.with(options) { h in
             // Slow answers keep the winner busy for seconds.
             h.simulator.injectFaults(.delay(milliseconds: 400), rate: 1)
-            let processes = try (0..<5).map { _ in try h.start(["sync"]) }
+            // --summary: a deferral says why (without it, cron's runs defer quietly).
+            let processes = try (0..<5).map { _ in try h.start(["sync", "--summary"]) }
             let started = Date()
             var outcomes: [(RunOutcome, TimeInterval)] = []
             await withTaskGroup(of: (RunOutcome, TimeInterval).self) { group in

@@ -76,6 +76,52 @@ struct SchedulerClockTests {
         }
     }
 
+    /// `run --every 1h --reconcile-every 45s`: the apps with active hooks are reconciled every
+    /// 45 s (the scheduler wakes for them), the others wait for the hour; never clamped.
+    @Test func aReconcileIntervalShorterThanTheIntervalIsHonouredForHookedAppsOnly() async throws {
+        var options = CLIHarness.Options()
+        options.apps = [
+            PodioSimulator.AppSpec(name: "Hooked", urlLabel: "hooked", itemCount: 20, fields: .simple),
+            PodioSimulator.AppSpec(name: "Plain", urlLabel: "plain", itemCount: 20, fields: .simple),
+        ]
+        try await CLIHarness.with(options) { h in
+            let first = try await h.sync()
+            try #require(first.status == 0, "\(first.printed)")
+            let ids = h.simulator.appIDs()
+            let (hooked, plain) = (ids[0], ids[1])
+            _ = try await h.rows(
+                """
+                INSERT INTO podio.hooks (hook_id, app_id, type, url, status, verified_at)
+                VALUES (77001, $1, 'item.update', 'https://mirror.example.com', 'active', now()) RETURNING hook_id
+                """, [hooked])
+            let runsBefore = try await h.count("SELECT count(*) FROM podio.sync_runs")
+            let start = Date()
+            let clock = JumpingClock(start)
+            let health = RunHealth()
+            var settings = settings(h)
+            settings.reconcileInterval = 45
+            let scheduler = SchedulerService(
+                settings: settings, interval: 3600, resyncInterval: nil, maxWait: 60, apps: nil, clock: clock,
+                health: health, listen: nil, logger: Self.logger)
+            let group = ServiceGroup(configuration: .init(services: [.init(service: scheduler)], logger: Self.logger))
+            let running = Task { try await group.run() }
+            let ran = try await h.waitUntil(timeout: 60, every: 20) { health.runs >= 5 }
+            await group.triggerGracefulShutdown()
+            try await running.value
+            try #require(ran, "the scheduler made \(health.runs) runs")
+            // Five runs within the first hour of the scheduler's time (clamped: five hours).
+            #expect(clock.now().timeIntervalSince(start) < 3600, "\(clock.now().timeIntervalSince(start)) s")
+            let runs = try await h.rows(
+                "SELECT apps::text AS apps FROM podio.sync_runs ORDER BY run_id OFFSET $1", [runsBefore])
+            let covered = runs.map { $0.string("apps") ?? "" }
+            // The plain app only in the hour's regular run; the hooked one in the others (the
+            // last one, stopped by the test, may have taken none).
+            #expect(covered.filter { $0.contains(String(plain)) }.count == 1, "\(covered)")
+            #expect(covered.filter { $0 == "{\(hooked)}" }.count >= 3, "\(covered)")
+            #expect(covered.dropFirst().allSatisfy { $0 == "{\(hooked)}" || $0 == "{}" }, "\(covered)")
+        }
+    }
+
     @Test func healthIsOKUntilARunFailsOrTheDatabaseIsAway() async throws {
         try await CLIHarness.with(CLIHarness.Options()) { h in
             let runs = RunHealth()

@@ -62,7 +62,8 @@ struct TokenEndpointCLITests {
     @Test func a420OfTheTokenEndpointPausesTheIdentityAndDefers() async throws {
         try await CLIHarness.with(Self.options()) { h in
             h.simulator.throttleTokenEndpoint(seconds: 4)
-            let first = try await h.run(["sync"])
+            // --summary: a deferral says why (without it, cron's runs defer quietly).
+            let first = try await h.run(["sync", "--summary"])
             #expect(first.status == 75, "\(first.printed)")
             expectOneLine(first, says: ["deferred", "420", "Please wait", "next run"])
             #expect(h.simulator.stats().tokenRequests == 1)  // not retried
@@ -86,7 +87,7 @@ struct TokenEndpointCLITests {
             #expect(run.first?.date("deferred_until") != nil)
 
             // Another run before the wait is over asks Podio nothing.
-            let second = try await h.run(["sync", "--app", String(h.simulator.appIDs()[1])])
+            let second = try await h.run(["sync", "--summary", "--app", String(h.simulator.appIDs()[1])])
             #expect(second.status == 75, "\(second.printed)")
             expectOneLine(second, says: ["deferred", "420", "no token"])
             #expect(h.simulator.stats().tokenRequests == 1)
@@ -137,7 +138,7 @@ struct TokenEndpointCLITests {
             #expect(h.simulator.stats().tokenGrants == ["password": 1])
             // The stored token is gone (revoked, say) minutes before another grant is allowed.
             _ = try await h.db.run { try $0.query("DELETE FROM podio_auth.oauth_tokens") }
-            let outcome = try await h.run(["sync"])
+            let outcome = try await h.run(["sync", "--summary"])
             #expect(outcome.status == 75, "\(outcome.printed)")
             expectOneLine(
                 outcome, says: ["deferred", "at most one grant per identity every 5m", "check the credentials"])

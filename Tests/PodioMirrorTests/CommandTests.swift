@@ -78,7 +78,7 @@ struct CommandTests {
             let summary = try JSONSerialization.jsonObject(with: Data(sync.stdout.utf8)) as? [String: Any]
             #expect(summary?["status"] as? String == "succeeded")
             #expect((summary?["apps"] as? [Any])?.count == 2)
-            let resync = try await run(["resync", "--app", String(h.simulator.appIDs()[1])], env)
+            let resync = try await run(["resync", "--summary", "--app", String(h.simulator.appIDs()[1])], env)
             #expect(resync.status == 0)
             #expect(
                 resync.stdout.hasPrefix("resync succeeded: 1 app, 30 items seen, 0 written, 30 unchanged, 0 deleted"))

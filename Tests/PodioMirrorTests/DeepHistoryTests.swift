@@ -318,7 +318,7 @@ struct DeepHistoryTests {
             env["PODIO_DEEP_HISTORY"] = "all"
             env["PODIO_RATE_LIMIT_GENERAL"] = "12"
             let outcome = try await ProcessRunner.run(
-                ProcessRunner.binary("podio-mirror"), ["sync"], environment: env, timeout: 120)
+                ProcessRunner.binary("podio-mirror"), ["sync", "--summary"], environment: env, timeout: 120)
             #expect(outcome.status == 0, "\(outcome.stderr)")
             let lines = outcome.stdout.split(separator: "\n").map(String.init)
             #expect(lines.count == 2, "\(outcome.stdout)")

@@ -239,10 +239,10 @@ struct FairSchedulingTests {
                 logger: EngineHarness.logger)
             let summary = try await coordinator.run(SyncOptions(kind: .sync, apps: [appID]))
             let filters = try metrics.expectCounter(
-                MirrorMetrics.Name.apiCalls, [("tier", "rate_limited"), ("status", "200")])
+                MirrorMetrics.Name.apiCalls, [("tier", "rate_limited"), ("code", "200")])
             #expect(filters.totalValue == Int64(summary.callsRateLimited))
             let general = try metrics.expectCounter(
-                MirrorMetrics.Name.apiCalls, [("tier", "general"), ("status", "200")])
+                MirrorMetrics.Name.apiCalls, [("tier", "general"), ("code", "200")])
             #expect(general.totalValue == Int64(summary.callsGeneral))
             #expect(
                 try metrics.expectCounter(MirrorMetrics.Name.itemsWritten, [("app_id", String(appID))]).totalValue == 30
@@ -253,7 +253,9 @@ struct FairSchedulingTests {
             #expect(
                 try metrics.expectTimer(MirrorMetrics.Name.runDuration, [("kind", "sync"), ("outcome", "succeeded")])
                     .values.count == 1)
-            #expect((try? metrics.expectCounter(MirrorMetrics.Name.rateLimitErrors, [("tier", "rate_limited")])) == nil)
+            #expect(
+                (try? metrics.expectCounter(MirrorMetrics.Name.apiCalls, [("tier", "rate_limited"), ("code", "420")]))
+                    == nil)
         }
     }
 

@@ -254,8 +254,8 @@ struct HookEventTests {
                     """)
             }
             let outcome = try await h.db.run { try SchemaMigrator.migrate($0, logger: EngineHarness.logger) }
-            #expect(outcome == .applied(from: 4, to: 5))
-            #expect(SchemaMigrator.currentVersion == 5)
+            #expect(outcome == .applied(from: 4, to: SchemaMigrator.currentVersion))
+            #expect(SchemaMigrator.currentVersion >= 5)
             try await h.db.run { try SchemaMigrator.requireCurrent($0) }
             #expect(try await h.count("SELECT count(*) FROM podio.items") == items)
             #expect(
@@ -263,7 +263,7 @@ struct HookEventTests {
                     == h.simulator.appIDs().count)
             #expect(try await h.count("SELECT count(*) FROM podio.hooks") == 0)
             let again = try await h.db.run { try SchemaMigrator.migrate($0, logger: EngineHarness.logger) }
-            #expect(again == .upToDate(version: 5))
+            #expect(again == .upToDate(version: SchemaMigrator.currentVersion))
             #expect(try await h.differences() == [])
         }
     }

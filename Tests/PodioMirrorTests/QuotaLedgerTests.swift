@@ -51,6 +51,10 @@ struct QuotaLedgerTests {
             let ledger = QuotaLedger(
                 db: db, policy: QuotaPolicy(rateLimited: 4, general: 10, window: 20, reserve: 0), clock: clock,
                 logger: TestDatabase.logger)
+            // GET /app/{id}'s tier is learned first (a tier not known yet counts in both).
+            let app = try await ledger.acquire(.app, identity: "user:a")
+            await ledger.complete(
+                app, status: 200, headers: RateLimitHeaders(limit: 10, remaining: 9), retryAfterSeconds: nil)
             for i in 0..<4 {
                 let permit = try await ledger.acquire(Self.filter, identity: "user:a")
                 await ledger.complete(permit, status: 200, headers: Self.headersNone, retryAfterSeconds: nil)
@@ -190,6 +194,92 @@ struct QuotaLedgerTests {
             _ = try await ledger.acquire(Self.filter, identity: "user:a")
             try await ledger.prune()
             #expect(try await db.run { try $0.query("SELECT count(*) AS n FROM podio.api_calls").first?.int("n") } == 1)
+        }
+    }
+
+    @Test func aLimitIsGuessedToATierSafelyWhateverTheServersLimits() {
+        // The issue's configuration (general 60 below rate-limited 250): each limit is its tier's
+        // (the old nearest-threshold rule called 60 rate-limited and 250 general).
+        let low = QuotaPolicy(rateLimited: 250, general: 60, window: 30)
+        #expect(low.tier(forLimit: 60, held: [:]) == .general)
+        #expect(low.tier(forLimit: 250, held: [:]) == .rateLimited)
+        let policy = QuotaPolicy()
+        #expect(policy.tier(forLimit: 1000, held: [:]) == .general)
+        #expect(policy.tier(forLimit: 250, held: [:]) == .rateLimited)
+        #expect(policy.tier(forLimit: 5000, held: [:]) == .general)  // Podio's old general limit
+        // A limit another endpoint showed: that endpoint's tier, so one tier of the server never
+        // counts in two of the ledger's.
+        #expect(policy.tier(forLimit: 1000, held: [.rateLimited: [1000]]) == .rateLimited)
+        // A server with general 60: once 60 holds the rate-limited tier, 250 takes the other.
+        #expect(policy.tier(forLimit: 60, held: [:]) == .rateLimited)
+        #expect(policy.tier(forLimit: 250, held: [.rateLimited: [60]]) == .general)
+        // A third limit shares a tier (its quota is then the lowest of them).
+        #expect(policy.tier(forLimit: 400, held: [.rateLimited: [250], .general: [1000]]) == .rateLimited)
+        #expect(policy.reading(1_000_000_000) == .unlimited)
+        #expect(policy.reading(0) == .none && policy.reading(nil) == .none)
+        #expect(policy.reading(60) == .limit(60))
+    }
+
+    @Test func theServersLowerLimitIsTheQuotaAndTheReserveIsTakenFromIt() async throws {
+        try await withLedgerDB { db, _ in
+            let clock = TestClock()
+            let ledger = QuotaLedger(db: db, policy: QuotaPolicy(), clock: clock, logger: TestDatabase.logger)
+            #expect(try await ledger.freeCalls(identity: "user:a", tier: .general) == 950)
+            let permit = try await ledger.acquire(.app, identity: "user:a")
+            await ledger.complete(
+                permit, status: 200, headers: RateLimitHeaders(limit: 600, remaining: 599), retryAfterSeconds: nil)
+            // 600 is nearer 1000 than 250: general, with a quota of 600 less 5%.
+            #expect(try await ledger.freeCalls(identity: "user:a", tier: .general) == 570 - 1)
+            #expect(try await ledger.freeCalls(identity: "user:a", tier: .rateLimited) == 237)
+            let general = try #require(try await ledger.usage(identity: "user:a").first { $0.tier == .general })
+            #expect(general.quota == 600 && general.allowed == 570 && general.used == 1)
+        }
+    }
+
+    @Test func anUnknownTiersBookingStaysOnBothWithoutHeaders() async throws {
+        try await withLedgerDB { db, _ in
+            let clock = TestClock()
+            let ledger = QuotaLedger(
+                db: db, policy: QuotaPolicy(rateLimited: 2, general: 10, window: 60, reserve: 0), clock: clock,
+                deadline: clock.now(), logger: TestDatabase.logger)
+            // GET /file/{id}/raw answers without rate-limit headers: it never learns its tier,
+            // and each download counts in both tiers.
+            for _ in 0..<2 {
+                let permit = try await ledger.acquire(.fileRaw, identity: "user:a")
+                await ledger.complete(permit, status: 200, headers: Self.headersNone, retryAfterSeconds: nil)
+            }
+            #expect(try await ledger.freeCalls(identity: "user:a", tier: .rateLimited) == 0)
+            #expect(try await ledger.freeCalls(identity: "user:a", tier: .general) == 8)
+            await #expect(throws: QuotaDeferral.self) { _ = try await ledger.acquire(.fileRaw, identity: "user:a") }
+            // A server without limits settles the tier (one booking, the default tier's).
+            let other = try await ledger.acquire(.item, identity: "user:b")
+            await ledger.complete(
+                other, status: 200, headers: RateLimitHeaders(limit: 1_000_000_000, remaining: 1_000_000_000),
+                retryAfterSeconds: nil)
+            #expect(try await ledger.freeCalls(identity: "user:b", tier: .rateLimited) == 2)
+            #expect(try await ledger.freeCalls(identity: "user:b", tier: .general) == 9)
+        }
+    }
+
+    @Test func aVersion5LedgerUpgradesInPlaceAndItsCallsCountInTheirTier() async throws {
+        try await withLedgerDB { db, _ in
+            _ = try await db.run {
+                try $0.execute(
+                    """
+                    ALTER TABLE podio.api_calls DROP COLUMN both_tiers;
+                    UPDATE podio.schema_version SET version = 5;
+                    INSERT INTO podio.api_calls (credential, tier, endpoint, called_at)
+                    VALUES ('user:a', 'rate_limited', 'POST /item/app/{app_id}/filter/', now())
+                    """)
+            }
+            let outcome = try await db.run { try SchemaMigrator.migrate($0, logger: TestDatabase.logger) }
+            #expect(outcome == .applied(from: 5, to: 6))
+            // A call recorded before the upgrade counts in its own tier only.
+            let ledger = QuotaLedger(
+                db: db, policy: QuotaPolicy(rateLimited: 4, general: 10, window: 3600, reserve: 0),
+                clock: TestClock(Date()), logger: TestDatabase.logger)
+            #expect(try await ledger.freeCalls(identity: "user:a", tier: .rateLimited) == 3)
+            #expect(try await ledger.freeCalls(identity: "user:a", tier: .general) == 10)
         }
     }
 }

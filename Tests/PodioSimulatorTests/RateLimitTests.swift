@@ -117,4 +117,66 @@ struct RateLimitTests {
             #expect(sim.simulator.stats().callsByTier["general"] == 0)
         }
     }
+
+    @Test func quirksMoveAnOperationToTheOtherTierOverHTTP() async throws {
+        try await withSimulator({ config in
+            config.rateLimit = 3
+            config.rateLimitGeneral = 7
+            config.rateWindow = 600
+            config.manualClock = true
+        }) { sim in
+            let token = try await sim.userToken()
+            let quirks: [String: Any] = [
+                "tiers": ["GET /org/": "rate_limited", "GET /app/space/{space_id}/": "general"]
+            ]
+            #expect(try await sim.json("/_sim/quirks", quirks).status == 204)
+            let orgs = try await sim.get("/org/", token: token)
+            #expect(orgs.status == 200)
+            #expect(orgs.header("X-Rate-Limit-Limit") == "3")
+            #expect(orgs.header("X-Rate-Limit-Remaining") == "2")
+            let space = try #require(try await sim.send(.GET, "/_sim/apps").array.first?["space_id"] as? Int)
+            let spaces = try await sim.get("/app/space/\(space)/", token: token)
+            #expect(spaces.status == 200)
+            #expect(spaces.header("X-Rate-Limit-Limit") == "7")
+            #expect(spaces.header("X-Rate-Limit-Remaining") == "6")
+            let stats = sim.simulator.stats()
+            #expect(stats.callsByTier["rate_limited"] == 1 && stats.callsByTier["general"] == 1)
+            // Only the two tiers exist.
+            let wrong = try await sim.json("/_sim/quirks", ["tiers": ["GET /org/": "heavy"]])
+            #expect(wrong.status == 400)
+            // `{}` turns the quirks off: GET /org/ is general again.
+            #expect(try await sim.json("/_sim/quirks", [String: Any]()).status == 204)
+            #expect(try await sim.get("/org/", token: token).header("X-Rate-Limit-Limit") == "7")
+        }
+    }
+
+    @Test func pastOneLimitEveryCallAnswers420WhenTheQuirkSaysSo() async throws {
+        try await withSimulator({ config in
+            config.rateLimit = 2
+            config.rateLimitGeneral = 50
+            config.rateWindow = 60
+            config.manualClock = true
+        }) { sim in
+            sim.simulator.setQuirks(PodioSimulator.Quirks(limitStopsEveryCall: true))
+            let token = try await sim.userToken()
+            let count = "/item/app/\(sim.projects)/count"
+            // Filling a tier to its limit stops nothing: only a call past it does.
+            for _ in 0..<2 { #expect(try await sim.get(count, token: token).status == 200) }
+            #expect(try await sim.get("/org/", token: token).status == 200)
+            #expect(try await sim.get(count, token: token).status == 420)
+            // Now the general tier, with 49 calls left, answers 420 too, naming the same wait.
+            let general = try await sim.get("/org/", token: token)
+            #expect(general.status == 420)
+            #expect(
+                general.errorDescription == "You have hit the rate limit. Please wait 60 seconds before trying again")
+            // Another identity is not stopped.
+            let app = try await sim.appToken(sim.projects)
+            #expect(try await sim.get("/app/\(sim.projects)", token: app).status == 200)
+            // Once the refused tier has room again, every call is served.
+            sim.simulator.advanceClock(seconds: 60)
+            #expect(try await sim.get("/org/", token: token).status == 200)
+            #expect(try await sim.get(count, token: token).status == 200)
+            #expect(sim.simulator.stats().rateLimitErrors == 2)
+        }
+    }
 }

@@ -96,11 +96,14 @@ public struct PodioAppSummary: Sendable, Decodable {
 public struct PodioOrganization: Sendable, Decodable {
     public var orgID: Int
     public var name: String?
+    public var urlLabel: String?
+    public var url: String?
     public var spaces: [PodioSpace]?
 
     enum CodingKeys: String, CodingKey {
         case orgID = "org_id"
-        case name, spaces
+        case urlLabel = "url_label"
+        case name, url, spaces
     }
 }
 
@@ -109,10 +112,13 @@ public struct PodioSpace: Sendable, Decodable {
     public var spaceID: Int
     public var name: String?
     public var orgID: Int?
+    public var urlLabel: String?
+    public var url: String?
 
     enum CodingKeys: String, CodingKey {
         case spaceID = "space_id"
-        case name
         case orgID = "org_id"
+        case urlLabel = "url_label"
+        case name, url
     }
 }
