@@ -27,7 +27,7 @@ CREATE SCHEMA IF NOT EXISTS podio;
 -- One real table per mirrored app (AppTableStore); podio-mirror owns every table in it.
 CREATE SCHEMA IF NOT EXISTS podio_apps;
 -- OAuth tokens live apart from the mirror: a role that may read `podio` and `podio_apps`
--- cannot read them unless granted this schema explicitly (README, "Security").
+-- cannot read them unless granted this schema explicitly (docs/security.md).
 CREATE SCHEMA IF NOT EXISTS podio_auth;
 REVOKE ALL ON SCHEMA podio_auth FROM PUBLIC;
 

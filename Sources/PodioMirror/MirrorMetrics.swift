@@ -4,7 +4,7 @@ import PodioAPI
 
 /// What the engine counts, through the swift-metrics API: the backend (Prometheus, for
 /// `run --listen`) is chosen by the command line, never here. Names follow Prometheus's
-/// conventions; README, "Metrics", lists them.
+/// conventions; docs/monitoring.md lists them.
 public struct MirrorMetrics: Sendable {
     let factory: any MetricsFactory
 

@@ -7,7 +7,7 @@ import PodioAPI
     import Darwin
 #endif
 
-/// Everything a run needs to know, read from the environment (README, "Configuration").
+/// Everything a run needs to know, read from the environment (docs/configuration.md, made from `SettingCatalog`).
 public struct MirrorSettings: Sendable {
     public var databaseURL: String?
     public var apiURL: String = "https://api.podio.com"

@@ -52,7 +52,7 @@ struct CheckCommand: AsyncParsableCommand {
                 failed.lines.append(
                     CheckReport.Line(
                         check: "configuration", status: .fail, message: message,
-                        fix: "see README, Configuration", exitCode: code))
+                        fix: "see docs/configuration.md", exitCode: code))
                 if !json { CommandRunner.print(failed.lines[0].text) }
                 report = failed
             }

@@ -193,7 +193,7 @@ struct DeepHistoryTests {
                 }
             }
             let (itemID, truth) = try #require(found)
-            // The README's query, with the day and the item as parameters: the newest change of
+            // The query of docs/tables.md, with the day and the item as parameters: the newest change of
             // the field made by then, else the value before its first later change, else now.
             let sql = """
                 SELECT coalesce(

@@ -85,7 +85,7 @@ struct FileTests {
                 try await h.count("SELECT count(*) FROM podio.files WHERE item_id = $1 AND deleted_at IS NULL", [a])
                     == 1)
 
-            // The README's query: the files of an app.
+            // The query of docs/tables.md: the files of an app.
             let rows = try await h.count(
                 """
                 SELECT count(*) FROM (
