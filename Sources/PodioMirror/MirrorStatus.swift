@@ -372,6 +372,21 @@ public struct MirrorStatus: Codable, Sendable {
         for q in report.quota where q.pausedUntil != nil {
             hints.append("\(q.credential) \(q.tier): paused after a 420 until \(format(q.pausedUntil))")
         }
+        // Objects the extras failed on (a file hosted elsewhere is a choice, not a failure).
+        let failing = report.extraFailures.filter { $0.attempts > 0 }
+        for kind in ExtraFailure.Kind.allCases {
+            let ofKind = failing.filter { $0.kind == kind }
+            guard let next = ofKind.compactMap(\.nextTryAt).min() else { continue }
+            let what: String
+            switch kind {
+            case .comments: what = "item\(ofKind.count == 1 ? "'s" : "s'") comments"
+            case .file: what = "file\(ofKind.count == 1 ? "" : "s")"
+            case .revisions: what = "item\(ofKind.count == 1 ? "'s" : "s'") deep history"
+            }
+            hints.append(
+                "\(ofKind.count) \(what) could not be read (listed under \"Not read\"); the next try is at \(format(next))"
+            )
+        }
         return hints
     }
 

@@ -43,7 +43,8 @@ extension RunContext {
 
     /// Downloads the attached files of the apps that are not in `directory` with their size yet,
     /// after the items and comments, on the same terms as comments: never waiting for the quota,
-    /// leaving what the next run's item syncs need; the rest waits for the next run. A file is
+    /// leaving in each tier what the next run's item syncs need (a download is booked on both
+    /// tiers: Podio's answer to it names none); the rest waits for the next run. A file is
     /// written beside its place and renamed into it, so a stopped run leaves no partial file.
     /// A file hosted elsewhere than Podio is recorded in `podio.extra_failures` and not fetched.
     /// A download that fails (a 5xx, a 403, a redirect: the client follows none) is recorded
@@ -88,11 +89,15 @@ extension RunContext {
                 }
                 if options.stopRequested?() == true { break downloading }
                 let client = try access.client(for: file.appID)
-                if let general = try await ledger.usage(identity: client.identity).first(where: { $0.tier == .general }
-                ),
-                    general.allowed - general.used <= headroom
-                {
-                    logger.info("file downloads wait for the next run: the general quota left is kept for item syncs")
+                // A download's answer carries no rate-limit header, so the ledger never learns its
+                // tier and books it on both (docs/quota.md): it must leave each tier what the next
+                // run's item syncs need, the rate-limited one above all.
+                if let short = try await ledger.usage(identity: client.identity).first(where: {
+                    $0.allowed - $0.used <= headroom
+                }) {
+                    logger.info(
+                        "file downloads wait for the next run: the \(short.tier.rawValue) quota left is kept for item syncs"
+                    )
                     break downloading
                 }
                 do {

@@ -112,6 +112,11 @@ extension SimulatorCore {
         if response.headers.contains(where: { $0.name == "Content-Type" && $0.value == "text/html" }) {
             return response  // a load balancer page carries no Podio headers
         }
+        if route.operation == .fileRaw && response.status < 300 {
+            // A file's bytes come without the rate-limit headers (a 2013 backup tool estimated
+            // its quota around them; reference §3.3): the call counts, but says nothing of how.
+            return response
+        }
         addRateHeaders(&response, tier: tier, remaining: remaining)
         return response
     }

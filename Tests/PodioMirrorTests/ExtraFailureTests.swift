@@ -163,6 +163,9 @@ struct ExtraFailureTests {
             #expect(failures.first?.subject == "comments of item \(failing)")
             #expect(failures.first?.lastError.contains("answered 50") == true)
             #expect(Self.near(failures.first?.nextTryAt, clock.now().addingTimeInterval(600)))
+            // `status` says so among its hints, not only in its list.
+            let hints = try await h.db.run { try MirrorStatus.load($0, policy: h.settings.quota).hints }
+            #expect(hints.contains { $0.hasPrefix("1 item's comments could not be read") }, "\(hints)")
 
             // Not due: no call. Due: tried again, fails again, waits twice as long.
             h.simulator.resetStats()

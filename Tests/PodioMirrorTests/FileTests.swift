@@ -99,6 +99,41 @@ struct FileTests {
         }
     }
 
+    /// A download's answer names no tier, so the ledger books it on both (docs/quota.md): the
+    /// downloads must leave the rate-limited tier what the next run's item syncs need, as they
+    /// leave the general one. (Before, they spent every free rate-limited call, and the next
+    /// runs' deltas found none.)
+    @Test func downloadsLeaveTheRateLimitedCallsTheNextSyncsNeed() async throws {
+        try await EngineHarness.with(apps: Self.app) { h in
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "pm-files-\(UUID().uuidString)"
+            ).path
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let truth = try JSONSerialization.jsonObject(with: h.simulator.truth()) as? [String: Any]
+            let itemIDs = ((truth?["apps"] as? [[String: Any]])?.first?["items"] as? [[String: Any]] ?? []).compactMap {
+                $0["item_id"] as? Int
+            }.sorted()
+            for (n, item) in itemIDs.prefix(4).enumerated() {
+                _ = try h.simulator.attachFile(itemID: item, name: "f\(n).bin", size: 100)
+            }
+            #expect(try await h.sync().status == "succeeded")
+            // Rate-limited calls counted so far (a call booked on both tiers counts in each),
+            // the next delta's one filter call, the 2 kept for the next run (its discovery and
+            // its app), and one more: one download fits.
+            let countRateLimited =
+                "SELECT count(*) FROM podio.api_calls WHERE tier = 'rate_limited' OR both_tiers"
+            let used = try await h.count(countRateLimited)
+            var tight = h.settings
+            tight.filesDirectory = directory
+            tight.quota = QuotaPolicy(rateLimited: used + 1 + 2 + 1, general: 1000, window: 3600, reserve: 0)
+            let run = try await h.coordinator(settings: tight).run(SyncOptions(kind: .sync))
+            #expect(run.status == "succeeded")
+            #expect(run.files?.downloaded == 1)
+            #expect(run.files?.pending == 3)
+            #expect(try await h.count(countRateLimited) == used + 1 + 1)
+        }
+    }
+
     @Test func downloadsAreOptInResumableAndSkipFilesPresent() async throws {
         try await EngineHarness.with(apps: Self.app) { h in
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
