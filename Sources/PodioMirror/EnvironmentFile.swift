@@ -41,7 +41,8 @@ public enum EnvironmentFile {
             }
             guard let equals = line.firstIndex(of: "=") else { throw bad("not NAME=value") }
             let name = line[..<equals].trimmingCharacters(in: .whitespaces)
-            guard isName(name) else { throw bad("\"\(name.prefix(40))\" is not a variable name") }
+            // Not echoed: a secret wrapped onto a line of its own would reach the cron mail.
+            guard isName(name) else { throw bad("the text before = is not a variable name") }
             let rest = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             values[name] = try value(rest, bad: bad)
         }

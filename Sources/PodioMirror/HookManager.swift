@@ -175,10 +175,20 @@ public final class HookManager: Sendable {
             do {
                 lines += try await ensure(
                     appID: appID, base: base, secret: secret, receiverAnswered: answered, session: session)
-            } catch let error as PodioError where [403, 404, 410].contains(error.status ?? 0) {
+            } catch  where !MirrorError.stopsExtras(error) {
+                // One app's failure (no rights, gone, a 5xx) leaves the other apps checked; its
+                // pending hooks back off as if asked, so that a round every minute does not list
+                // them again and again.
                 logger.warning(
-                    "the hooks of app \(appID) cannot be checked: \(HookURL.redact(session.access.redact(error.description), secret: secret))"
+                    "the hooks of app \(appID) cannot be checked: \(HookURL.redact(session.access.redact(String(describing: error)), secret: secret))"
                 )
+                let now = clock.now()
+                for hook in recorded where hook.appID == appID && hook.status != "active" {
+                    let next = now.addingTimeInterval(Self.verifyBackoff(attempts: hook.verifyAttempts + 1))
+                    try await session.db.run {
+                        try MirrorStore(db: $0).markVerifyRequested(hookID: hook.hookID, at: now, next: next)
+                    }
+                }
             }
         }
         if lines.contains(where: { $0.action == "created" || $0.action == "verification requested" }) {
@@ -346,12 +356,13 @@ public final class HookManager: Sendable {
                             "hook \(hook.hookID) (\(type)) of app \(appID) is \(status); the next verification request is due at \(PodioTime.format(next))"
                         )
                     } else {
-                        try await client.requestHookVerification(hook.hookID)
+                        // The attempt is recorded first: a request that fails backs off too.
                         let next = now.addingTimeInterval(
                             Self.verifyBackoff(attempts: (stored?.verifyAttempts ?? 0) + 1))
                         try await session.db.run {
                             try MirrorStore(db: $0).markVerifyRequested(hookID: hook.hookID, at: now, next: next)
                         }
+                        try await client.requestHookVerification(hook.hookID)
                         action = "verification requested"
                         logger.info(
                             "hook \(hook.hookID) (\(type)) of app \(appID) is \(status) in Podio; verification requested again"

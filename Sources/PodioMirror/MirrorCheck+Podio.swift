@@ -70,6 +70,9 @@ extension MirrorCheck {
             // Every attempt is a call: a failure is reported, not tried again.
             configuration.retry = RetryPolicy(maxAttempts: 1)
             configuration.rateLimitRetries = 0
+            // A refused token is reported (exit 77), not renewed: each renewal is a call to the
+            // token endpoint, which has a throttle of its own, and none was announced.
+            configuration.tokenRefreshesPerCall = 0
             return PodioClient(
                 configuration: configuration, transport: transport, tokenStore: store, gate: gate, clock: clock,
                 logger: logger)
@@ -192,6 +195,8 @@ extension MirrorCheck {
                     fix: "run the check again after then", exitCode: 75))
         } catch {
             let classified = MirrorError(classifying: error)
+            // Past a limit Podio answers 420 to every call: the next probe would be wasted.
+            if let podio = error as? PodioError, podio.kind == .rateLimited { side.stopped = true }
             add(
                 .init(
                     check: "podio", status: .fail, message: "\(what): \(classified.message)",

@@ -94,7 +94,7 @@ public struct MirrorCheck: Sendable {
             add(
                 .init(
                     check: "database", status: .fail,
-                    message: "DATABASE_URL is not a valid connection string (\(error.message))",
+                    message: "DATABASE_URL is not a valid connection string (libpq could not parse it)",
                     fix: "use postgresql://user@host:5432/dbname or host=… dbname=… (libpq's syntax)", exitCode: 64))
             return DatabaseState()
         } catch {

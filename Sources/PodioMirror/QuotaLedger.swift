@@ -150,24 +150,35 @@ public final class QuotaLedger: CallGate {
                                 [id, status, now])
                         }
                     }
-                    if status == 420 {
+                    if let status, Self.refusals.contains(status) {
                         // Past the limit Podio refuses every call, whatever its tier: all wait.
-                        let pause = retryAfterSeconds.map(Double.init) ?? policy.coolDown
+                        // A refusal again within a window of the last pause waits the whole
+                        // window (Podio names no reset; reference §3.4: "5–15 min, then hourly").
+                        var pause = retryAfterSeconds.map(Double.init) ?? policy.coolDown
+                        let last = try db.query(
+                            "SELECT max(paused_until) AS until FROM podio.quota_state WHERE credential = $1",
+                            [permit.identity]
+                        ).first?.date("until")
+                        if let last, last > now.addingTimeInterval(-policy.window) { pause = max(pause, policy.window) }
                         try Self.recordPause(
                             db, identity: permit.identity, tiers: TierName.allCases,
                             until: now.addingTimeInterval(pause),
-                            reason: "Podio answered 420 on \(permit.endpoint.name)")
-                    } else if case .limit(let limit) = reading, let remaining = headers.remaining, let id = permit.id {
+                            reason: "Podio answered \(status) on \(permit.endpoint.name)")
+                    } else if case .limit(let limit) = reading, let remaining = headers.remaining, let id = permit.id,
+                        let status, (200..<300).contains(status)
+                    {
                         // Podio's count is a floor. Calls the server counted beyond the ledger's
-                        // own in this tier (up to this one; calls booked on both tiers included)
-                        // were made by someone else on the same key: they count until a window
-                        // after now. The server's limit may be below the configured one: its
-                        // count is `limit - remaining` all the same.
+                        // own settled in this tier (up to this one) were made by someone else on
+                        // the same key: they count until a window after now. Calls still booked on
+                        // both tiers are left out of "ours" (Podio may have counted them in the
+                        // other tier): the floor errs high. Only a served call's headers are read
+                        // (an error page's may be a proxy's). The server's limit may be below the
+                        // configured one: its count is `limit - remaining` all the same.
                         let ours =
                             try db.query(
                                 """
                                 SELECT count(*) AS n FROM podio.api_calls
-                                WHERE credential = $1 AND (tier = $2 OR both_tiers) AND called_at > $3 AND call_id <= $4
+                                WHERE credential = $1 AND tier = $2 AND NOT both_tiers AND called_at > $3 AND call_id <= $4
                                 """, [permit.identity, tier.rawValue, now.addingTimeInterval(-policy.window), id]
                             ).first?.int("n") ?? 0
                         let external = max(0, limit - remaining - ours)
@@ -187,7 +198,7 @@ public final class QuotaLedger: CallGate {
                     return tier
                 }
             }
-            if status == 420 { await stats.rateLimited() }
+            if let status, Self.refusals.contains(status) { await stats.rateLimited() }
         } catch {
             logger.warning("could not record a call's outcome in the quota ledger", metadata: ["error": "\(error)"])
         }
@@ -368,6 +379,10 @@ public final class QuotaLedger: CallGate {
             return standing
         }
     }
+
+    /// Answers that mean "over the limit": Podio's 420, and 429, which a proxy in front of it
+    /// (or a later Podio) may send; the client treats both as rate-limited.
+    static let refusals: Set<Int> = [420, 429]
 
     static func lockKey(_ identity: String) -> Int64 {
         LockKeys.quotaBase ^ LockKeys.hash(identity)

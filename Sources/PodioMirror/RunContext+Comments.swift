@@ -109,12 +109,9 @@ extension RunContext {
                 summary.deleted += settled.deleted
                 for item in items {
                     if options.stopRequested?() == true { break reading }
-                    if let general = try await ledger.usage(identity: client.identity).first(where: {
-                        $0.tier == .general
-                    }),
-                        general.allowed - general.used <= headroom
-                    {
-                        logger.info("comments wait for the next run: the general quota left is kept for item syncs")
+                    if let short = try await quotaKeptForSyncs(identity: client.identity, headroom: headroom) {
+                        logger.info(
+                            "comments wait for the next run: the \(short.rawValue) quota left is kept for item syncs")
                         break reading
                     }
                     let failure: String

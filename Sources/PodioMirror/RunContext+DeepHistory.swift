@@ -71,13 +71,21 @@ public struct DeepHistoryRunSummary: Sendable, Codable, Equatable {
 }
 
 extension RunContext {
-    /// General calls an identity has left in the window below what the next run's item syncs
-    /// need (`headroom`); zero or less means deep history waits.
+    /// Calls an identity has left in the window below what the next run's item syncs need
+    /// (`headroom`), in the tier with the fewest: revision reads are general calls where Podio's
+    /// headers said so, but a call of a tier not learned yet is booked on both (docs/quota.md).
+    /// Zero or less means deep history waits.
     private func generalLeft(identity: String, headroom: Int) async throws -> Int {
-        guard let general = try await ledger.usage(identity: identity).first(where: { $0.tier == .general }) else {
-            return 0
-        }
-        return general.allowed - general.used - headroom
+        let usage = try await ledger.usage(identity: identity)
+        return (usage.map { $0.allowed - $0.used }.min() ?? 0) - headroom
+    }
+
+    /// The tier, if any, whose free calls are down to what the next run's item syncs need: the
+    /// extras (comments, files, deep history) stop there. Every tier counts: a call of a tier not
+    /// learned yet, and a file download always, is booked on both (docs/quota.md), and Podio may
+    /// count comments or revisions in the rate-limited tier, which the deltas need.
+    func quotaKeptForSyncs(identity: String, headroom: Int) async throws -> QuotaTier? {
+        try await ledger.usage(identity: identity).first { $0.allowed - $0.used <= headroom }?.tier
     }
 
     /// Fills deep history for the apps it covers, last in a run (after the items, comments and

@@ -12,7 +12,7 @@ public struct FileRunSummary: Sendable, Codable, Equatable {
     public var failed = 0
     /// Files hosted elsewhere than Podio found in this run: recorded, not fetched.
     public var external = 0
-    /// Attached files not downloaded yet (the general tier was short).
+    /// Attached files not downloaded yet (a tier had no more free than the item syncs need).
     public var pending = 0
 
     public init() {}
@@ -92,12 +92,9 @@ extension RunContext {
                 // A download's answer carries no rate-limit header, so the ledger never learns its
                 // tier and books it on both (docs/quota.md): it must leave each tier what the next
                 // run's item syncs need, the rate-limited one above all.
-                if let short = try await ledger.usage(identity: client.identity).first(where: {
-                    $0.allowed - $0.used <= headroom
-                }) {
+                if let short = try await quotaKeptForSyncs(identity: client.identity, headroom: headroom) {
                     logger.info(
-                        "file downloads wait for the next run: the \(short.tier.rawValue) quota left is kept for item syncs"
-                    )
+                        "file downloads wait for the next run: the \(short.rawValue) quota left is kept for item syncs")
                     break downloading
                 }
                 do {

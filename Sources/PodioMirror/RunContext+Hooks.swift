@@ -244,10 +244,22 @@ extension RunContext {
         toRead.formUnion(filed.subtracting(deleted))
         var raws: [Data] = []
         var gone: [Int] = []
+        var moved: Set<Int> = []
         for itemID in toRead.union(deleted).sorted() {
             do {
                 summary.itemReads += 1
-                raws.append(try await client.item(itemID).raw)
+                let item = try await client.item(itemID)
+                if let now = item.appID, now != appID {
+                    // Moved to another app since the event (or a late event of the app it
+                    // left): Podio's answer, not the hook, says where it is; that app's delta
+                    // writes it there, and this app's next pass or sweep lets its row go.
+                    logger.info(
+                        "item \(itemID) is in app \(now) now, not in app \(appID): its hook event is left to app \(now)"
+                    )
+                    moved.insert(itemID)
+                    continue
+                }
+                raws.append(item.raw)
             } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
                 gone.append(itemID)
             } catch let error as PodioError where error.status == 403 {
@@ -267,7 +279,7 @@ extension RunContext {
             summary.itemsDeleted += count
         }
         if commentsEnabled {
-            for itemID in commented.subtracting(gone).sorted() {
+            for itemID in commented.subtracting(gone).subtracting(moved).sorted() {
                 try await readComments(itemID: itemID, appID: appID, client: client)
                 summary.commentReads += 1
             }

@@ -167,9 +167,10 @@ public enum SettingCatalog {
                     fix: "set one of them (\(fileVariable) names a file holding the value)")
             }
             guard let data = read(path), let text = String(data: data, encoding: .utf8) else {
+                // The path is not echoed: `NAME_FILE=<the secret itself>` is a common slip.
                 throw MirrorError(
-                    .usage, "\(fileVariable) names \(path), which cannot be read",
-                    fix: "point \(fileVariable) at a readable file holding \(key.variable)")
+                    .usage, "\(fileVariable) does not name a readable file",
+                    fix: "point \(fileVariable) at a readable file holding \(key.variable) (a path, not the value)")
             }
             var value = Substring(text)
             while value.last?.isNewline == true { value = value.dropLast() }

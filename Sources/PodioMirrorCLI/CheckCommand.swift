@@ -9,8 +9,9 @@ struct CheckCommand: AsyncParsableCommand {
         abstract:
             "Checks a setup before the first run: credentials, database, Podio's tiers and quota, the first load's estimate.",
         discussion: """
-            Needs no schema and writes nothing to the mirror. Spends at most \(MirrorCheck.callBudget) Podio API calls \
-            (said before the first), booked in the quota ledger once the schema is current. One line per check, \
+            Needs no schema and writes no mirrored data (once the schema is current, its calls are booked in \
+            the quota ledger and its token stored). Spends at most \(MirrorCheck.callBudget) Podio API calls \
+            (said before the first). One line per check, \
             with a fix for each failure (docs/check.md). Exit codes: 0 nothing failed, 64 configuration, \
             69 unavailable (database, Podio, the hook URL), 77 credentials or permissions refused, \
             75 the quota has no room for the check now.

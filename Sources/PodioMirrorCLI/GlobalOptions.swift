@@ -98,10 +98,15 @@ struct GlobalOptions: ParsableArguments, SettingOverrides {
         try MirrorSettings.fromEnvironment(variables(groups))
     }
 
-    /// A value the command line reads itself: the option, else the variable.
+    /// A value the command line reads itself: the option, else the variable. A setting whose
+    /// documented default is `off` or `never` takes that word as "unset".
     func value(_ variable: String, option: String?) throws -> String? {
-        if let option { return option }
-        return nonEmpty(try environment()[variable])
+        let fromEnvironment = nonEmpty(try environment()[variable])
+        guard let text = option ?? fromEnvironment else { return nil }
+        let unset = SettingCatalog.all.first { $0.variable == variable }.map {
+            ["off", "never"].contains($0.defaultValue)
+        }
+        return unset == true && ["off", "never"].contains(text.lowercased()) ? nil : text
     }
 
     private func nonEmpty(_ text: String?) -> String? {

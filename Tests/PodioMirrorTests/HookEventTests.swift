@@ -115,6 +115,40 @@ struct HookEventTests {
         }
     }
 
+    /// A late event of the app an item left (Podio may send `item.update` or `item.delete`
+    /// there): Podio's answer says the item is in another app now, so it is not written back
+    /// under the app of the hook, nor marked deleted.
+    @Test func aLateEventOfTheAppAnItemLeftDoesNotPullItBack() async throws {
+        try await EngineHarness.with(apps: Self.apps) { h in
+            try await h.sync()
+            let (from, to) = (h.simulator.appIDs()[0], h.simulator.appIDs()[1])
+            let item = try await Self.liveIDs(h, appID: from)[3]
+            try h.simulator.moveItem(itemID: item, toAppID: to, hook: false)
+            try await h.sync(apps: [to])
+            #expect(try await h.count("SELECT app_id FROM podio.items WHERE item_id = $1", [item]) == to)
+            try await Self.activeHook(h, appID: from, hookID: 9006)
+            try await Self.activeHook(h, appID: from, hookID: 9007, type: "item.delete")
+            try await Self.enqueue(
+                h,
+                [
+                    HookEvent(hookID: 9006, type: "item.update", itemID: item),
+                    HookEvent(hookID: 9007, type: "item.delete", itemID: item),
+                ])
+            let summary = try await h.coordinator().drainHookEvents()
+            #expect(summary.itemReads >= 1 && summary.itemsWritten == 0 && summary.itemsDeleted == 0)
+            #expect(try await h.count("SELECT app_id FROM podio.items WHERE item_id = $1", [item]) == to)
+            #expect(try await h.count("SELECT count(*) FROM podio.items WHERE deleted_at IS NOT NULL") == 0)
+            for (app, rows) in [(from, 0), (to, 1)] {
+                let table = try #require(
+                    try await h.scalar("SELECT table_name FROM podio.apps WHERE app_id = $1", [app]))
+                #expect(
+                    try await h.count("SELECT count(*) FROM podio_apps.\"\(table)\" WHERE item_id = $1", [item])
+                        == rows)
+            }
+            #expect(try await h.differences(apps: [to]) == [])
+        }
+    }
+
     @Test func anEventStormOnOneAppIsServedByOneDeltaListing() async throws {
         try await EngineHarness.with(apps: Self.apps) { h in
             try await h.sync()

@@ -14,6 +14,8 @@ public struct PodioItem: Sendable {
     public var lastEventOn: Date?
     public var commentCount: Int?
     public var fileCount: Int?
+    /// `app.app_id`: the app the item is in now (get-item carries it; nil where absent).
+    public var appID: Int?
     /// The item's JSON exactly as received.
     public var raw: Data
 
@@ -42,6 +44,9 @@ public struct PodioItem: Sendable {
         lastEventOn = slice("last_event_on", in: members).flatMap(Self.string).flatMap(PodioTime.parse)
         commentCount = slice("comment_count", in: members).flatMap(Self.integer)
         fileCount = slice("file_count", in: members).flatMap(Self.integer)
+        if let range = members["app"], raw[range.lowerBound] == UInt8(ascii: "{") {
+            appID = slice("app_id", in: try JSONScanner.objectMembers(raw[range])).flatMap(Self.integer)
+        }
         self.raw = raw
     }
 
