@@ -81,13 +81,19 @@ for identity, pin in direct_pins().items():
     elif recorded.get(identity, {}).get("version") != version:
         problems.append(f"Package.swift pins {identity} {version}, dependencies.lock.json records "
                         f"{recorded.get(identity, {}).get('version', 'nothing')}")
+def same_place(url):
+    """A URL as SwiftPM may spell it either way (with or without `.git`, a trailing slash, case):
+    which spelling a resolution keeps depends on which package named it first."""
+    return url.rstrip("/").removesuffix(".git").lower()
+
+
 for identity in sorted(set(now) | set(recorded)):
     a, b = recorded.get(identity), now.get(identity)
     if a is None:
         problems.append(f"{identity} {b['version']} resolves but is not recorded")
     elif b is None:
         problems.append(f"{identity} {a['version']} is recorded but no longer resolves")
-    elif a != b:
+    elif a["version"] != b["version"] or same_place(a["url"]) != same_place(b["url"]):
         problems.append(f"{identity}: recorded {a['version']} ({a['url']}), resolves {b['version']} ({b['url']})")
 if problems:
     for p in problems:

@@ -168,17 +168,17 @@ public final class QuotaLedger: CallGate {
                         let status, (200..<300).contains(status)
                     {
                         // Podio's count is a floor. Calls the server counted beyond the ledger's
-                        // own settled in this tier (up to this one) were made by someone else on
-                        // the same key: they count until a window after now. Calls still booked on
-                        // both tiers are left out of "ours" (Podio may have counted them in the
-                        // other tier): the floor errs high. Only a served call's headers are read
-                        // (an error page's may be a proxy's). The server's limit may be below the
-                        // configured one: its count is `limit - remaining` all the same.
+                        // own in this tier (up to this one; calls booked on both tiers included,
+                        // or every file download would count twice) were made by someone else on
+                        // the same key: they count until a window after now. Only a served call's
+                        // headers are read (an error page's may be a proxy's). The server's limit
+                        // may be below the configured one: its count is `limit - remaining` all
+                        // the same.
                         let ours =
                             try db.query(
                                 """
                                 SELECT count(*) AS n FROM podio.api_calls
-                                WHERE credential = $1 AND tier = $2 AND NOT both_tiers AND called_at > $3 AND call_id <= $4
+                                WHERE credential = $1 AND (tier = $2 OR both_tiers) AND called_at > $3 AND call_id <= $4
                                 """, [permit.identity, tier.rawValue, now.addingTimeInterval(-policy.window), id]
                             ).first?.int("n") ?? 0
                         let external = max(0, limit - remaining - ours)

@@ -113,6 +113,35 @@ struct QuotaLedgerTests {
         }
     }
 
+    /// Podio names no reset (reference §3.4: back off 5–15 minutes, then hourly): a refusal
+    /// again within a window of the last pause waits the whole window; a 429 (a proxy's, or a
+    /// later Podio's) pauses like a 420.
+    @Test func aSecondRefusalWithinTheWindowWaitsTheWholeWindow() async throws {
+        try await withLedgerDB { db, _ in
+            let clock = TestClock()
+            let ledger = QuotaLedger(
+                db: db, policy: QuotaPolicy(rateLimited: 100, general: 100, window: 3600, reserve: 0), clock: clock,
+                logger: TestDatabase.logger)
+            let refused = RateLimitHeaders(limit: 100, remaining: 0)
+            var permit = try await ledger.acquire(Self.filter, identity: "user:a")
+            var at = clock.now()
+            await ledger.complete(permit, status: 429, headers: refused, retryAfterSeconds: 300)
+            permit = try await ledger.acquire(Self.filter, identity: "user:a")
+            #expect(abs(clock.now().timeIntervalSince(at) - 300) < 0.01)
+            at = clock.now()
+            await ledger.complete(permit, status: 420, headers: refused, retryAfterSeconds: 300)
+            permit = try await ledger.acquire(Self.filter, identity: "user:a")
+            #expect(abs(clock.now().timeIntervalSince(at) - 3600) < 0.01)
+            // A refusal a window after the last pause waits what it names again.
+            clock.advance(3601)
+            at = clock.now()
+            await ledger.complete(permit, status: 420, headers: refused, retryAfterSeconds: 300)
+            _ = try await ledger.acquire(Self.filter, identity: "user:a")
+            #expect(abs(clock.now().timeIntervalSince(at) - 300) < 0.01)
+            #expect(await ledger.snapshot().rateLimitErrors == 3)
+        }
+    }
+
     @Test func theServersLowerRemainingCountWins() async throws {
         try await withLedgerDB { db, _ in
             let clock = TestClock()
