@@ -351,7 +351,6 @@ extension MirrorCheck {
             var message = "\(identity) \(tier.rawValue): "
             var status = CheckReport.Status.ok
             var fix: String?
-            var exitCode: Int32?
             if let remaining = last?.headers.remaining, let limit = last?.headers.limit {
                 message += "Podio says \(remaining) of \(limit) left this hour"
                 if remaining < CheckGate.floor(limit: limit) {
@@ -360,10 +359,10 @@ extension MirrorCheck {
                 }
                 let variable = tier == .rateLimited ? "PODIO_RATE_LIMIT" : "PODIO_RATE_LIMIT_GENERAL"
                 if limit < configured && settings.quota.tier(forLimit: limit) == tier {
-                    status = .fail
-                    message += "; \(variable) is \(configured), more than Podio allows"
-                    fix = "set \(variable)=\(limit)"
-                    exitCode = 64
+                    // Not a failure: the ledger keeps to the lower limit Podio shows (docs/quota.md).
+                    status = .warning
+                    message += "; \(variable) is \(configured), more than Podio allows (the ledger keeps to \(limit))"
+                    fix = "set \(variable)=\(limit), so that status and the metrics show Podio's limit"
                 } else if limit > configured && settings.quota.tier(forLimit: limit) == tier {
                     message += "; \(variable) is \(configured) (Podio allows more: \(variable)=\(limit) would use it)"
                 }
@@ -375,7 +374,7 @@ extension MirrorCheck {
                 message += "; the quota ledger counts \(free) of \(settings.quota.allowed(tier)) free for the mirror"
                 ledgerFree[tier] = min(free, ledgerFree[tier] ?? free)
             }
-            add(.init(check: "quota", status: status, message: message, fix: fix, exitCode: exitCode))
+            add(.init(check: "quota", status: status, message: message, fix: fix))
         }
         return ledgerFree
     }
@@ -386,10 +385,14 @@ extension MirrorCheck {
         let items = side.counts.reduce(0) { $0 + $1.items }
         let pageSize = PageSize.maximum.value
         let calls = side.counts.reduce(0) { $0 + max(1, ($1.items + pageSize - 1) / pageSize) }
-        let allowed = settings.quota.allowed(.rateLimited)
-        let rateLimitedLeft = side.gate.answers.last {
+        let lastRateLimited = side.gate.answers.last {
             side.gate.tier(of: $0.endpoint, limit: $0.headers.limit) == .rateLimited && $0.headers.remaining != nil
-        }?.headers.remaining
+        }
+        // The ledger enforces Podio's limit where it is lower than the configured one.
+        let limit = min(
+            settings.quota.rateLimited, lastRateLimited?.headers.limit.flatMap { $0 > 0 ? $0 : nil } ?? Int.max)
+        let allowed = settings.quota.allowed(quota: limit)
+        let rateLimitedLeft = lastRateLimited?.headers.remaining
         let left = min(allowed, rateLimitedLeft ?? allowed, ledgerFree ?? allowed)
         var message =
             "\(items) items in \(side.counts.count) app\(side.counts.count == 1 ? "" : "s"): ~\(calls) rate-limited calls (pages of \(pageSize)); "
