@@ -45,15 +45,27 @@ public enum ProcessRunner {
         return process
     }
 
+    /// Reads a pipe to its end on a thread of its own, off the concurrency pool.
+    static func readToEnd(_ handle: FileHandle) async -> Data {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: handle.readDataToEndOfFile()) }
+            thread.stackSize = 256 * 1024
+            thread.start()
+        }
+    }
+
     /// Runs to completion (or kills after `timeout` seconds) and returns what it printed.
     public static func run(
         _ executable: URL, _ arguments: [String], environment: [String: String], timeout: Double = 120
     ) async throws -> Outcome {
         let out = Pipe(), err = Pipe()
         let process = try start(executable, arguments, environment: environment, stdout: out, stderr: err)
-        // Read both pipes concurrently so a chatty child never blocks on a full pipe.
-        async let outData = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-        async let errData = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
+        // Read both pipes concurrently so a chatty child never blocks on a full pipe, each on a
+        // thread of its own: a blocking read on the concurrency pool (two threads on two cores)
+        // starved every other test of the process while a long child ran (dbt takes minutes),
+        // and the tests that poll for a moment (the kill scenarios) missed it.
+        async let outData = Self.readToEnd(out.fileHandleForReading)
+        async let errData = Self.readToEnd(err.fileHandleForReading)
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning {
             if Date() > deadline {
