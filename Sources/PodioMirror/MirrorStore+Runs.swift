@@ -54,6 +54,14 @@ extension MirrorStore {
         return runID
     }
 
+    /// The statuses of the latest `limit` runs of a kind, newest first (`sync` reads how many in
+    /// a row deferred).
+    public func latestRunStatuses(kind: String, limit: Int) throws -> [String] {
+        try db.query(
+            "SELECT status FROM podio.sync_runs WHERE kind = $1 ORDER BY run_id DESC LIMIT $2", [kind, limit]
+        ).rows.map { $0.string("status") ?? "" }
+    }
+
     /// Records how a run ended, with its counts.
     public func finishRun(_ s: RunSummary) throws {
         let deletedBy = Set(s.apps.compactMap(\.deletionsFoundBy)).sorted().joined(separator: ", ")

@@ -174,13 +174,10 @@ struct SyncRunner {
         do {
             let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
             defer { db.close() }
-            return try await db.run { db in
-                let statuses = try db.query(
-                    "SELECT status FROM podio.sync_runs WHERE kind = $1 ORDER BY run_id DESC LIMIT $2",
-                    [kindName, Self.deferralsBeforeMail]
-                ).rows.map { $0.string("status") ?? "" }
-                return statuses.prefix { $0 == "deferred" }.count
+            let statuses = try await db.run {
+                try MirrorStore(db: $0).latestRunStatuses(kind: kindName, limit: Self.deferralsBeforeMail)
             }
+            return statuses.prefix { $0 == "deferred" }.count
         } catch {
             return Self.deferralsBeforeMail
         }
