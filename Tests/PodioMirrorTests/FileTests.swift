@@ -99,20 +99,28 @@ struct FileTests {
         }
     }
 
+    /// A fresh directory for downloads (the caller removes it).
+    static func downloadDirectory() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("pm-files-\(UUID().uuidString)").path
+    }
+
+    /// The item ids of the simulator's first app, from its truth, ascending.
+    static func itemIDs(_ h: EngineHarness) throws -> [Int] {
+        let truth = try JSONSerialization.jsonObject(with: h.simulator.truth()) as? [String: Any]
+        return ((truth?["apps"] as? [[String: Any]])?.first?["items"] as? [[String: Any]] ?? []).compactMap {
+            $0["item_id"] as? Int
+        }.sorted()
+    }
+
     /// A download's answer names no tier, so the ledger books it on both (docs/quota.md): the
     /// downloads must leave the rate-limited tier what the next run's item syncs need, as they
     /// leave the general one. (Before, they spent every free rate-limited call, and the next
     /// runs' deltas found none.)
     @Test func downloadsLeaveTheRateLimitedCallsTheNextSyncsNeed() async throws {
         try await EngineHarness.with(apps: Self.app) { h in
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "pm-files-\(UUID().uuidString)"
-            ).path
+            let directory = Self.downloadDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            let truth = try JSONSerialization.jsonObject(with: h.simulator.truth()) as? [String: Any]
-            let itemIDs = ((truth?["apps"] as? [[String: Any]])?.first?["items"] as? [[String: Any]] ?? []).compactMap {
-                $0["item_id"] as? Int
-            }.sorted()
+            let itemIDs = try Self.itemIDs(h)
             for (n, item) in itemIDs.prefix(4).enumerated() {
                 _ = try h.simulator.attachFile(itemID: item, name: "f\(n).bin", size: 100)
             }
@@ -136,14 +144,9 @@ struct FileTests {
 
     @Test func downloadsAreOptInResumableAndSkipFilesPresent() async throws {
         try await EngineHarness.with(apps: Self.app) { h in
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "pm-files-\(UUID().uuidString)"
-            ).path
+            let directory = Self.downloadDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            let truth = try JSONSerialization.jsonObject(with: h.simulator.truth()) as? [String: Any]
-            let itemIDs = ((truth?["apps"] as? [[String: Any]])?.first?["items"] as? [[String: Any]] ?? []).compactMap {
-                $0["item_id"] as? Int
-            }.sorted()
+            let itemIDs = try Self.itemIDs(h)
             let f1 = try h.simulator.attachFile(itemID: itemIDs[0], name: "a/b.pdf", size: 5000)
             let f2 = try h.simulator.attachFile(itemID: itemIDs[1], name: "notes.txt", mimetype: "text/plain", size: 3)
             let f3 = try h.simulator.attachFile(itemID: itemIDs[2], name: "big.bin", size: 70_000)
