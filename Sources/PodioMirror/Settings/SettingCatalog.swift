@@ -200,7 +200,7 @@ public enum SettingCatalog {
         var text = """
             # Configuration
 
-            <!-- Generated from SettingCatalog (Sources/PodioMirror/SettingCatalog.swift); \
+            <!-- Generated from SettingCatalog (Sources/PodioMirror/Settings/SettingCatalog.swift); \
             `podio-mirror config-reference > docs/configuration.md` writes it, and a test checks it is current. -->
 
             Every setting is an environment variable; every setting that is not a secret is also an
