@@ -40,9 +40,4 @@ extension PGConnection {
     public func advisoryTransactionLock(_ key: Int64) throws {
         try query("SELECT pg_advisory_xact_lock($1::bigint)", [key])
     }
-
-    /// Tries the transaction advisory lock `key` without waiting.
-    public func tryAdvisoryTransactionLock(_ key: Int64) throws -> Bool {
-        try query("SELECT pg_try_advisory_xact_lock($1::bigint) AS locked", [key]).first?.bool("locked") ?? false
-    }
 }

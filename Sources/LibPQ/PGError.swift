@@ -46,19 +46,18 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
         self.constraint = constraint
     }
 
-    /// True when the connection is gone: the statement may be retried on a new connection.
+    /// True when an open connection is gone (the server closed it, restarted or crashed): nothing
+    /// of the transaction in flight was committed, and the statement may be retried on a new
+    /// connection. The one rule for a lost connection; a connection never made is `connectionFailed`.
     public var isConnectionLost: Bool {
-        if kind == .connectionLost || kind == .connectionFailed { return true }
-        guard let sqlState else { return false }
+        if kind == .connectionLost { return true }
+        guard kind != .connectionFailed, let sqlState else { return false }
         // Class 08: connection exception; 57P01..57P03: admin shutdown, crash shutdown, cannot connect now.
         return sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(sqlState)
     }
 
     /// `23505`: a unique constraint refused a row.
     public var isUniqueViolation: Bool { sqlState == "23505" }
-
-    /// `40001` or `40P01`: the transaction lost a serialization race or a deadlock and may be retried.
-    public var isSerializationFailure: Bool { sqlState == "40001" || sqlState == "40P01" }
 
     /// `57014`: the statement was cancelled, usually by `statement_timeout`.
     public var isQueryCanceled: Bool { sqlState == "57014" }

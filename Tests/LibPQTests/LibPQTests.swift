@@ -150,11 +150,11 @@ struct LibPQTests {
             let held = try await a.run { db in
                 try db.withTransaction { db in
                     try db.advisoryTransactionLock(7)
-                    return try b.tryAdvisoryTransactionLock(7)
+                    return try b.tryAdvisoryLock(7)
                 }
             }
             #expect(held == false)
-            #expect(try await b.run { db in try db.withTransaction { try $0.tryAdvisoryTransactionLock(7) } })
+            #expect(try await b.run { try $0.tryAdvisoryLock(7) })
             a.close()
             b.close()
             await database.drop()

@@ -12,7 +12,7 @@ import Testing
 @testable import PodioMirrorCLI
 
 /// A clock that jumps instead of sleeping: hours of schedule in a second.
-final class JumpingClock: LedgerClock {
+final class JumpingClock: WallClock {
     private let current: Mutex<Date>
 
     init(_ start: Date) {

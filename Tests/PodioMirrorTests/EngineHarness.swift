@@ -104,7 +104,7 @@ final class EngineHarness: Sendable {
     }
 
     func coordinator(
-        settings: MirrorSettings? = nil, clock: any LedgerClock = SystemClock(), observer: SyncObserver? = nil
+        settings: MirrorSettings? = nil, clock: any WallClock = SystemClock(), observer: SyncObserver? = nil
     ) -> SyncCoordinator {
         SyncCoordinator(
             settings: settings ?? self.settings, transport: transport, clock: clock, observer: observer,

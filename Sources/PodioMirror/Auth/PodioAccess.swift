@@ -9,7 +9,7 @@ public struct PodioAccess: Sendable {
 
     public init(
         settings: MirrorSettings, apiKey: PodioAPIKey, transport: any HTTPTransport, tokenStore: (any TokenStore)?,
-        gate: any CallGate, clock: any LedgerClock = SystemClock(), logger: Logger
+        gate: any CallGate, clock: any WallClock = SystemClock(), logger: Logger
     ) {
         func make(_ credentials: PodioCredentials) -> PodioClient {
             var configuration = PodioClient.Configuration(

@@ -173,7 +173,7 @@ public struct PostgresTokenStore: TokenStore {
                     }
                     // Like any 420: the identity's calls pause too (`status` shows it).
                     try QuotaLedger.recordPause(
-                        db, identity: identity, tiers: TierName.allCases, until: until, reason: reason)
+                        db, identity: identity, tiers: QuotaTier.allCases, until: until, reason: reason)
                 }
             }
             logger.notice(

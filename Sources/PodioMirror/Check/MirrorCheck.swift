@@ -22,12 +22,12 @@ public struct MirrorCheck: Sendable {
     /// `--podio-quirks`: measure what reference §12 leaves open.
     public var podioQuirks = false
     let transport: any HTTPTransport
-    let clock: any LedgerClock
+    let clock: any WallClock
     let logger: Logger
 
     public init(
         settings: MirrorSettings, hookURL: String? = nil, podioQuirks: Bool = false, transport: any HTTPTransport,
-        clock: any LedgerClock = SystemClock(), logger: Logger
+        clock: any WallClock = SystemClock(), logger: Logger
     ) {
         self.settings = settings
         self.hookURL = hookURL

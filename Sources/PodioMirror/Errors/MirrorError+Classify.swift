@@ -13,8 +13,7 @@ extension MirrorError {
             self.init(
                 .usage, "DATABASE_URL is not a valid connection string (\(e.message))",
                 fix: "use postgresql://user@host:5432/dbname or host=… dbname=… (libpq's syntax)")
-        case let e as PGError
-        where e.kind == .connectionLost || e.sqlState.map({ ["57P01", "57P02"].contains($0) }) == true:
+        case let e as PGError where e.isConnectionLost:
             // A restarted or crashed server: nothing of the page in flight was committed.
             self.init(
                 .database, "lost the connection to PostgreSQL (\(e.message))",
@@ -85,7 +84,7 @@ extension MirrorError {
         case is any RunDeferral, is CancellationError:
             return true
         case let e as PGError:
-            return e.isConnectionLost
+            return e.isConnectionLost || e.kind == .connectionFailed
         case let e as PodioError:
             switch e.kind {
             case .rateLimited, .credentialsRefused: return true

@@ -28,7 +28,7 @@ public struct HookLine: Sendable, Equatable {
 public final class HookManager: Sendable {
     let settings: MirrorSettings
     let transport: any HTTPTransport
-    let clock: any LedgerClock
+    let clock: any WallClock
     let metrics: MirrorMetrics
     let logger: Logger
     /// Replaces the receiver's self-check (tests): given the full hook URL, whether it answered.
@@ -39,7 +39,7 @@ public final class HookManager: Sendable {
     public static let selfCheckType = "podio-mirror.self-check"
 
     public init(
-        settings: MirrorSettings, transport: any HTTPTransport, clock: any LedgerClock = SystemClock(),
+        settings: MirrorSettings, transport: any HTTPTransport, clock: any WallClock = SystemClock(),
         metrics: MirrorMetrics = MirrorMetrics(),
         receiverCheck: (@Sendable (String) async -> Bool)? = nil,
         logger: Logger

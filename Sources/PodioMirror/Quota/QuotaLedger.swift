@@ -4,8 +4,6 @@ import Logging
 import PodioAPI
 import Synchronization
 
-public typealias TierName = QuotaTier
-
 /// The shared rate limiter: a ledger of calls in PostgreSQL (`podio.api_calls`).
 ///
 /// Before each call, in a short transaction serialized per credential by an advisory lock, it
@@ -33,7 +31,7 @@ public final class QuotaLedger: CallGate {
     private let db: PGConnection
     /// The quota this ledger enforces.
     public let policy: QuotaPolicy
-    private let clock: any LedgerClock
+    private let clock: any WallClock
     private let logger: Logger
     private let runID: Mutex<Int64?>
     /// The latest moment the run is willing to wait until (`--max-wait` from the run's start).
@@ -42,7 +40,7 @@ public final class QuotaLedger: CallGate {
     private let metrics: MirrorMetrics
 
     public init(
-        db: PGConnection, policy: QuotaPolicy, clock: any LedgerClock = SystemClock(), runID: Int64? = nil,
+        db: PGConnection, policy: QuotaPolicy, clock: any WallClock = SystemClock(), runID: Int64? = nil,
         deadline: Date? = nil, metrics: MirrorMetrics = MirrorMetrics(), logger: Logger
     ) {
         self.metrics = metrics
@@ -97,7 +95,7 @@ public final class QuotaLedger: CallGate {
         let reading = policy.reading(headers.limit)
         do {
             counted = try await db.run { [policy, logger] db in
-                try db.withTransaction { db -> TierName in
+                try db.withTransaction { db -> QuotaTier in
                     try db.advisoryTransactionLock(Self.lockKey(permit.identity))
                     var tier = permit.tier
                     var settled = false
@@ -105,12 +103,12 @@ public final class QuotaLedger: CallGate {
                     case .limit(let limit):
                         // Endpoints' tiers are shared by every credential: one learner at a time.
                         try db.advisoryTransactionLock(LockKeys.quotaBase)
-                        var held: [TierName: Set<Int>] = [:]
+                        var held: [QuotaTier: Set<Int>] = [:]
                         for row in try db.query(
                             "SELECT tier, limit_seen FROM podio.endpoint_tiers WHERE endpoint <> $1 AND limit_seen > 0",
                             [permit.endpoint.name]
                         ).rows {
-                            if let t = row.string("tier").flatMap(TierName.init(rawValue:)),
+                            if let t = row.string("tier").flatMap(QuotaTier.init(rawValue:)),
                                 let seen = row.int("limit_seen")
                             {
                                 held[t, default: []].insert(seen)
@@ -161,7 +159,7 @@ public final class QuotaLedger: CallGate {
                         ).first?.date("until")
                         if let last, last > now.addingTimeInterval(-policy.window) { pause = max(pause, policy.window) }
                         try Self.recordPause(
-                            db, identity: permit.identity, tiers: TierName.allCases,
+                            db, identity: permit.identity, tiers: QuotaTier.allCases,
                             until: now.addingTimeInterval(pause),
                             reason: "Podio answered \(status) on \(permit.endpoint.name)")
                     } else if case .limit(let limit) = reading, let remaining = headers.remaining, let id = permit.id,
@@ -225,7 +223,7 @@ public final class QuotaLedger: CallGate {
         -> [QuotaUsage]
     {
         let standing = try Standing.read(db, identity: identity, policy: policy, now: now)
-        return TierName.allCases.map { tier in
+        return QuotaTier.allCases.map { tier in
             let window = standing.tiers[tier] ?? TierWindow(quota: policy.limit(tier), allowed: policy.allowed(tier))
             return QuotaUsage(
                 tier: tier, used: window.used(at: now), quota: window.quota, allowed: window.allowed,
@@ -235,7 +233,7 @@ public final class QuotaLedger: CallGate {
     }
 
     /// Calls of `tier` the identity may make at once, without waiting (none while paused).
-    public func freeCalls(identity: String, tier: TierName) async throws -> Int {
+    public func freeCalls(identity: String, tier: QuotaTier) async throws -> Int {
         let now = clock.now()
         let policy = self.policy
         return try await db.run { db in
@@ -246,8 +244,8 @@ public final class QuotaLedger: CallGate {
     }
 
     enum Decision: Sendable {
-        case granted(id: Int64?, tier: TierName)
-        case wait(until: Date, tier: TierName, reason: String)
+        case granted(id: Int64?, tier: QuotaTier)
+        case wait(until: Date, tier: QuotaTier, reason: String)
     }
 
     private func decide(endpoint: PodioEndpoint, identity: String, now: Date) async throws -> Decision {
@@ -257,15 +255,15 @@ public final class QuotaLedger: CallGate {
             try db.withTransaction { db -> Decision in
                 try db.advisoryTransactionLock(Self.lockKey(identity))
                 let learned = try db.query("SELECT tier FROM podio.endpoint_tiers WHERE endpoint = $1", [endpoint.name])
-                    .first?.string("tier").flatMap(TierName.init(rawValue:))
+                    .first?.string("tier").flatMap(QuotaTier.init(rawValue:))
                 let tier = learned ?? endpoint.defaultTier
                 let standing = try Standing.read(db, identity: identity, policy: policy, now: now)
                 if let paused = standing.pausedUntil {
                     return .wait(until: paused, tier: tier, reason: standing.pauseReason ?? "paused after a 420")
                 }
                 // A tier not learned yet: the call must fit in both, and is booked on both.
-                var wait: (until: Date, tier: TierName, reason: String)?
-                for booked in learned.map({ [$0] }) ?? TierName.allCases {
+                var wait: (until: Date, tier: QuotaTier, reason: String)?
+                for booked in learned.map({ [$0] }) ?? QuotaTier.allCases {
                     let window =
                         standing.tiers[booked]
                         ?? TierWindow(quota: policy.limit(booked), allowed: policy.allowed(booked))
@@ -292,13 +290,13 @@ public final class QuotaLedger: CallGate {
     /// endpoint learned in that tier last showed when that is lower (a server with lower limits
     /// than the configuration, or a tier that holds calls of both of the server's tiers). A
     /// lowered limit holds until every endpoint that showed it has shown another.
-    static func quotas(_ db: PGConnection, policy: QuotaPolicy) throws -> [TierName: Int] {
-        var quotas: [TierName: Int] = [:]
-        for tier in TierName.allCases { quotas[tier] = policy.limit(tier) }
+    static func quotas(_ db: PGConnection, policy: QuotaPolicy) throws -> [QuotaTier: Int] {
+        var quotas: [QuotaTier: Int] = [:]
+        for tier in QuotaTier.allCases { quotas[tier] = policy.limit(tier) }
         for row in try db.query(
             "SELECT tier, min(limit_seen) AS low FROM podio.endpoint_tiers WHERE limit_seen > 0 GROUP BY tier"
         ).rows {
-            if let tier = row.string("tier").flatMap(TierName.init(rawValue:)), let low = row.int("low") {
+            if let tier = row.string("tier").flatMap(QuotaTier.init(rawValue:)), let low = row.int("low") {
                 quotas[tier] = min(quotas[tier] ?? low, low)
             }
         }
@@ -339,7 +337,7 @@ public final class QuotaLedger: CallGate {
 
     /// An identity's quota as the database holds it now.
     struct Standing {
-        var tiers: [TierName: TierWindow] = [:]
+        var tiers: [QuotaTier: TierWindow] = [:]
         /// The latest pause of any tier still running (a 420 stops every call).
         var pausedUntil: Date?
         var pauseReason: String?
@@ -357,7 +355,7 @@ public final class QuotaLedger: CallGate {
             ).rows {
                 guard let at = row.date("called_at") else { continue }
                 let both = row.bool("both_tiers") ?? true
-                for tier in TierName.allCases where both || row.string("tier") == tier.rawValue {
+                for tier in QuotaTier.allCases where both || row.string("tier") == tier.rawValue {
                     standing.tiers[tier]?.calls.append(at)
                 }
             }
@@ -371,7 +369,7 @@ public final class QuotaLedger: CallGate {
                     standing.pausedUntil = paused
                     standing.pauseReason = row.string("pause_reason")
                 }
-                if let tier = row.string("tier").flatMap(TierName.init(rawValue:)) {
+                if let tier = row.string("tier").flatMap(QuotaTier.init(rawValue:)) {
                     standing.tiers[tier]?.externalCalls = row.int("external_calls") ?? 0
                     standing.tiers[tier]?.externalUntil = row.date("external_until")
                 }
@@ -390,7 +388,8 @@ public final class QuotaLedger: CallGate {
 
     /// Pauses calls of `identity` in the given tiers until `until` (never shortening a longer
     /// pause), inside the caller's transaction.
-    static func recordPause(_ db: PGConnection, identity: String, tiers: [TierName], until: Date, reason: String) throws
+    static func recordPause(_ db: PGConnection, identity: String, tiers: [QuotaTier], until: Date, reason: String)
+        throws
     {
         for tier in tiers {
             try db.query(
@@ -412,7 +411,7 @@ public protocol RunDeferral: Error, Sendable, CustomStringConvertible {
 
 /// The quota cannot allow the next call before the run's deadline.
 public struct QuotaDeferral: RunDeferral {
-    public var tier: TierName
+    public var tier: QuotaTier
     public var freesAt: Date
     public var reason: String
 
@@ -423,7 +422,7 @@ public struct QuotaDeferral: RunDeferral {
 
 /// One tier's use of the quota.
 public struct QuotaUsage: Sendable, Codable {
-    public var tier: TierName
+    public var tier: QuotaTier
     /// Calls in the window: the ledger's (those booked on both tiers count in each) and the
     /// ones the server counted for someone else (`external`).
     public var used: Int
@@ -449,7 +448,7 @@ public actor LedgerStats {
 
     private var current = Snapshot()
 
-    func count(_ tier: TierName) {
+    func count(_ tier: QuotaTier) {
         if tier == .rateLimited { current.rateLimited += 1 } else { current.general += 1 }
     }
 

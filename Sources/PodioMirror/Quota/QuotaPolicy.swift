@@ -1,4 +1,5 @@
 import Foundation
+import PodioAPI
 
 /// The quota the ledger enforces, per credential and tier.
 public struct QuotaPolicy: Sendable, Equatable {
@@ -24,12 +25,12 @@ public struct QuotaPolicy: Sendable, Equatable {
         self.coolDown = coolDown ?? min(window, 300)
     }
 
-    public func limit(_ tier: TierName) -> Int {
+    public func limit(_ tier: QuotaTier) -> Int {
         tier == .rateLimited ? rateLimited : general
     }
 
     /// Calls the ledger allows in a window: the quota less the reserve, at least one.
-    public func allowed(_ tier: TierName) -> Int {
+    public func allowed(_ tier: QuotaTier) -> Int {
         allowed(quota: limit(tier))
     }
 
@@ -73,19 +74,19 @@ public struct QuotaPolicy: Sendable, Equatable {
     /// The tier one `X-Rate-Limit-Limit` value suggests on its own, with no other endpoint's
     /// limit known (`check` names each endpoint's tier this way), or nil when the value says
     /// nothing of tiers (absent, zero, or a server without limits).
-    public func tier(forLimit limit: Int) -> TierName? {
+    public func tier(forLimit limit: Int) -> QuotaTier? {
         guard case .limit(let limit) = reading(limit) else { return nil }
         return tier(forLimit: limit, held: [:])
     }
 
-    public func tier(forLimit limit: Int, held: [TierName: Set<Int>]) -> TierName {
-        let tiers: [TierName] = [.rateLimited, .general]
+    public func tier(forLimit limit: Int, held: [QuotaTier: Set<Int>]) -> QuotaTier {
+        let tiers: [QuotaTier] = [.rateLimited, .general]
         if let tier = tiers.first(where: { held[$0]?.contains(limit) == true }) { return tier }
         let empty = tiers.filter { held[$0]?.isEmpty ?? true }
         let matching = tiers.filter { self.limit($0) == limit }
         if matching.count == 1, empty.contains(matching[0]) { return matching[0] }
         if empty.count == 1 { return empty[0] }
-        func distance(_ tier: TierName) -> Double { abs(log(Double(limit) / Double(max(1, self.limit(tier))))) }
+        func distance(_ tier: QuotaTier) -> Double { abs(log(Double(limit) / Double(max(1, self.limit(tier))))) }
         return distance(.general) < distance(.rateLimited) ? .general : .rateLimited
     }
 }

@@ -339,10 +339,6 @@ extension MirrorStore {
         return try db.query("SELECT pg_try_advisory_lock($1) AS ok", [LockKeys.hooks]).first?.bool("ok") ?? false
     }
 
-    public func unlockHooks() throws {
-        try db.query("SELECT pg_advisory_unlock($1)", [LockKeys.hooks])
-    }
-
     /// The session lock that lets one process drain the queue at a time.
     public func tryLockHookQueue() throws -> Bool {
         try db.query("SELECT pg_try_advisory_lock($1) AS ok", [LockKeys.hookQueue]).first?.bool("ok") ?? false

@@ -13,7 +13,7 @@ struct EngineSession {
     let access: PodioAccess
 
     static func open(
-        settings: MirrorSettings, transport: any HTTPTransport, clock: any LedgerClock, metrics: MirrorMetrics,
+        settings: MirrorSettings, transport: any HTTPTransport, clock: any WallClock, metrics: MirrorMetrics,
         maxWait: Double,
         applicationName: String, logger: Logger
     ) async throws -> EngineSession {
@@ -49,7 +49,7 @@ struct EngineSession {
 
     /// A run context without a recorded run, for the event worker.
     func context(
-        settings: MirrorSettings, clock: any LedgerClock, metrics: MirrorMetrics, maxWait: Double, logger: Logger
+        settings: MirrorSettings, clock: any WallClock, metrics: MirrorMetrics, maxWait: Double, logger: Logger
     ) -> RunContext {
         let context = RunContext(
             runID: 0, options: SyncOptions(kind: .sync, maxWait: maxWait), store: MirrorStore(db: db), ledger: ledger,

@@ -10,7 +10,7 @@ final class RunContext {
     let store: MirrorStore
     let ledger: QuotaLedger
     let access: PodioAccess
-    let clock: any LedgerClock
+    let clock: any WallClock
     let logger: Logger
     let observer: SyncObserver?
     let metrics: MirrorMetrics
@@ -43,7 +43,7 @@ final class RunContext {
 
     init(
         runID: Int64, options: SyncOptions, store: MirrorStore, ledger: QuotaLedger, access: PodioAccess,
-        clock: any LedgerClock, logger: Logger, observer: SyncObserver?, metrics: MirrorMetrics, overlap: Double,
+        clock: any WallClock, logger: Logger, observer: SyncObserver?, metrics: MirrorMetrics, overlap: Double,
         sweepInterval: Double, keepHistory: Bool = true
     ) {
         self.metrics = metrics

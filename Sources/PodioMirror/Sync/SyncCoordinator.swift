@@ -8,14 +8,14 @@ import PodioAPI
 /// `podio.sync_runs` and each app's pass in `podio.app_passes`.
 public final class SyncCoordinator: Sendable {
     let settings: MirrorSettings
-    let clock: any LedgerClock
+    let clock: any WallClock
     let logger: Logger
     let transport: any HTTPTransport
     let observer: SyncObserver?
     let metrics: MirrorMetrics
 
     public init(
-        settings: MirrorSettings, transport: any HTTPTransport, clock: any LedgerClock = SystemClock(),
+        settings: MirrorSettings, transport: any HTTPTransport, clock: any WallClock = SystemClock(),
         observer: SyncObserver? = nil, metrics: MirrorMetrics = MirrorMetrics(), logger: Logger
     ) {
         self.settings = settings

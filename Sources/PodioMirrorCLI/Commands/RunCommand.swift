@@ -156,7 +156,7 @@ struct SchedulerService: Service {
     let resyncInterval: Double?
     let maxWait: Double
     let apps: [Int]?
-    var clock: any LedgerClock = SystemClock()
+    var clock: any WallClock = SystemClock()
     var metrics = MirrorMetrics()
     var health = RunHealth()
     /// The listener's address, recorded with the worker (`podio.workers`).
@@ -166,7 +166,7 @@ struct SchedulerService: Service {
 
     init(
         settings: MirrorSettings, interval: Double, resyncInterval: Double?, maxWait: Double, apps: [Int]?,
-        clock: any LedgerClock = SystemClock(), metrics: MirrorMetrics = MirrorMetrics(),
+        clock: any WallClock = SystemClock(), metrics: MirrorMetrics = MirrorMetrics(),
         health: RunHealth = RunHealth(),
         listen: String? = nil, transport: (any HTTPTransport)? = nil, logger: Logger
     ) {

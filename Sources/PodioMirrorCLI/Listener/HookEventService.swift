@@ -22,7 +22,7 @@ struct HookEventService: Service {
     /// The first wait before the receiver's self-check is tried again (it costs no call to
     /// Podio; doubles up to an hour). The listener may not be up at the worker's first check.
     static let selfCheckRetry: Double = 5
-    var clock: any LedgerClock = SystemClock()
+    var clock: any WallClock = SystemClock()
     var metrics = MirrorMetrics()
     var transport: (any HTTPTransport)?
     let logger: Logger

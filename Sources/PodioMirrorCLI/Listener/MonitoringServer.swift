@@ -4,6 +4,7 @@ import LibPQ
 import Logging
 import Metrics
 import NIOCore
+import PodioAPI
 import PodioMirror
 import Prometheus
 import ServiceLifecycle
@@ -242,7 +243,7 @@ enum MonitoringServer {
         let appsRefresh = settings.appsRefresh
         let reconcile = settings.reconcileInterval
         metrics.buildInfo(version: PodioMirrorVersion.number, commit: PodioMirrorVersion.commit)
-        for tier in TierName.allCases {
+        for tier in QuotaTier.allCases {
             metrics.quotaLimit(tier: tier.rawValue, calls: policy.limit(tier))
         }
         do {
