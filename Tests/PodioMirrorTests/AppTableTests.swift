@@ -196,7 +196,7 @@ struct MirrorDB: Sendable {
             """, [appID, name, urlLabel])
     }
 
-    /// A field as `MirrorStore.upsertApp` stores it: `config` as received, position = delta.
+    /// A field as `ItemStore.upsertApp` stores it: `config` as received, position = delta.
     func field(
         _ appID: Int, _ fieldID: Int, _ externalID: String?, _ type: String, label: String? = nil,
         position: Int? = nil, settings: String = "{}", status: String = "active"

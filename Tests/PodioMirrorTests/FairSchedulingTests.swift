@@ -63,13 +63,13 @@ struct FairSchedulingTests {
                     """)
             }
             let store = MirrorStore(db: db)
-            let deltas = try await db.run { _ in try store.appsInNeed([1, 2, 3, 4, 5], fullPasses: false) }
+            let deltas = try await db.run { _ in try store.scheduling.appsInNeed([1, 2, 3, 4, 5], fullPasses: false) }
             #expect(deltas == [4, 3, 2, 1, 5])
             // A resync goes by the last full pass instead.
-            let resyncs = try await db.run { _ in try store.appsInNeed([1, 2, 3, 4, 5], fullPasses: true) }
+            let resyncs = try await db.run { _ in try store.scheduling.appsInNeed([1, 2, 3, 4, 5], fullPasses: true) }
             #expect(resyncs == [4, 3, 1, 5, 2])
             // Ties keep the order given.
-            let ties = try await db.run { _ in try store.appsInNeed([9, 8, 7], fullPasses: false) }
+            let ties = try await db.run { _ in try store.scheduling.appsInNeed([9, 8, 7], fullPasses: false) }
             #expect(ties == [9, 8, 7])
         }
     }
@@ -132,7 +132,7 @@ struct FairSchedulingTests {
             #expect(third.apps.map(\.appID).contains(added))
             // Other credentials do not use the list made for these.
             let cached = try await h.db.run { db in
-                try MirrorStore(db: db).cachedAppList(
+                try MirrorStore(db: db).scheduling.cachedAppList(
                     identity: "user:podio-mirror-dev:someone.else@example.com", maxAge: 3600, now: clock.now())
             }
             #expect(cached == nil)
@@ -265,8 +265,8 @@ struct FairSchedulingTests {
             let store = MirrorStore(db: db)
             // Five apps chosen now, a worker syncing every minute: 300 calls an hour, 237 allowed.
             let worker = try await db.run { _ in
-                try store.markSelected([1, 2, 3, 4, 5], now: now)
-                return try store.registerWorker(host: "h", pid: 1, every: 60, resyncEvery: nil, listen: nil)
+                try store.scheduling.markSelected([1, 2, 3, 4, 5], now: now)
+                return try store.scheduling.registerWorker(host: "h", pid: 1, every: 60, resyncEvery: nil, listen: nil)
             }
             var report = try await db.run { try MirrorStatus.load($0, policy: QuotaPolicy(), now: now) }
             #expect(report.schedule?.source == "run --every")
@@ -303,7 +303,7 @@ struct FairSchedulingTests {
                 })
             // Without a worker, cron's spacing: four runs 15 minutes apart.
             try await db.run { db in
-                try store.workerStopped(worker)
+                try store.scheduling.workerStopped(worker)
                 for n in 0..<4 {
                     try db.query(
                         "INSERT INTO podio.sync_runs (kind, status, started_at) VALUES ('sync', 'succeeded', $1)",

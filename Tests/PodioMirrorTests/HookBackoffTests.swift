@@ -68,7 +68,7 @@ struct HookBackoffTests {
             let again = try await manager.install(url: "http://127.0.0.1:9", wait: 0)
             #expect(again.allSatisfy { $0.action == "backing off" }, "\(again.map(\.action))")
             #expect(Set(Self.verifications(h).values) == [expected])
-            let stored = try await h.db.run { try MirrorStore(db: $0).hooks() }
+            let stored = try await h.db.run { try MirrorStore(db: $0).hooks.hooks() }
             #expect(stored.allSatisfy { $0.verifyAttempts == 4 })
             #expect(stored.allSatisfy { $0.nextVerifyAt == clock.now().addingTimeInterval(480) })
 
@@ -93,9 +93,9 @@ struct HookBackoffTests {
 
             // A hook that verifies starts over: its next inactivity is asked about at once.
             let first = try #require(hookIDs.first)
-            try await h.db.run { try MirrorStore(db: $0).markHookVerified(hookID: first) }
+            try await h.db.run { try MirrorStore(db: $0).hooks.markHookVerified(hookID: first) }
             let reset = try #require(
-                try await h.db.run { try MirrorStore(db: $0).hooks() }.first { $0.hookID == first })
+                try await h.db.run { try MirrorStore(db: $0).hooks.hooks() }.first { $0.hookID == first })
             #expect(reset.verifyAttempts == 0 && reset.nextVerifyAt == nil)
             _ = try await manager.check()
             #expect(Self.verifications(h)[first] == expected + 1)

@@ -7,7 +7,7 @@ import TestSupport
 import Testing
 
 /// The event worker over the real simulator and PostgreSQL: events are queued as the receiver
-/// queues them (`MirrorStore.enqueueHookEvent`, for a hook recorded as active), then drained.
+/// queues them (`HookStore.enqueueHookEvent`, for a hook recorded as active), then drained.
 /// The receiver itself is tested through the binary (PodioMirrorCLITests/HookReceiverTests).
 @Suite("Webhook events: applied at least once, by cost, never backwards")
 struct HookEventTests {
@@ -21,13 +21,13 @@ struct HookEventTests {
     /// A hook of the mirror on `appID`, recorded active (as after a verification).
     static func activeHook(_ h: EngineHarness, appID: Int, hookID: Int, type: String = "item.update") async throws {
         try await h.db.run {
-            try MirrorStore(db: $0).recordHook(
+            try MirrorStore(db: $0).hooks.recordHook(
                 hookID: hookID, appID: appID, type: type, url: "https://mirror.example.com", status: "active")
         }
     }
 
     static func enqueue(_ h: EngineHarness, _ events: [HookEvent]) async throws {
-        for event in events { try await h.db.run { _ = try MirrorStore(db: $0).enqueueHookEvent(event) } }
+        for event in events { try await h.db.run { _ = try MirrorStore(db: $0).hooks.enqueueHookEvent(event) } }
     }
 
     static func liveIDs(_ h: EngineHarness, appID: Int) async throws -> [Int] {

@@ -27,7 +27,7 @@ public struct CommentRunSummary: Sendable, Codable, Equatable {
 
 /// One read of an item's comments: what it wrote and whether it saw them all.
 struct CommentRead: Sendable {
-    var change = MirrorStore.CommentChange()
+    var change = CommentStore.CommentChange()
     /// Distinct comments Podio listed, and the item's `comment_count` the read aimed at.
     var seen = 0
     var expected = 0
@@ -81,7 +81,7 @@ extension RunContext {
         read.seen = ids.count
         let (written, complete) = (pages, read.complete)
         read.change = try await store.run {
-            try $0.writeComments(itemID: itemID, appID: appID, pages: written, complete: complete)
+            try $0.comments.writeComments(itemID: itemID, appID: appID, pages: written, complete: complete)
         }
         return read
     }
@@ -105,7 +105,9 @@ extension RunContext {
             do {
                 let client = try access.client(for: appID)
                 let now = clock.now()
-                let (items, settled) = try await store.run { try $0.itemsWithCommentsPending(appID: appID, now: now) }
+                let (items, settled) = try await store.run {
+                    try $0.comments.itemsWithCommentsPending(appID: appID, now: now)
+                }
                 summary.deleted += settled.deleted
                 for item in items {
                     if options.stopRequested?() == true { break reading }
@@ -122,14 +124,14 @@ extension RunContext {
                                 itemID: item.itemID, appID: appID, expected: item.commentCount, client: client,
                                 neverWait: true)
                         else {
-                            try await store.run { try $0.clearExtraFailure(.comments, objectID: item.itemID) }
+                            try await store.run { try $0.failures.clearExtraFailure(.comments, objectID: item.itemID) }
                             continue
                         }
                         summary.added += read.change.added
                         summary.changed += read.change.changed
                         summary.deleted += read.change.deleted
                         if read.complete {
-                            try await store.run { try $0.clearExtraFailure(.comments, objectID: item.itemID) }
+                            try await store.run { try $0.failures.clearExtraFailure(.comments, objectID: item.itemID) }
                             summary.itemsRead += 1
                             inARow = 0
                             continue
@@ -143,7 +145,7 @@ extension RunContext {
                     }
                     let at = clock.now()
                     let (attempts, next) = try await store.run {
-                        try $0.recordExtraFailure(
+                        try $0.failures.recordExtraFailure(
                             .comments, objectID: item.itemID, itemID: item.itemID, appID: appID, error: failure, at: at)
                     }
                     summary.itemsFailed += 1
@@ -167,7 +169,7 @@ extension RunContext {
                 break reading
             }
         }
-        summary.itemsPending = (try? await store.run { try $0.commentsPendingCount() }) ?? 0
+        summary.itemsPending = (try? await store.run { try $0.comments.commentsPendingCount() }) ?? 0
         return summary
     }
 }

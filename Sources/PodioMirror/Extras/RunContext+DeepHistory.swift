@@ -104,7 +104,7 @@ extension RunContext {
         guard !covered.isEmpty else { return DeepHistoryRunSummary() }
         let store = self.store
         do {
-            guard try await store.run({ try $0.tryLockDeepHistory() }) else {
+            guard try await store.run({ try $0.history.tryLockDeepHistory() }) else {
                 logger.info("deep history is being read by another run")
                 return DeepHistoryRunSummary()
             }
@@ -114,7 +114,7 @@ extension RunContext {
             return DeepHistoryRunSummary()
         }
         let summary = await readDeepHistory(apps: apps, covered: covered)
-        _ = try? await store.run { try $0.unlockDeepHistory() }
+        _ = try? await store.run { try $0.history.unlockDeepHistory() }
         return summary
     }
 
@@ -123,13 +123,13 @@ extension RunContext {
         let store = self.store
         let headroom = 1 + apps.count
         let before = await ledger.snapshot()
-        let work: [MirrorStore.RevisionWork]
+        let work: [HistoryStore.RevisionWork]
         do {
-            let settled = try await store.run { try $0.settleInitialRevisions(apps: covered) }
+            let settled = try await store.run { try $0.history.settleInitialRevisions(apps: covered) }
             summary.itemsRead += settled
             summary.revisionsAdded += settled
             let now = clock.now()
-            work = try await store.run { try $0.revisionWork(apps: covered, now: now) }
+            work = try await store.run { try $0.history.revisionWork(apps: covered, now: now) }
             var identities: [String] = []
             for appID in covered {
                 let identity = try access.client(for: appID).identity
@@ -179,11 +179,11 @@ extension RunContext {
                         }
                         let body = answer.body
                         summary.revisionsAdded += try await store.run {
-                            try $0.writeRevisionList(
+                            try $0.history.writeRevisionList(
                                 itemID: item.itemID, appID: item.appID, revision: item.revision, body: body)
                         }
                     }
-                    let revisions = try await store.run { try $0.diffsToRead(itemID: item.itemID) }
+                    let revisions = try await store.run { try $0.history.diffsToRead(itemID: item.itemID) }
                     var complete = true
                     for revision in revisions {
                         if try await generalLeft(identity: client.identity, headroom: headroom) <= 0 {
@@ -204,12 +204,12 @@ extension RunContext {
                         }
                         let read = body
                         _ = try await store.run {
-                            try $0.writeRevisionDiff(itemID: item.itemID, revision: revision, body: read)
+                            try $0.history.writeRevisionDiff(itemID: item.itemID, revision: revision, body: read)
                         }
                         summary.diffsRead += 1
                     }
                     if complete { summary.itemsRead += 1 }
-                    try await store.run { try $0.clearExtraFailure(.revisions, objectID: item.itemID) }
+                    try await store.run { try $0.failures.clearExtraFailure(.revisions, objectID: item.itemID) }
                     inARow = 0
                     continue
                 } catch  where !MirrorError.stopsExtras(error) {
@@ -217,7 +217,7 @@ extension RunContext {
                 }
                 let at = clock.now()
                 let (attempts, next) = try await store.run {
-                    try $0.recordExtraFailure(
+                    try $0.failures.recordExtraFailure(
                         .revisions, objectID: item.itemID, itemID: item.itemID, appID: item.appID, error: failure,
                         at: at)
                 }
@@ -241,7 +241,7 @@ extension RunContext {
             }
         }
         summary.calls = await ledger.snapshot().general - before.general
-        if let pending = try? await store.run({ try $0.revisionPending(apps: covered) }) {
+        if let pending = try? await store.run({ try $0.history.revisionPending(apps: covered) }) {
             summary.itemsPending = pending.values.reduce(0) { $0 + $1.items }
             summary.callsPending = pending.values.reduce(0) { $0 + $1.calls }
         }

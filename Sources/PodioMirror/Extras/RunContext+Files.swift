@@ -54,11 +54,11 @@ extension RunContext {
         var summary = FileRunSummary()
         let store = self.store
         let headroom = 1 + apps.count
-        var remaining: [MirrorStore.FileToDownload] = []
+        var remaining: [FileStore.FileToDownload] = []
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let now = clock.now()
-            remaining = try await store.run { try $0.liveFiles(apps: apps, now: now) }
+            remaining = try await store.run { try $0.files.liveFiles(apps: apps, now: now) }
         } catch {
             logger.warning("files were not downloaded: \(access.redact(String(describing: error)))")
             return summary
@@ -71,7 +71,7 @@ extension RunContext {
                 if let reason = Self.hostedElsewhere(hostedBy: file.hostedBy, link: file.link) {
                     let at = clock.now()
                     try await store.run {
-                        try $0.recordExtraSkipped(
+                        try $0.failures.recordExtraSkipped(
                             .file, objectID: file.fileID, itemID: file.itemID, appID: file.appID, reason: reason, at: at
                         )
                     }
@@ -105,7 +105,7 @@ extension RunContext {
                         }
                     } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
                         // Removed since the item was read: the next read marks it deleted.
-                        try await store.run { try $0.clearExtraFailure(.file, objectID: file.fileID) }
+                        try await store.run { try $0.failures.clearExtraFailure(.file, objectID: file.fileID) }
                         index += 1
                         continue
                     }
@@ -115,14 +115,14 @@ extension RunContext {
                         try FileManager.default.removeItem(at: path)
                     }
                     try FileManager.default.moveItem(at: part, to: path)
-                    try await store.run { try $0.clearExtraFailure(.file, objectID: file.fileID) }
+                    try await store.run { try $0.failures.clearExtraFailure(.file, objectID: file.fileID) }
                     summary.downloaded += 1
                     inARow = 0
                 } catch  where !MirrorError.stopsExtras(error) {
                     let message = access.redact(MirrorError(classifying: error).message)
                     let at = clock.now()
                     let (attempts, next) = try await store.run {
-                        try $0.recordExtraFailure(
+                        try $0.failures.recordExtraFailure(
                             .file, objectID: file.fileID, itemID: file.itemID, appID: file.appID, error: message, at: at
                         )
                     }

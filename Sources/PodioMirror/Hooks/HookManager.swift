@@ -106,9 +106,11 @@ public final class HookManager: Sendable {
         defer { session.close() }
         // One registration at a time (a worker's check, another install); the session's end
         // releases the lock too.
-        _ = try await session.db.run { try MirrorStore(db: $0).lockHooks(wait: true) }
+        _ = try await session.db.run { try MirrorStore(db: $0).hooks.lockHooks(wait: true) }
         let secret =
-            try await session.db.run { try MirrorStore(db: $0).hookSecret(creatingWith: HookURL.generateSecret()) }
+            try await session.db.run {
+                try MirrorStore(db: $0).hooks.hookSecret(creatingWith: HookURL.generateSecret())
+            }
             ?? ""
         let apps = try await mirroredApps(session)
         guard !apps.isEmpty else {
@@ -116,7 +118,7 @@ public final class HookManager: Sendable {
                 .usage, "no app is mirrored yet", fix: "run `podio-mirror sync` first; hooks go on the mirrored apps")
         }
         let until = clock.now().addingTimeInterval(Self.verifyWindow)
-        try await session.db.run { try MirrorStore(db: $0).openVerifyWindow(until: until) }
+        try await session.db.run { try MirrorStore(db: $0).hooks.openVerifyWindow(until: until) }
         let answered = await receiverAnswers(at: HookURL.full(base: base, secret: secret), secret: secret)
         if !answered {
             logger.notice(
@@ -153,14 +155,14 @@ public final class HookManager: Sendable {
     public func check(onlyDue: Bool = false) async throws -> HookCheck {
         let session = try await session()
         defer { session.close() }
-        guard let secret = try await session.db.run({ try MirrorStore(db: $0).hookSecret() }) else {
+        guard let secret = try await session.db.run({ try MirrorStore(db: $0).hooks.hookSecret() }) else {
             return HookCheck()
         }
-        guard try await session.db.run({ try MirrorStore(db: $0).lockHooks(wait: false) }) else {
+        guard try await session.db.run({ try MirrorStore(db: $0).hooks.lockHooks(wait: false) }) else {
             logger.debug("an install or another worker is registering hooks; the check waits for the next round")
             return HookCheck(busy: true)
         }
-        let recorded = try await session.db.run { try MirrorStore(db: $0).hooks() }
+        let recorded = try await session.db.run { try MirrorStore(db: $0).hooks.hooks() }
         guard let anyBase = recorded.last?.url else { return HookCheck() }
         let answered = await receiverAnswers(at: HookURL.full(base: anyBase, secret: secret), secret: secret)
         var apps = Set(recorded.map(\.appID))
@@ -186,14 +188,14 @@ public final class HookManager: Sendable {
                 for hook in recorded where hook.appID == appID && hook.status != "active" {
                     let next = now.addingTimeInterval(Self.verifyBackoff(attempts: hook.verifyAttempts + 1))
                     try await session.db.run {
-                        try MirrorStore(db: $0).markVerifyRequested(hookID: hook.hookID, at: now, next: next)
+                        try MirrorStore(db: $0).hooks.markVerifyRequested(hookID: hook.hookID, at: now, next: next)
                     }
                 }
             }
         }
         if lines.contains(where: { $0.action == "created" || $0.action == "verification requested" }) {
             let until = clock.now().addingTimeInterval(Self.verifyWindow)
-            try await session.db.run { try MirrorStore(db: $0).openVerifyWindow(until: until) }
+            try await session.db.run { try MirrorStore(db: $0).hooks.openVerifyWindow(until: until) }
         }
         return HookCheck(lines: lines, receiverAnswered: answered)
     }
@@ -202,8 +204,8 @@ public final class HookManager: Sendable {
     public func list() async throws -> [HookLine] {
         let session = try await session()
         defer { session.close() }
-        let secret = try await session.db.run { try MirrorStore(db: $0).hookSecret() }
-        let recorded = try await session.db.run { try MirrorStore(db: $0).hooks() }
+        let secret = try await session.db.run { try MirrorStore(db: $0).hooks.hookSecret() }
+        let recorded = try await session.db.run { try MirrorStore(db: $0).hooks.hooks() }
         var lines: [HookLine] = []
         for appID in Set(recorded.map(\.appID)).sorted() {
             let client = try session.access.client(for: appID)
@@ -245,9 +247,9 @@ public final class HookManager: Sendable {
     public func remove() async throws -> [HookLine] {
         let session = try await session()
         defer { session.close() }
-        _ = try await session.db.run { try MirrorStore(db: $0).lockHooks(wait: true) }
-        let secret = try await session.db.run { try MirrorStore(db: $0).hookSecret() }
-        let recorded = try await session.db.run { try MirrorStore(db: $0).hooks() }
+        _ = try await session.db.run { try MirrorStore(db: $0).hooks.lockHooks(wait: true) }
+        let secret = try await session.db.run { try MirrorStore(db: $0).hooks.hookSecret() }
+        let recorded = try await session.db.run { try MirrorStore(db: $0).hooks.hooks() }
         var lines: [HookLine] = []
         for appID in Set(recorded.map(\.appID)).sorted() {
             let client = try session.access.client(for: appID)
@@ -264,7 +266,7 @@ public final class HookManager: Sendable {
                 } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
                     // Already gone in Podio.
                 }
-                try await session.db.run { try MirrorStore(db: $0).deleteHookRecord(hookID: hookID) }
+                try await session.db.run { try MirrorStore(db: $0).hooks.deleteHookRecord(hookID: hookID) }
                 lines.append(
                     HookLine(
                         appID: appID, type: type, hookID: hookID, podioStatus: "deleted", mirrorStatus: "removed",
@@ -272,7 +274,7 @@ public final class HookManager: Sendable {
                         url: base.isEmpty ? "" : HookURL.full(base: base, secret: HookURL.placeholder)))
             }
         }
-        try await session.db.run { try MirrorStore(db: $0).openVerifyWindow(until: nil) }
+        try await session.db.run { try MirrorStore(db: $0).hooks.openVerifyWindow(until: nil) }
         return lines
     }
 
@@ -280,7 +282,7 @@ public final class HookManager: Sendable {
     /// limited to `PODIO_APPS` when set.
     private func mirroredApps(_ session: EngineSession) async throws -> [Int] {
         let chosen = settings.apps
-        return try await session.db.run { try MirrorStore(db: $0).mirroredApps() }.filter {
+        return try await session.db.run { try MirrorStore(db: $0).hooks.mirroredApps() }.filter {
             chosen?.contains($0) ?? true
         }
     }
@@ -295,7 +297,7 @@ public final class HookManager: Sendable {
         let full = HookURL.full(base: base, secret: secret)
         let shown = HookURL.full(base: base, secret: HookURL.placeholder)
         let listed = try await client.hooks(appID: appID)
-        let recorded = try await session.db.run { try MirrorStore(db: $0).hooks(appID: appID) }
+        let recorded = try await session.db.run { try MirrorStore(db: $0).hooks.hooks(appID: appID) }
         let wanted = eventTypes
         let now = clock.now()
         // Records Podio no longer lists are forgotten (created again below).
@@ -304,7 +306,7 @@ public final class HookManager: Sendable {
                 logger.warning(
                     "hook \(hook.hookID) (\(hook.type)) of app \(appID) is no longer in Podio; it is created again")
             }
-            try await session.db.run { try MirrorStore(db: $0).deleteHookRecord(hookID: hook.hookID) }
+            try await session.db.run { try MirrorStore(db: $0).hooks.deleteHookRecord(hookID: hook.hookID) }
         }
         // Podio's hooks that are the mirror's: recorded ids first, then any holding the secret.
         // One per wanted type is kept; the others (an older URL, a type no longer wanted, a
@@ -328,7 +330,7 @@ public final class HookManager: Sendable {
             do {
                 try await client.deleteHook(hook.hookID)
             } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {}
-            try await session.db.run { try MirrorStore(db: $0).deleteHookRecord(hookID: hook.hookID) }
+            try await session.db.run { try MirrorStore(db: $0).hooks.deleteHookRecord(hookID: hook.hookID) }
             let reason =
                 !wanted.contains(hook.type)
                 ? "a type no longer wanted" : kept[hook.type] != nil ? "a duplicate" : "an older URL"
@@ -342,7 +344,7 @@ public final class HookManager: Sendable {
             if let hook = kept[type] {
                 let status = hook.status ?? "inactive"
                 try await session.db.run {
-                    try MirrorStore(db: $0).recordHook(
+                    try MirrorStore(db: $0).hooks.recordHook(
                         hookID: hook.hookID, appID: appID, type: type, url: base, status: status)
                 }
                 var action = "kept"
@@ -360,7 +362,7 @@ public final class HookManager: Sendable {
                         let next = now.addingTimeInterval(
                             Self.verifyBackoff(attempts: (stored?.verifyAttempts ?? 0) + 1))
                         try await session.db.run {
-                            try MirrorStore(db: $0).markVerifyRequested(hookID: hook.hookID, at: now, next: next)
+                            try MirrorStore(db: $0).hooks.markVerifyRequested(hookID: hook.hookID, at: now, next: next)
                         }
                         try await client.requestHookVerification(hook.hookID)
                         action = "verification requested"
@@ -387,14 +389,14 @@ public final class HookManager: Sendable {
                     )
                 }
                 try await session.db.run {
-                    try MirrorStore(db: $0).recordHook(
+                    try MirrorStore(db: $0).hooks.recordHook(
                         hookID: hookID, appID: appID, type: type, url: base, status: "inactive")
                 }
                 // Podio sends the verification of a new hook by itself: the next request waits
                 // for the back-off, unless the receiver could not hear this one.
                 let next = receiverAnswered ? now.addingTimeInterval(Self.verifyBackoff(attempts: 1)) : nil
                 try await session.db.run {
-                    try MirrorStore(db: $0).markVerifyRequested(hookID: hookID, at: now, next: next)
+                    try MirrorStore(db: $0).hooks.markVerifyRequested(hookID: hookID, at: now, next: next)
                 }
                 lines.append(
                     HookLine(
@@ -418,13 +420,13 @@ public final class HookManager: Sendable {
             let pending = lines.filter { $0.mirrorStatus != "verified" && $0.action != "removed" }
             if pending.isEmpty {
                 // Every hook is verified: no verification for an unknown hook id is accepted now.
-                try await session.db.run { try MirrorStore(db: $0).openVerifyWindow(until: nil) }
+                try await session.db.run { try MirrorStore(db: $0).hooks.openVerifyWindow(until: nil) }
                 break
             }
             let context = session.context(
                 settings: settings, clock: clock, metrics: metrics, maxWait: 60, logger: logger)
             _ = await context.drainHookEvents()
-            let recorded = try await session.db.run { try MirrorStore(db: $0).hooks() }
+            let recorded = try await session.db.run { try MirrorStore(db: $0).hooks.hooks() }
             for i in lines.indices {
                 if let hook = recorded.first(where: { $0.hookID == lines[i].hookID }), hook.status == "active" {
                     lines[i].mirrorStatus = "verified"

@@ -45,8 +45,8 @@ extension RunContext {
         var summary = HookDrainSummary()
         let store = self.store
         do {
-            guard try await store.run({ try $0.pendingHookEventCount() }) > 0 else { return summary }
-            guard try await store.run({ try $0.tryLockHookQueue() }) else { return summary }
+            guard try await store.run({ try $0.hooks.pendingHookEventCount() }) > 0 else { return summary }
+            guard try await store.run({ try $0.hooks.tryLockHookQueue() }) else { return summary }
         } catch {
             logger.warning("the hook event queue could not be read: \(MirrorError(classifying: error).message)")
             return summary
@@ -54,7 +54,7 @@ extension RunContext {
         await drainLocked(limit: limit, into: &summary)
         // The definitions read for the events are not the next app's.
         forgetDefinition()
-        _ = try? await store.run { try $0.unlockHookQueue() }
+        _ = try? await store.run { try $0.hooks.unlockHookQueue() }
         if summary.events > 0 {
             logger.info(
                 "hook events applied",
@@ -71,7 +71,7 @@ extension RunContext {
     private func drainLocked(limit: Int, into summary: inout HookDrainSummary) async {
         let store = self.store
         do {
-            let events = try await store.run { try $0.pendingHookEvents(limit: limit) }
+            let events = try await store.run { try $0.hooks.pendingHookEvents(limit: limit) }
             let now = clock.now()
             // Verifications first: a hook becomes active as soon as possible.
             for event in events where event.type == "hook.verify" {
@@ -85,7 +85,7 @@ extension RunContext {
                     // until Podio sends another).
                     let message = access.redact(MirrorError(classifying: error).description)
                     let id = event.eventID
-                    try await store.run { try $0.markHookEventsFailed([id], error: message) }
+                    try await store.run { try $0.hooks.markHookEventsFailed([id], error: message) }
                     summary.failed += 1
                 }
             }
@@ -103,7 +103,9 @@ extension RunContext {
             }
             if !orphans.isEmpty {
                 let ids = orphans
-                try await store.run { try $0.markHookEventsApplied(ids, error: "no hook of the mirror has this id") }
+                try await store.run {
+                    try $0.hooks.markHookEventsApplied(ids, error: "no hook of the mirror has this id")
+                }
                 summary.events += orphans.count
             }
             if !unplaced.isEmpty {
@@ -112,7 +114,7 @@ extension RunContext {
                 // the hooked apps (their reconciliation) brings the item.
                 let ids = unplaced
                 try await store.run {
-                    try $0.markHookEventsApplied(
+                    try $0.hooks.markHookEventsApplied(
                         ids, error: "the delivery named no hook and the mirror knows no app for its item or app")
                 }
                 logger.notice(
@@ -125,7 +127,7 @@ extension RunContext {
                 let ids = appEvents.map(\.eventID)
                 do {
                     try await apply(appEvents, appID: appID, summary: &summary)
-                    try await store.run { try $0.markHookEventsApplied(ids) }
+                    try await store.run { try $0.hooks.markHookEventsApplied(ids) }
                     summary.events += ids.count
                 } catch let deferral as any RunDeferral {
                     logger.info("hook events of app \(appID) wait: \(access.redact(deferral.description))")
@@ -134,18 +136,18 @@ extension RunContext {
                 } catch let error as PodioError where Self.meansGone(error) {
                     // The app is gone for these credentials: the events cannot be applied.
                     let message = access.redact(error.description)
-                    try await store.run { try $0.markHookEventsApplied(ids, error: message) }
+                    try await store.run { try $0.hooks.markHookEventsApplied(ids, error: message) }
                     summary.events += ids.count
                 } catch {
                     let message = access.redact(MirrorError(classifying: error).description)
                     logger.warning(
                         "hook events of app \(appID) were not applied: \(message); the next drain tries again")
-                    try await store.run { try $0.markHookEventsFailed(ids, error: message) }
+                    try await store.run { try $0.hooks.markHookEventsFailed(ids, error: message) }
                     summary.failed += ids.count
                 }
             }
             let before = clock.now().addingTimeInterval(-86_400)
-            try await store.run { try $0.pruneHookEvents(before: before) }
+            try await store.run { try $0.hooks.pruneHookEvents(before: before) }
         } catch {
             logger.warning(
                 "the hook event queue was not drained: \(access.redact(MirrorError(classifying: error).message))")
@@ -158,28 +160,30 @@ extension RunContext {
         let id = event.eventID
         guard let appID = event.appID else {
             if let received = event.receivedAt, now.timeIntervalSince(received) > Self.unknownVerifyTTL {
-                try await store.run { try $0.markHookEventsApplied([id], error: "no hook of the mirror has this id") }
+                try await store.run {
+                    try $0.hooks.markHookEventsApplied([id], error: "no hook of the mirror has this id")
+                }
                 summary.events += 1
             }
             return  // the install that created it records it soon
         }
         guard let code = event.code, !code.isEmpty else {
-            try await store.run { try $0.markHookEventsApplied([id], error: "hook.verify without a code") }
+            try await store.run { try $0.hooks.markHookEventsApplied([id], error: "hook.verify without a code") }
             summary.events += 1
             return
         }
         do {
             try await access.client(for: appID).validateHookVerification(event.hookID, code: code)
-            try await store.run { try $0.markHookVerified(hookID: event.hookID) }
-            try await store.run { try $0.markHookEventsApplied([id]) }
+            try await store.run { try $0.hooks.markHookVerified(hookID: event.hookID) }
+            try await store.run { try $0.hooks.markHookEventsApplied([id]) }
             summary.hooksVerified += 1
             summary.events += 1
             logger.info("hook \(event.hookID) of app \(appID) verified")
         } catch let error as PodioError where error.kind != .retryable && error.kind != .rateLimited {
             let message = access.redact(error.description)
             try await store.run {
-                try $0.markHookError(hookID: event.hookID, "verification refused: \(message)")
-                try $0.markHookEventsApplied([id], error: message)
+                try $0.hooks.markHookError(hookID: event.hookID, "verification refused: \(message)")
+                try $0.hooks.markHookEventsApplied([id], error: message)
             }
             summary.events += 1
             logger.warning("Podio refused the verification of hook \(event.hookID): \(message)")
@@ -275,7 +279,7 @@ extension RunContext {
         if !gone.isEmpty {
             // Only what Podio confirmed gone (404 or 410) is marked deleted.
             let ids = gone
-            let count = try await store.run { try $0.markItemsDeleted(appID: appID, itemIDs: ids) }
+            let count = try await store.run { try $0.items.markItemsDeleted(appID: appID, itemIDs: ids) }
             summary.itemsDeleted += count
         }
         if commentsEnabled {
@@ -314,7 +318,7 @@ extension RunContext {
     /// Reads one item's comments (general tier) and writes them (`readItemComments`: the
     /// paging the run's comment stage uses too), aiming at the `comment_count` just read.
     private func readComments(itemID: Int, appID: Int, client: PodioClient) async throws {
-        let expected = try await store.run { try $0.commentCount(itemID: itemID) }
+        let expected = try await store.run { try $0.comments.commentCount(itemID: itemID) }
         _ = try await readItemComments(
             itemID: itemID, appID: appID, expected: expected, client: client, neverWait: QuotaLedger.neverWait)
     }

@@ -6,7 +6,7 @@ extension SyncCoordinator {
     public func drainHookEvents(maxWait: Double = 60) async throws -> HookDrainSummary {
         let pending = try await PGConnection.connect(
             settings.databaseURL, applicationName: "podio-mirror hooks", logger: logger)
-        let count = try await pending.run { try MirrorStore(db: $0).pendingHookEventCount() }
+        let count = try await pending.run { try MirrorStore(db: $0).hooks.pendingHookEventCount() }
         pending.close()
         guard count > 0 else { return HookDrainSummary() }
         let session = try await EngineSession.open(

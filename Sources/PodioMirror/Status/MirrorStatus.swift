@@ -193,7 +193,7 @@ public struct MirrorStatus: Codable, Sendable {
             return app
         }
         let covered = report.apps.filter { $0.mirrored && deepHistory.covers($0.appID) }.map(\.appID)
-        let pending = try MirrorStore(db: db).revisionPending(apps: covered)
+        let pending = try MirrorStore(db: db).history.revisionPending(apps: covered)
         for index in report.apps.indices where covered.contains(report.apps[index].appID) {
             report.apps[index].deepHistoryPending = pending[report.apps[index].appID]?.items ?? 0
             report.apps[index].deepHistoryCallsPending = pending[report.apps[index].appID]?.calls ?? 0
@@ -246,7 +246,7 @@ public struct MirrorStatus: Codable, Sendable {
         }
         report.hookEventsPending =
             try db.query("SELECT count(*) AS n FROM podio.hook_events WHERE applied_at IS NULL").first?.int("n") ?? 0
-        report.extraFailures = try MirrorStore(db: db).extraFailures()
+        report.extraFailures = try MirrorStore(db: db).failures.extraFailures()
         report.hints = hints(report)
         return report
     }

@@ -22,7 +22,7 @@ struct EngineSession {
         do {
             try await db.run { db in
                 try SchemaMigrator.requireCurrent(db)
-                try MirrorStore(db: db).prepareRunSession()
+                try MirrorStore(db: db).runs.prepareRunSession()
             }
             let ledgerDB = try await PGConnection.connect(
                 settings.databaseURL, applicationName: "podio-mirror ledger", logger: logger)

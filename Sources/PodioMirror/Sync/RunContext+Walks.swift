@@ -28,7 +28,7 @@ extension RunContext {
             pager = ItemPager(appID: appID, filter: ItemFilter(sortBy: .itemID, createdOn: .init(to: cutoff)))
             if !dryRun {
                 let runID = self.runID
-                try await store.run { try $0.beginFullPass(appID: appID, runID: runID, cutoff: cutoff) }
+                try await store.run { try $0.items.beginFullPass(appID: appID, runID: runID, cutoff: cutoff) }
             }
         }
         var seenInDryRun = Set<Int>()
@@ -67,7 +67,7 @@ extension RunContext {
                     calls: await callCount()))
         }
         let counted = pager.filtered ?? 0
-        let seen = dryRun ? seenInDryRun.count : try await store.run { try $0.fullPassSeenCount(appID: appID) }
+        let seen = dryRun ? seenInDryRun.count : try await store.run { try $0.items.fullPassSeenCount(appID: appID) }
         let withheld = Self.incompleteWalk(
             seen: seen, counted: counted, skippedPages: pager.skippedPages, what: "the full pass")
         if let withheld { withholdDeletions(appID: appID, because: withheld) }
@@ -78,11 +78,11 @@ extension RunContext {
                 withheld != nil
                 ? 0
                 : try await store.run {
-                    try $0.markMissingDeleted(appID: appID, seen: seenIDs, cutoff: cutoff, dryRun: true)
+                    try $0.items.markMissingDeleted(appID: appID, seen: seenIDs, cutoff: cutoff, dryRun: true)
                 }
         } else {
             deleted = try await store.run {
-                try $0.finishFullPass(appID: appID, cutoff: cutoff, markDeletions: withheld == nil)
+                try $0.items.finishFullPass(appID: appID, cutoff: cutoff, markDeletions: withheld == nil)
             }
         }
         current?.itemsDeleted += deleted
@@ -121,7 +121,7 @@ extension RunContext {
         let upTo = try await passBound()
         // With active hooks this delta is a reconciliation: what it writes that no hook
         // delivered is counted per app (`status`, `/metrics`: missed by hooks).
-        if !options.dryRun, let since = try await store.run({ try $0.appsWithActiveHooks()[appID] }) {
+        if !options.dryRun, let since = try await store.run({ try $0.hooks.appsWithActiveHooks()[appID] }) {
             hookWatch = HookWatch(since: since, before: clock.now().addingTimeInterval(-hookGrace))
         }
         defer {
@@ -200,12 +200,13 @@ extension RunContext {
             logger.warning("app \(appID): \(incomplete); the next run reads again from there")
             return
         }
-        try await store.run { [dryRun = options.dryRun] in try $0.finishDelta(appID: appID, upTo: upTo, dryRun: dryRun)
+        try await store.run { [dryRun = options.dryRun] in
+            try $0.items.finishDelta(appID: appID, upTo: upTo, dryRun: dryRun)
         }
         // Deletions without a full re-read: Podio's total against the mirror's live count. A gap
         // that an earlier sweep already explained (items the credentials cannot list, say) is
         // not swept again until it changes or the sweep interval has passed.
-        let live = try await store.run { try $0.liveCount(appID: appID) }
+        let live = try await store.run { try $0.items.liveCount(appID: appID) }
         guard let total = podioTotal, total != live else { return }
         let sweptRecently = state.sweptAt.map { clock.now().timeIntervalSince($0) < sweepInterval } ?? false
         if state.sweepGap == total - live && sweptRecently {
@@ -221,7 +222,7 @@ extension RunContext {
         if !options.dryRun {
             let now = clock.now()
             try await store.run {
-                try $0.recordSweep(appID: appID, gap: total - (try $0.liveCount(appID: appID)), at: now)
+                try $0.items.recordSweep(appID: appID, gap: total - (try $0.items.liveCount(appID: appID)), at: now)
             }
         }
     }
@@ -247,19 +248,19 @@ extension RunContext {
             withholdDeletions(appID: appID, because: withheld)
         } else {
             let deleted = try await store.run {
-                try $0.markMissingDeleted(appID: appID, seen: seen, cutoff: cutoff, dryRun: dryRun)
+                try $0.items.markMissingDeleted(appID: appID, seen: seen, cutoff: cutoff, dryRun: dryRun)
             }
             current?.itemsDeleted += deleted
             current?.deletionsFoundBy = "id sweep"
         }
-        let missing = try await store.run { try $0.missingLive(appID: appID, ids: seen) }
+        let missing = try await store.run { try $0.items.missingLive(appID: appID, ids: seen) }
         guard !missing.isEmpty else { return }
         if missing.count > 50 {
             logger.warning(
                 "the mirror lacks items Podio lists; the next run re-reads the app in full",
                 metadata: ["app": "\(appID)", "missing": "\(missing.count)"])
             if !dryRun {
-                _ = try await store.run { try $0.requireFullPass(appID: appID) }
+                _ = try await store.run { try $0.items.requireFullPass(appID: appID) }
             }
             return
         }

@@ -80,8 +80,8 @@ final class RunContext {
     func syncApp(_ appID: Int) async throws -> AppRunSummary {
         let client = try access.client(for: appID)
         let store = self.store
-        let state = try await store.run { try $0.syncState(appID: appID) }
-        let known = try await store.run { try $0.appName(appID: appID) }
+        let state = try await store.run { try $0.items.syncState(appID: appID) }
+        let known = try await store.run { try $0.items.appName(appID: appID) }
         let full = options.kind == .resync || state.lastFullSyncAt == nil || state.hasUnfinishedFullPass
         current = AppRunSummary(appID: appID, name: known ?? "app \(appID)", mode: full ? "full" : "delta")
         defer {
@@ -95,7 +95,8 @@ final class RunContext {
             let runID = self.runID
             let resumedAt = full && state.hasUnfinishedFullPass ? state.fullPassOffset : nil
             passID = try await store.run {
-                try $0.beginPass(runID: runID, appID: appID, mode: full ? "full" : "delta", resumedAtOffset: resumedAt)
+                try $0.runs.beginPass(
+                    runID: runID, appID: appID, mode: full ? "full" : "delta", resumedAtOffset: resumedAt)
             }
         }
         do {
@@ -139,7 +140,7 @@ final class RunContext {
         let rateLimited = after.rateLimited - before.rateLimited
         let general = after.general - before.general
         _ = try? await store.run { store in
-            try store.finishPass(
+            try store.runs.finishPass(
                 passID: passID, status: status, callsRateLimited: rateLimited, callsGeneral: general,
                 itemsWritten: app?.itemsWritten ?? 0, itemsDeleted: app?.itemsDeleted ?? 0)
         }
@@ -151,7 +152,7 @@ final class RunContext {
         if known && !options.dryRun {
             // The table follows the stored fields even when the definition is not read again:
             // a table a user dropped comes back, a change a user's view blocked is tried again.
-            let report = try await store.run { try $0.reconcileAppTable(appID: appID) }
+            let report = try await store.run { try $0.items.reconcileAppTable(appID: appID) }
             noteTableChanges(report, appID: appID)
         }
         if full || !known {
@@ -205,7 +206,9 @@ final class RunContext {
         let store = self.store
         let dryRun = options.dryRun
         // A dry run writes nothing: it compares inside a transaction that is rolled back.
-        let change = try await store.run { dryRun ? try $0.upsertAppRolledBack(app) : try $0.upsertApp(app) }
+        let change = try await store.run {
+            dryRun ? try $0.items.upsertAppRolledBack(app) : try $0.items.upsertApp(app)
+        }
         current?.name = app.name
         definition = app
         if change.fieldsChanged { current?.fieldsChanged = true }
@@ -254,7 +257,7 @@ final class RunContext {
         if options.stopRequested?() == true { throw SyncStopped() }
     }
 
-    func write(appID: Int, page: ItemPage, checkpoint: MirrorStore.Checkpoint, onlyNewer: Bool = false) async throws
+    func write(appID: Int, page: ItemPage, checkpoint: ItemStore.Checkpoint, onlyNewer: Bool = false) async throws
         -> PageOutcome
     {
         let store = self.store
@@ -267,7 +270,7 @@ final class RunContext {
         let keepHistory = self.keepHistory
         let watch = hookWatch
         let outcome = try await store.run {
-            try $0.writePage(
+            try $0.items.writePage(
                 appID: appID, runID: runID, body: body, checkpoint: checkpoint, podioTotal: total, dryRun: dryRun,
                 app: app,
                 keepHistory: keepHistory, onlyNewer: onlyNewer, missedByHooks: watch)

@@ -17,7 +17,7 @@ extension SyncCoordinator {
             let message = access.redact(classified.description)
             let deferredUntil = (error as? any RunDeferral)?.freesAt
             _ = try? await db.run {
-                try MirrorStore(db: $0).recordRunThatDidNotStart(
+                try MirrorStore(db: $0).runs.recordRunThatDidNotStart(
                     kind: kindName, message: message, deferredUntil: deferredUntil, category: classified.category.name)
             }
             throw error
@@ -45,10 +45,12 @@ extension SyncCoordinator {
         let dryRun = options.dryRun
         let (gone, order) = try await db.run { db -> ([Int: GoneApp], [Int]) in
             let store = MirrorStore(db: db)
-            if !dryRun { try store.markSelected(selected, now: now) }
-            let gone = try store.goneApps(among: selected, within: appsRefresh, now: now)
+            if !dryRun { try store.scheduling.markSelected(selected, now: now) }
+            let gone = try store.scheduling.goneApps(among: selected, within: appsRefresh, now: now)
             return (
-                gone, try store.appsInNeed(selected.filter { gone[$0] == nil }, fullPasses: options.kind == .resync)
+                gone,
+                try store.scheduling.appsInNeed(
+                    selected.filter { gone[$0] == nil }, fullPasses: options.kind == .resync)
             )
         }
         return RunPlan(selected: selected, gone: gone, order: order, at: now)
@@ -61,11 +63,11 @@ extension SyncCoordinator {
         switch options.claiming {
         case .allAtStart:
             let order = plan.order
-            plan.claimed = Set(try await db.run { try MirrorStore(db: $0).claimAll(order) })
+            plan.claimed = Set(try await db.run { try MirrorStore(db: $0).scheduling.claimAll(order) })
             plan.held = order.filter { !plan.claimed.contains($0) }
         case .oneAtATime:
             for appID in plan.order {
-                if try await db.run({ try MirrorStore(db: $0).claim(appID: appID) }) {
+                if try await db.run({ try MirrorStore(db: $0).scheduling.claim(appID: appID) }) {
                     plan.claimed.insert(appID)
                     break
                 }
@@ -88,7 +90,7 @@ extension SyncCoordinator {
         let maxAge = settings.appsRefresh
         let clock = self.clock
         if let cached = try await db.run({
-            try MirrorStore(db: $0).cachedAppList(identity: identity, maxAge: maxAge, now: clock.now())
+            try MirrorStore(db: $0).scheduling.cachedAppList(identity: identity, maxAge: maxAge, now: clock.now())
         }) {
             return cached
         }
@@ -96,11 +98,12 @@ extension SyncCoordinator {
         let waitUntil = ContinuousClock.now + .seconds(120)
         var locked = false
         while !locked && ContinuousClock.now < waitUntil {
-            locked = try await db.run { try MirrorStore(db: $0).tryLockAppList() }
+            locked = try await db.run { try MirrorStore(db: $0).scheduling.tryLockAppList() }
             if !locked {
                 try await Task.sleep(for: .milliseconds(200))
                 if let cached = try await db.run({
-                    try MirrorStore(db: $0).cachedAppList(identity: identity, maxAge: maxAge, now: clock.now())
+                    try MirrorStore(db: $0).scheduling.cachedAppList(
+                        identity: identity, maxAge: maxAge, now: clock.now())
                 }) {
                     return cached
                 }
@@ -112,14 +115,14 @@ extension SyncCoordinator {
             let calls = await ledger.snapshot().rateLimited - before.rateLimited
             let now = clock.now()
             try await db.run {
-                try MirrorStore(db: $0).storeAppList(
+                try MirrorStore(db: $0).scheduling.storeAppList(
                     apps, places: places, identity: identity, callsRateLimited: calls, now: now)
             }
             logger.info("app list asked of Podio", metadata: ["apps": "\(apps.count)", "calls": "\(calls)"])
-            if locked { _ = try? await db.run { try MirrorStore(db: $0).unlockAppList() } }
+            if locked { _ = try? await db.run { try MirrorStore(db: $0).scheduling.unlockAppList() } }
             return apps.map(\.appID)
         } catch {
-            if locked { _ = try? await db.run { try MirrorStore(db: $0).unlockAppList() } }
+            if locked { _ = try? await db.run { try MirrorStore(db: $0).scheduling.unlockAppList() } }
             throw error
         }
     }

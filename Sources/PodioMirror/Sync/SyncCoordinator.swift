@@ -63,7 +63,7 @@ public final class SyncCoordinator: Sendable {
         var plan = try await plan(selected, options: options, db: db)
         try await claimAtStart(&plan, options: options, db: db)
         let runID = try await db.run { [order = plan.order] in
-            try MirrorStore(db: $0).startRun(kind: kindName, apps: order)
+            try MirrorStore(db: $0).runs.startRun(kind: kindName, apps: order)
         }
         ledger.attach(runID: runID)
         var summary = RunSummary(runID: runID, kind: kindName, status: "running", dryRun: options.dryRun)
@@ -83,7 +83,7 @@ public final class SyncCoordinator: Sendable {
             if drained.events > 0 || drained.failed > 0 { summary.hookEvents = drained }
         }
         if options.reconcileInterval != nil {
-            plan.hooked = try await db.run { try MirrorStore(db: $0).appsWithActiveHooks() }
+            plan.hooked = try await db.run { try MirrorStore(db: $0).hooks.appsWithActiveHooks() }
         }
         let pace = try await quotaPace(plan.order, access: access, db: db)
         var inProgress: Int?
@@ -113,7 +113,7 @@ public final class SyncCoordinator: Sendable {
             // The app it failed on keeps the error until one of its syncs succeeds (`status`).
             if let appID = inProgress {
                 let message = summary.error ?? "failed"
-                _ = try? await db.run { try MirrorStore(db: $0).recordAppError(appID: appID, message) }
+                _ = try? await db.run { try MirrorStore(db: $0).items.recordAppError(appID: appID, message) }
             }
             summary.writeSeconds = context.writeSeconds
             try? await finish(db: db, ledger: ledger, access: access, summary: &summary, started: started)
@@ -140,7 +140,7 @@ public final class SyncCoordinator: Sendable {
     private func quotaPace(_ order: [Int], access: PodioAccess, db: PGConnection) async throws -> [Int: (
         identity: String, pace: Double
     )] {
-        let costs = try await db.run { try MirrorStore(db: $0).deltaCosts(order) }
+        let costs = try await db.run { try MirrorStore(db: $0).scheduling.deltaCosts(order) }
         var identities: [Int: String] = [:]
         var perIdentity: [String: Double] = [:]
         for appID in order {
@@ -169,12 +169,12 @@ public final class SyncCoordinator: Sendable {
                 guard options.claiming == .oneAtATime else { continue }
                 let resync = options.kind == .resync
                 if try await db.run({
-                    try MirrorStore(db: $0).completedSince(appID: appID, runID: runID, fullPass: resync)
+                    try MirrorStore(db: $0).scheduling.completedSince(appID: appID, runID: runID, fullPass: resync)
                 }) {
                     summary.skipped.append(SkippedApp(appID: appID, reason: .syncedByAnotherRun))
                     continue
                 }
-                guard try await db.run({ try MirrorStore(db: $0).claim(appID: appID) }) else {
+                guard try await db.run({ try MirrorStore(db: $0).scheduling.claim(appID: appID) }) else {
                     plan.held.append(appID)
                     continue
                 }
@@ -184,14 +184,14 @@ public final class SyncCoordinator: Sendable {
                 let due = try await reconciliationDue(appID: appID, interval: interval, db: db)
             {
                 summary.skipped.append(due)
-                try await db.run { try MirrorStore(db: $0).release(appID: appID) }
+                try await db.run { try MirrorStore(db: $0).scheduling.release(appID: appID) }
                 continue
             }
             if options.kind == .sync, let (identity, pace) = pace[appID],
                 let fresh = try await freshness(appID: appID, pace: pace, identity: identity, db: db, ledger: ledger)
             {
                 summary.skipped.append(fresh)
-                try await db.run { try MirrorStore(db: $0).release(appID: appID) }
+                try await db.run { try MirrorStore(db: $0).scheduling.release(appID: appID) }
                 continue
             }
             inProgress = appID
@@ -204,7 +204,7 @@ public final class SyncCoordinator: Sendable {
                 if !options.dryRun {
                     let at = clock.now()
                     try await db.run {
-                        try MirrorStore(db: $0).markGone(
+                        try MirrorStore(db: $0).scheduling.markGone(
                             appID: appID, status: error.status, error: error.description, now: at)
                     }
                 }
@@ -214,7 +214,7 @@ public final class SyncCoordinator: Sendable {
                 )
             }
             inProgress = nil
-            try await db.run { try MirrorStore(db: $0).release(appID: appID) }
+            try await db.run { try MirrorStore(db: $0).scheduling.release(appID: appID) }
         }
         summary.skipped += plan.held.map { SkippedApp(appID: $0, reason: .heldByAnotherRun) }
     }
@@ -262,7 +262,7 @@ public final class SyncCoordinator: Sendable {
     /// An app with active hooks whose last completed pass is younger than the reconciliation
     /// interval: skipped (its hooks keep it fresh), or nil when its reconciliation is due.
     private func reconciliationDue(appID: Int, interval: Double, db: PGConnection) async throws -> SkippedApp? {
-        let state = try await db.run { try MirrorStore(db: $0).syncState(appID: appID) }
+        let state = try await db.run { try MirrorStore(db: $0).items.syncState(appID: appID) }
         guard !state.hasUnfinishedFullPass, state.lastFullSyncAt != nil else { return nil }
         guard let last = [state.lastDeltaSyncAt, state.lastFullSyncAt].compactMap({ $0 }).max() else { return nil }
         let age = clock.now().timeIntervalSince(last)
@@ -277,7 +277,7 @@ public final class SyncCoordinator: Sendable {
         async throws
         -> SkippedApp?
     {
-        let state = try await db.run { try MirrorStore(db: $0).syncState(appID: appID) }
+        let state = try await db.run { try MirrorStore(db: $0).items.syncState(appID: appID) }
         guard state.lastFullSyncAt != nil, !state.hasUnfinishedFullPass, let bound = state.highWaterMark else {
             return nil
         }
@@ -303,7 +303,7 @@ public final class SyncCoordinator: Sendable {
         summary.httpSeconds = stats.httpSeconds
         summary.decodeSeconds = stats.decodeSeconds
         summary.seconds = RunContext.seconds(ContinuousClock.now - started)
-        _ = try await db.run { [summary] in try MirrorStore(db: $0).finishRun(summary) }
+        _ = try await db.run { [summary] in try MirrorStore(db: $0).runs.finishRun(summary) }
     }
 
 }

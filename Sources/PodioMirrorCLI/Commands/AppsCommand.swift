@@ -40,7 +40,7 @@ struct AppsCommand: AsyncParsableCommand {
             defer { db.close() }
             let mirrored = try await db.run { db -> [Int: Int] in
                 try SchemaMigrator.requireCurrent(db)
-                return try MirrorStore(db: db).liveCounts()
+                return try MirrorStore(db: db).items.liveCounts()
             }
             let ledgerDB = try await PGConnection.connect(settings.databaseURL, logger: logger)
             defer { ledgerDB.close() }
@@ -61,7 +61,7 @@ struct AppsCommand: AsyncParsableCommand {
                 let calls = await ledger.snapshot().rateLimited - before.rateLimited
                 let identity = access.listIdentity
                 try await db.run {
-                    try MirrorStore(db: $0).storeAppList(
+                    try MirrorStore(db: $0).scheduling.storeAppList(
                         visible, places: places, identity: identity, callsRateLimited: calls, now: Date())
                 }
                 for app in visible {

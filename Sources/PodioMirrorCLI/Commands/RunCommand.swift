@@ -249,7 +249,9 @@ extension SchedulerService {
         let interval = settings.reconcileInterval
         let apps = self.apps ?? settings.apps
         do {
-            return try await probe.run { try MirrorStore(db: $0).reconciliationsDue(interval: interval, apps: apps) }
+            return try await probe.run {
+                try MirrorStore(db: $0).hooks.reconciliationsDue(interval: interval, apps: apps)
+            }
         } catch {
             logger.debug(
                 "the reconciliations due were not read",
@@ -296,7 +298,7 @@ actor WorkerRecord {
             let host = ProcessInfo.processInfo.hostName
             let pid = Int(ProcessInfo.processInfo.processIdentifier)
             workerID = try await db.run {
-                try MirrorStore(db: $0).registerWorker(
+                try MirrorStore(db: $0).scheduling.registerWorker(
                     host: host, pid: pid, every: every, resyncEvery: resyncEvery, listen: listen)
             }
         } catch {
@@ -312,7 +314,7 @@ actor WorkerRecord {
         }
         do {
             let db = try await connection()
-            try await db.run { try MirrorStore(db: $0).workerSeen(workerID) }
+            try await db.run { try MirrorStore(db: $0).scheduling.workerSeen(workerID) }
         } catch {
             logger.debug(
                 "the worker's heartbeat was not recorded",
@@ -322,7 +324,7 @@ actor WorkerRecord {
 
     func stopped() async {
         if let workerID, let db = try? await connection() {
-            _ = try? await db.run { try MirrorStore(db: $0).workerStopped(workerID) }
+            _ = try? await db.run { try MirrorStore(db: $0).scheduling.workerStopped(workerID) }
         }
         db?.close()
         db = nil

@@ -175,7 +175,7 @@ struct SyncRunner {
             let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
             defer { db.close() }
             let statuses = try await db.run {
-                try MirrorStore(db: $0).latestRunStatuses(kind: kindName, limit: Self.deferralsBeforeMail)
+                try MirrorStore(db: $0).runs.latestRunStatuses(kind: kindName, limit: Self.deferralsBeforeMail)
             }
             return statuses.prefix { $0 == "deferred" }.count
         } catch {

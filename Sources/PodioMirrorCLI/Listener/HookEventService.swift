@@ -49,7 +49,7 @@ struct HookEventService: Service {
             for await _ in wake.stream {
                 if Task.isCancelled || Task.isShuttingDownGracefully { break }
                 do {
-                    let pending = try await probe.run { try MirrorStore(db: $0).pendingHookEventCount() }
+                    let pending = try await probe.run { try MirrorStore(db: $0).hooks.pendingHookEventCount() }
                     if pending > 0 { _ = try await coordinator.drainHookEvents() }
                 } catch {
                     logger.warning("hook events were not drained: \(MirrorError(classifying: error).message)")
@@ -59,7 +59,7 @@ struct HookEventService: Service {
                 if !full && nextPending == nil {
                     // An install (another process) may have left hooks waiting for their
                     // verification: their back-off is in the database.
-                    if let pending = try? await probe.run({ try MirrorStore(db: $0).pendingVerifications() }),
+                    if let pending = try? await probe.run({ try MirrorStore(db: $0).hooks.pendingVerifications() }),
                         pending.count > 0
                     {
                         nextPending = pending.due ?? now
@@ -68,7 +68,7 @@ struct HookEventService: Service {
                 guard full || nextPending.map({ now >= $0 }) == true else { continue }
                 if full { nextCheck = now.addingTimeInterval(settings.reconcileInterval) }
                 do {
-                    let recorded = try await probe.run { try MirrorStore(db: $0).hookApps().count }
+                    let recorded = try await probe.run { try MirrorStore(db: $0).hooks.hookApps().count }
                     let result = recorded == 0 ? HookCheck() : try await manager.check(onlyDue: !full)
                     for line in result.lines
                     where ["created", "verification requested", "removed"].contains(line.action) {
@@ -76,7 +76,7 @@ struct HookEventService: Service {
                             "hook \(line.hookID.map(String.init) ?? "?") (\(line.type)) of app \(line.appID): \(line.action ?? "")"
                         )
                     }
-                    let pending = try await probe.run { try MirrorStore(db: $0).pendingVerifications() }
+                    let pending = try await probe.run { try MirrorStore(db: $0).hooks.pendingVerifications() }
                     if pending.count == 0 {
                         nextPending = nil
                         receiverRetry = Self.selfCheckRetry

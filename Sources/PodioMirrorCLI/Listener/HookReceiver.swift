@@ -176,8 +176,8 @@ final class HookReceiver: Sendable {
                     type == "hook.verify"
                     ? try await probe.run {
                         let store = MirrorStore(db: $0)
-                        return try store.verifyWindowOpen(now: Date())
-                            && store.pendingUnknownVerifications() < Self.maxUnknownVerifications
+                        return try store.hooks.verifyWindowOpen(now: Date())
+                            && store.hooks.pendingUnknownVerifications() < Self.maxUnknownVerifications
                     } : false
                 guard accepted else {
                     return refuse(.forbidden, reason: "hook", "hook \(hookID) is not one of the mirror's hooks")
@@ -185,7 +185,7 @@ final class HookReceiver: Sendable {
             }
             event.appID = nil
             let queued = event
-            _ = try await probe.run { try MirrorStore(db: $0).enqueueHookEvent(queued) }
+            _ = try await probe.run { try MirrorStore(db: $0).hooks.enqueueHookEvent(queued) }
         } catch {
             metrics.hookRequestRefused(reason: "database")
             logger.warning("a webhook event could not be queued (503): \(MirrorError(classifying: error).message)")
@@ -218,7 +218,7 @@ final class HookReceiver: Sendable {
         let cached = state.withLock { ($0.secret, $0.secretLoadedAt) }
         if let secret = cached.0 { return secret }
         if let at = cached.1, ContinuousClock.now - at < .seconds(2) { return nil }
-        let secret = try? await probe.run { try MirrorStore(db: $0).hookSecret() }
+        let secret = try? await probe.run { try MirrorStore(db: $0).hooks.hookSecret() }
         state.withLock {
             $0.secret = secret ?? nil
             $0.secretLoadedAt = ContinuousClock.now
@@ -230,7 +230,7 @@ final class HookReceiver: Sendable {
     /// token bucket bounds how often forged ids can make a request reach the database).
     private func knows(hookID: Int) async throws -> Bool {
         if state.withLock({ $0.hooks[hookID] != nil }) { return true }
-        let hooks = try await probe.run { try MirrorStore(db: $0).hookApps() }
+        let hooks = try await probe.run { try MirrorStore(db: $0).hooks.hookApps() }
         state.withLock { $0.hooks = hooks }
         return hooks[hookID] != nil
     }

@@ -201,7 +201,7 @@ enum MonitoringServer {
     /// not fail; otherwise 503 and one line saying why.
     static func health(probe: DatabaseProbe, runs: RunHealth) async -> (ok: Bool, line: String) {
         do {
-            _ = try await probe.run(timeout: 3) { try MirrorStore(db: $0).ping() }
+            _ = try await probe.run(timeout: 3) { try MirrorStore(db: $0).scheduling.ping() }
         } catch {
             return (false, "unhealthy: the database does not answer: \(MirrorError(classifying: error).message)")
         }
@@ -221,7 +221,7 @@ enum MonitoringServer {
     /// otherwise (Podio down, a database error) leaves the worker ready, as it retries itself.
     static func readiness(probe: DatabaseProbe, runs: RunHealth) async -> (ok: Bool, line: String) {
         do {
-            _ = try await probe.run(timeout: 3) { try MirrorStore(db: $0).ping() }
+            _ = try await probe.run(timeout: 3) { try MirrorStore(db: $0).scheduling.ping() }
         } catch {
             return (false, "not ready: the database does not answer: \(MirrorError(classifying: error).message)")
         }
@@ -251,7 +251,7 @@ enum MonitoringServer {
                 (
                     try MirrorStatus.load(
                         $0, policy: policy, appsRefresh: appsRefresh, itemCounts: false, reconcileInterval: reconcile),
-                    try MirrorStore(db: $0).lastSuccessByKind()
+                    try MirrorStore(db: $0).runs.lastSuccessByKind()
                 )
             }
             for q in report.quota {

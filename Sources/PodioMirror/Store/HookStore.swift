@@ -1,66 +1,15 @@
 import Foundation
 import LibPQ
 
-/// A hook as the mirror recorded it (`podio.hooks`).
-public struct StoredHook: Sendable, Equatable {
-    public var hookID: Int
-    public var appID: Int
-    public var type: String
-    /// The public base URL given to `hooks install` (no secret in it).
-    public var url: String
-    /// Podio's status as last seen: `active` or `inactive`.
-    public var status: String
-    public var createdAt: Date?
-    public var verifyRequestedAt: Date?
-    public var verifiedAt: Date?
-    public var checkedAt: Date?
-    public var lastEventAt: Date?
-    public var lastError: String?
-    /// `verify/request` calls made since the hook last verified (its back-off).
-    public var verifyAttempts: Int = 0
-    /// The earliest time the next `verify/request` may be made; nil: due now.
-    public var nextVerifyAt: Date?
-}
+/// The webhooks: the secret and the verify window, the hooks as recorded, the event queue and
+/// its locks, and the apps the hooks cover.
+public struct HookStore: StoreSlice {
+    public let db: PGConnection
 
-/// One event Podio posted to the receiver, as queued in `podio.hook_events`.
-public struct HookEvent: Sendable, Equatable {
-    public var eventID: Int64 = 0
-    /// The hook the delivery named; 0 when it named none (Podio does not say that every event
-    /// carries `hook_id`): the app then comes from what the mirror knows of the item or app.
-    public var hookID: Int
-    /// The hook's app (from `podio.hooks`), nil for a hook the mirror did not know yet.
-    public var appID: Int?
-    public var type: String
-    public var itemID: Int?
-    public var itemRevisionID: Int?
-    public var commentID: Int?
-    public var externalID: String?
-    /// The app a hook-less `app.update`/`app.delete` named: taken only when the mirror has hooks
-    /// on that app (the payload alone never decides an event's app).
-    public var namedAppID: Int?
-    /// A `hook.verify`'s code.
-    public var code: String?
-    public var receivedAt: Date?
-    public var attempts: Int = 0
-
-    public init(
-        hookID: Int, type: String, itemID: Int? = nil, itemRevisionID: Int? = nil, commentID: Int? = nil,
-        externalID: String? = nil,
-        code: String? = nil, appID: Int? = nil
-    ) {
-        self.hookID = hookID
-        self.type = type
-        self.itemID = itemID
-        self.itemRevisionID = itemRevisionID
-        self.commentID = commentID
-        self.externalID = externalID
-        self.code = code
-        self.appID = appID
+    public init(db: PGConnection) {
+        self.db = db
     }
-}
 
-/// The webhook statements: the secret, the hooks, the event queue.
-extension MirrorStore {
     // MARK: - Secret
 
     /// The secret path segment, created from `candidate` the first time (never replaced after).
@@ -314,21 +263,6 @@ extension MirrorStore {
         try db.query("DELETE FROM podio.hook_events WHERE applied_at IS NOT NULL AND applied_at < $1", [before])
     }
 
-    /// Items Podio confirmed gone (404 or 410 on `GET /item/{id}`) are marked deleted, their
-    /// app-table rows removed. Returns how many were live.
-    public func markItemsDeleted(appID: Int, itemIDs: [Int]) throws -> Int {
-        try db.withTransaction { db in
-            let deleted = try db.query(
-                """
-                UPDATE podio.items SET deleted_at = now() WHERE app_id = $1 AND deleted_at IS NULL AND item_id = ANY ($2::bigint[])
-                RETURNING item_id
-                """, [appID, itemIDs]
-            ).rows.compactMap { $0.int("item_id") }
-            try AppTableStore(db: db, logger: db.logger).deleteRows(appID: appID, items: deleted)
-            return deleted.count
-        }
-    }
-
     /// The session lock of the hook registrations: waited for (`hooks install`, `remove`) or
     /// tried (a worker's check, skipped while an install runs).
     public func lockHooks(wait: Bool) throws -> Bool {
@@ -347,9 +281,7 @@ extension MirrorStore {
     public func unlockHookQueue() throws {
         try db.query("SELECT pg_advisory_unlock($1)", [LockKeys.hookQueue])
     }
-}
 
-extension MirrorStore {
     /// Apps whose definition the mirror stored and that Podio has not stopped serving.
     public func mirroredApps() throws -> [Int] {
         try db.query(

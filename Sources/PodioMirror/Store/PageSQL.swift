@@ -1,5 +1,5 @@
 /// The SQL that writes one page of items. Kept in one place so the statements can be read
-/// together: they run in order inside one transaction (see `MirrorStore.writePage`).
+/// together: they run in order inside one transaction (see `ItemStore.writePage`).
 enum PageSQL {
     /// Stages the page: one row per item of `$1::jsonb -> 'items'`, core columns extracted.
     /// Fails (and with it the page) when the page has no `items` array or an item has no id.

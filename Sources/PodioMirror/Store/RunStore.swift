@@ -1,8 +1,15 @@
 import Foundation
 import LibPQ
 
-/// The runs: the session a run works in, and its row in `podio.sync_runs` from start to end.
-extension MirrorStore {
+/// The runs: the session a run works in, its row in `podio.sync_runs` from start to end, the
+/// passes it makes over each app (`podio.app_passes`), and when each kind last succeeded.
+public struct RunStore: StoreSlice {
+    public let db: PGConnection
+
+    public init(db: PGConnection) {
+        self.db = db
+    }
+
     /// Settings of a run's session. Page statements are short and many: JIT compilation would
     /// cost more than it saves. Items' raw JSON is compressed with lz4 rather than pglz when the
     /// server has lz4 and nobody chose a method: a full load is ~17% faster (pglz costs more than
@@ -83,36 +90,55 @@ extension MirrorStore {
             ])
     }
 
-    /// A live file to download, as Podio described it.
-    public struct FileToDownload: Sendable, Equatable {
-        public var fileID: Int
-        public var itemID: Int
-        public var appID: Int
-        public var name: String
-        public var size: Int?
-        /// Podio's `hosted_by` (podio, or e.g. google, dropbox) and `link`.
-        public var hostedBy: String?
-        public var link: String?
-    }
+    // MARK: - Passes
 
-    /// The live files of `apps` with their sizes as Podio gave them, for downloads, but for those
-    /// whose download failed and is not due again at `now` and those recorded as not fetched
-    /// (`podio.extra_failures`).
-    public func liveFiles(apps: [Int], now: Date) throws -> [FileToDownload] {
+    /// Records that a run took up an app; returns the pass's id.
+    public func beginPass(runID: Int64, appID: Int, mode: String, resumedAtOffset: Int?) throws -> Int64 {
         try db.query(
             """
-            SELECT f.file_id, f.item_id, f.app_id, coalesce(f.name, '') AS name, f.size, f.raw->>'hosted_by' AS hosted_by,
-                   coalesce(f.link, f.raw->>'link') AS link
-            FROM podio.files AS f
-            WHERE f.app_id = ANY ($1::bigint[]) AND f.deleted_at IS NULL
-              AND \(ExtraFailureSQL.due(kind: "file", objectColumn: "f.file_id", nowParameter: "$2"))
-            ORDER BY f.file_id
-            """, [apps, now]
-        ).rows.map {
-            FileToDownload(
-                fileID: $0.int("file_id") ?? 0, itemID: $0.int("item_id") ?? 0, appID: $0.int("app_id") ?? 0,
-                name: $0.string("name") ?? "", size: $0.int("size"), hostedBy: $0.string("hosted_by"),
-                link: $0.string("link"))
+            INSERT INTO podio.app_passes (run_id, app_id, mode, status, resumed_at_offset)
+            VALUES ($1, $2, $3, 'running', $4) RETURNING pass_id
+            """, [runID, appID, mode, resumedAtOffset]
+        ).first?.int64("pass_id") ?? 0
+    }
+
+    /// Records how a pass ended and what it cost.
+    public func finishPass(
+        passID: Int64, status: String, callsRateLimited: Int, callsGeneral: Int, itemsWritten: Int, itemsDeleted: Int
+    ) throws {
+        try db.query(
+            """
+            UPDATE podio.app_passes SET status = $2, finished_at = now(), calls_rate_limited = $3, calls_general = $4,
+                items_written = $5, items_deleted = $6
+            WHERE pass_id = $1
+            """, [passID, status, callsRateLimited, callsGeneral, itemsWritten, itemsDeleted])
+    }
+
+    /// Passes left `running` by runs that were interrupted (their session is gone) are marked so.
+    public func closeInterruptedPasses() throws {
+        try db.query(
+            """
+            UPDATE podio.app_passes p SET status = 'failed'
+            FROM podio.sync_runs r
+            WHERE p.run_id = r.run_id AND p.status = 'running' AND r.status <> 'running'
+            """)
+    }
+
+    /// Forgets passes older than `days`.
+    public func prunePasses(olderThanDays days: Int = 30) throws {
+        try db.query("DELETE FROM podio.app_passes WHERE started_at < now() - make_interval(days => $1)", [days])
+    }
+
+    // MARK: - Monitoring
+
+    /// When the last run of each kind (`sync`, `resync`; dry runs apart) succeeded, any process.
+    public func lastSuccessByKind() throws -> [String: Date] {
+        var last: [String: Date] = [:]
+        for row in try db.query(
+            "SELECT kind, max(finished_at) AS at FROM podio.sync_runs WHERE status = 'succeeded' GROUP BY kind"
+        ).rows {
+            if let kind = row.string("kind"), let at = row.date("at") { last[kind] = at }
         }
+        return last
     }
 }

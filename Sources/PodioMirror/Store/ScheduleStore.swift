@@ -3,9 +3,14 @@ import LibPQ
 import PodioAPI
 
 /// The statements of fair scheduling: which app needs a run most, which run holds which app,
-/// what each pass cost, the cached app list, the apps Podio stopped serving, and the `run`
-/// workers' schedules.
-extension MirrorStore {
+/// the cached app list, the apps Podio stopped serving, and the `run` workers' schedules.
+public struct ScheduleStore: StoreSlice {
+    public let db: PGConnection
+
+    public init(db: PGConnection) {
+        self.db = db
+    }
+
     // MARK: - Need
 
     /// `apps` in order of need: an unfinished full load first (a resumed pass finishes what was
@@ -88,45 +93,6 @@ extension MirrorStore {
 
     public func unlockAppList() throws {
         try db.advisoryUnlock(LockKeys.appList)
-    }
-
-    // MARK: - Passes
-
-    /// Records that a run took up an app; returns the pass's id.
-    public func beginPass(runID: Int64, appID: Int, mode: String, resumedAtOffset: Int?) throws -> Int64 {
-        try db.query(
-            """
-            INSERT INTO podio.app_passes (run_id, app_id, mode, status, resumed_at_offset)
-            VALUES ($1, $2, $3, 'running', $4) RETURNING pass_id
-            """, [runID, appID, mode, resumedAtOffset]
-        ).first?.int64("pass_id") ?? 0
-    }
-
-    /// Records how a pass ended and what it cost.
-    public func finishPass(
-        passID: Int64, status: String, callsRateLimited: Int, callsGeneral: Int, itemsWritten: Int, itemsDeleted: Int
-    ) throws {
-        try db.query(
-            """
-            UPDATE podio.app_passes SET status = $2, finished_at = now(), calls_rate_limited = $3, calls_general = $4,
-                items_written = $5, items_deleted = $6
-            WHERE pass_id = $1
-            """, [passID, status, callsRateLimited, callsGeneral, itemsWritten, itemsDeleted])
-    }
-
-    /// Passes left `running` by runs that were interrupted (their session is gone) are marked so.
-    public func closeInterruptedPasses() throws {
-        try db.query(
-            """
-            UPDATE podio.app_passes p SET status = 'failed'
-            FROM podio.sync_runs r
-            WHERE p.run_id = r.run_id AND p.status = 'running' AND r.status <> 'running'
-            """)
-    }
-
-    /// Forgets passes older than `days`.
-    public func prunePasses(olderThanDays days: Int = 30) throws {
-        try db.query("DELETE FROM podio.app_passes WHERE started_at < now() - make_interval(days => $1)", [days])
     }
 
     // MARK: - The app list
