@@ -1,11 +1,13 @@
 import CLibPQ
 
 extension PGConnection {
-    /// Runs `body` inside BEGIN … COMMIT; any error thrown rolls back and is rethrown.
+    /// Runs `body` inside BEGIN … COMMIT; any error thrown rolls back and is rethrown. With
+    /// `rollingBack`, the transaction ends with ROLLBACK instead of COMMIT once `body` returned
+    /// (a dry run: the same statements run, nothing stays).
     ///
     /// A transaction that a failed statement left aborted is rolled back and reported, even when
     /// `body` swallowed that statement's error (PostgreSQL would answer COMMIT with ROLLBACK).
-    public func withTransaction<T>(_ body: (PGConnection) throws -> T) throws -> T {
+    public func withTransaction<T>(rollingBack: Bool = false, _ body: (PGConnection) throws -> T) throws -> T {
         try execute("BEGIN")
         let value: T
         do {
@@ -21,7 +23,7 @@ extension PGConnection {
                 kind: .protocolViolation, message: "the transaction was aborted by an earlier error and was rolled back"
             )
         }
-        try execute("COMMIT")
+        try execute(rollingBack ? "ROLLBACK" : "COMMIT")
         return value
     }
 

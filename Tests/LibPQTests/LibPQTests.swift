@@ -137,6 +137,32 @@ struct LibPQTests {
         #expect(count == 1)
     }
 
+    /// `withTransaction(rollingBack:)` (a dry run): the body sees its own writes and returns its
+    /// value, nothing stays, and a statement error the body swallowed is still reported.
+    @Test func transactionRollingBackKeepsNothingAndReportsAnAbort() async throws {
+        let (seenInside, kept, abort) = try await withDatabase { db -> (Int?, Int?, PGError?) in
+            try db.execute("CREATE TABLE t (id int)")
+            let seenInside = try db.withTransaction(rollingBack: true) { db in
+                try db.query("INSERT INTO t VALUES (1), (2)")
+                return try db.query("SELECT count(*) AS n FROM t").first?.int("n")
+            }
+            var abort: PGError?
+            do {
+                try db.withTransaction(rollingBack: true) { db in
+                    try db.query("INSERT INTO t VALUES (3)")
+                    _ = try? db.query("SELECT 1/0")
+                }
+            } catch let error as PGError {
+                abort = error
+            }
+            let kept = try db.query("SELECT count(*) AS n FROM t").first?.int("n")
+            return (seenInside, kept, abort)
+        }
+        #expect(seenInside == 2)
+        #expect(kept == 0)
+        #expect(abort?.message.contains("aborted") == true, "\(String(describing: abort))")
+    }
+
     @Test func advisoryLockHeldByOneIsRefusedToAnother() async throws {
         try await TestSlots.with {
             let database = try await TestDatabase.create(prefix: "libpq")

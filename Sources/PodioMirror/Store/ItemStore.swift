@@ -19,9 +19,7 @@ public struct ItemStore: StoreSlice {
 
     /// `upsertApp` for a dry run: compared and written inside a transaction that is rolled back.
     public func upsertAppRolledBack(_ app: PodioApp) throws -> DefinitionChange {
-        try db.execute("BEGIN")
-        defer { _ = try? db.execute("ROLLBACK") }
-        return try upsertAppInOpenTransaction(app)
+        try db.withTransaction(rollingBack: true) { db in try ItemStore(db: db).upsertAppInOpenTransaction(app) }
     }
 
     // MARK: - Apps
@@ -140,8 +138,7 @@ public struct ItemStore: StoreSlice {
         appID: Int, runID: Int64, body: String, checkpoint: Checkpoint, podioTotal: Int, dryRun: Bool,
         app: PodioApp? = nil, keepHistory: Bool = true, onlyNewer: Bool = false, missedByHooks: HookWatch? = nil
     ) throws -> PageOutcome {
-        try db.execute("BEGIN")
-        do {
+        try db.withTransaction(rollingBack: dryRun) { db -> PageOutcome in
             // A dry run has not stored the app (its transaction was rolled back): do it here too.
             if dryRun, let app { _ = try upsertAppInOpenTransaction(app) }
             try db.query(PageSQL.stage, [body])
@@ -195,7 +192,6 @@ public struct ItemStore: StoreSlice {
             case .none:
                 break
             }
-            try db.execute(dryRun ? "ROLLBACK" : "COMMIT")
             let inserted = summary?.int("inserted") ?? 0
             let updated = summary?.int("updated") ?? 0
             let seen = summary?.int("seen") ?? 0
@@ -204,9 +200,6 @@ public struct ItemStore: StoreSlice {
                 activityRefreshed: activity.count, unknownFieldIDs: findings.unknownFieldIDs,
                 unreadable: findings.unreadable, untitled: untitled,
                 missedByHooks: missed)
-        } catch {
-            _ = try? db.execute("ROLLBACK")
-            throw error
         }
     }
 
@@ -214,8 +207,7 @@ public struct ItemStore: StoreSlice {
     /// cutoff) are marked deleted; the high-water mark moves to the cutoff, the checkpoint is cleared.
     /// - Returns: the number of items marked deleted.
     public func finishFullPass(appID: Int, cutoff: Date, markDeletions: Bool) throws -> Int {
-        try db.execute("BEGIN")
-        do {
+        try db.withTransaction { db in
             // The unseen ids first, by a set difference, then the update by id. As one statement
             // (NOT EXISTS, or a join with the difference), the plan made without statistics (a
             // first load that autovacuum has not analyzed yet) compared every item with every
@@ -248,11 +240,7 @@ public struct ItemStore: StoreSlice {
                     high_water_mark = GREATEST(high_water_mark, $2), updated_at = now()
                 WHERE app_id = $1
                 """, [appID, cutoff])
-            try db.execute("COMMIT")
             return deleted
-        } catch {
-            _ = try? db.execute("ROLLBACK")
-            throw error
         }
     }
 
