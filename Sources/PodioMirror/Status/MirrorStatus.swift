@@ -146,9 +146,7 @@ public struct MirrorStatus: Codable, Sendable {
                         WHERE p.app_id = k.app_id AND p.mode = 'delta' AND p.status = 'succeeded'
                         ORDER BY p.pass_id DESC LIMIT 5) p) AS delta_calls,
                    (SELECT count(*) FROM podio.items i LEFT JOIN podio.comment_reads r ON r.item_id = i.item_id
-                    WHERE i.app_id = k.app_id AND i.deleted_at IS NULL AND coalesce(i.comment_count, 0) > 0
-                      AND (r.item_id IS NULL OR r.comment_count IS DISTINCT FROM i.comment_count
-                           OR r.last_event_on IS DISTINCT FROM i.last_event_on)) AS comments_pending,
+                    WHERE i.app_id = k.app_id AND i.deleted_at IS NULL AND \(CommentSQL.awaitingRead)) AS comments_pending,
                    (SELECT count(*) FROM podio.hooks h WHERE h.app_id = k.app_id AND h.status = 'active') AS hooks_active,
                    (SELECT count(*) FROM podio.hooks h WHERE h.app_id = k.app_id AND h.status <> 'active') AS hooks_inactive,
                    (SELECT max(h.last_event_at) FROM podio.hooks h WHERE h.app_id = k.app_id) AS last_hook_event_at,

@@ -3,14 +3,25 @@
 /// them in `podio.items`) moved since the mirror last read them; an item that never had a
 /// comment is never read.
 enum CommentSQL {
-    /// Live items of an app whose comments moved since the mirror last read them, but for those
-    /// whose last read failed and whose next try is after `$2` (`podio.extra_failures`).
+    /// "Comments pending", the one definition: item `i` (`podio.items`) has comments and the
+    /// mirror has not read them as they are now: no read recorded (`r`, the item's row of
+    /// `podio.comment_reads`, LEFT JOINed) or its `comment_count` or `last_event_on` moved since.
+    static let awaitingRead = "(coalesce(i.comment_count, 0) > 0 AND \(movedSinceRead))"
+
+    /// Item `i` was never read, or its comment count or last activity moved since its read `r`.
+    static let movedSinceRead = """
+        (r.item_id IS NULL OR r.comment_count IS DISTINCT FROM i.comment_count
+         OR r.last_event_on IS DISTINCT FROM i.last_event_on)
+        """
+
+    /// Live items of an app whose comments are pending, and those read before whose count fell
+    /// to zero since (settled without a call), but for those whose last read failed and whose
+    /// next try is after `$2` (`podio.extra_failures`).
     static let pending = """
         SELECT i.item_id, coalesce(i.comment_count, 0) AS comment_count
         FROM podio.items AS i LEFT JOIN podio.comment_reads AS r ON r.item_id = i.item_id
         WHERE i.app_id = $1 AND i.deleted_at IS NULL
-          AND CASE WHEN r.item_id IS NULL THEN coalesce(i.comment_count, 0) > 0
-                   ELSE r.comment_count IS DISTINCT FROM i.comment_count OR r.last_event_on IS DISTINCT FROM i.last_event_on END
+          AND (\(awaitingRead) OR (r.item_id IS NOT NULL AND \(movedSinceRead)))
           AND \(ExtraFailureSQL.due(kind: "comments", objectColumn: "i.item_id", nowParameter: "$2"))
         ORDER BY i.item_id
         """
@@ -19,9 +30,7 @@ enum CommentSQL {
     static let pendingCount = """
         SELECT count(*) AS n
         FROM podio.items AS i LEFT JOIN podio.comment_reads AS r ON r.item_id = i.item_id
-        WHERE i.deleted_at IS NULL AND coalesce(i.comment_count, 0) > 0
-          AND (r.item_id IS NULL OR r.comment_count IS DISTINCT FROM i.comment_count
-               OR r.last_event_on IS DISTINCT FROM i.last_event_on)
+        WHERE i.deleted_at IS NULL AND \(awaitingRead)
         """
 
     /// Items among `$1` that Podio says have no comment (any more): their stored comments are
