@@ -57,7 +57,7 @@ extension AppTableStore {
             return StoredColumn(
                 column: AppColumn(
                     fieldID: field, part: part, name: name, kind: kind, fieldType: row.string("type") ?? "unknown"),
-                state: row.string("state") ?? "active")
+                state: row.string("state").flatMap(ColumnState.init(rawValue:)) ?? .active)
         }
     }
 
@@ -78,7 +78,7 @@ extension AppTableStore {
             """,
             [
                 appID, columns.map(\.column.fieldID), columns.map(\.column.part.rawValue), columns.map(\.column.name),
-                columns.map(\.column.kind.rawValue), columns.map(\.state),
+                columns.map(\.column.kind.rawValue), columns.map(\.state.rawValue),
             ])
     }
 
@@ -93,7 +93,7 @@ extension AppTableStore {
         guard let name else {
             throw MirrorError(.database, "app \(appID) has no table in podio_apps", fix: "run `podio-mirror tables`")
         }
-        return (Self.qualified(name), try loadColumns(appID: appID).filter { $0.state != "kept" }.map(\.column))
+        return (Self.qualified(name), try loadColumns(appID: appID).filter(\.state.isWritten).map(\.column))
     }
 
     func tableName(appID: Int) throws -> String? {

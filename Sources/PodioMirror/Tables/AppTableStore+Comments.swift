@@ -53,9 +53,9 @@ extension AppTableStore {
             FROM podio.app_columns AS c
             JOIN podio.app_fields AS f ON f.field_id = c.field_id
             JOIN pg_attribute AS a ON a.attrelid = to_regclass($2) AND a.attname = c.column_name AND NOT a.attisdropped
-            WHERE c.app_id = $1 AND c.state <> 'kept'
+            WHERE c.app_id = $1 AND c.state <> $3
             ORDER BY c.field_id, c.part
-            """, [appID, table]
+            """, [appID, table, ColumnState.kept.rawValue]
         ).rows
         var remembered: [(field: Int, part: String, text: String)] = []
         for row in rows {

@@ -48,9 +48,7 @@ public struct AppTableStore: Sendable {
     /// A column as recorded in `podio.app_columns`.
     struct StoredColumn: Sendable {
         var column: AppColumn
-        /// `active`; `kept`: its field is gone but a user's object depends on it (not written);
-        /// `stale`: a user's object blocked a change of its type (written with its old kind).
-        var state: String
+        var state: ColumnState
     }
 
     // MARK: - Shape
@@ -81,9 +79,9 @@ public struct AppTableStore: Sendable {
         var stored = try loadColumns(appID: appID)
         // A kept column whose field came back is the field's column again.
         let active = Set(fields.map(\.fieldID))
-        for index in stored.indices where stored[index].state == "kept" && active.contains(stored[index].column.fieldID)
+        for index in stored.indices where stored[index].state == .kept && active.contains(stored[index].column.fieldID)
         {
-            stored[index].state = "active"
+            stored[index].state = .active
         }
 
         // Columns of fields that are gone (or left out): dropped, or kept while a user's object
@@ -91,18 +89,18 @@ public struct AppTableStore: Sendable {
         // again until no column changes state.
         var layout: AppTableLayout
         while true {
-            let reserved = Set(stored.filter { $0.state == "kept" }.map(\.column.name))
+            let reserved = Set(stored.filter { $0.state == .kept }.map(\.column.name))
             layout = AppTableLayout(fields: fields, reserved: reserved)
             let wanted = Set(layout.columns.map(\.key))
             var newlyKept = false
             for index in stored.indices
-            where !wanted.contains(stored[index].column.key) && stored[index].state != "dropped" {
+            where !wanted.contains(stored[index].column.key) && stored[index].state != .dropped {
                 let column = stored[index].column
                 if try dropColumn(table, column.name) {
-                    stored[index].state = "dropped"
+                    stored[index].state = .dropped
                     report.dropped.append(column.name)
-                } else if stored[index].state != "kept" {
-                    stored[index].state = "kept"
+                } else if stored[index].state != .kept {
+                    stored[index].state = .kept
                     newlyKept = true
                     let users = try dependents(table: name, column: column.name)
                     report.warnings.append(
@@ -111,7 +109,7 @@ public struct AppTableStore: Sendable {
                             + "drop that object and the next sync drops the column")
                 }
             }
-            stored.removeAll { $0.state == "dropped" }
+            stored.removeAll { $0.state == .dropped }
             if !newlyKept { break }
         }
         if !layout.omittedFieldIDs.isEmpty {
@@ -125,14 +123,14 @@ public struct AppTableStore: Sendable {
         let storedByKey = Dictionary(stored.map { ($0.column.key, $0) }, uniquingKeysWith: { a, _ in a })
         var kinds: [AppColumn.Key: ColumnPart.Kind] = [:]
         for wantedColumn in layout.columns {
-            guard let old = storedByKey[wantedColumn.key], old.state != "kept" else { continue }
+            guard let old = storedByKey[wantedColumn.key], old.state != .kept else { continue }
             kinds[wantedColumn.key] = old.column.kind
             guard old.column.kind != wantedColumn.kind else { continue }
             if try retype(table, old.column.name, to: wantedColumn.kind) {
                 kinds[wantedColumn.key] = wantedColumn.kind
                 report.retyped.append(wantedColumn.name)
                 refill.append(wantedColumn)
-            } else if old.state != "stale" {
+            } else if old.state != .stale {
                 let users = try dependents(table: name, column: old.column.name)
                 report.warnings.append(
                     "field \(wantedColumn.fieldID) of app \(appID) changed shape, but \(users) depends on its column "
@@ -143,7 +141,7 @@ public struct AppTableStore: Sendable {
 
         // Renames, in two steps so that two columns can swap names.
         let moving = layout.columns.compactMap { column -> (from: String, to: String)? in
-            guard let old = storedByKey[column.key], old.state != "kept", old.column.name != column.name else {
+            guard let old = storedByKey[column.key], old.state != .kept, old.column.name != column.name else {
                 return nil
             }
             return (old.column.name, column.name)
@@ -179,14 +177,14 @@ public struct AppTableStore: Sendable {
             var actual = column
             actual.kind = kinds[column.key] ?? column.kind
             let stale = actual.kind != column.kind
-            return StoredColumn(column: actual, state: stale ? "stale" : "active")
+            return StoredColumn(column: actual, state: stale ? .stale : .active)
         }
-        final += stored.filter { $0.state == "kept" }
+        final += stored.filter { $0.state == .kept }
         try saveColumns(appID: appID, final)
 
         if created {
             report.filledRows = try db.query(
-                insertStatement(table: table, columns: final.filter { $0.state != "kept" }.map(\.column)), [appID]
+                insertStatement(table: table, columns: final.filter(\.state.isWritten).map(\.column)), [appID]
             ).affectedRows
         } else if !refill.isEmpty {
             report.filledRows = try fill(
