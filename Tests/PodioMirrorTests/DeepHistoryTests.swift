@@ -98,6 +98,37 @@ struct DeepHistoryTests {
         return out
     }
 
+    /// The deep history still to read, from the simulator's revisions of every live item against
+    /// the revisions the mirror holds (not from the engine's own query of what is pending): an
+    /// item is pending while the mirror lacks one of its revisions or the diff of one; it costs
+    /// one call per diff not read, and one more for the list when a revision is missing, except
+    /// for an item never edited (its one revision comes with the item, without a call).
+    static func pendingFromTruth(_ h: EngineHarness) async throws -> (items: Int, calls: Int) {
+        let held = try await h.db.run { db in
+            try db.query(
+                """
+                SELECT i.item_id, v.revision, v.diff_read_at IS NOT NULL AS read
+                FROM podio.items AS i LEFT JOIN podio.item_revisions AS v ON v.item_id = i.item_id
+                WHERE i.deleted_at IS NULL
+                """
+            ).rows.map { ($0.int("item_id") ?? -1, $0.int("revision"), $0.bool("read") ?? false) }
+        }
+        var read: [Int: [Int: Bool]] = [:]
+        for (item, revision, diffRead) in held {
+            read[item, default: [:]][revision ?? -1] = diffRead
+        }
+        var pending = (items: 0, calls: 0)
+        for (itemID, mirrored) in read {
+            let revisions = h.simulator.revisionTruth(itemID: itemID).map(\.revision)
+            let listed = revisions.allSatisfy { mirrored[$0] != nil }
+            let unreadDiffs = revisions.filter { $0 > 0 && mirrored[$0] != true }.count
+            guard !listed || unreadDiffs > 0 else { continue }
+            pending.items += 1
+            pending.calls += listed ? unreadDiffs : (revisions.last ?? 0) == 0 ? 0 : 1 + unreadDiffs
+        }
+        return pending
+    }
+
     @Test func mirroredAndKeptInStepWithNoCallsForUnchangedItems() async throws {
         try await EngineHarness.with(apps: Self.apps) { h in
             let first = try await Self.run(h)
@@ -284,8 +315,12 @@ struct DeepHistoryTests {
             #expect(history.calls == plan.freeNow)
             #expect(history.itemsPending > 0)
             #expect(history.callsPending == plan.calls - history.calls)
+            // What the run and status say is pending is what the simulator's revisions leave.
+            let pending = try await Self.pendingFromTruth(h)
+            #expect(history.itemsPending == pending.items && history.callsPending == pending.calls)
             let status = try await h.db.run { try MirrorStatus.load($0, policy: tight, deepHistory: .all) }
-            #expect(status.apps.compactMap(\.deepHistoryCallsPending).reduce(0, +) == history.callsPending)
+            #expect(status.apps.compactMap(\.deepHistoryPending).reduce(0, +) == pending.items)
+            #expect(status.apps.compactMap(\.deepHistoryCallsPending).reduce(0, +) == pending.calls)
 
             // The next run's item sync finds its calls, and deep history still waits.
             let itemID = try await h.count("SELECT max(item_id) FROM podio.items")
@@ -295,12 +330,16 @@ struct DeepHistoryTests {
             #expect(second.secondsWaitedForQuota == 0)
             #expect(try await h.differences() == [])
             #expect(second.deepHistory?.itemsPending ?? 0 > 0)
+            let stillPending = try await Self.pendingFromTruth(h)
+            #expect(second.deepHistory?.itemsPending == stillPending.items)
+            #expect(second.deepHistory?.callsPending == stillPending.calls)
 
             // With quota again the rest is read, resuming where it stopped: over all runs, one
             // list per item and one diff per change, none read twice.
             let roomy = QuotaPolicy(rateLimited: 1000, general: 1000, window: 3600, reserve: 0)
             let third = try await Self.run(h, quota: roomy)
             #expect(third.deepHistory?.itemsPending == 0)
+            #expect(try await Self.pendingFromTruth(h) == (0, 0))
             #expect(try await Self.differences(h) == [])
             // The edited item counts once among the lists (it was at revision 0, settled without
             // a call, or listed before its edit and once more after it).

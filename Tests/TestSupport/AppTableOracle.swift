@@ -5,10 +5,12 @@ import LibPQ
 /// columns and column types, and every typed value, checked against the simulator's ground
 /// truth (`GET /_sim/truth`).
 ///
-/// Expected values are computed here, in Swift, from the field definitions and the item JSON of
-/// the truth, by the type mapping of the README ("Types"). Nothing of the project's SQL
-/// (`podio.value_*`, `podio.to_utc`, `podio.col_*`, …) is used, so a mistake there cannot hide
-/// itself; `podio.app_columns` is read for column names only. The mirror's values are read with
+/// Expected columns and values are computed here, in Swift, from the field definitions and the
+/// item JSON of the truth: the column names by the naming rules of docs/tables.md ("Naming",
+/// `OracleNaming`), the column types and values by its type mapping ("Types"). Nothing of the
+/// project's naming, layout or SQL (`TableNaming`, `ColumnKind`, `podio.value_*`, `podio.to_utc`,
+/// `podio.col_*`, …) is used, so a mistake there cannot hide itself; `podio.app_columns` is only
+/// checked against the expected names, never read for them. The mirror's values are read with
 /// PostgreSQL's own casts and compared, byte for byte, in one canonical text per column type:
 ///
 /// | column type | canonical text |
@@ -67,67 +69,76 @@ public enum AppTableOracle {
             if let name = attribute["name"] { actualTypes[name] = attribute["type"] ?? "" }
         }
 
-        // The column names the engine chose: active mappings, and kept columns to leave alone.
+        // The columns the truth calls for: the fixed ones, then each part of each active field,
+        // named by the documented rules (`OracleNaming`) from the truth's definitions. A field
+        // no live item has a value in, none of whose columns the table has, may be one the
+        // mirror has not read yet (added in Podio since the definition was last read): it loses
+        // nothing, and it is left out, of the names too. A column an object of a user's depends
+        // on that no field maps to is a kept column (docs/tables.md): left alone, its name
+        // never handed out.
         var lines: [String] = []
-        var mapped: [FieldPart: String] = [:]
+        let dependedOn = Set(
+            try db.query(
+                """
+                SELECT DISTINCT a.attname::text AS name
+                FROM pg_depend AS d
+                JOIN pg_rewrite AS r ON r.oid = d.objid AND d.classid = 'pg_rewrite'::regclass
+                JOIN pg_attribute AS a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                WHERE d.refobjid = $1::regclass AND r.ev_class <> d.refobjid
+                """, [table]
+            ).rows.compactMap { $0["name"] })
+        func hasValues(_ field: TruthField) -> Bool {
+            app.items.contains { item in ((item.values[field.id] as? [Any])?.isEmpty == false) }
+        }
+        var included = app.fields.filter(\.active)
         var kept: Set<String> = []
+        var names: [Int: [String: String]] = [:]
+        while true {
+            names = OracleNaming.columnNames(included.map(\.naming), reserved: kept)
+            let unread = Set(
+                included.filter { field in
+                    !hasValues(field) && (names[field.id] ?? [:]).values.allSatisfy { actualTypes[$0] == nil }
+                }.map(\.id))
+            let named = Set(names.values.flatMap(\.values))
+            let newlyKept = dependedOn.subtracting(OracleNaming.fixedColumns).subtracting(named).subtracting(kept)
+            if unread.isEmpty && newlyKept.isEmpty { break }
+            included.removeAll { unread.contains($0.id) }
+            kept.formUnion(newlyKept)
+        }
+        var columns = fixedColumns
+        var expectedNames: [FieldPart: String] = [:]
+        for field in included {
+            for (part, rule) in parts(of: field) {
+                guard let name = names[field.id]?[part] else { continue }
+                expectedNames[FieldPart(field: field.id, part: part)] = name
+                columns.append(Column(name: name, fieldID: field.id, rule: rule))
+            }
+        }
+
+        // The engine's record of its columns (`podio.app_columns`, "which column is which
+        // field") must say the same.
+        var recorded: [FieldPart: String] = [:]
         let mapping = try db.query(
-            "SELECT field_id::text AS field_id, part, column_name, state FROM podio.app_columns WHERE app_id = $1",
-            [app.id])
+            """
+            SELECT field_id::text AS field_id, part, column_name FROM podio.app_columns
+            WHERE app_id = $1 AND state IN ('active', 'stale')
+            """, [app.id])
         for entry in mapping.rows {
             guard let fieldID = entry.int("field_id"), let part = entry["part"], let name = entry["column_name"] else {
                 lines.append("\(a): a row of podio.app_columns has a NULL field_id, part or column_name")
                 continue
             }
-            switch entry["state"] ?? "" {
-            // `stale`: a user's view blocked a type change; the column type is then checked below.
-            case "active", "stale": mapped[FieldPart(field: fieldID, part: part)] = name
-            case "kept": kept.insert(name)
-            default:
-                lines.append(
-                    "\(a) field \(fieldID) part \(part): state \(entry["state"] ?? "NULL") in podio.app_columns")
-            }
+            recorded[FieldPart(field: fieldID, part: part)] = name
         }
-
-        // The columns the truth calls for: the fixed ones, then each part of each active field.
-        // A field no live item has a value in, and that the mirror's definition does not know
-        // yet (added in Podio since the definition was last read), loses nothing: it is not
-        // required until the mirror reads the definition again.
-        let definedInMirror = Set(
-            try db.query(
-                "SELECT field_id::text AS field_id FROM podio.app_fields WHERE app_id = $1 AND status = 'active'",
-                [app.id]
-            )
-            .rows.compactMap { $0.int("field_id") })
-        func hasValues(_ field: TruthField) -> Bool {
-            app.items.contains { item in ((item.values[field.id] as? [Any])?.isEmpty == false) }
+        for (key, name) in expectedNames where recorded[key] != name {
+            lines.append(
+                "\(a) field \(key.field) part \(key.part): podio.app_columns says "
+                    + "\(recorded[key].map(quote) ?? "nothing"), expected \(quote(name))")
         }
-        var columns = fixedColumns
-        var claimed: Set<FieldPart> = []
-        for field in app.fields where field.active && (definedInMirror.contains(field.id) || hasValues(field)) {
-            for (part, rule) in parts(of: field) {
-                let key = FieldPart(field: field.id, part: part)
-                guard let name = mapped[key] else {
-                    lines.append("\(a) field \(field.id) (\(field.type)): no \(part) column in podio.app_columns")
-                    continue
-                }
-                claimed.insert(key)
-                columns.append(Column(name: name, fieldID: field.id, rule: rule))
-            }
-        }
-        for (key, name) in mapped where !claimed.contains(key) {
-            let reason: String
-            if let field = app.fields.first(where: { $0.id == key.field }) {
-                reason = field.active ? "a \(field.type) field has no \(key.part) column" : "the field is deleted"
-            } else {
-                reason = "no such field in Podio"
-            }
-            lines.append("\(a) column \(quote(name)): extra, mapped to field \(key.field) part \(key.part) (\(reason))")
-        }
-        var uses: [String: Int] = [:]
-        for column in columns { uses[column.name, default: 0] += 1 }
-        for (name, count) in uses where count > 1 {
-            lines.append("\(a) column \(quote(name)): mapped \(count) times")
+        for (key, name) in recorded where expectedNames[key] == nil {
+            lines.append(
+                "\(a) column \(quote(name)): in podio.app_columns for field \(key.field) part \(key.part), "
+                    + "which has no column by the truth")
         }
 
         // The table's columns: present, of the right type, and nothing else.
@@ -144,8 +155,8 @@ public enum AppTableOracle {
             }
             readable.append(column)
         }
-        // Kept columns are left alone; wrongly mapped ones are reported above.
-        let known = Set(columns.map(\.name)).union(kept).union(mapped.values)
+        // Kept columns are left alone.
+        let known = Set(columns.map(\.name)).union(kept)
         for name in actualTypes.keys where !known.contains(name) {
             lines.append("\(a) column \(quote(name)): in \(table) but no active field maps to it")
         }
@@ -251,6 +262,10 @@ extension AppTableOracle {
     /// A field definition (`app.fields[]`).
     struct TruthField {
         var id: Int
+        var externalID: String?
+        var label: String?
+        /// `config.delta`, Podio's order of the fields.
+        var position: Int?
         var type: String
         /// `status` is `active` or absent.
         var active: Bool
@@ -260,10 +275,21 @@ extension AppTableOracle {
         init?(_ object: [String: Any]) {
             guard let id = AppTableOracle.plainInt(object["field_id"]) else { return nil }
             self.id = id
+            externalID = object["external_id"] as? String
+            label = object["label"] as? String
+            let config = object["config"] as? [String: Any]
+            position = AppTableOracle.plainInt(config?["delta"])
             type = object["type"] as? String ?? ""
             let status = object["status"] as? String
             active = status == nil || status == "active"
-            settings = ((object["config"] as? [String: Any])?["settings"] as? [String: Any]) ?? [:]
+            settings = (config?["settings"] as? [String: Any]) ?? [:]
+        }
+
+        /// The field as the naming rules see it, with the parts its type and settings call for.
+        var naming: OracleNaming.Field {
+            OracleNaming.Field(
+                id: id, externalID: externalID, label: label, position: position,
+                parts: AppTableOracle.parts(of: self).map(\.0))
         }
     }
 

@@ -21,6 +21,11 @@ public enum TableNaming {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
+    /// `podio_apps."name"`: an app table's qualified, quoted name.
+    static func qualifiedTable(_ name: String) -> String {
+        "podio_apps." + quoteIdentifier(name)
+    }
+
     /// `E'text'` with every `\\` and `'` doubled: a string literal PostgreSQL reads back exactly,
     /// whatever `standard_conforming_strings` says.
     public static func quoteLiteral(_ text: String) -> String {

@@ -1,8 +1,13 @@
 import LibPQ
 
 /// The rows of the app tables: written from a page's staged JSON, touched for activity, deleted,
-/// and the statements that fill a table or columns from `podio.items.raw`.
-extension AppTableStore {
+/// and the statements that fill a table or columns from `podio.items.raw`. Runs inside the
+/// caller's transaction.
+struct AppTableRows: Sendable {
+    let db: PGConnection
+
+    var catalog: AppTableCatalog { AppTableCatalog(db: db) }
+
     /// What writing a page's rows found.
     struct RowFindings: Sendable {
         /// Values of known types in a shape the columns could not read (the column is NULL). A
@@ -13,10 +18,10 @@ extension AppTableStore {
     }
 
     /// Writes the rows of the page's changed items (`pm_page` joined with `pm_changed`, see
-    /// `PageSQL`) into the app's table, inserted or replaced whole, and reports in the same
-    /// statement what it could not type: each item's fields are unpacked once.
-    func writeChanged(appID: Int) throws -> RowFindings {
-        let (table, columns) = try writable(appID: appID)
+    /// `PageSQL`) into the app's table (`table`, qualified, with the columns the writers fill),
+    /// inserted or replaced whole, and reports in the same statement what it could not type:
+    /// each item's fields are unpacked once.
+    func writeChanged(appID: Int, table: String, columns: [AppColumn]) throws -> RowFindings {
         let aliases = columns.indices.map { "c\($0)" }
         let computed = zip(columns, aliases).map { column, alias in "\(column.expression(map: "fv.m")) AS \(alias)" }
         let checks = zip(columns, aliases).filter { $0.0.part == .value && $0.0.kind != .json }.map { column, alias in
@@ -66,18 +71,18 @@ extension AppTableStore {
 
     /// Items whose revision did not move but whose activity did: `last_event_on` follows.
     func refreshActivity(appID: Int, items: [Int]) throws {
-        guard !items.isEmpty, let name = try tableName(appID: appID) else { return }
+        guard !items.isEmpty, let name = try catalog.tableName(appID: appID) else { return }
         try db.query(
             """
-            UPDATE \(Self.qualified(name)) AS t SET last_event_on = i.last_event_on
+            UPDATE \(TableNaming.qualifiedTable(name)) AS t SET last_event_on = i.last_event_on
             FROM podio.items AS i WHERE i.item_id = t.item_id AND i.item_id = ANY ($1::bigint[])
             """, [items])
     }
 
     /// Removes deleted items from the app's table (their tombstones stay in `podio.items`).
     func deleteRows(appID: Int, items: [Int]) throws {
-        guard !items.isEmpty, let name = try tableName(appID: appID) else { return }
-        try db.query("DELETE FROM \(Self.qualified(name)) WHERE item_id = ANY ($1::bigint[])", [items])
+        guard !items.isEmpty, let name = try catalog.tableName(appID: appID) else { return }
+        try db.query("DELETE FROM \(TableNaming.qualifiedTable(name)) WHERE item_id = ANY ($1::bigint[])", [items])
     }
 
     // MARK: - Statements
@@ -110,5 +115,9 @@ extension AppTableStore {
             WHERE i.item_id = t.item_id AND i.app_id = $1
             """, [appID]
         ).affectedRows
+    }
+
+    func quote(_ name: String) -> String {
+        TableNaming.quoteIdentifier(name)
     }
 }

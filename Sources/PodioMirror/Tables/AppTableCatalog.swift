@@ -1,12 +1,22 @@
 import LibPQ
 
-/// What the app tables' reconciliation reads and changes in the catalog: the stored apps, fields
-/// and columns, table and column DDL, and the user objects that depend on a column.
-extension AppTableStore {
+/// What the app tables' reconciliation reads and records in the catalog: the stored apps, fields
+/// and columns (`podio.apps`, `podio.app_fields`, `podio.app_columns`), whether a table or index
+/// exists, and the user objects that depend on a column. Runs inside the caller's transaction.
+struct AppTableCatalog: Sendable {
+    let db: PGConnection
+
+    /// An app as its table's name sees it.
     struct StoredApp: Sendable {
         var label: TableNaming.AppLabel
         var tableName: String?
         var appID: Int { label.appID }
+    }
+
+    /// A column as recorded in `podio.app_columns`.
+    struct StoredColumn: Sendable {
+        var column: AppColumn
+        var state: ColumnState
     }
 
     func loadApps() throws -> [StoredApp] {
@@ -57,7 +67,7 @@ extension AppTableStore {
             return StoredColumn(
                 column: AppColumn(
                     fieldID: field, part: part, name: name, kind: kind, fieldType: row.string("type") ?? "unknown"),
-                state: row.string("state") ?? "active")
+                state: row.string("state").flatMap(ColumnState.init(rawValue:)) ?? .active)
         }
     }
 
@@ -78,26 +88,22 @@ extension AppTableStore {
             """,
             [
                 appID, columns.map(\.column.fieldID), columns.map(\.column.part.rawValue), columns.map(\.column.name),
-                columns.map(\.column.kind.rawValue), columns.map(\.state),
+                columns.map(\.column.kind.rawValue), columns.map(\.state.rawValue),
             ])
     }
 
-    /// The table and the columns the writers fill (kept columns are left alone). Reconciles
-    /// first when the app has no table yet (a dry run, or an app stored before its table).
-    func writable(appID: Int) throws -> (table: String, columns: [AppColumn]) {
-        var name = try tableName(appID: appID)
-        let present = try name.map(tableExists) ?? false
-        if !present {
-            name = try reconcile(appID: appID).table
-        }
-        guard let name else {
-            throw MirrorError(.database, "app \(appID) has no table in podio_apps", fix: "run `podio-mirror tables`")
-        }
-        return (Self.qualified(name), try loadColumns(appID: appID).filter { $0.state != "kept" }.map(\.column))
+    /// Forgets the recorded columns of an app (its table was made anew).
+    func forgetColumns(appID: Int) throws {
+        try db.query("DELETE FROM podio.app_columns WHERE app_id = $1", [appID])
     }
 
     func tableName(appID: Int) throws -> String? {
         try db.query("SELECT table_name FROM podio.apps WHERE app_id = $1", [appID]).first?.string("table_name")
+    }
+
+    /// Records the name of an app's table.
+    func setTableName(appID: Int, _ name: String) throws {
+        try db.query("UPDATE podio.apps SET table_name = $2 WHERE app_id = $1", [appID, name])
     }
 
     /// A table or index of that name in `podio_apps`.
@@ -119,77 +125,6 @@ extension AppTableStore {
         ).first?.bool("present") ?? false
     }
 
-    func create(_ app: StoredApp, name: String) throws {
-        let table = Self.qualified(name)
-        try db.execute(
-            """
-            CREATE TABLE \(table) (
-                item_id        bigint CONSTRAINT \(quote("app \(app.appID) pkey")) PRIMARY KEY,
-                app_item_id    bigint,
-                title          text,
-                revision       integer NOT NULL,
-                created_on     timestamptz,
-                last_edit_on   timestamptz,
-                last_event_on  timestamptz
-            )
-            """)
-        try db.query("UPDATE podio.apps SET table_name = $2 WHERE app_id = $1", [app.appID, name])
-        logger.debug("created app table", metadata: ["table": "podio_apps.\(name)", "app_id": "\(app.appID)"])
-    }
-
-    /// Renames the tables of apps whose name changed (a URL label changed, or a collision was
-    /// decided anew), through temporary names so that two tables can swap.
-    func moveTables(_ apps: [StoredApp], names: [Int: String], report: inout Report) throws {
-        var moving: [(app: StoredApp, from: String, to: String)] = []
-        for app in apps {
-            guard let from = app.tableName, let to = names[app.appID], from != to, try tableExists(from) else {
-                continue
-            }
-            moving.append((app, from, to))
-        }
-        for move in moving {
-            try db.execute("ALTER TABLE \(Self.qualified(move.from)) RENAME TO \(quote("~pm \(move.app.appID)"))")
-        }
-        for move in moving {
-            if try tableExists(move.to) {
-                throw MirrorError(
-                    .database,
-                    "the table podio_apps.\(move.to) is in the way of app \(move.app.appID)'s table",
-                    fix:
-                        "podio_apps holds podio-mirror's tables only: move or drop podio_apps.\(move.to), then sync again"
-                )
-            }
-            try db.execute("ALTER TABLE \(Self.qualified("~pm \(move.app.appID)")) RENAME TO \(quote(move.to))")
-            try db.query("UPDATE podio.apps SET table_name = $2 WHERE app_id = $1", [move.app.appID, move.to])
-            report.renamedTables.append("\(move.from) → \(move.to)")
-        }
-    }
-
-    /// Drops a column; false when an object of the user's depends on it (nothing changed then).
-    func dropColumn(_ table: String, _ column: String) throws -> Bool {
-        try inSavepoint("ALTER TABLE \(table) DROP COLUMN IF EXISTS \(quote(column))")
-    }
-
-    /// Changes a column's type (its values are computed again after); false when an object of
-    /// the user's depends on it.
-    func retype(_ table: String, _ column: String, to kind: ColumnPart.Kind) throws -> Bool {
-        try inSavepoint("ALTER TABLE \(table) ALTER COLUMN \(quote(column)) TYPE \(kind.sqlType) USING NULL")
-    }
-
-    /// Runs one statement in a savepoint; false when PostgreSQL refused it because other objects
-    /// depend on what it changes (2BP01, or 0A000 for a type change under a view).
-    func inSavepoint(_ sql: String) throws -> Bool {
-        try db.execute("SAVEPOINT pm_shape")
-        do {
-            try db.execute(sql)
-            try db.execute("RELEASE SAVEPOINT pm_shape")
-            return true
-        } catch let error as PGError where error.sqlState == "2BP01" || error.sqlState == "0A000" {
-            try db.execute("ROLLBACK TO SAVEPOINT pm_shape")
-            return false
-        }
-    }
-
     /// The objects that depend on a column (views, mostly), for a warning.
     func dependents(table: String, column: String) throws -> String {
         let names = try db.query(
@@ -208,13 +143,5 @@ extension AppTableStore {
             """, [table, column]
         ).rows.compactMap { $0.string("what") }
         return names.isEmpty ? "an object of yours" : names.joined(separator: ", ")
-    }
-
-    static func qualified(_ name: String) -> String {
-        "podio_apps." + TableNaming.quoteIdentifier(name)
-    }
-
-    func quote(_ name: String) -> String {
-        TableNaming.quoteIdentifier(name)
     }
 }

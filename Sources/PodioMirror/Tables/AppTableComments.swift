@@ -4,7 +4,13 @@ import LibPQ
 /// names, ids and types, kept in step with the app and its fields. The text podio-mirror wrote
 /// is remembered (`podio.apps.table_comment`, `podio.app_columns.comment`), and a comment is
 /// rewritten only while it is still that text or empty: a comment a user set stays.
-extension AppTableStore {
+struct AppTableComments: Sendable {
+    let db: PGConnection
+
+    /// Start of the comment podio-mirror put on its tables before version 6 (`sync`
+    /// replaces it as its own).
+    static let marker = "podio-mirror: table of app "
+
     /// The comment of an app's table: its name, id and link.
     static func tableComment(name: String?, appID: Int, link: String?) -> String {
         let title = (name?.isEmpty == false ? name : nil) ?? "App \(appID)"
@@ -25,8 +31,8 @@ extension AppTableStore {
 
     /// Brings the comments of the app's table and its columns in step with the stored app and
     /// fields. Writes only what differs, so a sync that changed nothing takes no lock.
-    func syncComments(appID: Int, table name: String) throws {
-        let table = Self.qualified(name)
+    func sync(appID: Int, table name: String) throws {
+        let table = TableNaming.qualifiedTable(name)
         var statements: [String] = []
         if let app = try db.query(
             """
@@ -53,9 +59,9 @@ extension AppTableStore {
             FROM podio.app_columns AS c
             JOIN podio.app_fields AS f ON f.field_id = c.field_id
             JOIN pg_attribute AS a ON a.attrelid = to_regclass($2) AND a.attname = c.column_name AND NOT a.attisdropped
-            WHERE c.app_id = $1 AND c.state <> 'kept'
+            WHERE c.app_id = $1 AND c.state <> $3
             ORDER BY c.field_id, c.part
-            """, [appID, table]
+            """, [appID, table, ColumnState.kept.rawValue]
         ).rows
         var remembered: [(field: Int, part: String, text: String)] = []
         for row in rows {
@@ -69,7 +75,8 @@ extension AppTableStore {
             let ours = current == nil || current == "" || current == written
             if current != wanted && ours {
                 statements.append(
-                    "COMMENT ON COLUMN \(table).\(quote(column)) IS \(TableNaming.quoteLiteral(wanted))")
+                    "COMMENT ON COLUMN \(table).\(TableNaming.quoteIdentifier(column)) IS \(TableNaming.quoteLiteral(wanted))"
+                )
             }
             if (current == wanted || ours) && written != wanted {
                 remembered.append((field, partName, wanted))

@@ -1,12 +1,14 @@
 import Foundation
 import PodioAPI
 
-/// `check --podio-quirks`: measures on the user's own account what reference §12 leaves open,
+/// The quirk probes of `check --podio-quirks`: measures on the user's own account what reference §12 leaves open,
 /// read only, within `quirkBudget` calls: the items a filter page serves with `limit=500`,
 /// whether `offset` pages an item's comments, the tiers of discovery and the other endpoints,
 /// and a few cheap readings seen on the way.
-extension MirrorCheck {
-    func measureQuirks(identity: Identity, side: inout PodioSide) async -> [CheckReport.Quirk] {
+struct QuirkProbes: Sendable {
+    var settings: MirrorSettings
+
+    func measure(identity: PodioCheck.Identity, side: inout ProbeSession) async -> [CheckReport.Quirk] {
         var rows: [CheckReport.Quirk] = []
         let client = identity.client
         // Lines of failed calls are not wanted here: an answer that failed is the row's answer.
@@ -23,11 +25,11 @@ extension MirrorCheck {
                 "GET /org/ embeds each organization's spaces", embedded == orgs.count ? "yes" : "no",
                 "\(embedded) of \(orgs.count) organizations came with `spaces`")
             if let org = orgs.first {
-                let spaces = await call("listing the spaces of organization \(org.orgID)", side: &side, note) {
+                let spaces = await side.call("listing the spaces of organization \(org.orgID)", note) {
                     try await client.spaces(organizationID: org.orgID)
                 }
                 if let space = spaces?.first ?? org.spaces?.first {
-                    _ = await call("reading space \(space.spaceID)", side: &side, note) {
+                    _ = await side.call("reading space \(space.spaceID)", note) {
                         try await client.space(space.spaceID)
                     }
                 }
@@ -37,7 +39,7 @@ extension MirrorCheck {
         // The largest counted app: one filter page with limit=500.
         if let largest = side.counts.max(by: { $0.items < $1.items }) {
             let (appID, count) = (largest.appID, largest.items)
-            let page = await call("a filter page of 500 of app \(appID)", side: &side, note) {
+            let page = await side.call("a filter page of 500 of app \(appID)", note) {
                 try await client.filterItems(appID: appID, ItemFilter(limit: .maximum))
             }
             if let page {
@@ -72,12 +74,12 @@ extension MirrorCheck {
         if let item = side.firstItem, let appID = side.apps.first {
             let called = Set(side.gate.answers.map(\.endpoint.name))
             if !called.contains(PodioEndpoint.itemRevisions.name) {
-                _ = await call("the revisions of item \(item.itemID)", side: &side, note) {
+                _ = await side.call("the revisions of item \(item.itemID)", note) {
                     try await client.itemRevisions(itemID: item.itemID)
                 }
             }
             if !called.contains(PodioEndpoint.appHooks.name) {
-                _ = await call("listing the hooks of app \(appID)", side: &side, note) {
+                _ = await side.call("listing the hooks of app \(appID)", note) {
                     try await client.hooks(appID: appID)
                 }
             }
@@ -98,7 +100,7 @@ extension MirrorCheck {
     /// Whether `offset` pages an item's comments, and whether `limit` bounds them: the item of
     /// the page with the most comments (two at least), read as two pages of one and one of 500.
     private func measureCommentPaging(
-        page: ItemPage, client: PodioClient, side: inout PodioSide, note: (CheckReport.Line) -> Void,
+        page: ItemPage, client: PodioClient, side: inout ProbeSession, note: (CheckReport.Line) -> Void,
         row: (String, String, String) -> Void
     ) async {
         guard
@@ -115,13 +117,13 @@ extension MirrorCheck {
             }
             return array.compactMap { ($0["comment_id"] as? NSNumber)?.intValue }
         }
-        let firstPage = await call("comments of item \(item.itemID) (limit 1, offset 0)", side: &side, note) {
+        let firstPage = await side.call("comments of item \(item.itemID) (limit 1, offset 0)", note) {
             try await client.comments(itemID: item.itemID, limit: 1, offset: 0)
         }
-        let secondPage = await call("comments of item \(item.itemID) (limit 1, offset 1)", side: &side, note) {
+        let secondPage = await side.call("comments of item \(item.itemID) (limit 1, offset 1)", note) {
             try await client.comments(itemID: item.itemID, limit: 1, offset: 1)
         }
-        let allPage = await call("comments of item \(item.itemID) (limit 500)", side: &side, note) {
+        let allPage = await side.call("comments of item \(item.itemID) (limit 500)", note) {
             try await client.comments(itemID: item.itemID, limit: 500, offset: 0)
         }
         let (first, second, all) = (ids(firstPage), ids(secondPage), ids(allPage))
