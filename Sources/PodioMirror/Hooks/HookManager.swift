@@ -413,7 +413,7 @@ public final class HookManager: Sendable {
         async throws -> [HookLine]
     {
         var lines = lines
-        let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, wait) * 1000))
+        let deadline = clock.now().addingTimeInterval(max(0, wait))
         while true {
             let pending = lines.filter { $0.mirrorStatus != "verified" && $0.action != "removed" }
             if pending.isEmpty {
@@ -421,9 +421,9 @@ public final class HookManager: Sendable {
                 try await session.db.run { try MirrorStore(db: $0).openVerifyWindow(until: nil) }
                 break
             }
-            let context = session.context(
+            let worker = session.eventWorker(
                 settings: settings, clock: clock, metrics: metrics, maxWait: 60, logger: logger)
-            _ = await context.drainHookEvents()
+            _ = await worker.drainHookEvents()
             let recorded = try await session.db.run { try MirrorStore(db: $0).hooks() }
             for i in lines.indices {
                 if let hook = recorded.first(where: { $0.hookID == lines[i].hookID }), hook.status == "active" {
@@ -431,8 +431,8 @@ public final class HookManager: Sendable {
                     lines[i].podioStatus = "active"
                 }
             }
-            if ContinuousClock.now >= deadline { break }
-            try await Task.sleep(for: .milliseconds(250))
+            if clock.now() >= deadline { break }
+            try await clock.sleep(seconds: 0.25)
         }
         return lines
     }

@@ -1,5 +1,4 @@
 import Foundation
-import LibPQ
 import Logging
 import PodioAPI
 
@@ -35,12 +34,19 @@ struct CommentRead: Sendable {
     var complete: Bool { seen >= expected }
 }
 
-extension RunContext {
+/// Reads items' comments: the run's comment stage (`syncComments`) and, for the hook worker's
+/// comment events, one item's comments (`readItemComments`), through the one paging of comments.
+struct CommentReader {
+    let store: MirrorStore
+    let ledger: QuotaLedger
+    let access: PodioAccess
+    let clock: any WallClock
+    let logger: Logger
+    /// Asked between items: the scheduler is shutting down.
+    let stopRequested: (@Sendable () -> Bool)?
+
     /// Page size asked of `GET /comment/item/{item_id}/` (Podio documents no default or maximum).
     static let commentPageSize = 100
-    /// Per-object failures in a row after which a stage of the extras stops for the run (Podio
-    /// failing for every object looks like an outage, not like one bad object).
-    static let extraFailuresInARow = 5
 
     /// Reads an item's comments and writes them: the one paging of comments, for the run's
     /// comment stage and the hook worker's comment events. Podio documents no paging for
@@ -86,6 +92,14 @@ extension RunContext {
         return read
     }
 
+    /// Reads one item's comments for the hook worker's comment events (general tier, waiting for
+    /// the quota as the worker's calls do), aiming at the `comment_count` the item read just wrote.
+    func readAfterEvent(itemID: Int, appID: Int, client: PodioClient) async throws {
+        let expected = try await store.run { try $0.commentCount(itemID: itemID) }
+        _ = try await readItemComments(
+            itemID: itemID, appID: appID, expected: expected, client: client, neverWait: QuotaLedger.neverWait)
+    }
+
     /// Reads the comments of items whose comments moved, after every app's items are synced, so
     /// they never delay an item sync: every call is made with `QuotaLedger.neverWait`, and they
     /// leave free in the general tier what the next run's item syncs need at most (`GET /org/`
@@ -108,8 +122,8 @@ extension RunContext {
                 let (items, settled) = try await store.run { try $0.itemsWithCommentsPending(appID: appID, now: now) }
                 summary.deleted += settled.deleted
                 for item in items {
-                    if options.stopRequested?() == true { break reading }
-                    if let short = try await quotaKeptForSyncs(identity: client.identity, headroom: headroom) {
+                    if stopRequested?() == true { break reading }
+                    if let short = try await ledger.tierKeptForSyncs(identity: client.identity, headroom: headroom) {
                         logger.info(
                             "comments wait for the next run: the \(short.rawValue) quota left is kept for item syncs")
                         break reading
@@ -152,7 +166,7 @@ extension RunContext {
                     )
                     // A short read is Podio's answer, not an outage: only errors count in a row.
                     inARow = answered ? 0 : inARow + 1
-                    if inARow >= Self.extraFailuresInARow {
+                    if inARow >= ExtraFailure.stopAfterInARow {
                         logger.warning("comments wait for the next run: \(inARow) items failed in a row")
                         break reading
                     }
