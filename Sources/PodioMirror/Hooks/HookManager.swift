@@ -12,8 +12,8 @@ public struct HookLine: Sendable, Equatable {
     public var podioStatus: String?
     /// The mirror's view: `verified` (validated), `pending verification`, `not recorded`.
     public var mirrorStatus: String
-    /// What the command did: `kept`, `created`, `verification requested`, `removed`, `re-created`.
-    public var action: String?
+    /// What the command did (nil: `hooks list` reports, does nothing).
+    public var action: HookAction?
     public var lastEventAt: Date?
     /// The URL with the secret redacted.
     public var url: String
@@ -191,7 +191,7 @@ public final class HookManager: Sendable {
                 }
             }
         }
-        if lines.contains(where: { $0.action == "created" || $0.action == "verification requested" }) {
+        if lines.contains(where: { $0.action == .created || $0.action == .verificationRequested }) {
             let until = clock.now().addingTimeInterval(Self.verifyWindow)
             try await session.db.run { try MirrorStore(db: $0).openVerifyWindow(until: until) }
         }
@@ -268,7 +268,7 @@ public final class HookManager: Sendable {
                 lines.append(
                     HookLine(
                         appID: appID, type: type, hookID: hookID, podioStatus: "deleted", mirrorStatus: "removed",
-                        action: "removed",
+                        action: .removed,
                         url: base.isEmpty ? "" : HookURL.full(base: base, secret: HookURL.placeholder)))
             }
         }
@@ -336,7 +336,7 @@ public final class HookManager: Sendable {
             lines.append(
                 HookLine(
                     appID: appID, type: hook.type, hookID: hook.hookID, podioStatus: "deleted", mirrorStatus: "removed",
-                    action: "removed", url: HookURL.redact(hook.url, secret: secret)))
+                    action: .removed, url: HookURL.redact(hook.url, secret: secret)))
         }
         for type in wanted {
             if let hook = kept[type] {
@@ -345,13 +345,13 @@ public final class HookManager: Sendable {
                     try MirrorStore(db: $0).recordHook(
                         hookID: hook.hookID, appID: appID, type: type, url: base, status: status)
                 }
-                var action = "kept"
+                var action = HookAction.kept
                 if status != "active" {
                     let stored = recorded.first { $0.hookID == hook.hookID }
                     if !receiverAnswered {
-                        action = "receiver not answering"
+                        action = .receiverNotAnswering
                     } else if let next = stored?.nextVerifyAt, next > now {
-                        action = "backing off"
+                        action = .backingOff
                         logger.debug(
                             "hook \(hook.hookID) (\(type)) of app \(appID) is \(status); the next verification request is due at \(PodioTime.format(next))"
                         )
@@ -363,7 +363,7 @@ public final class HookManager: Sendable {
                             try MirrorStore(db: $0).markVerifyRequested(hookID: hook.hookID, at: now, next: next)
                         }
                         try await client.requestHookVerification(hook.hookID)
-                        action = "verification requested"
+                        action = .verificationRequested
                         logger.info(
                             "hook \(hook.hookID) (\(type)) of app \(appID) is \(status) in Podio; verification requested again"
                         )
@@ -400,7 +400,7 @@ public final class HookManager: Sendable {
                     HookLine(
                         appID: appID, type: type, hookID: hookID, podioStatus: "inactive",
                         mirrorStatus: "pending verification",
-                        action: "created", url: shown))
+                        action: .created, url: shown))
             }
         }
         return lines
@@ -415,7 +415,7 @@ public final class HookManager: Sendable {
         var lines = lines
         let deadline = clock.now().addingTimeInterval(max(0, wait))
         while true {
-            let pending = lines.filter { $0.mirrorStatus != "verified" && $0.action != "removed" }
+            let pending = lines.filter { $0.mirrorStatus != "verified" && $0.action != .removed }
             if pending.isEmpty {
                 // Every hook is verified: no verification for an unknown hook id is accepted now.
                 try await session.db.run { try MirrorStore(db: $0).openVerifyWindow(until: nil) }

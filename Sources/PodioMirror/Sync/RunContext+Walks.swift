@@ -54,7 +54,7 @@ extension RunContext {
                     "full load of app \(appID): ~\(calls) calls\(eta.map { ", ~\(DurationParser.describe($0.rounded(.up))) under the quota" } ?? "")"
                 )
                 observer?(
-                    .plan(appID: appID, name: current?.name ?? "", mode: "full", estimatedCalls: calls, etaSeconds: eta)
+                    .plan(appID: appID, name: current?.name ?? "", mode: .full, estimatedCalls: calls, etaSeconds: eta)
                 )
             }
             let outcome = try await write(
@@ -63,7 +63,7 @@ extension RunContext {
             if dryRun { seenInDryRun.formUnion(page.items.map(\.itemID)) }
             observer?(
                 .page(
-                    appID: appID, mode: "full", itemsDone: step.nextOffset, itemsTotal: page.filtered,
+                    appID: appID, mode: .full, itemsDone: step.nextOffset, itemsTotal: page.filtered,
                     calls: await callCount()))
         }
         let counted = pager.filtered ?? 0
@@ -149,7 +149,7 @@ extension RunContext {
                 let eta = await estimate(calls: calls - 1, identity: client.identity)
                 observer?(
                     .plan(
-                        appID: appID, name: current?.name ?? "", mode: "delta", estimatedCalls: calls, etaSeconds: eta))
+                        appID: appID, name: current?.name ?? "", mode: .delta, estimatedCalls: calls, etaSeconds: eta))
             }
             // The page holds every item of the range older than its newest second (the order is
             // by time); items of that second may go on past the page.
@@ -161,7 +161,7 @@ extension RunContext {
             read += page.items.count
             observer?(
                 .page(
-                    appID: appID, mode: "delta", itemsDone: read,
+                    appID: appID, mode: .delta, itemsDone: read,
                     itemsTotal: read + max(0, page.filtered - page.items.count), calls: await callCount()))
             if complete { break }
             guard let newest else {

@@ -64,7 +64,7 @@ final class RunContext {
         let state = try await store.run { try $0.syncState(appID: appID) }
         let known = try await store.run { try $0.appName(appID: appID) }
         let full = options.kind == .resync || state.lastFullSyncAt == nil || state.hasUnfinishedFullPass
-        current = AppRunSummary(appID: appID, name: known ?? "app \(appID)", mode: full ? "full" : "delta")
+        current = AppRunSummary(appID: appID, name: known ?? "app \(appID)", mode: full ? .full : .delta)
         defer {
             current = nil
             definition = nil
@@ -76,7 +76,9 @@ final class RunContext {
             let runID = self.runID
             let resumedAt = full && state.hasUnfinishedFullPass ? state.fullPassOffset : nil
             passID = try await store.run {
-                try $0.beginPass(runID: runID, appID: appID, mode: full ? "full" : "delta", resumedAtOffset: resumedAt)
+                try $0.beginPass(
+                    runID: runID, appID: appID, mode: (full ? PassMode.full : .delta).rawValue,
+                    resumedAtOffset: resumedAt)
             }
         }
         do {
@@ -86,20 +88,20 @@ final class RunContext {
                 throw AppGoneError(appID: appID, status: error.status, endpoint: error.endpoint)
             }
         } catch {
-            let status: String
+            let status: PassStatus
             switch error {
-            case is AppGoneError: status = "gone"
-            case is SyncStopped: status = "stopped"
-            case is any RunDeferral: status = "deferred"
-            default: status = "failed"
+            case is AppGoneError: status = .gone
+            case is SyncStopped: status = .stopped
+            case is any RunDeferral: status = .deferred
+            default: status = .failed
             }
             await finishPass(passID, status: status, since: before)
             throw error
         }
         let after = await ledger.snapshot()
         current?.calls = after.rateLimited + after.general - before.rateLimited - before.general
-        await finishPass(passID, status: "succeeded", since: before)
-        return current ?? AppRunSummary(appID: appID, name: "app \(appID)", mode: full ? "full" : "delta")
+        await finishPass(passID, status: .succeeded, since: before)
+        return current ?? AppRunSummary(appID: appID, name: "app \(appID)", mode: full ? .full : .delta)
     }
 
     /// Podio no longer serves the app to these credentials: 403, 404 or 410 on its definition
@@ -110,7 +112,7 @@ final class RunContext {
     }
 
     /// Records the end of a pass (never failing the run for it) and counts its items.
-    private func finishPass(_ passID: Int64?, status: String, since before: LedgerStats.Snapshot) async {
+    private func finishPass(_ passID: Int64?, status: PassStatus, since before: LedgerStats.Snapshot) async {
         let after = await ledger.snapshot()
         let app = current
         if let app, !options.dryRun {
@@ -121,7 +123,7 @@ final class RunContext {
         let general = after.general - before.general
         _ = try? await store.run { store in
             try store.finishPass(
-                passID: passID, status: status, callsRateLimited: rateLimited, callsGeneral: general,
+                passID: passID, status: status.rawValue, callsRateLimited: rateLimited, callsGeneral: general,
                 itemsWritten: app?.itemsWritten ?? 0, itemsDeleted: app?.itemsDeleted ?? 0)
         }
     }

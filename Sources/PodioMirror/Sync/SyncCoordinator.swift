@@ -33,14 +33,15 @@ public final class SyncCoordinator: Sendable {
         do {
             let summary = try await recordedRun(options, kindName: kindName, started: started)
             metrics.run(
-                kind: kindName, outcome: summary.status, seconds: started.seconds)
+                kind: kindName, outcome: summary.status.rawValue, seconds: started.seconds)
             return summary
         } catch {
             let outcome: String
             if error is AllAppsHeld {
                 outcome = "busy"
             } else {
-                outcome = MirrorError(classifying: error).category == .deferred ? "deferred" : "failed"
+                let deferred = MirrorError(classifying: error).category == .deferred
+                outcome = (deferred ? RunStatus.deferred : RunStatus.failed).rawValue
             }
             metrics.run(kind: kindName, outcome: outcome, seconds: started.seconds)
             throw error
@@ -66,7 +67,7 @@ public final class SyncCoordinator: Sendable {
             try MirrorStore(db: $0).startRun(kind: kindName, apps: order)
         }
         ledger.attach(runID: runID)
-        var summary = RunSummary(runID: runID, kind: kindName, status: "running", dryRun: options.dryRun)
+        var summary = RunSummary(runID: runID, kind: kindName, status: .running, dryRun: options.dryRun)
         summary.skipped = plan.selected.compactMap { plan.gone[$0].map { SkippedApp(gone: $0) } }
         let parts = RunParts(
             runID: runID, settings: RunSettings(settings, options: options), session: session, clock: clock,
@@ -90,19 +91,19 @@ public final class SyncCoordinator: Sendable {
                 inProgress: &inProgress, db: db, ledger: ledger)
             try checkSomeAppIsServed(plan, summary: summary)
             await syncExtras(&summary, parts: parts, options: options)
-            summary.status = "succeeded"
+            summary.status = .succeeded
         } catch is SyncStopped {
-            summary.status = "deferred"
+            summary.status = .deferred
             summary.error = "stopped by a signal after the last committed page; the next run continues"
             summary.apps.append(contentsOf: context.partial())
         } catch let deferral as any RunDeferral {
-            summary.status = "deferred"
+            summary.status = .deferred
             summary.deferredUntil = deferral.freesAt
             summary.error = access.redact(deferral.description)
             summary.apps.append(contentsOf: context.partial())
         } catch {
             let classified = MirrorError(classifying: error)
-            summary.status = "failed"
+            summary.status = .failed
             summary.error = access.redact(classified.description)
             summary.errorCategory = classified.category.name
             summary.apps.append(contentsOf: context.partial())
@@ -117,7 +118,7 @@ public final class SyncCoordinator: Sendable {
         }
         summary.writeSeconds = parts.pages.writeSeconds
         try await finish(db: db, ledger: ledger, access: access, summary: &summary, started: started)
-        if summary.status == "deferred" && summary.deferredUntil == nil {
+        if summary.status == .deferred && summary.deferredUntil == nil {
             throw MirrorError(.deferred, summary.error ?? "stopped")
         }
         if let until = summary.deferredUntil {
