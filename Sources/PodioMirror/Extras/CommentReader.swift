@@ -81,7 +81,7 @@ struct CommentReader {
                 offset += page.count
                 if ids.count >= target { break }
             }
-        } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
+        } catch let error as PodioError where error.isGone {
             return nil
         }
         read.seen = ids.count

@@ -178,7 +178,7 @@ struct DeepHistoryReader {
                             answer = try await QuotaLedger.$neverWait.withValue(true) {
                                 try await client.itemRevisions(itemID: item.itemID)
                             }
-                        } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
+                        } catch let error as PodioError where error.isGone {
                             continue  // deleted since its page was read: the next item pass finds it
                         }
                         let body = answer.body

@@ -114,7 +114,7 @@ struct FileFetcher {
                         data = try await QuotaLedger.$neverWait.withValue(true) {
                             try await client.downloadFile(file.fileID)
                         }
-                    } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
+                    } catch let error as PodioError where error.isGone {
                         // Removed since the item was read: the next read marks it deleted.
                         try await store.run { try $0.clearExtraFailure(.file, objectID: file.fileID) }
                         index += 1

@@ -149,7 +149,7 @@ struct HookEventWorker {
                     logger.info("hook events of app \(appID) wait: \(access.redact(deferral.description))")
                     summary.failed += ids.count
                     break
-                } catch let error as PodioError where RunContext.meansGone(error) {
+                } catch let error as PodioError where error.meansAppGone {
                     // The app is gone for these credentials: the events cannot be applied.
                     let message = access.redact(error.description)
                     try await store.run { try $0.markHookEventsApplied(ids, error: message) }
@@ -279,7 +279,7 @@ struct HookEventWorker {
                     continue
                 }
                 raws.append(item.raw)
-            } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
+            } catch let error as PodioError where error.isGone {
                 gone.append(itemID)
             } catch let error as PodioError where error.status == 403 {
                 logger.info(

@@ -129,7 +129,7 @@ public final class HookManager: Sendable {
             do {
                 lines += try await ensure(
                     appID: appID, base: base, secret: secret, receiverAnswered: answered, session: session)
-            } catch let error as PodioError where [403, 404, 410].contains(error.status ?? 0) {
+            } catch let error as PodioError where error.isRefusedOrGone {
                 // An app these credentials cannot put hooks on: the others still get theirs.
                 let message = HookURL.redact(session.access.redact(error.description), secret: secret)
                 logger.warning("no hooks on app \(appID): \(message)")
@@ -210,7 +210,7 @@ public final class HookManager: Sendable {
             let listed: [PodioHook]
             do {
                 listed = try await client.hooks(appID: appID)
-            } catch let error as PodioError where [403, 404, 410].contains(error.status ?? 0) {
+            } catch let error as PodioError where error.isRefusedOrGone {
                 listed = []
             }
             let mine = recorded.filter { $0.appID == appID }
@@ -261,7 +261,7 @@ public final class HookManager: Sendable {
             for (hookID, type, base) in ids {
                 do {
                     try await client.deleteHook(hookID)
-                } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
+                } catch let error as PodioError where error.isGone {
                     // Already gone in Podio.
                 }
                 try await session.db.run { try MirrorStore(db: $0).deleteHookRecord(hookID: hookID) }
@@ -327,7 +327,7 @@ public final class HookManager: Sendable {
             }
             do {
                 try await client.deleteHook(hook.hookID)
-            } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {}
+            } catch let error as PodioError where error.isGone {}
             try await session.db.run { try MirrorStore(db: $0).deleteHookRecord(hookID: hook.hookID) }
             let reason =
                 !wanted.contains(hook.type)

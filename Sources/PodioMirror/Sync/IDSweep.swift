@@ -55,7 +55,7 @@ struct IDSweep {
         for itemID in missing {
             do {
                 raws.append(try await client.item(itemID).raw)
-            } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
+            } catch let error as PodioError where error.isGone {
                 continue
             }
         }

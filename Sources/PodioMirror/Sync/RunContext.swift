@@ -84,7 +84,7 @@ final class RunContext {
         do {
             do {
                 try await passes(appID: appID, client: client, state: state, full: full, known: known != nil)
-            } catch let error as PodioError where Self.meansGone(error) {
+            } catch let error as PodioError where error.meansAppGone {
                 throw AppGoneError(appID: appID, status: error.status, endpoint: error.endpoint)
             }
         } catch {
@@ -102,13 +102,6 @@ final class RunContext {
         current?.calls = after.rateLimited + after.general - before.rateLimited - before.general
         await finishPass(passID, status: .succeeded, since: before)
         return current ?? AppRunSummary(appID: appID, name: "app \(appID)", mode: full ? .full : .delta)
-    }
-
-    /// Podio no longer serves the app to these credentials: 403, 404 or 410 on its definition
-    /// or its items (a 401 is the credentials', not the app's).
-    static func meansGone(_ error: PodioError) -> Bool {
-        guard let status = error.status, [403, 404, 410].contains(status) else { return false }
-        return error.endpoint == PodioEndpoint.app.name || error.endpoint == PodioEndpoint.filterItems.name
     }
 
     /// Records the end of a pass (never failing the run for it) and counts its items.
