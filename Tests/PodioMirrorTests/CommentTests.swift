@@ -6,7 +6,7 @@ import PodioSimulator
 import TestSupport
 import Testing
 
-/// The page size the engine asks of `GET /comment/item/{id}/` (RunContext.commentPageSize).
+/// The page size the engine asks of `GET /comment/item/{id}/` (CommentReader.commentPageSize).
 enum RunContextPageSize { static let value = 100 }
 
 @Suite("Comments: read only when they moved, never before the items")
