@@ -52,6 +52,21 @@ public struct PodioError: Error, Sendable, CustomStringConvertible {
 
     public var isRetryable: Bool { kind == .retryable }
 
+    /// Podio does not have the object (404) or no longer has it (410): an item, a comment, a
+    /// file or a revision is gone. A 403 is not: the object may be there, hidden from these
+    /// credentials.
+    public var isGone: Bool { kind == .notFound || kind == .gone }
+
+    /// Podio refuses the app to these credentials (403) or does not have it (404, 410): for an
+    /// app (its hooks, say) either way it is not the mirror's to read.
+    public var isRefusedOrGone: Bool { [403, 404, 410].contains(status ?? 0) }
+
+    /// The app is gone for these credentials: a 403, 404 or 410 on its definition or its items
+    /// (a 401 is the credentials', not the app's).
+    public var meansAppGone: Bool {
+        isRefusedOrGone && (endpoint == PodioEndpoint.app.name || endpoint == PodioEndpoint.filterItems.name)
+    }
+
     /// `code` of the error for stored-token credentials (`podio-mirror login`) when no token was
     /// ever stored: a configuration gap, not a refusal by Podio.
     public static let noStoredTokenCode = "no_stored_token"

@@ -6,7 +6,7 @@ import PodioSimulator
 import TestSupport
 import Testing
 
-/// The page size the engine asks of `GET /comment/item/{id}/` (RunContext.commentPageSize).
+/// The page size the engine asks of `GET /comment/item/{id}/` (CommentReader.commentPageSize).
 enum RunContextPageSize { static let value = 100 }
 
 @Suite("Comments: read only when they moved, never before the items")
@@ -43,7 +43,7 @@ struct CommentTests {
     @Test func mirroredAndKeptInStepWithNoCallsWhenIdle() async throws {
         try await EngineHarness.with(apps: Self.apps, comments: true) { h in
             let first = try await h.sync()
-            #expect(first.status == "succeeded")
+            #expect(first.status == .succeeded)
             let withComments = try await h.count("SELECT count(*) FROM podio.items WHERE comment_count > 0")
             #expect(withComments > 5)
             // One call per item with comments, none for the others.
@@ -124,7 +124,7 @@ struct CommentTests {
         let quota = QuotaPolicy(rateLimited: 1000, general: 10, window: 3600, reserve: 0)
         try await EngineHarness.with(apps: Self.apps, quota: quota, comments: true) { h in
             let first = try await h.sync()
-            #expect(first.status == "succeeded")
+            #expect(first.status == .succeeded)
             #expect(first.secondsWaitedForQuota == 0)
             #expect(try await h.differences() == [])
             let withComments = try await h.count("SELECT count(*) FROM podio.items WHERE comment_count > 0")
@@ -138,7 +138,7 @@ struct CommentTests {
             // and the comments still wait.
             try h.simulator.editItem(itemID: try await h.count("SELECT min(item_id) FROM podio.items"), title: "Edited")
             let second = try await h.sync()
-            #expect(second.status == "succeeded")
+            #expect(second.status == .succeeded)
             #expect(second.secondsWaitedForQuota == 0)
             #expect(try await h.differences() == [])
             #expect(second.comments?.itemsPending ?? 0 > 0)

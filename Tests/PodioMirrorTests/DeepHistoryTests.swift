@@ -132,7 +132,7 @@ struct DeepHistoryTests {
     @Test func mirroredAndKeptInStepWithNoCallsForUnchangedItems() async throws {
         try await EngineHarness.with(apps: Self.apps) { h in
             let first = try await Self.run(h)
-            #expect(first.status == "succeeded")
+            #expect(first.status == .succeeded)
             let items = try await h.count("SELECT count(*) FROM podio.items WHERE deleted_at IS NULL")
             let edited = try await h.count("SELECT count(*) FROM podio.items WHERE deleted_at IS NULL AND revision > 0")
             let revisions = try await h.count("SELECT sum(revision) FROM podio.items WHERE deleted_at IS NULL")
@@ -286,7 +286,7 @@ struct DeepHistoryTests {
             let other = try await h.database.connect()
             #expect(try await other.run { try $0.tryAdvisoryLock(LockKeys.deepHistory) })
             let held = try await Self.run(h)
-            #expect(held.status == "succeeded")
+            #expect(held.status == .succeeded)
             #expect(held.itemsWritten == 20)
             #expect(held.deepHistory?.plan == nil)
             #expect(Self.revisionCalls(h) == (0, 0))
@@ -305,7 +305,7 @@ struct DeepHistoryTests {
         let tight = QuotaPolicy(rateLimited: 1000, general: 20, window: 3600, reserve: 0)
         try await EngineHarness.with(apps: Self.apps) { h in
             let first = try await Self.run(h, quota: tight)
-            #expect(first.status == "succeeded")
+            #expect(first.status == .succeeded)
             #expect(first.secondsWaitedForQuota == 0)
             #expect(try await h.differences() == [])
             let history = try #require(first.deepHistory)
@@ -326,7 +326,7 @@ struct DeepHistoryTests {
             let itemID = try await h.count("SELECT max(item_id) FROM podio.items")
             try h.simulator.editItem(itemID: itemID, title: "Edited under a tight quota")
             let second = try await Self.run(h, quota: tight)
-            #expect(second.status == "succeeded")
+            #expect(second.status == .succeeded)
             #expect(second.secondsWaitedForQuota == 0)
             #expect(try await h.differences() == [])
             #expect(second.deepHistory?.itemsPending ?? 0 > 0)

@@ -17,7 +17,7 @@ struct DiscoveryAndLegacyTypeTests {
             let all = h.simulator.appIDs()
             #expect(all.count == 5)
             let summary = try await h.sync()
-            #expect(summary.status == "succeeded")
+            #expect(summary.status == .succeeded)
             #expect(Set(summary.apps.map(\.appID)) == Set(all))
             #expect(try await h.differences() == [])
             // One `GET /org/` (spaces embedded), one `GET /app/space/{id}/` per space, no `GET /app/`.
@@ -56,7 +56,7 @@ struct DiscoveryAndLegacyTypeTests {
         try await EngineHarness.with(apps: [spec]) { h in
             let app = h.simulator.appIDs()[0]
             let first = try await h.sync()
-            #expect(first.status == "succeeded")
+            #expect(first.status == .succeeded)
             #expect(first.apps.first?.warnings == 0)
             #expect(try await h.differences() == [])
             var types: [String: String] = [:]
@@ -130,7 +130,7 @@ struct DiscoveryAndLegacyTypeTests {
                     ],
                 ]))
             let second = try await h.sync()
-            #expect(second.status == "succeeded")
+            #expect(second.status == .succeeded)
             #expect(second.apps.first?.itemsWritten == 2)
             #expect(second.apps.first?.warnings == 1, "only the state value nobody can read is warned about")
             #expect(try await h.differences() == [])

@@ -148,7 +148,7 @@ struct ExtraFailureTests {
                     s.comments = false
                     return s
                 }())
-            #expect(plain.status == "succeeded")
+            #expect(plain.status == .succeeded)
             let failing = try await Self.items(h).commented
             let withComments = try await h.count("SELECT count(*) FROM podio.items WHERE comment_count > 0")
             h.simulator.injectFaults(.serverError, rate: 1, path: "/comment/item/\(failing)/")

@@ -81,7 +81,7 @@ struct FairSchedulingTests {
             var settings = h.settings
             let first = try await h.coordinator(settings: settings, clock: clock).run(
                 SyncOptions(kind: .sync, apps: ids))
-            #expect(first.status == "succeeded")
+            #expect(first.status == .succeeded)
             // Two calls an hour from now on: the quota's pace is a delta of each of the four apps
             // every two hours. Three hours later all are stale: two deltas, then the run defers.
             settings.quota = QuotaPolicy(rateLimited: 2, general: 100, window: 3600, reserve: 0)
@@ -99,7 +99,7 @@ struct FairSchedulingTests {
             clock.advance(3601)
             let third = try await run()
             #expect(try await passOrder(h, run: third.runID) == [ids[2], ids[3]])
-            #expect(third.status == "succeeded")
+            #expect(third.status == .succeeded)
             #expect(third.skipped.map(\.appID) == [ids[0], ids[1]] && third.skipped.allSatisfy { $0.reason == .fresh })
             #expect(third.line.contains("skipped 2 apps (2 fresh while the quota is spent)"))
             // Three hours later all are stale again: the oldest bounds (the first two) first.
@@ -151,7 +151,7 @@ struct FairSchedulingTests {
             try h.simulator.editItem(itemID: try #require(items.first?.int("item_id")))
             clock.advance(60)
             let second = try await h.coordinator(clock: clock).run(SyncOptions(kind: .sync))
-            #expect(second.status == "succeeded")
+            #expect(second.status == .succeeded)
             #expect(Set(second.apps.map(\.appID)) == [ids[0], ids[2]])
             #expect(second.itemsWritten == 1)
             #expect(
@@ -205,7 +205,7 @@ struct FairSchedulingTests {
             #expect(try await holder.run { try $0.tryAdvisoryLock(LockKeys.app(ids[0])) })
             for claiming in [SyncOptions.Claiming.oneAtATime, .allAtStart] {
                 let summary = try await h.coordinator().run(SyncOptions(kind: .sync, apps: ids, claiming: claiming))
-                #expect(summary.status == "succeeded")
+                #expect(summary.status == .succeeded)
                 #expect(Set(summary.apps.map(\.appID)) == [ids[1], ids[2]])
                 #expect(summary.skipped == [SkippedApp(appID: ids[0], reason: .heldByAnotherRun)])
                 let skipped = try await h.scalar(

@@ -36,7 +36,7 @@ struct FileTests {
             let b1 = try h.simulator.attachFile(itemID: b, name: "notes.txt", mimetype: "text/plain", size: 0)
 
             let first = try await h.sync()
-            #expect(first.status == "succeeded")
+            #expect(first.status == .succeeded)
             #expect(try await h.differences() == [])
             // The files come with the pages: the calls are those of a full load without files.
             #expect(h.simulator.stats().callsByEndpoint["POST /item/app/{app_id}/filter/"] == 1)
@@ -124,7 +124,7 @@ struct FileTests {
             for (n, item) in itemIDs.prefix(4).enumerated() {
                 _ = try h.simulator.attachFile(itemID: item, name: "f\(n).bin", size: 100)
             }
-            #expect(try await h.sync().status == "succeeded")
+            #expect(try await h.sync().status == .succeeded)
             // Rate-limited calls counted so far (a call booked on both tiers counts in each),
             // the next delta's one filter call, the 2 kept for the next run (its discovery and
             // its app), and one more: one download fits.
@@ -135,7 +135,7 @@ struct FileTests {
             tight.filesDirectory = directory
             tight.quota = QuotaPolicy(rateLimited: used + 1 + 2 + 1, general: 1000, window: 3600, reserve: 0)
             let run = try await h.coordinator(settings: tight).run(SyncOptions(kind: .sync))
-            #expect(run.status == "succeeded")
+            #expect(run.status == .succeeded)
             #expect(run.files?.downloaded == 1)
             #expect(run.files?.pending == 3)
             #expect(try await h.count(countRateLimited) == used + 1 + 1)
@@ -166,7 +166,7 @@ struct FileTests {
             tight.quota = QuotaPolicy(rateLimited: 1000, general: used + 2 + 2, window: 3600, reserve: 0)
             h.simulator.resetStats()
             let first = try await h.coordinator(settings: tight).run(SyncOptions(kind: .sync))
-            #expect(first.status == "succeeded")
+            #expect(first.status == .succeeded)
             #expect(first.secondsWaitedForQuota == 0)
             let early = first.files?.downloaded ?? 0
             #expect((1...2).contains(early))

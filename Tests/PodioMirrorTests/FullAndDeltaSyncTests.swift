@@ -20,11 +20,11 @@ struct FullAndDeltaSyncTests {
         try await EngineHarness.with(apps: Self.fourApps) { h in
             let apps = h.simulator.appIDs()
             let first = try await h.sync()
-            #expect(first.status == "succeeded")
+            #expect(first.status == .succeeded)
             let differences1 = try await h.differences()
             #expect(differences1 == [])
             #expect(try await h.count("SELECT count(*) FROM podio.items WHERE deleted_at IS NULL") == 1234 + 37 + 501)
-            #expect(first.apps.map(\.mode) == ["full", "full", "full", "full"])
+            #expect(first.apps.map(\.mode) == [.full, .full, .full, .full])
             // Calls: the apps are found by GET /org/ (general) and GET /app/space/{id}/ for each of
             // the two spaces (rate-limited), then per app GET /app/{id} + ceil(items/500) filter
             // pages (at least one).
@@ -41,7 +41,7 @@ struct FullAndDeltaSyncTests {
             // the one cached by the first run (PODIO_APPS_REFRESH): no discovery call.
             let syncedAt = try await h.scalar("SELECT max(synced_at)::text FROM podio.items")
             let quiet = try await h.sync()
-            #expect(quiet.apps.map(\.mode) == ["delta", "delta", "delta", "delta"])
+            #expect(quiet.apps.map(\.mode) == [.delta, .delta, .delta, .delta])
             #expect(quiet.callsRateLimited == 4)
             #expect(quiet.callsGeneral == 0)
             #expect(quiet.itemsWritten == 0 && quiet.itemsDeleted == 0)
@@ -58,11 +58,11 @@ struct FullAndDeltaSyncTests {
             for _ in 0..<14 { try h.simulator.createItem(appID: big) }
             for id in ids.suffix(9) { try h.simulator.deleteItem(itemID: id) }
             let delta = try await h.sync()
-            #expect(delta.status == "succeeded")
+            #expect(delta.status == .succeeded)
             let differences2 = try await h.differences()
             #expect(differences2 == [])
             let bigSummary = try #require(delta.apps.first { $0.appID == big })
-            #expect(bigSummary.mode == "delta")
+            #expect(bigSummary.mode == .delta)
             #expect(bigSummary.itemsWritten == 25 + 14)
             #expect(bigSummary.itemsDeleted == 9)
             #expect(bigSummary.deletionsFoundBy == "id sweep")
@@ -93,7 +93,7 @@ struct FullAndDeltaSyncTests {
                     for _ in 0..<5 { _ = try? simulator.createItem(appID: app) }
                 }
             })
-            #expect(summary.status == "succeeded")
+            #expect(summary.status == .succeeded)
             // Every item that existed throughout is mirrored; none twice.
             let stillThere = Set(ids).subtracting(ids.prefix(7)).subtracting(ids[900..<903])
             let mirrored = try await h.db.run { db in

@@ -43,7 +43,7 @@ struct HookBackoffTests {
             // Right after the creation, within the first minute: no request.
             clock.advance(30)
             let early = try await manager.check()
-            #expect(early.lines.allSatisfy { $0.action == "backing off" }, "\(early.lines.map(\.action))")
+            #expect(early.lines.allSatisfy { $0.action == .backingOff }, "\(early.lines.map(\.action))")
             #expect(Set(Self.verifications(h).values) == [1])
             // A pending-only round asks Podio nothing before a back-off ends.
             h.simulator.resetStats()
@@ -62,11 +62,11 @@ struct HookBackoffTests {
                 let due = try await manager.check(onlyDue: true)
                 expected += 1
                 #expect(Set(Self.verifications(h).values) == [expected], "after \(wait) s")
-                #expect(due.lines.filter { $0.action == "verification requested" }.count == hookIDs.count)
+                #expect(due.lines.filter { $0.action == .verificationRequested }.count == hookIDs.count)
             }
             // Shared through the database: an install now (another process) backs off as well.
             let again = try await manager.install(url: "http://127.0.0.1:9", wait: 0)
-            #expect(again.allSatisfy { $0.action == "backing off" }, "\(again.map(\.action))")
+            #expect(again.allSatisfy { $0.action == .backingOff }, "\(again.map(\.action))")
             #expect(Set(Self.verifications(h).values) == [expected])
             let stored = try await h.db.run { try MirrorStore(db: $0).hooks.hooks() }
             #expect(stored.allSatisfy { $0.verifyAttempts == 4 })
@@ -81,7 +81,7 @@ struct HookBackoffTests {
             #expect(deaf.receiverAnswered == false && deaf.lines.isEmpty)
             #expect(h.simulator.stats().callsByEndpoint.values.reduce(0, +) == 0)
             let full = try await manager.check()
-            #expect(full.lines.allSatisfy { $0.action == "receiver not answering" })
+            #expect(full.lines.allSatisfy { $0.action == .receiverNotAnswering })
             #expect(Set(Self.verifications(h).values) == [expected])
 
             // It answers again: the request is made at once, and the back-off caps at an hour.

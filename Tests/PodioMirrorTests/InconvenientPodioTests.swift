@@ -25,7 +25,7 @@ struct InconvenientPodioTests {
         try await EngineHarness.with(apps: Self.oneApp) { h in
             h.simulator.setQuirks(.init(pageCap: 100))
             let first = try await h.sync()
-            #expect(first.status == "succeeded")
+            #expect(first.status == .succeeded)
             #expect(try await h.differences() == [])
             #expect(try await live(h) == 700)
             #expect(first.callsRateLimited >= 7)  // ceil(700 / 100) pages at least
@@ -49,7 +49,7 @@ struct InconvenientPodioTests {
             try h.simulator.deleteItem(itemID: deleted)
             h.simulator.setQuirks(.init(emptyPageAtOffset: 500))
             let resync = try await h.sync(.resync)
-            #expect(resync.status == "succeeded")
+            #expect(resync.status == .succeeded)
             #expect(resync.itemsDeleted == 0)
             #expect(try await live(h) == 700)  // nothing marked deleted, the deleted one included
             #expect(resync.apps.first?.deletionsWithheld?.contains("empty page") == true)
@@ -78,7 +78,7 @@ struct InconvenientPodioTests {
             try h.simulator.editItems(ids)
             h.simulator.setQuirks(.init(shuffleTies: true))
             let delta = try await h.sync()
-            #expect(delta.status == "succeeded")
+            #expect(delta.status == .succeeded)
             #expect(delta.itemsWritten == 2_000)
             #expect(try await h.differences() == [])
             // A later delta (the overlap reads the crowded second again) writes nothing.

@@ -29,7 +29,7 @@ struct ItemHistoryTests {
             }
             for id in ids { try h.simulator.editItem(itemID: id, title: "Edited \(id)") }
             let delta = try await h.sync()
-            #expect(delta.status == "succeeded")
+            #expect(delta.status == .succeeded)
             #expect(try await h.differences() == [])
             #expect(try await h.count("SELECT count(*) FROM podio.item_versions") == 3)
             for (id, revision, title, lastEdit, raw) in before {

@@ -21,7 +21,7 @@ struct QuotaSyncTests {
             simulatorLimits: (4, 100, window)
         ) { h in
             let summary = try await h.coordinator().run(SyncOptions(kind: .sync, maxWait: 60))
-            #expect(summary.status == "succeeded")
+            #expect(summary.status == .succeeded)
             #expect(summary.callsRateLimited == 13)
             let stats = h.simulator.stats()
             #expect(stats.rateLimitErrors == 0)
@@ -69,7 +69,7 @@ struct QuotaSyncTests {
             clock.advance(3601)
             try await h.waitForEarlierRunsToLetGo()
             let second = try await h.coordinator(clock: clock).run(SyncOptions(kind: .sync, apps: app, maxWait: 0))
-            #expect(second.status == "succeeded")
+            #expect(second.status == .succeeded)
             let differences = try await h.differences()
             #expect(differences == [])
             // Nothing was read twice: 6 pages in all.
@@ -84,7 +84,7 @@ struct QuotaSyncTests {
         ) { h in
             h.simulator.injectFaults(.rateLimit, count: 1)
             let summary = try await h.coordinator().run(SyncOptions(kind: .sync, maxWait: 60))
-            #expect(summary.status == "succeeded")
+            #expect(summary.status == .succeeded)
             #expect(summary.rateLimitErrors == 1)
             #expect(h.simulator.stats().rateLimitErrors == 1)
             let differences = try await h.differences()

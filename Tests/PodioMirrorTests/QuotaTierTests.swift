@@ -199,7 +199,7 @@ struct QuotaTierTests {
             while pending != 0 && runs < 6 {
                 try await h.waitForEarlierRunsToLetGo()
                 let summary = try await h.coordinator(clock: clock).run(SyncOptions(kind: .sync, maxWait: 120))
-                #expect(summary.status == "succeeded")
+                #expect(summary.status == .succeeded)
                 #expect(summary.rateLimitErrors == 0)
                 pending = summary.comments?.itemsPending ?? -1
                 runs += 1

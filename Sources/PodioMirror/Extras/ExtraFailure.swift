@@ -26,6 +26,10 @@ public struct ExtraFailure: Codable, Sendable, Equatable {
     /// When a run tries it again; nil: never (a file hosted elsewhere than Podio).
     public var nextTryAt: Date?
 
+    /// Per-object failures in a row after which a stage of the extras stops for the run (Podio
+    /// failing for every object looks like an outage, not like one bad object).
+    static let stopAfterInARow = 5
+
     /// The wait before the next try after `attempts` failures in a row: 10 minutes, doubled per
     /// attempt, at most a day.
     public static func backoff(attempts: Int) -> Double {

@@ -12,8 +12,8 @@ public struct HookLine: Sendable, Equatable {
     public var podioStatus: String?
     /// The mirror's view: `verified` (validated), `pending verification`, `not recorded`.
     public var mirrorStatus: String
-    /// What the command did: `kept`, `created`, `verification requested`, `removed`, `re-created`.
-    public var action: String?
+    /// What the command did (nil: `hooks list` reports, does nothing).
+    public var action: HookAction?
     public var lastEventAt: Date?
     /// The URL with the secret redacted.
     public var url: String
@@ -131,7 +131,7 @@ public final class HookManager: Sendable {
             do {
                 lines += try await ensure(
                     appID: appID, base: base, secret: secret, receiverAnswered: answered, session: session)
-            } catch let error as PodioError where [403, 404, 410].contains(error.status ?? 0) {
+            } catch let error as PodioError where error.isRefusedOrGone {
                 // An app these credentials cannot put hooks on: the others still get theirs.
                 let message = HookURL.redact(session.access.redact(error.description), secret: secret)
                 logger.warning("no hooks on app \(appID): \(message)")
@@ -193,7 +193,7 @@ public final class HookManager: Sendable {
                 }
             }
         }
-        if lines.contains(where: { $0.action == "created" || $0.action == "verification requested" }) {
+        if lines.contains(where: { $0.action == .created || $0.action == .verificationRequested }) {
             let until = clock.now().addingTimeInterval(Self.verifyWindow)
             try await session.db.run { try MirrorStore(db: $0).hooks.openVerifyWindow(until: until) }
         }
@@ -212,7 +212,7 @@ public final class HookManager: Sendable {
             let listed: [PodioHook]
             do {
                 listed = try await client.hooks(appID: appID)
-            } catch let error as PodioError where [403, 404, 410].contains(error.status ?? 0) {
+            } catch let error as PodioError where error.isRefusedOrGone {
                 listed = []
             }
             let mine = recorded.filter { $0.appID == appID }
@@ -263,14 +263,14 @@ public final class HookManager: Sendable {
             for (hookID, type, base) in ids {
                 do {
                     try await client.deleteHook(hookID)
-                } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
+                } catch let error as PodioError where error.isGone {
                     // Already gone in Podio.
                 }
                 try await session.db.run { try MirrorStore(db: $0).hooks.deleteHookRecord(hookID: hookID) }
                 lines.append(
                     HookLine(
                         appID: appID, type: type, hookID: hookID, podioStatus: "deleted", mirrorStatus: "removed",
-                        action: "removed",
+                        action: .removed,
                         url: base.isEmpty ? "" : HookURL.full(base: base, secret: HookURL.placeholder)))
             }
         }
@@ -329,7 +329,7 @@ public final class HookManager: Sendable {
             }
             do {
                 try await client.deleteHook(hook.hookID)
-            } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {}
+            } catch let error as PodioError where error.isGone {}
             try await session.db.run { try MirrorStore(db: $0).hooks.deleteHookRecord(hookID: hook.hookID) }
             let reason =
                 !wanted.contains(hook.type)
@@ -338,7 +338,7 @@ public final class HookManager: Sendable {
             lines.append(
                 HookLine(
                     appID: appID, type: hook.type, hookID: hook.hookID, podioStatus: "deleted", mirrorStatus: "removed",
-                    action: "removed", url: HookURL.redact(hook.url, secret: secret)))
+                    action: .removed, url: HookURL.redact(hook.url, secret: secret)))
         }
         for type in wanted {
             if let hook = kept[type] {
@@ -347,13 +347,13 @@ public final class HookManager: Sendable {
                     try MirrorStore(db: $0).hooks.recordHook(
                         hookID: hook.hookID, appID: appID, type: type, url: base, status: status)
                 }
-                var action = "kept"
+                var action = HookAction.kept
                 if status != "active" {
                     let stored = recorded.first { $0.hookID == hook.hookID }
                     if !receiverAnswered {
-                        action = "receiver not answering"
+                        action = .receiverNotAnswering
                     } else if let next = stored?.nextVerifyAt, next > now {
-                        action = "backing off"
+                        action = .backingOff
                         logger.debug(
                             "hook \(hook.hookID) (\(type)) of app \(appID) is \(status); the next verification request is due at \(PodioTime.format(next))"
                         )
@@ -365,7 +365,7 @@ public final class HookManager: Sendable {
                             try MirrorStore(db: $0).hooks.markVerifyRequested(hookID: hook.hookID, at: now, next: next)
                         }
                         try await client.requestHookVerification(hook.hookID)
-                        action = "verification requested"
+                        action = .verificationRequested
                         logger.info(
                             "hook \(hook.hookID) (\(type)) of app \(appID) is \(status) in Podio; verification requested again"
                         )
@@ -402,7 +402,7 @@ public final class HookManager: Sendable {
                     HookLine(
                         appID: appID, type: type, hookID: hookID, podioStatus: "inactive",
                         mirrorStatus: "pending verification",
-                        action: "created", url: shown))
+                        action: .created, url: shown))
             }
         }
         return lines
@@ -415,17 +415,17 @@ public final class HookManager: Sendable {
         async throws -> [HookLine]
     {
         var lines = lines
-        let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, wait) * 1000))
+        let deadline = clock.now().addingTimeInterval(max(0, wait))
         while true {
-            let pending = lines.filter { $0.mirrorStatus != "verified" && $0.action != "removed" }
+            let pending = lines.filter { $0.mirrorStatus != "verified" && $0.action != .removed }
             if pending.isEmpty {
                 // Every hook is verified: no verification for an unknown hook id is accepted now.
                 try await session.db.run { try MirrorStore(db: $0).hooks.openVerifyWindow(until: nil) }
                 break
             }
-            let context = session.context(
+            let worker = session.eventWorker(
                 settings: settings, clock: clock, metrics: metrics, maxWait: 60, logger: logger)
-            _ = await context.drainHookEvents()
+            _ = await worker.drainHookEvents()
             let recorded = try await session.db.run { try MirrorStore(db: $0).hooks.hooks() }
             for i in lines.indices {
                 if let hook = recorded.first(where: { $0.hookID == lines[i].hookID }), hook.status == "active" {
@@ -433,8 +433,8 @@ public final class HookManager: Sendable {
                     lines[i].podioStatus = "active"
                 }
             }
-            if ContinuousClock.now >= deadline { break }
-            try await Task.sleep(for: .milliseconds(250))
+            if clock.now() >= deadline { break }
+            try await clock.sleep(seconds: 0.25)
         }
         return lines
     }

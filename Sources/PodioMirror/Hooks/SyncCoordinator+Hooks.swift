@@ -13,8 +13,8 @@ extension SyncCoordinator {
             settings: settings, transport: transport, clock: clock, metrics: metrics, maxWait: maxWait,
             applicationName: "podio-mirror hooks", logger: logger)
         defer { session.close() }
-        let context = session.context(
+        let worker = session.eventWorker(
             settings: settings, clock: clock, metrics: metrics, maxWait: maxWait, logger: logger)
-        return await context.drainHookEvents()
+        return await worker.drainHookEvents()
     }
 }

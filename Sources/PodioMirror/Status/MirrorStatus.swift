@@ -186,7 +186,8 @@ public struct MirrorStatus: Codable, Sendable {
             app.missedByHooks = r.int("hooks_missed") ?? 0
             app.lastMissedAt = r.date("hooks_missed_at")
             if unfinished, let filtered = r.int("full_pass_filtered") {
-                app.callsToFinishFullLoad = max(1, (filtered - (r.int("full_pass_offset") ?? 0) + 499) / 500)
+                let left = filtered - (r.int("full_pass_offset") ?? 0)
+                app.callsToFinishFullLoad = max(1, PageSize.maximum.pages(for: left))
             }
             return app
         }

@@ -4,7 +4,7 @@ import Foundation
 public struct RunSummary: Sendable, Codable {
     public var runID: Int64
     public var kind: String
-    public var status: String
+    public var status: RunStatus
     public var dryRun: Bool
     public var seconds: Double = 0
     public var callsRateLimited = 0
@@ -49,7 +49,8 @@ public struct RunSummary: Sendable, Codable {
 
     /// One line: what ran, how much moved, how many calls.
     public var line: String {
-        var text = "\(kind)\(dryRun ? " (dry run)" : "") \(status): \(apps.count) app\(apps.count == 1 ? "" : "s"), "
+        var text =
+            "\(kind)\(dryRun ? " (dry run)" : "") \(status.rawValue): \(apps.count) app\(apps.count == 1 ? "" : "s"), "
         text += "\(itemsSeen) items seen, \(itemsWritten) \(dryRun ? "would be written" : "written"), "
         text += "\(itemsUnchanged) unchanged, \(itemsDeleted) \(dryRun ? "would be deleted" : "deleted"); "
         text += "\(callsRateLimited + callsGeneral) API calls (\(callsRateLimited) rate-limited)"
@@ -133,8 +134,7 @@ public struct SkippedApp: Sendable, Codable, Equatable {
 public struct AppRunSummary: Sendable, Codable {
     public var appID: Int
     public var name: String
-    /// `full` or `delta`.
-    public var mode: String
+    public var mode: PassMode
     public var pages = 0
     public var calls = 0
     public var itemsSeen = 0
@@ -164,8 +164,8 @@ public struct AppRunSummary: Sendable, Codable {
 
 /// Progress of a run, for the command line (one line per app and page on a terminal).
 public enum SyncEvent: Sendable {
-    case plan(appID: Int, name: String, mode: String, estimatedCalls: Int?, etaSeconds: Double?)
-    case page(appID: Int, mode: String, itemsDone: Int, itemsTotal: Int, calls: Int)
+    case plan(appID: Int, name: String, mode: PassMode, estimatedCalls: Int?, etaSeconds: Double?)
+    case page(appID: Int, mode: PassMode, itemsDone: Int, itemsTotal: Int, calls: Int)
     case appFinished(AppRunSummary)
     /// What deep history will cost, before it spends anything (`sync` prints it).
     case deepHistoryPlan(DeepHistoryPlan)

@@ -47,19 +47,14 @@ struct EngineSession {
         ledgerDB.close()
     }
 
-    /// A run context without a recorded run, for the event worker.
-    func context(
+    /// The parts of a drain of the webhook queue outside a recorded run (the event worker,
+    /// `hooks install`): the hook worker and what it calls.
+    func eventWorker(
         settings: MirrorSettings, clock: any WallClock, metrics: MirrorMetrics, maxWait: Double, logger: Logger
-    ) -> RunContext {
-        let context = RunContext(
-            runID: 0, options: SyncOptions(kind: .sync, maxWait: maxWait), store: MirrorStore(db: db), ledger: ledger,
-            access: access,
-            clock: clock, logger: logger, observer: nil, metrics: metrics, overlap: settings.deltaOverlap,
-            sweepInterval: settings.sweepInterval, keepHistory: settings.history)
-        context.hookGrace = settings.hookGrace
-        context.hookDeltaThreshold = settings.hookDeltaThreshold
-        context.commentsEnabled = settings.comments
-        context.filesDirectory = settings.filesDirectory
-        return context
+    ) -> HookEventWorker {
+        RunParts(
+            runID: 0, settings: RunSettings(settings, options: SyncOptions(kind: .sync, maxWait: maxWait)),
+            session: self, clock: clock, observer: nil, metrics: metrics, logger: logger
+        ).hooks
     }
 }

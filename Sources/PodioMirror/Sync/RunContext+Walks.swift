@@ -48,13 +48,13 @@ extension RunContext {
             let page = step.page
             if !planned {
                 planned = true
-                let calls = max(1, (page.filtered - (step.nextOffset - page.items.count) + 499) / 500)
+                let calls = max(1, PageSize.maximum.pages(for: page.filtered - (step.nextOffset - page.items.count)))
                 let eta = await estimate(calls: calls - 1, identity: client.identity)
                 logger.info(
                     "full load of app \(appID): ~\(calls) calls\(eta.map { ", ~\(DurationParser.describe($0.rounded(.up))) under the quota" } ?? "")"
                 )
                 observer?(
-                    .plan(appID: appID, name: current?.name ?? "", mode: "full", estimatedCalls: calls, etaSeconds: eta)
+                    .plan(appID: appID, name: current?.name ?? "", mode: .full, estimatedCalls: calls, etaSeconds: eta)
                 )
             }
             let outcome = try await write(
@@ -63,7 +63,7 @@ extension RunContext {
             if dryRun { seenInDryRun.formUnion(page.items.map(\.itemID)) }
             observer?(
                 .page(
-                    appID: appID, mode: "full", itemsDone: step.nextOffset, itemsTotal: page.filtered,
+                    appID: appID, mode: .full, itemsDone: step.nextOffset, itemsTotal: page.filtered,
                     calls: await callCount()))
         }
         let counted = pager.filtered ?? 0
@@ -122,7 +122,7 @@ extension RunContext {
         // With active hooks this delta is a reconciliation: what it writes that no hook
         // delivered is counted per app (`status`, `/metrics`: missed by hooks).
         if !options.dryRun, let since = try await store.run({ try $0.hooks.appsWithActiveHooks()[appID] }) {
-            hookWatch = HookWatch(since: since, before: clock.now().addingTimeInterval(-hookGrace))
+            hookWatch = HookWatch(since: since, before: clock.now().addingTimeInterval(-settings.hookGrace))
         }
         defer {
             if hookWatch != nil, let missed = current?.missedByHooks, missed > 0 {
@@ -132,7 +132,7 @@ extension RunContext {
             }
             hookWatch = nil
         }
-        var cursor = state.highWaterMark.map { $0.addingTimeInterval(-overlap) }
+        var cursor = state.highWaterMark.map { $0.addingTimeInterval(-settings.overlap) }
         var podioTotal: Int?
         var planned = false
         var read = 0
@@ -145,11 +145,11 @@ extension RunContext {
             podioTotal = page.total
             if !planned {
                 planned = true
-                let calls = max(1, (page.filtered + 499) / 500)
+                let calls = max(1, PageSize.maximum.pages(for: page.filtered))
                 let eta = await estimate(calls: calls - 1, identity: client.identity)
                 observer?(
                     .plan(
-                        appID: appID, name: current?.name ?? "", mode: "delta", estimatedCalls: calls, etaSeconds: eta))
+                        appID: appID, name: current?.name ?? "", mode: .delta, estimatedCalls: calls, etaSeconds: eta))
             }
             // The page holds every item of the range older than its newest second (the order is
             // by time); items of that second may go on past the page.
@@ -161,7 +161,7 @@ extension RunContext {
             read += page.items.count
             observer?(
                 .page(
-                    appID: appID, mode: "delta", itemsDone: read,
+                    appID: appID, mode: .delta, itemsDone: read,
                     itemsTotal: read + max(0, page.filtered - page.items.count), calls: await callCount()))
             if complete { break }
             guard let newest else {
@@ -208,7 +208,7 @@ extension RunContext {
         // not swept again until it changes or the sweep interval has passed.
         let live = try await store.run { try $0.items.liveCount(appID: appID) }
         guard let total = podioTotal, total != live else { return }
-        let sweptRecently = state.sweptAt.map { clock.now().timeIntervalSince($0) < sweepInterval } ?? false
+        let sweptRecently = state.sweptAt.map { clock.now().timeIntervalSince($0) < settings.sweepInterval } ?? false
         if state.sweepGap == total - live && sweptRecently {
             logger.debug(
                 "Podio's item count differs from the mirror's as at the last sweep; not sweeping again yet",
@@ -229,54 +229,21 @@ extension RunContext {
 
     // MARK: - ID sweep
 
-    /// Lists every item id (micro view, `ItemPager`), marks mirror items Podio no longer has as
-    /// deleted when the sweep saw every item Podio counted, and fetches live items the mirror
-    /// lacks (a few directly; many: a full pass next run).
+    /// Lists every item id (`IDSweep`), marks mirror items Podio no longer has as deleted when
+    /// the sweep saw every item Podio counted, and fetches live items the mirror lacks (a few
+    /// directly; many: a full pass next run).
     func idSweep(appID: Int, client: PodioClient, cutoff: Date) async throws {
-        let store = self.store
-        let dryRun = options.dryRun
-        var ids = Set<Int>()
-        var pager = ItemPager(
-            appID: appID, filter: ItemFilter(sortBy: .itemID, createdOn: .init(to: cutoff)), micro: true)
-        while let step = try await pager.next(client, checkStop: checkStop) {
-            ids.formUnion(step.page.items.map(\.itemID))
-        }
-        let seen = Array(ids)
-        if let withheld = Self.incompleteWalk(
-            seen: ids.count, counted: pager.filtered ?? 0, skippedPages: pager.skippedPages, what: "the id sweep")
-        {
-            withholdDeletions(appID: appID, because: withheld)
+        let sweep = IDSweep(store: store, logger: logger, dryRun: options.dryRun)
+        let (seen, incomplete) = try await sweep.listIDs(
+            appID: appID, client: client, cutoff: cutoff, checkStop: checkStop)
+        if let incomplete {
+            withholdDeletions(appID: appID, because: incomplete)
         } else {
-            let deleted = try await store.run {
-                try $0.items.markMissingDeleted(appID: appID, seen: seen, cutoff: cutoff, dryRun: dryRun)
-            }
-            current?.itemsDeleted += deleted
+            current?.itemsDeleted += try await sweep.markDeleted(appID: appID, seen: seen, cutoff: cutoff)
             current?.deletionsFoundBy = "id sweep"
         }
-        let missing = try await store.run { try $0.items.missingLive(appID: appID, ids: seen) }
+        let missing = try await sweep.fetchMissing(appID: appID, seen: seen, client: client)
         guard !missing.isEmpty else { return }
-        if missing.count > 50 {
-            logger.warning(
-                "the mirror lacks items Podio lists; the next run re-reads the app in full",
-                metadata: ["app": "\(appID)", "missing": "\(missing.count)"])
-            if !dryRun {
-                _ = try await store.run { try $0.items.requireFullPass(appID: appID) }
-            }
-            return
-        }
-        var raws: [Data] = []
-        for itemID in missing {
-            do {
-                raws.append(try await client.item(itemID).raw)
-            } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
-                continue
-            }
-        }
-        guard !raws.isEmpty else { return }
-        var body = Data("{\"items\":[".utf8)
-        body.append(contentsOf: raws.joined(separator: Data(",".utf8)))
-        body.append(contentsOf: Data("]}".utf8))
-        let page = try ItemPage(body: body)
-        _ = try await write(appID: appID, page: page, checkpoint: .none)
+        _ = try await write(appID: appID, page: try PageWriter.page(of: missing), checkpoint: .none)
     }
 }

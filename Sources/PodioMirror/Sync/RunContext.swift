@@ -3,26 +3,22 @@ import LibPQ
 import Logging
 import PodioAPI
 
-/// The state of one run while it walks its apps: full passes, deltas and ID sweeps.
+/// The state of one run while it walks its apps: full passes, deltas and ID sweeps, each page
+/// written through the run's `PageWriter`.
 final class RunContext {
     let runID: Int64
-    let options: SyncOptions
+    let settings: RunSettings
+    var options: SyncOptions { settings.options }
     let store: MirrorStore
+    let pages: PageWriter
     let ledger: QuotaLedger
     let access: PodioAccess
     let clock: any WallClock
     let logger: Logger
     let observer: SyncObserver?
     let metrics: MirrorMetrics
-    let overlap: Double
-    /// How long a gap between Podio's total and the mirror's live count that a sweep explained
-    /// goes without another sweep.
-    let sweepInterval: Double
-    /// Keep the previous state of items whose revision moves (`podio.item_versions`).
-    let keepHistory: Bool
     /// When the run began: its passes include everything Podio stamped up to this second.
     let startedAt: Date
-    private(set) var writeSeconds = 0.0
     /// The summary of the app being synced (the walks add to it).
     var current: AppRunSummary?
     /// The definition read in this run (a dry run writes it with every page it rolls back).
@@ -32,32 +28,21 @@ final class RunContext {
     private var unknownFieldsWarned: Set<Int> = []
     /// During a delta of an app with active hooks: which changes count as missed by hooks.
     var hookWatch: HookWatch?
-    /// How long after an edit its hook delivery may still be on its way (not missed yet).
-    var hookGrace: Double = 30
-    /// Pending changed items of one app from which one delta listing may serve them.
-    var hookDeltaThreshold = 20
-    /// Comment events read the item's comments.
-    var commentsEnabled = true
-    /// `file.change` events download the app's pending files here (`PODIO_FILES`).
-    var filesDirectory: String?
 
     init(
-        runID: Int64, options: SyncOptions, store: MirrorStore, ledger: QuotaLedger, access: PodioAccess,
-        clock: any WallClock, logger: Logger, observer: SyncObserver?, metrics: MirrorMetrics, overlap: Double,
-        sweepInterval: Double, keepHistory: Bool = true
+        runID: Int64, settings: RunSettings, store: MirrorStore, pages: PageWriter, ledger: QuotaLedger,
+        access: PodioAccess, clock: any WallClock, logger: Logger, observer: SyncObserver?, metrics: MirrorMetrics
     ) {
-        self.metrics = metrics
         self.runID = runID
-        self.options = options
+        self.settings = settings
         self.store = store
+        self.pages = pages
         self.ledger = ledger
         self.access = access
         self.clock = clock
         self.logger = logger
         self.observer = observer
-        self.overlap = overlap
-        self.sweepInterval = sweepInterval
-        self.keepHistory = keepHistory
+        self.metrics = metrics
         self.startedAt = clock.now()
     }
 
@@ -70,10 +55,6 @@ final class RunContext {
     /// The app that was in progress when the run stopped, if any.
     func partial() -> [AppRunSummary] { current.map { [$0] } ?? [] }
 
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
-
     /// Syncs one app: a full pass (first sync, `resync`, or an unfinished pass to resume) or a
     /// delta, recorded as a pass (`podio.app_passes`) with what it cost. Podio answering 403, 404
     /// or 410 for the app's definition or its items throws `AppGoneError`.
@@ -83,7 +64,7 @@ final class RunContext {
         let state = try await store.run { try $0.items.syncState(appID: appID) }
         let known = try await store.run { try $0.items.appName(appID: appID) }
         let full = options.kind == .resync || state.lastFullSyncAt == nil || state.hasUnfinishedFullPass
-        current = AppRunSummary(appID: appID, name: known ?? "app \(appID)", mode: full ? "full" : "delta")
+        current = AppRunSummary(appID: appID, name: known ?? "app \(appID)", mode: full ? .full : .delta)
         defer {
             current = nil
             definition = nil
@@ -96,41 +77,35 @@ final class RunContext {
             let resumedAt = full && state.hasUnfinishedFullPass ? state.fullPassOffset : nil
             passID = try await store.run {
                 try $0.runs.beginPass(
-                    runID: runID, appID: appID, mode: full ? "full" : "delta", resumedAtOffset: resumedAt)
+                    runID: runID, appID: appID, mode: (full ? PassMode.full : .delta).rawValue,
+                    resumedAtOffset: resumedAt)
             }
         }
         do {
             do {
                 try await passes(appID: appID, client: client, state: state, full: full, known: known != nil)
-            } catch let error as PodioError where Self.meansGone(error) {
+            } catch let error as PodioError where error.meansAppGone {
                 throw AppGoneError(appID: appID, status: error.status, endpoint: error.endpoint)
             }
         } catch {
-            let status: String
+            let status: PassStatus
             switch error {
-            case is AppGoneError: status = "gone"
-            case is SyncStopped: status = "stopped"
-            case is any RunDeferral: status = "deferred"
-            default: status = "failed"
+            case is AppGoneError: status = .gone
+            case is SyncStopped: status = .stopped
+            case is any RunDeferral: status = .deferred
+            default: status = .failed
             }
             await finishPass(passID, status: status, since: before)
             throw error
         }
         let after = await ledger.snapshot()
         current?.calls = after.rateLimited + after.general - before.rateLimited - before.general
-        await finishPass(passID, status: "succeeded", since: before)
-        return current ?? AppRunSummary(appID: appID, name: "app \(appID)", mode: full ? "full" : "delta")
-    }
-
-    /// Podio no longer serves the app to these credentials: 403, 404 or 410 on its definition
-    /// or its items (a 401 is the credentials', not the app's).
-    static func meansGone(_ error: PodioError) -> Bool {
-        guard let status = error.status, [403, 404, 410].contains(status) else { return false }
-        return error.endpoint == PodioEndpoint.app.name || error.endpoint == PodioEndpoint.filterItems.name
+        await finishPass(passID, status: .succeeded, since: before)
+        return current ?? AppRunSummary(appID: appID, name: "app \(appID)", mode: full ? .full : .delta)
     }
 
     /// Records the end of a pass (never failing the run for it) and counts its items.
-    private func finishPass(_ passID: Int64?, status: String, since before: LedgerStats.Snapshot) async {
+    private func finishPass(_ passID: Int64?, status: PassStatus, since before: LedgerStats.Snapshot) async {
         let after = await ledger.snapshot()
         let app = current
         if let app, !options.dryRun {
@@ -141,7 +116,7 @@ final class RunContext {
         let general = after.general - before.general
         _ = try? await store.run { store in
             try store.runs.finishPass(
-                passID: passID, status: status, callsRateLimited: rateLimited, callsGeneral: general,
+                passID: passID, status: status.rawValue, callsRateLimited: rateLimited, callsGeneral: general,
                 itemsWritten: app?.itemsWritten ?? 0, itemsDeleted: app?.itemsDeleted ?? 0)
         }
     }
@@ -257,56 +232,17 @@ final class RunContext {
         if options.stopRequested?() == true { throw SyncStopped() }
     }
 
-    func write(appID: Int, page: ItemPage, checkpoint: ItemStore.Checkpoint, onlyNewer: Bool = false) async throws
-        -> PageOutcome
-    {
-        let store = self.store
-        let runID = self.runID
-        let dryRun = options.dryRun
-        let body = String(decoding: page.body, as: UTF8.self)
-        let total = page.total
-        let started = ContinuousClock.now
-        let app = dryRun ? definition : nil
-        let keepHistory = self.keepHistory
-        let watch = hookWatch
-        let outcome = try await store.run {
-            try $0.items.writePage(
-                appID: appID, runID: runID, body: body, checkpoint: checkpoint, podioTotal: total, dryRun: dryRun,
-                app: app,
-                keepHistory: keepHistory, onlyNewer: onlyNewer, missedByHooks: watch)
-        }
-        writeSeconds += Self.seconds(ContinuousClock.now - started)
+    /// Writes one page of the app being synced and adds what it did to the app's summary.
+    func write(appID: Int, page: ItemPage, checkpoint: ItemStore.Checkpoint) async throws -> PageOutcome {
+        let (outcome, warnings) = try await pages.write(
+            appID: appID, page: page, checkpoint: checkpoint, app: options.dryRun ? definition : nil, watch: hookWatch)
         current?.pages += 1
         current?.itemsSeen += outcome.seen
         current?.itemsWritten += outcome.written
         current?.itemsUnchanged += outcome.unchanged
         current?.activityRefreshed += outcome.activityRefreshed
         current?.missedByHooks += outcome.missedByHooks
-        // One warning line per item, naming its first problem; the raw JSON keeps everything.
-        var warned = Set<Int>()
-        for itemID in outcome.untitled where warned.insert(itemID).inserted {
-            current?.warnings += 1
-            logger.warning("item \(itemID) of app \(appID) has no title; it is stored as Podio sent it")
-        }
-        for value in outcome.unreadable where warned.insert(value.itemID).inserted {
-            current?.warnings += 1
-            logger.warning(
-                "item \(value.itemID) of app \(appID): field \(value.fieldID) (\(value.type)) has a value podio-mirror cannot type; it is kept in the raw JSON"
-            )
-        }
+        current?.warnings += warnings
         return outcome
-    }
-}
-
-/// Podio answered 403, 404 or 410 for an app's definition or items: the app is gone for these
-/// credentials. The run marks it, skips it until the app list is refreshed, and goes on.
-struct AppGoneError: Error, Sendable, CustomStringConvertible {
-    var appID: Int
-    var status: Int?
-    /// What answered so, e.g. `GET /app/{app_id}`.
-    var endpoint: String
-
-    var description: String {
-        "app \(appID) is not visible to these credentials (Podio answered \(status.map(String.init) ?? "an error") on \(endpoint))"
     }
 }

@@ -28,21 +28,22 @@ public final class SyncCoordinator: Sendable {
 
     /// Runs once. Throws `MirrorError` (deferred, usage, credentials, …) after recording the run.
     public func run(_ options: SyncOptions) async throws -> RunSummary {
-        let started = ContinuousClock.now
+        let started = Stopwatch()
         let kindName = options.kind.rawValue + (options.dryRun ? "-dry-run" : "")
         do {
             let summary = try await recordedRun(options, kindName: kindName, started: started)
             metrics.run(
-                kind: kindName, outcome: summary.status, seconds: RunContext.seconds(ContinuousClock.now - started))
+                kind: kindName, outcome: summary.status.rawValue, seconds: started.seconds)
             return summary
         } catch {
             let outcome: String
             if error is AllAppsHeld {
                 outcome = "busy"
             } else {
-                outcome = MirrorError(classifying: error).category == .deferred ? "deferred" : "failed"
+                let deferred = MirrorError(classifying: error).category == .deferred
+                outcome = (deferred ? RunStatus.deferred : RunStatus.failed).rawValue
             }
-            metrics.run(kind: kindName, outcome: outcome, seconds: RunContext.seconds(ContinuousClock.now - started))
+            metrics.run(kind: kindName, outcome: outcome, seconds: started.seconds)
             throw error
         }
     }
@@ -50,7 +51,7 @@ public final class SyncCoordinator: Sendable {
     /// One run, step by step: the session, the ledger and the clients, the apps (resolved, in
     /// order of need, claimed), the run's row, each app's sync, the extras (comments, files, deep history),
     /// the end. Every failure after the run started is recorded in its row.
-    private func recordedRun(_ options: SyncOptions, kindName: String, started: ContinuousClock.Instant) async throws
+    private func recordedRun(_ options: SyncOptions, kindName: String, started: Stopwatch) async throws
         -> RunSummary
     {
         let session = try await EngineSession.open(
@@ -66,20 +67,16 @@ public final class SyncCoordinator: Sendable {
             try MirrorStore(db: $0).runs.startRun(kind: kindName, apps: order)
         }
         ledger.attach(runID: runID)
-        var summary = RunSummary(runID: runID, kind: kindName, status: "running", dryRun: options.dryRun)
+        var summary = RunSummary(runID: runID, kind: kindName, status: .running, dryRun: options.dryRun)
         summary.skipped = plan.selected.compactMap { plan.gone[$0].map { SkippedApp(gone: $0) } }
-        let context = RunContext(
-            runID: runID, options: options, store: MirrorStore(db: db), ledger: ledger, access: access, clock: clock,
-            logger: logger, observer: observer, metrics: metrics, overlap: settings.deltaOverlap,
-            sweepInterval: settings.sweepInterval, keepHistory: settings.history)
-        context.hookGrace = settings.hookGrace
-        context.hookDeltaThreshold = settings.hookDeltaThreshold
-        context.commentsEnabled = settings.comments
-        context.filesDirectory = settings.filesDirectory
+        let parts = RunParts(
+            runID: runID, settings: RunSettings(settings, options: options), session: session, clock: clock,
+            observer: observer, metrics: metrics, logger: logger)
+        let context = parts.walks
         // Webhook events waiting in the queue are applied first (a `sync` drains them too;
         // under `run` the event worker usually has already).
         if !options.dryRun {
-            let drained = await context.drainHookEvents()
+            let drained = await parts.hooks.drainHookEvents()
             if drained.events > 0 || drained.failed > 0 { summary.hookEvents = drained }
         }
         if options.reconcileInterval != nil {
@@ -93,20 +90,20 @@ public final class SyncCoordinator: Sendable {
                 &plan, runID: runID, options: options, context: context, pace: pace, summary: &summary,
                 inProgress: &inProgress, db: db, ledger: ledger)
             try checkSomeAppIsServed(plan, summary: summary)
-            await syncExtras(&summary, context: context, options: options)
-            summary.status = "succeeded"
+            await syncExtras(&summary, parts: parts, options: options)
+            summary.status = .succeeded
         } catch is SyncStopped {
-            summary.status = "deferred"
+            summary.status = .deferred
             summary.error = "stopped by a signal after the last committed page; the next run continues"
             summary.apps.append(contentsOf: context.partial())
         } catch let deferral as any RunDeferral {
-            summary.status = "deferred"
+            summary.status = .deferred
             summary.deferredUntil = deferral.freesAt
             summary.error = access.redact(deferral.description)
             summary.apps.append(contentsOf: context.partial())
         } catch {
             let classified = MirrorError(classifying: error)
-            summary.status = "failed"
+            summary.status = .failed
             summary.error = access.redact(classified.description)
             summary.errorCategory = classified.category.name
             summary.apps.append(contentsOf: context.partial())
@@ -115,13 +112,13 @@ public final class SyncCoordinator: Sendable {
                 let message = summary.error ?? "failed"
                 _ = try? await db.run { try MirrorStore(db: $0).items.recordAppError(appID: appID, message) }
             }
-            summary.writeSeconds = context.writeSeconds
+            summary.writeSeconds = parts.pages.writeSeconds
             try? await finish(db: db, ledger: ledger, access: access, summary: &summary, started: started)
             throw error
         }
-        summary.writeSeconds = context.writeSeconds
+        summary.writeSeconds = parts.pages.writeSeconds
         try await finish(db: db, ledger: ledger, access: access, summary: &summary, started: started)
-        if summary.status == "deferred" && summary.deferredUntil == nil {
+        if summary.status == .deferred && summary.deferredUntil == nil {
             throw MirrorError(.deferred, summary.error ?? "stopped")
         }
         if let until = summary.deferredUntil {
@@ -242,18 +239,18 @@ public final class SyncCoordinator: Sendable {
 
     /// What comes after every app's items are in, on the general tier's leftovers: comments,
     /// then file downloads, then deep history. They never delay an item sync.
-    private func syncExtras(_ summary: inout RunSummary, context: RunContext, options: SyncOptions) async {
+    private func syncExtras(_ summary: inout RunSummary, parts: RunParts, options: SyncOptions) async {
         guard !options.dryRun else { return }
         let synced = summary.apps.map(\.appID)
-        if settings.comments {
-            summary.comments = await context.syncComments(apps: synced)
+        if let comments = parts.comments {
+            summary.comments = await comments.syncComments(apps: synced)
         }
-        if let directory = settings.filesDirectory {
-            summary.files = await context.downloadFiles(apps: synced, directory: directory)
+        if let files = parts.files {
+            summary.files = await files.downloadFiles(apps: synced)
         }
         // Deep history last: the biggest backlog, it takes only what everything else left.
-        if !settings.deepHistory.isOff {
-            summary.deepHistory = await context.syncDeepHistory(apps: synced, coveredBy: settings.deepHistory)
+        if let deepHistory = parts.deepHistory {
+            summary.deepHistory = await deepHistory.syncDeepHistory(apps: synced)
         }
     }
 
@@ -292,7 +289,7 @@ public final class SyncCoordinator: Sendable {
 
     private func finish(
         db: PGConnection, ledger: QuotaLedger, access: PodioAccess, summary: inout RunSummary,
-        started: ContinuousClock.Instant
+        started: Stopwatch
     ) async throws {
         let counts = await ledger.snapshot()
         summary.callsRateLimited = counts.rateLimited
@@ -302,7 +299,7 @@ public final class SyncCoordinator: Sendable {
         let stats = access.stats
         summary.httpSeconds = stats.httpSeconds
         summary.decodeSeconds = stats.decodeSeconds
-        summary.seconds = RunContext.seconds(ContinuousClock.now - started)
+        summary.seconds = started.seconds
         _ = try await db.run { [summary] in try MirrorStore(db: $0).runs.finishRun(summary) }
     }
 

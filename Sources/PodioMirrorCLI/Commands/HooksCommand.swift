@@ -27,7 +27,7 @@ struct HooksCommand: AsyncParsableCommand {
             hookID = line.hookID
             podio = line.podioStatus
             mirror = line.mirrorStatus
-            action = line.action
+            action = line.action?.rawValue
             lastEventAt = line.lastEventAt
             url = line.url
         }
@@ -66,7 +66,8 @@ struct HooksCommand: AsyncParsableCommand {
             CommandRunner.print(
                 pad(String(line.appID), 12) + pad(line.type, 16) + pad(line.hookID.map(String.init) ?? "-", 12)
                     + pad(line.podioStatus ?? "-", 10) + pad(line.mirrorStatus, 22)
-                    + (withAction ? pad(line.action ?? "-", 24) : pad(MirrorStatus.format(line.lastEventAt), 22))
+                    + (withAction
+                        ? pad(line.action?.rawValue ?? "-", 24) : pad(MirrorStatus.format(line.lastEventAt), 22))
                     + line.url)
         }
     }
@@ -108,7 +109,7 @@ struct HooksInstallCommand: AsyncParsableCommand {
                 try await $0.install(url: url, wait: seconds)
             }
             try HooksCommand.print(lines, json: json, withAction: true)
-            let live = lines.filter { $0.action != "removed" }
+            let live = lines.filter { $0.action != .removed }
             let pending = live.filter { $0.mirrorStatus != "verified" }
             if pending.isEmpty {
                 if !json {

@@ -223,7 +223,7 @@ struct SchedulerService: Service {
             do {
                 let summary = try await coordinator.run(options)
                 logger.info("\(summary.line)")
-                health.record(outcome: summary.status, message: summary.line, at: clock.now())
+                health.record(outcome: summary.status.rawValue, message: summary.line, at: clock.now())
             } catch {
                 let (code, message) = CommandRunner.describe(error)
                 if code == 75 { logger.notice("\(message)") } else { logger.error("\(message)") }

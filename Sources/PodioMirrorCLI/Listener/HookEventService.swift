@@ -71,9 +71,9 @@ struct HookEventService: Service {
                     let recorded = try await probe.run { try MirrorStore(db: $0).hooks.hookApps().count }
                     let result = recorded == 0 ? HookCheck() : try await manager.check(onlyDue: !full)
                     for line in result.lines
-                    where ["created", "verification requested", "removed"].contains(line.action) {
+                    where [.created, .verificationRequested, .removed].contains(line.action) {
                         logger.notice(
-                            "hook \(line.hookID.map(String.init) ?? "?") (\(line.type)) of app \(line.appID): \(line.action ?? "")"
+                            "hook \(line.hookID.map(String.init) ?? "?") (\(line.type)) of app \(line.appID): \(line.action?.rawValue ?? "")"
                         )
                     }
                     let pending = try await probe.run { try MirrorStore(db: $0).hooks.pendingVerifications() }

@@ -1,5 +1,4 @@
 import Foundation
-import LibPQ
 import Logging
 import PodioAPI
 
@@ -70,7 +69,20 @@ public struct DeepHistoryRunSummary: Sendable, Codable, Equatable {
     }
 }
 
-extension RunContext {
+/// Reads the deep history of the items of the apps `PODIO_DEEP_HISTORY` covers (their revisions
+/// and diffs), last in a run, on the general-tier calls everything else left.
+struct DeepHistoryReader {
+    let store: MirrorStore
+    let ledger: QuotaLedger
+    let access: PodioAccess
+    let clock: any WallClock
+    let logger: Logger
+    let observer: SyncObserver?
+    /// The apps it covers.
+    let setting: DeepHistorySetting
+    /// Asked between items: the scheduler is shutting down.
+    let stopRequested: (@Sendable () -> Bool)?
+
     /// Calls an identity has left in the window below what the next run's item syncs need
     /// (`headroom`), in the tier with the fewest: revision reads are general calls where Podio's
     /// headers said so, but a call of a tier not learned yet is booked on both (docs/quota.md).
@@ -78,14 +90,6 @@ extension RunContext {
     private func generalLeft(identity: String, headroom: Int) async throws -> Int {
         let usage = try await ledger.usage(identity: identity)
         return (usage.map { $0.allowed - $0.used }.min() ?? 0) - headroom
-    }
-
-    /// The tier, if any, whose free calls are down to what the next run's item syncs need: the
-    /// extras (comments, files, deep history) stop there. Every tier counts: a call of a tier not
-    /// learned yet, and a file download always, is booked on both (docs/quota.md), and Podio may
-    /// count comments or revisions in the rate-limited tier, which the deltas need.
-    func quotaKeptForSyncs(identity: String, headroom: Int) async throws -> QuotaTier? {
-        try await ledger.usage(identity: identity).first { $0.allowed - $0.used <= headroom }?.tier
     }
 
     /// Fills deep history for the apps it covers, last in a run (after the items, comments and
@@ -99,7 +103,7 @@ extension RunContext {
     /// comes, so a stopped run resumes where it stopped.
     /// One run at a time reads it (`LockKeys.deepHistory`); a run that finds another reading
     /// leaves it to that one.
-    func syncDeepHistory(apps: [Int], coveredBy setting: DeepHistorySetting) async -> DeepHistoryRunSummary {
+    func syncDeepHistory(apps: [Int]) async -> DeepHistoryRunSummary {
         let covered = apps.filter { setting.covers($0) }
         guard !covered.isEmpty else { return DeepHistoryRunSummary() }
         let store = self.store
@@ -158,7 +162,7 @@ extension RunContext {
         }
         var inARow = 0
         reading: for item in work {
-            if options.stopRequested?() == true { break reading }
+            if stopRequested?() == true { break reading }
             do {
                 let failure: String
                 do {
@@ -174,7 +178,7 @@ extension RunContext {
                             answer = try await QuotaLedger.$neverWait.withValue(true) {
                                 try await client.itemRevisions(itemID: item.itemID)
                             }
-                        } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
+                        } catch let error as PodioError where error.isGone {
                             continue  // deleted since its page was read: the next item pass finds it
                         }
                         let body = answer.body
@@ -226,7 +230,7 @@ extension RunContext {
                     "deep history of item \(item.itemID) was not read: \(failure); attempt \(attempts), next try at \(MirrorStatus.format(next))"
                 )
                 inARow += 1
-                if inARow >= Self.extraFailuresInARow {
+                if inARow >= ExtraFailure.stopAfterInARow {
                     logger.warning("deep history waits for the next run: \(inARow) items failed in a row")
                     break reading
                 }

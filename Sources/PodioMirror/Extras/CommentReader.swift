@@ -1,5 +1,4 @@
 import Foundation
-import LibPQ
 import Logging
 import PodioAPI
 
@@ -35,12 +34,19 @@ struct CommentRead: Sendable {
     var complete: Bool { seen >= expected }
 }
 
-extension RunContext {
+/// Reads items' comments: the run's comment stage (`syncComments`) and, for the hook worker's
+/// comment events, one item's comments (`readItemComments`), through the one paging of comments.
+struct CommentReader {
+    let store: MirrorStore
+    let ledger: QuotaLedger
+    let access: PodioAccess
+    let clock: any WallClock
+    let logger: Logger
+    /// Asked between items: the scheduler is shutting down.
+    let stopRequested: (@Sendable () -> Bool)?
+
     /// Page size asked of `GET /comment/item/{item_id}/` (Podio documents no default or maximum).
     static let commentPageSize = 100
-    /// Per-object failures in a row after which a stage of the extras stops for the run (Podio
-    /// failing for every object looks like an outage, not like one bad object).
-    static let extraFailuresInARow = 5
 
     /// Reads an item's comments and writes them: the one paging of comments, for the run's
     /// comment stage and the hook worker's comment events. Podio documents no paging for
@@ -75,7 +81,7 @@ extension RunContext {
                 offset += page.count
                 if ids.count >= target { break }
             }
-        } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
+        } catch let error as PodioError where error.isGone {
             return nil
         }
         read.seen = ids.count
@@ -84,6 +90,14 @@ extension RunContext {
             try $0.comments.writeComments(itemID: itemID, appID: appID, pages: written, complete: complete)
         }
         return read
+    }
+
+    /// Reads one item's comments for the hook worker's comment events (general tier, waiting for
+    /// the quota as the worker's calls do), aiming at the `comment_count` the item read just wrote.
+    func readAfterEvent(itemID: Int, appID: Int, client: PodioClient) async throws {
+        let expected = try await store.run { try $0.comments.commentCount(itemID: itemID) }
+        _ = try await readItemComments(
+            itemID: itemID, appID: appID, expected: expected, client: client, neverWait: QuotaLedger.neverWait)
     }
 
     /// Reads the comments of items whose comments moved, after every app's items are synced, so
@@ -110,8 +124,8 @@ extension RunContext {
                 }
                 summary.deleted += settled.deleted
                 for item in items {
-                    if options.stopRequested?() == true { break reading }
-                    if let short = try await quotaKeptForSyncs(identity: client.identity, headroom: headroom) {
+                    if stopRequested?() == true { break reading }
+                    if let short = try await ledger.tierKeptForSyncs(identity: client.identity, headroom: headroom) {
                         logger.info(
                             "comments wait for the next run: the \(short.rawValue) quota left is kept for item syncs")
                         break reading
@@ -154,7 +168,7 @@ extension RunContext {
                     )
                     // A short read is Podio's answer, not an outage: only errors count in a row.
                     inARow = answered ? 0 : inARow + 1
-                    if inARow >= Self.extraFailuresInARow {
+                    if inARow >= ExtraFailure.stopAfterInARow {
                         logger.warning("comments wait for the next run: \(inARow) items failed in a row")
                         break reading
                     }

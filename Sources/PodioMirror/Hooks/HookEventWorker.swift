@@ -1,5 +1,4 @@
 import Foundation
-import LibPQ
 import Logging
 import PodioAPI
 
@@ -32,7 +31,26 @@ public struct HookDrainSummary: Sendable, Codable, Equatable {
 /// after what they asked for is committed, so a crash in between applies them again (the writes
 /// compare revisions: a duplicate or a late event changes nothing, and an item read never moves
 /// an item back to an older revision).
-extension RunContext {
+struct HookEventWorker {
+    let store: MirrorStore
+    let ledger: QuotaLedger
+    let access: PodioAccess
+    let clock: any WallClock
+    let logger: Logger
+    let metrics: MirrorMetrics
+    /// The run's walks: an `app.update` reads the app's definition through them.
+    let walks: RunContext
+    /// Writes the items the events bring (revision compare; never back to an older revision).
+    let pages: PageWriter
+    /// Comment events read the item's comments (nil: comments are not mirrored).
+    let comments: CommentReader?
+    /// `file.change` events download the app's pending files (nil: `PODIO_FILES` is not set).
+    let files: FileFetcher?
+    /// How far a delta listing for pending changes reads back before the oldest event.
+    let overlap: Double
+    /// Pending changed items of one app from which one delta listing may serve them.
+    let deltaThreshold: Int
+
     /// How long a `hook.verify` for a hook id the mirror does not know stays queued (the
     /// install race) before it is set aside.
     static let unknownVerifyTTL: Double = 600
@@ -53,7 +71,7 @@ extension RunContext {
         }
         await drainLocked(limit: limit, into: &summary)
         // The definitions read for the events are not the next app's.
-        forgetDefinition()
+        walks.forgetDefinition()
         _ = try? await store.run { try $0.hooks.unlockHookQueue() }
         if summary.events > 0 {
             logger.info(
@@ -133,7 +151,7 @@ extension RunContext {
                     logger.info("hook events of app \(appID) wait: \(access.redact(deferral.description))")
                     summary.failed += ids.count
                     break
-                } catch let error as PodioError where Self.meansGone(error) {
+                } catch let error as PodioError where error.meansAppGone {
                     // The app is gone for these credentials: the events cannot be applied.
                     let message = access.redact(error.description)
                     try await store.run { try $0.hooks.markHookEventsApplied(ids, error: message) }
@@ -210,21 +228,22 @@ extension RunContext {
         }
         changed.subtract(deleted)
         if appUpdate {
-            try await refreshDefinition(appID: appID, client: client)
+            try await walks.refreshDefinition(appID: appID, client: client)
             summary.definitionsRefreshed += 1
         }
         var toRead = changed
         if try await preferDelta(items: changed.count, identity: client.identity) {
             let oldest = events.compactMap(\.receivedAt).min() ?? clock.now()
             let since = oldest.addingTimeInterval(-overlap)
-            let calls = (changed.count + 499) / 500
+            let calls = PageSize.maximum.pages(for: changed.count)
             logger.info(
                 "app \(appID): \(changed.count) changed items pending; one delta listing (~\(calls) rate-limited call\(calls == 1 ? "" : "s")) costs less of the quota than \(changed.count) item reads",
                 metadata: ["app": "\(appID)", "since": "\(PodioTime.format(since))"])
             var pager = ItemPager(appID: appID, filter: ItemFilter(sortBy: .itemID, lastEditOn: .init(from: since)))
             var seen = Set<Int>()
             while let step = try await pager.next(client, checkStop: {}) {
-                let outcome = try await write(appID: appID, page: step.page, checkpoint: .none, onlyNewer: true)
+                let (outcome, _) = try await pages.write(
+                    appID: appID, page: step.page, checkpoint: .none, onlyNewer: true)
                 summary.itemsWritten += outcome.written
                 seen.formUnion(step.page.items.map(\.itemID))
             }
@@ -264,7 +283,7 @@ extension RunContext {
                     continue
                 }
                 raws.append(item.raw)
-            } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
+            } catch let error as PodioError where error.isGone {
                 gone.append(itemID)
             } catch let error as PodioError where error.status == 403 {
                 logger.info(
@@ -282,16 +301,16 @@ extension RunContext {
             let count = try await store.run { try $0.items.markItemsDeleted(appID: appID, itemIDs: ids) }
             summary.itemsDeleted += count
         }
-        if commentsEnabled {
+        if let comments {
             for itemID in commented.subtracting(gone).subtracting(moved).sorted() {
-                try await readComments(itemID: itemID, appID: appID, client: client)
+                try await comments.readAfterEvent(itemID: itemID, appID: appID, client: client)
                 summary.commentReads += 1
             }
         }
-        if let filesDirectory, !filed.subtracting(gone).isEmpty {
+        if let files, !filed.subtracting(gone).isEmpty {
             // The files the item read recorded are downloaded on the usual terms (never waiting
             // for the quota; what is left waits for the next run).
-            _ = await downloadFiles(apps: [appID], directory: filesDirectory)
+            _ = await files.downloadFiles(apps: [appID])
         }
     }
 
@@ -299,9 +318,9 @@ extension RunContext {
     /// shares of each tier's window: 4 general calls weigh one rate-limited call at Podio's
     /// 1,000 and 250), the count reaches the threshold, and a rate-limited call is free now.
     private func preferDelta(items: Int, identity: String) async throws -> Bool {
-        guard items >= hookDeltaThreshold else { return false }
+        guard items >= deltaThreshold else { return false }
         let policy = ledger.policy
-        let listing = Double((items + 499) / 500) / Double(policy.allowed(.rateLimited))
+        let listing = Double(PageSize.maximum.pages(for: items)) / Double(policy.allowed(.rateLimited))
         let reads = Double(items) / Double(policy.allowed(.general))
         guard listing < reads else { return false }
         return try await ledger.freeCalls(identity: identity, tier: .rateLimited) > 0
@@ -309,17 +328,7 @@ extension RunContext {
 
     /// Writes fetched items as one page (revision compare; never back to an older revision).
     private func writeItems(_ raws: [Data], appID: Int) async throws -> Int {
-        var body = Data("{\"items\":[".utf8)
-        body.append(contentsOf: raws.joined(separator: Data(",".utf8)))
-        body.append(contentsOf: Data("]}".utf8))
-        return try await write(appID: appID, page: try ItemPage(body: body), checkpoint: .none, onlyNewer: true).written
-    }
-
-    /// Reads one item's comments (general tier) and writes them (`readItemComments`: the
-    /// paging the run's comment stage uses too), aiming at the `comment_count` just read.
-    private func readComments(itemID: Int, appID: Int, client: PodioClient) async throws {
-        let expected = try await store.run { try $0.comments.commentCount(itemID: itemID) }
-        _ = try await readItemComments(
-            itemID: itemID, appID: appID, expected: expected, client: client, neverWait: QuotaLedger.neverWait)
+        try await pages.write(appID: appID, page: try PageWriter.page(of: raws), checkpoint: .none, onlyNewer: true)
+            .outcome.written
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import LibPQ
 import Logging
 import PodioAPI
 
@@ -18,7 +17,19 @@ public struct FileRunSummary: Sendable, Codable, Equatable {
     public init() {}
 }
 
-extension RunContext {
+/// Downloads the attached files of the mirrored items into `PODIO_FILES`, after the items and
+/// comments, on the quota the item syncs leave.
+struct FileFetcher {
+    let store: MirrorStore
+    let ledger: QuotaLedger
+    let access: PodioAccess
+    let clock: any WallClock
+    let logger: Logger
+    /// Where files go (`PODIO_FILES`).
+    let directory: String
+    /// Asked between files: the scheduler is shutting down.
+    let stopRequested: (@Sendable () -> Bool)?
+
     /// Where a file goes: `<dir>/<file_id>-<name>`, the name without path separators.
     static func downloadPath(directory: String, fileID: Int, name: String) -> URL {
         var safe = String(name.map { "/\\:\0".contains($0) || $0.isNewline ? "_" : $0 })
@@ -50,7 +61,7 @@ extension RunContext {
     /// A download that fails (a 5xx, a 403, a redirect: the client follows none) is recorded
     /// there with a back-off and the downloads go on with the next file; quota deferrals and a
     /// lost database stop them for the run, as do `extraFailuresInARow` failures in a row.
-    func downloadFiles(apps: [Int], directory: String) async -> FileRunSummary {
+    func downloadFiles(apps: [Int]) async -> FileRunSummary {
         var summary = FileRunSummary()
         let store = self.store
         let headroom = 1 + apps.count
@@ -87,12 +98,12 @@ extension RunContext {
                     index += 1
                     continue
                 }
-                if options.stopRequested?() == true { break downloading }
+                if stopRequested?() == true { break downloading }
                 let client = try access.client(for: file.appID)
                 // A download's answer carries no rate-limit header, so the ledger never learns its
                 // tier and books it on both (docs/quota.md): it must leave each tier what the next
                 // run's item syncs need, the rate-limited one above all.
-                if let short = try await quotaKeptForSyncs(identity: client.identity, headroom: headroom) {
+                if let short = try await ledger.tierKeptForSyncs(identity: client.identity, headroom: headroom) {
                     logger.info(
                         "file downloads wait for the next run: the \(short.rawValue) quota left is kept for item syncs")
                     break downloading
@@ -103,7 +114,7 @@ extension RunContext {
                         data = try await QuotaLedger.$neverWait.withValue(true) {
                             try await client.downloadFile(file.fileID)
                         }
-                    } catch let error as PodioError where error.kind == .notFound || error.kind == .gone {
+                    } catch let error as PodioError where error.isGone {
                         // Removed since the item was read: the next read marks it deleted.
                         try await store.run { try $0.failures.clearExtraFailure(.file, objectID: file.fileID) }
                         index += 1
@@ -131,7 +142,7 @@ extension RunContext {
                         "file \(file.fileID) was not downloaded: \(message); attempt \(attempts), next try at \(MirrorStatus.format(next))"
                     )
                     inARow += 1
-                    if inARow >= Self.extraFailuresInARow {
+                    if inARow >= ExtraFailure.stopAfterInARow {
                         index += 1
                         logger.warning("file downloads wait for the next run: \(inARow) downloads failed in a row")
                         break downloading
