@@ -6,7 +6,7 @@ import PodioAPI
 /// mirror's live items, for deletions without a full re-read and for the items the mirror lacks.
 /// The walks (`RunContext.idSweep`) decide when it runs and write what it fetches.
 struct IDSweep {
-    let store: MirrorStore
+    let items: ItemStore
     let logger: Logger
     let dryRun: Bool
     /// Live items the mirror lacks that are read one by one; more: a full pass next run.
@@ -32,22 +32,22 @@ struct IDSweep {
     /// (a dry run counts them); returns how many.
     func markDeleted(appID: Int, seen: [Int], cutoff: Date) async throws -> Int {
         let dryRun = self.dryRun
-        return try await store.run {
-            try $0.items.markMissingDeleted(appID: appID, seen: seen, cutoff: cutoff, dryRun: dryRun)
+        return try await items.run {
+            try $0.markMissingDeleted(appID: appID, seen: seen, cutoff: cutoff, dryRun: dryRun)
         }
     }
 
     /// The items Podio listed that the mirror lacks, read one by one (those gone since are
     /// skipped); when there are more than `directReads`, none: the next run re-reads the app in full.
     func fetchMissing(appID: Int, seen: [Int], client: PodioClient) async throws -> [Data] {
-        let missing = try await store.run { try $0.items.missingLive(appID: appID, ids: seen) }
+        let missing = try await items.run { try $0.missingLive(appID: appID, ids: seen) }
         guard !missing.isEmpty else { return [] }
         if missing.count > Self.directReads {
             logger.warning(
                 "the mirror lacks items Podio lists; the next run re-reads the app in full",
                 metadata: ["app": "\(appID)", "missing": "\(missing.count)"])
             if !dryRun {
-                _ = try await store.run { try $0.items.requireFullPass(appID: appID) }
+                _ = try await items.run { try $0.requireFullPass(appID: appID) }
             }
             return []
         }

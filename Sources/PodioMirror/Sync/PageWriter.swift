@@ -7,7 +7,7 @@ import PodioAPI
 /// type in full.
 final class PageWriter {
     let runID: Int64
-    let store: MirrorStore
+    let items: ItemStore
     let logger: Logger
     let dryRun: Bool
     /// Keep the previous state of items whose revision moves (`podio.item_versions`).
@@ -15,9 +15,9 @@ final class PageWriter {
     /// Seconds spent writing pages so far.
     private(set) var writeSeconds = 0.0
 
-    init(runID: Int64, store: MirrorStore, settings: RunSettings, logger: Logger) {
+    init(runID: Int64, items: ItemStore, settings: RunSettings, logger: Logger) {
         self.runID = runID
-        self.store = store
+        self.items = items
         self.logger = logger
         self.dryRun = settings.options.dryRun
         self.keepHistory = settings.keepHistory
@@ -34,8 +34,8 @@ final class PageWriter {
         let body = String(decoding: page.body, as: UTF8.self)
         let total = page.total
         let stopwatch = Stopwatch()
-        let outcome = try await store.run {
-            try $0.items.writePage(
+        let outcome = try await items.run {
+            try $0.writePage(
                 appID: appID, runID: runID, body: body, checkpoint: checkpoint, podioTotal: total, dryRun: dryRun,
                 app: app,
                 keepHistory: keepHistory, onlyNewer: onlyNewer, missedByHooks: watch)

@@ -233,7 +233,7 @@ extension RunContext {
     /// the sweep saw every item Podio counted, and fetches live items the mirror lacks (a few
     /// directly; many: a full pass next run).
     func idSweep(appID: Int, client: PodioClient, cutoff: Date) async throws {
-        let sweep = IDSweep(store: store, logger: logger, dryRun: options.dryRun)
+        let sweep = IDSweep(items: store.items, logger: logger, dryRun: options.dryRun)
         let (seen, incomplete) = try await sweep.listIDs(
             appID: appID, client: client, cutoff: cutoff, checkStop: checkStop)
         if let incomplete {

@@ -23,7 +23,7 @@ struct RunParts {
         let store = MirrorStore(db: session.db)
         let (ledger, access) = (session.ledger, session.access)
         let stop = settings.options.stopRequested
-        pages = PageWriter(runID: runID, store: store, settings: settings, logger: logger)
+        pages = PageWriter(runID: runID, items: store.items, settings: settings, logger: logger)
         walks = RunContext(
             runID: runID, settings: settings, store: store, pages: pages, ledger: ledger, access: access, clock: clock,
             logger: logger, observer: observer, metrics: metrics)
