@@ -182,8 +182,7 @@ final class HookReceiver: Sendable {
                 }
             }
             event.appID = nil
-            let queued = event
-            try await mirror.enqueueHookEvent(queued)
+            try await mirror.enqueueHookEvent(event)
         } catch {
             metrics.hookRequestRefused(reason: "database")
             logger.warning("a webhook event could not be queued (503): \(MirrorError(classifying: error).message)")
