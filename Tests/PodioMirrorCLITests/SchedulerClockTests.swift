@@ -125,23 +125,25 @@ struct SchedulerClockTests {
     @Test func healthIsOKUntilARunFailsOrTheDatabaseIsAway() async throws {
         try await CLIHarness.with(CLIHarness.Options()) { h in
             let runs = RunHealth()
-            let probe = DatabaseProbe(url: h.database.url, logger: Self.logger)
-            var answer = await MonitoringServer.health(probe: probe, runs: runs)
+            let probe = Mirror.listener(settings: settings(h), logger: Self.logger)
+            var answer = await MonitoringServer.health(mirror: probe, runs: runs)
             #expect(answer.ok && answer.line == "ok: the database answers; no run has finished yet")
             runs.record(outcome: "deferred", message: "deferred: the rate_limited quota allows the next call at …")
-            answer = await MonitoringServer.health(probe: probe, runs: runs)
+            answer = await MonitoringServer.health(mirror: probe, runs: runs)
             #expect(answer.ok && answer.line.hasPrefix("ok: the database answers; the last run deferred at"))
             runs.record(outcome: "busy", message: "another podio-mirror run is syncing app 1")
-            #expect(await MonitoringServer.health(probe: probe, runs: runs).ok)
+            #expect(await MonitoringServer.health(mirror: probe, runs: runs).ok)
             runs.record(outcome: "failed", message: "Podio is unavailable: 503")
-            answer = await MonitoringServer.health(probe: probe, runs: runs)
+            answer = await MonitoringServer.health(mirror: probe, runs: runs)
             #expect(
                 !answer.ok && answer.line.hasPrefix("unhealthy: the last run failed at")
                     && answer.line.hasSuffix(": Podio is unavailable: 503"))
             // A database that does not answer: 503 whatever the runs did.
             runs.record(outcome: "succeeded", message: "")
-            let away = DatabaseProbe(url: "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", logger: Self.logger)
-            answer = await MonitoringServer.health(probe: away, runs: runs)
+            var awaySettings = settings(h)
+            awaySettings.databaseURL = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"
+            let away = Mirror.listener(settings: awaySettings, logger: Self.logger)
+            answer = await MonitoringServer.health(mirror: away, runs: runs)
             #expect(
                 !answer.ok
                     && answer.line.hasPrefix("unhealthy: the database does not answer: could not connect to PostgreSQL")

@@ -95,12 +95,12 @@ extension SyncCoordinator {
             return cached
         }
         // One process lists the apps; one that waited reads what it stored.
-        let waitUntil = ContinuousClock.now + .seconds(120)
+        let waitUntil = clock.now().addingTimeInterval(120)
         var locked = false
-        while !locked && ContinuousClock.now < waitUntil {
+        while !locked && clock.now() < waitUntil {
             locked = try await db.run { try MirrorStore(db: $0).scheduling.tryLockAppList() }
             if !locked {
-                try await Task.sleep(for: .milliseconds(200))
+                try await clock.sleep(until: clock.now().addingTimeInterval(0.2))
                 if let cached = try await db.run({
                     try MirrorStore(db: $0).scheduling.cachedAppList(
                         identity: identity, maxAge: maxAge, now: clock.now())
@@ -110,14 +110,7 @@ extension SyncCoordinator {
             }
         }
         do {
-            let before = await ledger.snapshot()
-            let (apps, places) = try await access.visibleAppsAndPlaces()
-            let calls = await ledger.snapshot().rateLimited - before.rateLimited
-            let now = clock.now()
-            try await db.run {
-                try MirrorStore(db: $0).scheduling.storeAppList(
-                    apps, places: places, identity: identity, callsRateLimited: calls, now: now)
-            }
+            let (apps, calls) = try await AppList.askPodio(access: access, ledger: ledger, db: db, clock: clock)
             logger.info("app list asked of Podio", metadata: ["apps": "\(apps.count)", "calls": "\(calls)"])
             if locked { _ = try? await db.run { try MirrorStore(db: $0).scheduling.unlockAppList() } }
             return apps.map(\.appID)

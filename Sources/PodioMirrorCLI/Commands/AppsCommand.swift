@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import LibPQ
 import PodioAPI
 import PodioMirror
 
@@ -35,49 +34,15 @@ struct AppsCommand: AsyncParsableCommand {
         try await CommandRunner.execute {
             let logger = global.logger("podio-mirror.apps")
             let settings = try global.settings(podio)
-            let apiKey = try settings.requireAPIKey()
-            let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
-            defer { db.close() }
-            let mirrored = try await db.run { db -> [Int: Int] in
-                try SchemaMigrator.requireCurrent(db)
-                return try MirrorStore(db: db).items.liveCounts()
+            _ = try settings.requireAPIKey()
+            let listed = try await CommandEnvironment.mirror(settings, logger: logger).listApps(
+                transport: CommandEnvironment.transport(settings), countItems: count)
+            let rows = listed.map { listed in
+                Row(
+                    appID: listed.app.appID, spaceID: listed.app.spaceID, name: listed.app.name,
+                    status: listed.app.status, items: count ? listed.podioItems : listed.mirroredItems,
+                    itemsFrom: count ? "podio" : "mirror", mirrored: listed.mirroredItems != nil)
             }
-            let ledgerDB = try await PGConnection.connect(settings.databaseURL, logger: logger)
-            defer { ledgerDB.close() }
-            let ledger = QuotaLedger(
-                db: ledgerDB, policy: settings.quota, deadline: Date().addingTimeInterval(60), logger: logger)
-            let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
-            let access = PodioAccess(
-                settings: settings, apiKey: apiKey, transport: transport,
-                tokenStore: PostgresTokenStore(db: ledgerDB, coolDown: settings.quota.coolDown, logger: logger),
-                gate: ledger, logger: logger)
-            let result: Result<[Row], any Error>
-            do {
-                var rows: [Row] = []
-                // Always asked of Podio, and cached for the runs (PODIO_APPS_REFRESH): an app
-                // marked gone is tried again by the next run if Podio lists it.
-                let before = await ledger.snapshot()
-                let (visible, places) = try await access.visibleAppsAndPlaces()
-                let calls = await ledger.snapshot().rateLimited - before.rateLimited
-                let identity = access.listIdentity
-                try await db.run {
-                    try MirrorStore(db: $0).scheduling.storeAppList(
-                        visible, places: places, identity: identity, callsRateLimited: calls, now: Date())
-                }
-                for app in visible {
-                    var items = mirrored[app.appID]
-                    if count { items = try await access.client(for: app.appID).itemCount(appID: app.appID) }
-                    rows.append(
-                        Row(
-                            appID: app.appID, spaceID: app.spaceID, name: app.name, status: app.status, items: items,
-                            itemsFrom: count ? "podio" : "mirror", mirrored: mirrored[app.appID] != nil))
-                }
-                result = .success(rows)
-            } catch {
-                result = .failure(error)
-            }
-            try? await transport.shutdown()
-            let rows = try result.get()
             if json {
                 try CommandRunner.printJSON(rows)
                 return

@@ -39,14 +39,13 @@ struct CheckCommand: AsyncParsableCommand {
             let report: CheckReport
             do {
                 let settings = try global.settings(podio, scope)
-                let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
                 let check = MirrorCheck(
-                    settings: settings, hookURL: hookURL, podioQuirks: podioQuirks, transport: transport,
+                    settings: settings, hookURL: hookURL, podioQuirks: podioQuirks,
+                    transport: CommandEnvironment.transport(settings),
                     logger: logger)
                 report = await check.run { line in
                     if !json { CommandRunner.print(line.text) }
                 }
-                try? await transport.shutdown()
             } catch {
                 let (code, message) = CommandRunner.describe(error)
                 var failed = CheckReport()

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import LibPQ
 import PodioMirror
 
 /// `podio-mirror dbt-sources`: a dbt `sources.yml` for the mirror, from its catalogue (no call
@@ -35,8 +34,6 @@ struct DbtSourcesCommand: AsyncParsableCommand {
         try await CommandRunner.execute {
             let logger = global.logger("podio-mirror.dbt-sources")
             let settings = try global.settings()
-            let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
-            defer { db.close() }
             let every = try global.value("PODIO_RUN_EVERY", option: every)
             let interval: Double?
             if let every {
@@ -47,10 +44,7 @@ struct DbtSourcesCommand: AsyncParsableCommand {
             } else {
                 interval = nil
             }
-            let sources = try await db.run { db in
-                try SchemaMigrator.requireCurrent(db)
-                return try DbtSources.load(db, every: interval)
-            }
+            let sources = try await CommandEnvironment.mirror(settings, logger: logger).dbtSources(every: interval)
             let yaml = sources.yaml
             if let output {
                 do {

@@ -33,22 +33,16 @@ struct HooksCommand: AsyncParsableCommand {
         }
     }
 
-    /// Runs `body` with a `HookManager` over a client of its own, shut down after it.
+    /// Runs `body` with a `HookManager` over the process's HTTP client.
     static func withManager(
         _ global: GlobalOptions, _ podio: PodioOptions, _ scope: HooksScopeOptions,
         _ body: (HookManager) async throws -> [HookLine]
     ) async throws -> [HookLine] {
         let settings = try global.settings(podio, scope)
-        let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
-        let manager = HookManager(settings: settings, transport: transport, logger: global.logger("podio-mirror.hooks"))
-        let result: Result<[HookLine], any Error>
-        do {
-            result = .success(try await body(manager))
-        } catch {
-            result = .failure(error)
-        }
-        try? await transport.shutdown()
-        return try result.get()
+        let manager = HookManager(
+            settings: settings, transport: CommandEnvironment.transport(settings),
+            logger: global.logger("podio-mirror.hooks"))
+        return try await body(manager)
     }
 
     static func print(_ lines: [HookLine], json: Bool, withAction: Bool) throws {

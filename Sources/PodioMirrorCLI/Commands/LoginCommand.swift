@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import LibPQ
 import PodioAPI
 import PodioMirror
 
@@ -46,9 +45,8 @@ struct LoginCommand: AsyncParsableCommand {
             }
             let port = redirect.port ?? 80
             let path = redirect.path.isEmpty ? "/" : redirect.path
-            let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
-            defer { db.close() }
-            try await db.run { try SchemaMigrator.requireCurrent($0) }
+            let mirror = CommandEnvironment.mirror(settings, logger: logger)
+            try await mirror.requireCurrentSchema()
             let state = (0..<4).map { _ in String(UInt64.random(in: .min ... .max), radix: 16) }.joined()
             let base = authorizeURL ?? Self.authorizeBase(apiURL: settings.apiURL)
             var authorize = URLComponents(string: base + "/oauth/authorize")
@@ -83,19 +81,10 @@ struct LoginCommand: AsyncParsableCommand {
             case .denied(let reason):
                 throw MirrorError(.credentialsRefused, "Podio did not grant access: \(reason)")
             case .code(let code):
-                let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
-                let client = PodioClient(
-                    configuration: PodioClient.Configuration(
-                        apiURL: settings.apiURL, apiKey: apiKey, credentials: .stored),
-                    transport: transport, tokenStore: PostgresTokenStore(db: db), logger: logger)
-                let result: Result<OAuthToken, any Error>
-                do { result = .success(try await client.exchange(code: code, redirectURI: redirectURI)) } catch {
-                    result = .failure(error)
-                }
-                try? await transport.shutdown()
-                let token = try result.get()
+                let (token, identity) = try await mirror.exchangeLoginCode(
+                    code, redirectURI: redirectURI, apiKey: apiKey, transport: CommandEnvironment.transport(settings))
                 CommandRunner.print(
-                    "logged in\(token.refID.map { " as \(token.refType ?? "user") \($0)" } ?? ""); tokens stored in the database for \(client.identity)"
+                    "logged in\(token.refID.map { " as \(token.refType ?? "user") \($0)" } ?? ""); tokens stored in the database for \(identity)"
                 )
             }
         }

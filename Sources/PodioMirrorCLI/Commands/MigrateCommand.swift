@@ -1,5 +1,4 @@
 import ArgumentParser
-import LibPQ
 import PodioMirror
 
 struct MigrateCommand: AsyncParsableCommand {
@@ -13,9 +12,7 @@ struct MigrateCommand: AsyncParsableCommand {
         try await CommandRunner.execute {
             let logger = global.logger("podio-mirror.migrate")
             let settings = try global.settings()
-            let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
-            defer { db.close() }
-            let outcome = try await db.run { try SchemaMigrator.migrate($0, logger: logger) }
+            let outcome = try await CommandEnvironment.mirror(settings, logger: logger).migrate()
             switch outcome {
             case .upToDate(let version):
                 CommandRunner.print("schema is up to date (version \(version))")

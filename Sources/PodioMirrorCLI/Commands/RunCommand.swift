@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import LibPQ
 import Logging
 import NIOCore
 import PodioAPI
@@ -104,29 +103,30 @@ struct RunCommand: AsyncParsableCommand, SettingOverrides {
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
             let health = RunHealth()
             let address = listenText.flatMap(ListenAddress.init)
+            // One pool for the short questions of the listener, the receiver, the event worker
+            // and the worker record (`Mirror.listenerConnections`: /metrics never delays an event).
+            let mirror = CommandEnvironment.listenerMirror(settings, logger: logger)
             if let address {
                 let (registry, factory) = MonitoringServer.makeMetrics()
                 metrics = MirrorMetrics(factory: factory)
-                let probe = DatabaseProbe(url: settings.databaseURL, logger: logger)
-                // The webhook receiver has a connection of its own: /metrics never delays an event.
-                let receiver = HookReceiver(
-                    probe: DatabaseProbe(url: settings.databaseURL, logger: logger), metrics: metrics, wake: wake,
-                    logger: logger)
+                let receiver = HookReceiver(mirror: mirror, metrics: metrics, wake: wake, logger: logger)
                 // First in the group, so it is stopped last: /healthz answers while the run in
                 // progress finishes its page.
                 services.append(
                     .init(
                         service: MonitoringServer.application(
-                            address: address, probe: probe, runs: health, registry: registry, metrics: metrics,
+                            address: address, mirror: mirror, runs: health, registry: registry, metrics: metrics,
                             settings: settings, receiver: receiver, logger: logger)))
             }
             let scheduler = SchedulerService(
                 settings: settings, interval: interval, resyncInterval: resyncInterval,
                 maxWait: maxWaitSeconds ?? interval, apps: apps.isEmpty ? nil : apps,
-                metrics: metrics, health: health, listen: address?.description, logger: logger)
+                metrics: metrics, health: health, listen: address?.description, mirror: mirror, logger: logger)
             services.append(.init(service: scheduler))
             services.append(
-                .init(service: HookEventService(settings: settings, wake: wake, metrics: metrics, logger: logger)))
+                .init(
+                    service: HookEventService(
+                        settings: settings, mirror: mirror, wake: wake, metrics: metrics, logger: logger)))
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -162,13 +162,15 @@ struct SchedulerService: Service {
     /// The listener's address, recorded with the worker (`podio.workers`).
     var listen: String?
     var transport: (any HTTPTransport)?
+    /// The database's answers for the worker record and the reconciliations due (its own when nil).
+    var mirror: Mirror?
     let logger: Logger
 
     init(
         settings: MirrorSettings, interval: Double, resyncInterval: Double?, maxWait: Double, apps: [Int]?,
         clock: any WallClock = SystemClock(), metrics: MirrorMetrics = MirrorMetrics(),
         health: RunHealth = RunHealth(),
-        listen: String? = nil, transport: (any HTTPTransport)? = nil, logger: Logger
+        listen: String? = nil, transport: (any HTTPTransport)? = nil, mirror: Mirror? = nil, logger: Logger
     ) {
         self.settings = settings
         self.interval = interval
@@ -180,17 +182,18 @@ struct SchedulerService: Service {
         self.health = health
         self.listen = listen
         self.transport = transport
+        self.mirror = mirror
         self.logger = logger
     }
 
     func run() async throws {
-        let ownTransport = transport == nil ? AsyncHTTPClientTransport(readTimeout: settings.requestTimeout) : nil
-        let transport: any HTTPTransport = self.transport ?? ownTransport!
+        let transport = self.transport ?? CommandEnvironment.transport(settings)
+        let mirror = self.mirror ?? Mirror.listener(settings: settings, logger: logger)
         var nextResync = resyncInterval.map { clock.now().addingTimeInterval($0) }
         var nextRegular = clock.now()
         let reconcileSooner = settings.reconcileInterval < interval
-        let probe = reconcileSooner ? DatabaseProbe(url: settings.databaseURL, logger: logger) : nil
-        let worker = WorkerRecord(settings: settings, logger: logger)
+        let probe = reconcileSooner ? mirror : nil
+        let worker = WorkerRecord(mirror: mirror, logger: logger)
         await worker.register(every: interval, resyncEvery: resyncInterval, listen: listen)
         logger.info("scheduler started", metadata: ["every": "\(DurationParser.describe(interval))"])
         // Cancelled (the listener failed, say) or asked to stop: no further run.
@@ -235,23 +238,18 @@ struct SchedulerService: Service {
             let next = await nextWake(after: started, regular: nextRegular, probe)
             try? await cancelWhenGracefulShutdown { try await clock.sleep(until: next) }
         }
-        await probe?.close()
         await worker.stopped()
-        try? await ownTransport?.shutdown()
+        if self.mirror == nil { await mirror.close() }
     }
 }
 
 extension SchedulerService {
     /// The apps with active hooks (among `apps`) and when each one's reconciliation is due;
     /// empty without a shorter reconciliation interval or when the database does not answer.
-    func reconciliationsDue(_ probe: DatabaseProbe?) async -> [Int: Date] {
+    func reconciliationsDue(_ probe: Mirror?) async -> [Int: Date] {
         guard let probe else { return [:] }
-        let interval = settings.reconcileInterval
-        let apps = self.apps ?? settings.apps
         do {
-            return try await probe.run {
-                try MirrorStore(db: $0).hooks.reconciliationsDue(interval: interval, apps: apps)
-            }
+            return try await probe.reconciliationsDue(interval: settings.reconcileInterval, apps: apps ?? settings.apps)
         } catch {
             logger.debug(
                 "the reconciliations due were not read",
@@ -263,44 +261,27 @@ extension SchedulerService {
     /// The next regular run, or sooner the earliest reconciliation due (never sooner than a
     /// reconciliation interval after the run that just started, so an app that could not be
     /// reconciled is not tried in a loop).
-    func nextWake(after started: Date, regular: Date, _ probe: DatabaseProbe?) async -> Date {
+    func nextWake(after started: Date, regular: Date, _ probe: Mirror?) async -> Date {
         guard let earliest = await reconciliationsDue(probe).values.min() else { return regular }
         return min(regular, max(earliest, started.addingTimeInterval(settings.reconcileInterval)))
     }
 }
 
-/// The worker's row in `podio.workers` (its schedule and heartbeat), kept on a connection of its
-/// own; a database that is away only costs the heartbeat, never the schedule.
+/// The worker's row in `podio.workers` (its schedule and heartbeat); a database that is away
+/// only costs the heartbeat, never the schedule.
 actor WorkerRecord {
-    let settings: MirrorSettings
+    let mirror: Mirror
     let logger: Logger
-    private var db: PGConnection?
     private var workerID: Int64?
 
-    init(settings: MirrorSettings, logger: Logger) {
-        self.settings = settings
+    init(mirror: Mirror, logger: Logger) {
+        self.mirror = mirror
         self.logger = logger
-    }
-
-    private func connection() async throws -> PGConnection {
-        if let db, db.isHealthy { return db }
-        db?.close()
-        let fresh = try await PGConnection.connect(
-            settings.databaseURL, applicationName: "podio-mirror worker", logger: logger)
-        db = fresh
-        return fresh
     }
 
     func register(every: Double, resyncEvery: Double?, listen: String?) async {
         do {
-            let db = try await connection()
-            try await db.run { try SchemaMigrator.requireCurrent($0) }
-            let host = ProcessInfo.processInfo.hostName
-            let pid = Int(ProcessInfo.processInfo.processIdentifier)
-            workerID = try await db.run {
-                try MirrorStore(db: $0).scheduling.registerWorker(
-                    host: host, pid: pid, every: every, resyncEvery: resyncEvery, listen: listen)
-            }
+            workerID = try await mirror.registerWorker(every: every, resyncEvery: resyncEvery, listen: listen)
         } catch {
             logger.debug(
                 "the worker could not be recorded", metadata: ["error": "\(MirrorError(classifying: error).message)"])
@@ -313,8 +294,7 @@ actor WorkerRecord {
             return
         }
         do {
-            let db = try await connection()
-            try await db.run { try MirrorStore(db: $0).scheduling.workerSeen(workerID) }
+            try await mirror.workerSeen(workerID)
         } catch {
             logger.debug(
                 "the worker's heartbeat was not recorded",
@@ -323,10 +303,6 @@ actor WorkerRecord {
     }
 
     func stopped() async {
-        if let workerID, let db = try? await connection() {
-            _ = try? await db.run { try MirrorStore(db: $0).scheduling.workerStopped(workerID) }
-        }
-        db?.close()
-        db = nil
+        if let workerID { try? await mirror.workerStopped(workerID) }
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import LibPQ
 import PodioAPI
 import PodioMirror
 
@@ -21,18 +20,7 @@ struct StatusCommand: AsyncParsableCommand {
         try await CommandRunner.execute {
             let logger = global.logger("podio-mirror.status")
             let settings = try global.settings(quota, options)
-            let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
-            defer { db.close() }
-            let policy = settings.quota
-            let appsRefresh = settings.appsRefresh
-            let reconcile = settings.reconcileInterval
-            let deepHistory = settings.deepHistory
-            var report = try await db.run { db -> MirrorStatus in
-                try SchemaMigrator.requireCurrent(db)
-                return try MirrorStatus.load(
-                    db, policy: policy, appsRefresh: appsRefresh, deepHistory: deepHistory, reconcileInterval: reconcile
-                )
-            }
+            var report = try await CommandEnvironment.mirror(settings, logger: logger).status()
             // With comments off nothing reads them: nothing is pending.
             if !settings.comments {
                 for index in report.apps.indices { report.apps[index].commentsPending = 0 }

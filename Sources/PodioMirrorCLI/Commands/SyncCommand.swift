@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import LibPQ
 import Logging
 import PodioAPI
 import PodioMirror
@@ -118,7 +117,7 @@ struct SyncRunner {
             }
             let metricsFile = try global.value("PODIO_METRICS_FILE", option: options.metricsFile)
             let textfile = metricsFile.map { MetricsTextfile(path: $0, settings: settings, logger: logger) }
-            let transport = AsyncHTTPClientTransport(readTimeout: settings.requestTimeout)
+            let transport = CommandEnvironment.transport(settings)
             let terminal = CommandRunner.stdoutIsTerminal && !options.json
             // Progress on a terminal; deep history's cost and ETA also with --summary (it is
             // opt-in, and what it will spend may be wanted in a cron mail), else in the log.
@@ -143,7 +142,6 @@ struct SyncRunner {
             } catch {
                 result = .failure(error)
             }
-            try? await transport.shutdown()
             await textfile?.write()
             switch result {
             case .success(let summary):
@@ -172,11 +170,8 @@ struct SyncRunner {
     func deferralsInARow(_ settings: MirrorSettings, logger: Logger) async -> Int {
         let kindName = kind.rawValue + (dryRun ? "-dry-run" : "")
         do {
-            let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
-            defer { db.close() }
-            let statuses = try await db.run {
-                try MirrorStore(db: $0).runs.latestRunStatuses(kind: kindName, limit: Self.deferralsBeforeMail)
-            }
+            let statuses = try await CommandEnvironment.mirror(settings, logger: logger).latestRunStatuses(
+                kind: kindName, limit: Self.deferralsBeforeMail)
             return statuses.prefix { $0 == "deferred" }.count
         } catch {
             return Self.deferralsBeforeMail

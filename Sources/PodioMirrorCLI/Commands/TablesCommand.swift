@@ -1,5 +1,4 @@
 import ArgumentParser
-import LibPQ
 import PodioMirror
 
 /// `podio-mirror tables`: brings every app table in step with its stored fields, without a call
@@ -17,12 +16,7 @@ struct TablesCommand: AsyncParsableCommand {
         try await CommandRunner.execute {
             let logger = global.logger("podio-mirror.tables")
             let settings = try global.settings()
-            let db = try await PGConnection.connect(settings.databaseURL, logger: logger)
-            defer { db.close() }
-            let tables = try await db.run { db in
-                try SchemaMigrator.requireCurrent(db)
-                return try db.withTransaction { db in try AppTableStore(db: db, logger: logger).reconcileAll() }
-            }
+            let tables = try await CommandEnvironment.mirror(settings, logger: logger).reconcileTables()
             for warning in tables.flatMap(\.report.warnings) { logger.warning("\(warning)") }
             let changed = tables.filter { $0.report.changed }.count
             let names = tables.map { "podio_apps.\($0.table)" }

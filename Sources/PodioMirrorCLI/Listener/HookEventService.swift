@@ -1,5 +1,4 @@
 import Foundation
-import LibPQ
 import Logging
 import PodioAPI
 import PodioMirror
@@ -14,6 +13,8 @@ import ServiceLifecycle
 /// Draining is one process at a time (an advisory lock); a failure leaves events queued.
 struct HookEventService: Service {
     let settings: MirrorSettings
+    /// The database's answers to the worker's questions (shared with the listener).
+    let mirror: Mirror
     let wake: HookSignal
     var pollInterval: Double = 5
     /// How soon hooks that wait for their verification are checked again when nothing else
@@ -28,17 +29,16 @@ struct HookEventService: Service {
     let logger: Logger
 
     func run() async throws {
-        let ownTransport = transport == nil ? AsyncHTTPClientTransport(readTimeout: settings.requestTimeout) : nil
-        let transport: any HTTPTransport = self.transport ?? ownTransport!
+        let transport = self.transport ?? CommandEnvironment.transport(settings)
         let coordinator = SyncCoordinator(
             settings: settings, transport: transport, clock: clock, metrics: metrics, logger: logger)
         let manager = HookManager(
             settings: settings, transport: transport, clock: clock, metrics: metrics, logger: logger)
-        // One connection asks whether anything is queued; the worker connects only when it is.
-        let probe = DatabaseProbe(url: settings.databaseURL, logger: logger)
+        // The mirror asks whether anything is queued; the worker connects only when it is.
+        let (clock, pollInterval) = (self.clock, self.pollInterval)
         let ticker = Task {
             while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(Int64(pollInterval * 1000)))
+                try? await clock.sleep(until: clock.now().addingTimeInterval(pollInterval))
                 wake.notify()
             }
         }
@@ -49,7 +49,7 @@ struct HookEventService: Service {
             for await _ in wake.stream {
                 if Task.isCancelled || Task.isShuttingDownGracefully { break }
                 do {
-                    let pending = try await probe.run { try MirrorStore(db: $0).hooks.pendingHookEventCount() }
+                    let pending = try await mirror.pendingHookEventCount()
                     if pending > 0 { _ = try await coordinator.drainHookEvents() }
                 } catch {
                     logger.warning("hook events were not drained: \(MirrorError(classifying: error).message)")
@@ -59,7 +59,7 @@ struct HookEventService: Service {
                 if !full && nextPending == nil {
                     // An install (another process) may have left hooks waiting for their
                     // verification: their back-off is in the database.
-                    if let pending = try? await probe.run({ try MirrorStore(db: $0).hooks.pendingVerifications() }),
+                    if let pending = try? await mirror.pendingVerifications(),
                         pending.count > 0
                     {
                         nextPending = pending.due ?? now
@@ -68,7 +68,7 @@ struct HookEventService: Service {
                 guard full || nextPending.map({ now >= $0 }) == true else { continue }
                 if full { nextCheck = now.addingTimeInterval(settings.reconcileInterval) }
                 do {
-                    let recorded = try await probe.run { try MirrorStore(db: $0).hooks.hookApps().count }
+                    let recorded = try await mirror.hookApps().count
                     let result = recorded == 0 ? HookCheck() : try await manager.check(onlyDue: !full)
                     for line in result.lines
                     where [.created, .verificationRequested, .removed].contains(line.action) {
@@ -76,7 +76,7 @@ struct HookEventService: Service {
                             "hook \(line.hookID.map(String.init) ?? "?") (\(line.type)) of app \(line.appID): \(line.action?.rawValue ?? "")"
                         )
                     }
-                    let pending = try await probe.run { try MirrorStore(db: $0).hooks.pendingVerifications() }
+                    let pending = try await mirror.pendingVerifications()
                     if pending.count == 0 {
                         nextPending = nil
                         receiverRetry = Self.selfCheckRetry
@@ -98,7 +98,5 @@ struct HookEventService: Service {
             }
         }
         ticker.cancel()
-        await probe.close()
-        try? await ownTransport?.shutdown()
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
-import LibPQ
 import Logging
 import NIOCore
+import PodioAPI
 import PodioMirror
 import Synchronization
 
@@ -30,27 +30,29 @@ final class HookReceiver: Sendable {
     /// `hook.verify` events of unknown hook ids queued at most at once (the install race).
     static let maxUnknownVerifications = 20
 
-    let probe: DatabaseProbe
+    let mirror: Mirror
     let metrics: MirrorMetrics
     let logger: Logger
     let wake: HookSignal
     private let bucket: TokenBucket
     private let state = Mutex<Cache>(Cache())
+    /// Measures the waits of the cache and of the rate's log line (seconds since the receiver was made).
+    private let stopwatch = Stopwatch()
 
     struct Cache {
         var secret: String?
-        var secretLoadedAt: ContinuousClock.Instant?
+        var secretLoadedAt: Double?
         var hooks: [Int: Int] = [:]
-        var lastRateLog: ContinuousClock.Instant?
+        var lastRateLog: Double?
         /// Event types (with their encoding) whose field names were logged.
         var shapesLogged: Set<String> = []
     }
 
     init(
-        probe: DatabaseProbe, metrics: MirrorMetrics, wake: HookSignal, ratePerSecond: Double = 50, burst: Double = 200,
+        mirror: Mirror, metrics: MirrorMetrics, wake: HookSignal, ratePerSecond: Double = 50, burst: Double = 200,
         logger: Logger
     ) {
-        self.probe = probe
+        self.mirror = mirror
         self.metrics = metrics
         self.wake = wake
         self.bucket = TokenBucket(rate: ratePerSecond, burst: burst)
@@ -88,9 +90,9 @@ final class HookReceiver: Sendable {
     func handle(_ request: Request) async -> Response {
         guard bucket.take() else {
             metrics.hookRequestRefused(reason: "rate")
+            let now = stopwatch.seconds
             let log = state.withLock { cache -> Bool in
-                let now = ContinuousClock.now
-                if let last = cache.lastRateLog, now - last < .seconds(1) { return false }
+                if let last = cache.lastRateLog, now - last < 1 { return false }
                 cache.lastRateLog = now
                 return true
             }
@@ -174,18 +176,13 @@ final class HookReceiver: Sendable {
                 // while an install is running (bounded), validated once the id is recorded.
                 let accepted =
                     type == "hook.verify"
-                    ? try await probe.run {
-                        let store = MirrorStore(db: $0)
-                        return try store.hooks.verifyWindowOpen(now: Date())
-                            && store.hooks.pendingUnknownVerifications() < Self.maxUnknownVerifications
-                    } : false
+                    ? try await mirror.acceptsUnknownVerification(limit: Self.maxUnknownVerifications) : false
                 guard accepted else {
                     return refuse(.forbidden, reason: "hook", "hook \(hookID) is not one of the mirror's hooks")
                 }
             }
             event.appID = nil
-            let queued = event
-            _ = try await probe.run { try MirrorStore(db: $0).hooks.enqueueHookEvent(queued) }
+            try await mirror.enqueueHookEvent(event)
         } catch {
             metrics.hookRequestRefused(reason: "database")
             logger.warning("a webhook event could not be queued (503): \(MirrorError(classifying: error).message)")
@@ -217,11 +214,12 @@ final class HookReceiver: Sendable {
     private func currentSecret() async -> String? {
         let cached = state.withLock { ($0.secret, $0.secretLoadedAt) }
         if let secret = cached.0 { return secret }
-        if let at = cached.1, ContinuousClock.now - at < .seconds(2) { return nil }
-        let secret = try? await probe.run { try MirrorStore(db: $0).hooks.hookSecret() }
+        if let at = cached.1, stopwatch.seconds - at < 2 { return nil }
+        let secret = try? await mirror.hookSecret()
+        let now = stopwatch.seconds
         state.withLock {
             $0.secret = secret ?? nil
-            $0.secretLoadedAt = ContinuousClock.now
+            $0.secretLoadedAt = now
         }
         return secret ?? nil
     }
@@ -230,7 +228,7 @@ final class HookReceiver: Sendable {
     /// token bucket bounds how often forged ids can make a request reach the database).
     private func knows(hookID: Int) async throws -> Bool {
         if state.withLock({ $0.hooks[hookID] != nil }) { return true }
-        let hooks = try await probe.run { try MirrorStore(db: $0).hooks.hookApps() }
+        let hooks = try await mirror.hookApps()
         state.withLock { $0.hooks = hooks }
         return hooks[hookID] != nil
     }

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import PodioAPI
 
 /// A one-purpose HTTP server on the redirect URL's loopback host and port: it receives Podio's
 /// redirect after the user approved access and hands the code on, once the `state` matches.
@@ -47,15 +48,15 @@ final class LoginCallbackServer: Sendable {
             .bind(host: host, port: port).get()
     }
 
-    /// Waits for the redirect (or the timeout).
-    func waitForOutcome(timeout: Double) async throws -> Outcome? {
+    /// Waits for the redirect (or the timeout, on `clock`).
+    func waitForOutcome(timeout: Double, clock: any WallClock = SystemClock()) async throws -> Outcome? {
         try await withThrowingTaskGroup(of: Outcome?.self) { group in
             group.addTask {
                 for await outcome in self.outcomes { return outcome }
                 return nil
             }
             group.addTask {
-                try await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
+                try await clock.sleep(until: clock.now().addingTimeInterval(timeout))
                 return nil
             }
             let first = try await group.next() ?? nil

@@ -33,10 +33,10 @@ struct MetricsTextfile: Sendable {
     /// Writes the file; a failure is logged (an error: cron mails it) and does not change the
     /// run's exit code.
     func write() async {
-        let probe = DatabaseProbe(url: settings.databaseURL, logger: logger)
+        let mirror = Mirror.listener(settings: settings, logger: logger)
         let text = await MonitoringServer.metricsText(
-            probe: probe, registry: registry, metrics: metrics, settings: settings, logger: logger)
-        await probe.close()
+            mirror: mirror, registry: registry, metrics: metrics, settings: settings, logger: logger)
+        await mirror.close()
         do {
             try Self.replace(path, with: Data(text.utf8))
         } catch {

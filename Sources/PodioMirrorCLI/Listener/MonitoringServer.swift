@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import LibPQ
 import Logging
 import Metrics
 import NIOCore
@@ -87,7 +86,9 @@ final class RunHealth: Sendable {
 
     private let state = Mutex<(last: LastRun?, runs: Int)>((nil, 0))
 
-    func record(outcome: String, message: String, at: Date = Date(), credentialsRefused: Bool = false) {
+    func record(
+        outcome: String, message: String, at: Date = SystemClock().now(), credentialsRefused: Bool = false
+    ) {
         state.withLock {
             $0.last = LastRun(outcome: outcome, at: at, message: message, credentialsRefused: credentialsRefused)
             $0.runs += 1
@@ -96,88 +97,6 @@ final class RunHealth: Sendable {
 
     var last: LastRun? { state.withLock { $0.last } }
     var runs: Int { state.withLock { $0.runs } }
-}
-
-/// One connection for the listener's questions to the database, opened again when it broke.
-actor DatabaseProbe {
-    let url: String?
-    let logger: Logger
-    private var connection: PGConnection?
-
-    init(url: String?, logger: Logger) {
-        self.url = url
-        self.logger = logger
-    }
-
-    /// Closes the connection (the next question opens another).
-    func close() {
-        connection?.close()
-        connection = nil
-    }
-
-    /// Runs `body` on the probe's connection within `timeout` seconds.
-    func run<T: Sendable>(timeout: Double = 5, _ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T
-    {
-        let db: PGConnection
-        if let connection, connection.isHealthy {
-            db = connection
-        } else {
-            connection?.close()
-            connection = nil
-            db = try await PGConnection.connect(url, applicationName: "podio-mirror listener", logger: logger)
-            _ = try await db.run { try $0.execute("SET statement_timeout = 5000") }
-            connection = db
-        }
-        do {
-            return try await Self.within(timeout) { try await db.run(body) }
-        } catch {
-            // The next question opens a new connection (the stuck one closes once it returns).
-            connection = nil
-            throw error
-        }
-    }
-}
-
-extension DatabaseProbe {
-    /// The value of `work`, or an error once `seconds` have passed (the work then goes on
-    /// unobserved: a blocked libpq call cannot be interrupted).
-    static func within<T: Sendable>(_ seconds: Double, _ work: @escaping @Sendable () async throws -> T) async throws
-        -> T
-    {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let once = Once()
-            @Sendable func claim() -> Bool { once.claim() }
-            let timer = Task {
-                try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-                if claim() {
-                    continuation.resume(
-                        throwing: MirrorError(
-                            .database, "the database did not answer within \(DurationParser.describe(seconds))"))
-                }
-            }
-            Task {
-                do {
-                    let value = try await work()
-                    if claim() { continuation.resume(returning: value) }
-                } catch {
-                    if claim() { continuation.resume(throwing: error) }
-                }
-                timer.cancel()
-            }
-        }
-    }
-}
-
-/// True for the first caller only.
-final class Once: Sendable {
-    private let done = Mutex(false)
-
-    func claim() -> Bool {
-        done.withLock { done in
-            defer { done = true }
-            return !done
-        }
-    }
 }
 
 /// `run --listen`: `/livez`, `/readyz`, `/healthz` and `/metrics` (Prometheus text) over HTTP,
@@ -199,9 +118,9 @@ enum MonitoringServer {
 
     /// The answer of `/healthz`: 200 while the database answers and this worker's last run did
     /// not fail; otherwise 503 and one line saying why.
-    static func health(probe: DatabaseProbe, runs: RunHealth) async -> (ok: Bool, line: String) {
+    static func health(mirror: Mirror, runs: RunHealth) async -> (ok: Bool, line: String) {
         do {
-            _ = try await probe.run(timeout: 3) { try MirrorStore(db: $0).scheduling.ping() }
+            try await mirror.ping(within: 3)
         } catch {
             return (false, "unhealthy: the database does not answer: \(MirrorError(classifying: error).message)")
         }
@@ -219,9 +138,9 @@ enum MonitoringServer {
     /// The answer of `/readyz`: 200 while the database answers and the last run was not refused
     /// by Podio for its credentials (a failure that waiting does not cure); a run that failed
     /// otherwise (Podio down, a database error) leaves the worker ready, as it retries itself.
-    static func readiness(probe: DatabaseProbe, runs: RunHealth) async -> (ok: Bool, line: String) {
+    static func readiness(mirror: Mirror, runs: RunHealth) async -> (ok: Bool, line: String) {
         do {
-            _ = try await probe.run(timeout: 3) { try MirrorStore(db: $0).scheduling.ping() }
+            try await mirror.ping(within: 3)
         } catch {
             return (false, "not ready: the database does not answer: \(MirrorError(classifying: error).message)")
         }
@@ -236,24 +155,16 @@ enum MonitoringServer {
     /// Brings the gauges read from the database up to date (the quota of every identity, each
     /// app's lag), then the whole registry as Prometheus text.
     static func metricsText(
-        probe: DatabaseProbe, registry: PrometheusCollectorRegistry, metrics: MirrorMetrics, settings: MirrorSettings,
+        mirror: Mirror, registry: PrometheusCollectorRegistry, metrics: MirrorMetrics, settings: MirrorSettings,
         logger: Logger
     ) async -> String {
         let policy = settings.quota
-        let appsRefresh = settings.appsRefresh
-        let reconcile = settings.reconcileInterval
         metrics.buildInfo(version: PodioMirrorVersion.number, commit: PodioMirrorVersion.commit)
         for tier in QuotaTier.allCases {
             metrics.quotaLimit(tier: tier.rawValue, calls: policy.limit(tier))
         }
         do {
-            let (report, lastSuccess) = try await probe.run {
-                (
-                    try MirrorStatus.load(
-                        $0, policy: policy, appsRefresh: appsRefresh, itemCounts: false, reconcileInterval: reconcile),
-                    try MirrorStore(db: $0).runs.lastSuccessByKind()
-                )
-            }
+            let (report, lastSuccess) = try await mirror.monitoringReport()
             for q in report.quota {
                 metrics.quota(
                     identity: MirrorMetrics.identityLabel(q.credential, configured: settings.identityLabel),
@@ -283,7 +194,7 @@ enum MonitoringServer {
 
     /// The HTTP service.
     static func application(
-        address: ListenAddress, probe: DatabaseProbe, runs: RunHealth, registry: PrometheusCollectorRegistry,
+        address: ListenAddress, mirror: Mirror, runs: RunHealth, registry: PrometheusCollectorRegistry,
         metrics: MirrorMetrics, settings: MirrorSettings, receiver: HookReceiver? = nil, logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some Service {
@@ -294,20 +205,20 @@ enum MonitoringServer {
                 body: .init(byteBuffer: ByteBuffer(string: "ok: the process answers\n")))
         }
         router.get("/readyz") { _, _ -> Response in
-            let (ok, line) = await readiness(probe: probe, runs: runs)
+            let (ok, line) = await readiness(mirror: mirror, runs: runs)
             return Response(
                 status: ok ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: line + "\n")))
         }
         router.get("/healthz") { _, _ -> Response in
-            let (ok, line) = await health(probe: probe, runs: runs)
+            let (ok, line) = await health(mirror: mirror, runs: runs)
             return Response(
                 status: ok ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: line + "\n")))
         }
         router.get("/metrics") { _, _ -> Response in
             let text = await metricsText(
-                probe: probe, registry: registry, metrics: metrics, settings: settings, logger: logger)
+                mirror: mirror, registry: registry, metrics: metrics, settings: settings, logger: logger)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: text)))

@@ -1,24 +1,25 @@
+import PodioAPI
 import Synchronization
 
 /// Requests allowed: `rate` a second, up to `burst` at once.
 final class TokenBucket: Sendable {
     let rate: Double
     let burst: Double
-    private let state: Mutex<(tokens: Double, at: ContinuousClock.Instant)>
+    /// Measures the time between requests (`at`: seconds since the bucket was made).
+    private let stopwatch = Stopwatch()
+    private let state: Mutex<(tokens: Double, at: Double)>
 
     init(rate: Double, burst: Double) {
         self.rate = rate
         self.burst = burst
-        state = Mutex((burst, ContinuousClock.now))
+        state = Mutex((burst, 0))
     }
 
     func take() -> Bool {
-        state.withLock { s in
-            let now = ContinuousClock.now
-            let elapsed = now - s.at
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            s.tokens = min(burst, s.tokens + seconds * rate)
-            s.at = now
+        let now = stopwatch.seconds
+        return state.withLock { s in
+            s.tokens = min(burst, s.tokens + max(0, now - s.at) * rate)
+            s.at = max(s.at, now)
             guard s.tokens >= 1 else { return false }
             s.tokens -= 1
             return true

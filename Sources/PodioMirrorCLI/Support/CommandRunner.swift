@@ -1,15 +1,23 @@
 import ArgumentParser
 import Foundation
-import LibPQ
 import PodioAPI
 import PodioMirror
 
 /// Runs a command body and turns any error into one clear line on stderr and the documented
-/// exit code (README, "Exit codes"); never a stack trace.
+/// exit code (README, "Exit codes"); never a stack trace. What the command shared
+/// (`CommandEnvironment`) is closed once it ends.
 enum CommandRunner {
     static func execute(_ body: () async throws -> Void) async throws {
+        let result: Result<Void, any Error>
         do {
             try await body()
+            result = .success(())
+        } catch {
+            result = .failure(error)
+        }
+        await CommandEnvironment.close()
+        do {
+            try result.get()
         } catch let exit as ExitCode {
             throw exit
         } catch let error as ValidationError {

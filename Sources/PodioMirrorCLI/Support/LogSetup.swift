@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PodioAPI
 import Synchronization
 
 /// Logging for the executable: swift-log to stderr, as text or as JSON lines.
@@ -26,6 +27,8 @@ struct JSONLogHandler: LogHandler {
     let label: String
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
+    /// The time of each line.
+    var clock: any WallClock = SystemClock()
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -34,7 +37,7 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var object: [String: String] = [
-            "time": ISO8601DateFormatter().string(from: Date()), "level": event.level.rawValue, "label": label,
+            "time": ISO8601DateFormatter().string(from: clock.now()), "level": event.level.rawValue, "label": label,
             "message": event.message.description,
         ]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
