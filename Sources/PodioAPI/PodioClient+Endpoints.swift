@@ -87,7 +87,7 @@ extension PodioClient {
     /// first), kept as received. `limit` and `offset` page it (podio-js sends them; Podio
     /// documents neither a default nor a maximum page size, nor that `offset` is honoured), so
     /// callers read on until a page brings no new `comment_id` or the item's `comment_count` is
-    /// reached (`RunContext.readItemComments`).
+    /// reached (`CommentReader.readItemComments`).
     public func comments(itemID: Int, limit: Int, offset: Int) async throws -> CommentPage {
         try await request(
             .itemComments, method: "GET", path: "/comment/item/\(itemID)/",

@@ -131,7 +131,7 @@ struct CommentTests {
             #expect(commentCalls(h) == 4)
             #expect(first.comments?.itemsRead == 4)
             #expect(first.comments?.itemsPending == withComments - 4)
-            let status = try await h.db.run { try MirrorStatus.load($0, policy: quota) }
+            let status = try await h.db.run { try MirrorStatus.load($0, policy: quota, now: Date()) }
             #expect(status.apps.map(\.commentsPending).reduce(0, +) == withComments - 4)
 
             // The next run finds the general calls it needs: its item sync is not held back,

@@ -153,7 +153,9 @@ struct DeepHistoryTests {
                 try await h.count(
                     "SELECT count(*) FROM podio.item_revisions WHERE raw->>'item_revision_id' IS NULL OR created_by_id IS NULL OR type IS NULL"
                 ) == 0)
-            let status = try await h.db.run { try MirrorStatus.load($0, policy: h.settings.quota, deepHistory: .all) }
+            let status = try await h.db.run {
+                try MirrorStatus.load($0, policy: h.settings.quota, now: Date(), deepHistory: .all)
+            }
             #expect(status.apps.compactMap(\.deepHistoryPending) == [0, 0])
 
             // Unchanged items cost no call; the run plans nothing.
@@ -318,7 +320,7 @@ struct DeepHistoryTests {
             // What the run and status say is pending is what the simulator's revisions leave.
             let pending = try await Self.pendingFromTruth(h)
             #expect(history.itemsPending == pending.items && history.callsPending == pending.calls)
-            let status = try await h.db.run { try MirrorStatus.load($0, policy: tight, deepHistory: .all) }
+            let status = try await h.db.run { try MirrorStatus.load($0, policy: tight, now: Date(), deepHistory: .all) }
             #expect(status.apps.compactMap(\.deepHistoryPending).reduce(0, +) == pending.items)
             #expect(status.apps.compactMap(\.deepHistoryCallsPending).reduce(0, +) == pending.calls)
 

@@ -32,7 +32,7 @@ struct ExtraFailureTests {
 
     /// The recorded failures, as `status` reads them.
     static func failures(_ h: EngineHarness) async throws -> [ExtraFailure] {
-        try await h.db.run { try MirrorStatus.load($0, policy: h.settings.quota).extraFailures }
+        try await h.db.run { try MirrorStatus.load($0, policy: h.settings.quota, now: Date()).extraFailures }
     }
 
     /// `date` is `expected` to the millisecond (PostgreSQL keeps microseconds).
@@ -164,7 +164,7 @@ struct ExtraFailureTests {
             #expect(failures.first?.lastError.contains("answered 50") == true)
             #expect(Self.near(failures.first?.nextTryAt, clock.now().addingTimeInterval(600)))
             // `status` says so among its hints, not only in its list.
-            let hints = try await h.db.run { try MirrorStatus.load($0, policy: h.settings.quota).hints }
+            let hints = try await h.db.run { try MirrorStatus.load($0, policy: h.settings.quota, now: Date()).hints }
             #expect(hints.contains { $0.hasPrefix("1 item's comments could not be read") }, "\(hints)")
 
             // Not due: no call. Due: tried again, fails again, waits twice as long.

@@ -220,13 +220,13 @@ struct HookEventTests {
             #expect(run.apps.first { $0.appID == hooked }?.missedByHooks == 1)
             #expect(run.apps.first { $0.appID == plain }?.missedByHooks == 0)
             #expect(try await h.count("SELECT hooks_missed FROM podio.sync_state WHERE app_id = $1", [hooked]) == 1)
-            let status = try await h.db.run { try MirrorStatus.load($0, policy: h.settings.quota) }
+            let status = try await h.db.run { try MirrorStatus.load($0, policy: h.settings.quota, now: Date()) }
             #expect(status.apps.first { $0.appID == hooked }?.missedByHooks == 1)
             #expect(status.apps.first { $0.appID == hooked }?.hooksActive == 1)
             #expect(!status.hints.contains { $0.contains("not active in Podio") })
             try await Self.activeHook(h, appID: hooked, hookID: 9007, type: "item.delete")
             _ = try await h.db.run { try $0.query("UPDATE podio.hooks SET status = 'inactive' WHERE hook_id = 9007") }
-            let inactive = try await h.db.run { try MirrorStatus.load($0, policy: h.settings.quota) }
+            let inactive = try await h.db.run { try MirrorStatus.load($0, policy: h.settings.quota, now: Date()) }
             #expect(
                 inactive.hints.contains { $0.hasPrefix("app \(hooked): 1 webhook is not active in Podio") },
                 "\(inactive.hints)")

@@ -66,7 +66,7 @@ public struct PodioAccess: Sendable {
                     do {
                         listed = try await userClient.apps(spaceID: space.spaceID, includeInactive: true)
                     } catch let error as PodioError
-                        where [.notFound, .gone].contains(error.kind) || error.status == 403
+                        where error.isRefusedOrGone
                     {
                         continue
                     }

@@ -47,7 +47,7 @@ extension Mirror {
     }
 
     /// The statuses of the latest runs of a kind, newest first (`sync`'s deferrals in a row).
-    public func latestRunStatuses(kind: String, limit: Int) async throws -> [String] {
+    public func latestRunStatuses(kind: String, limit: Int) async throws -> [RunStatus?] {
         try await run { try MirrorStore(db: $0).runs.latestRunStatuses(kind: kind, limit: limit) }
     }
 

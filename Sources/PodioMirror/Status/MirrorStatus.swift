@@ -94,7 +94,7 @@ public struct MirrorStatus: Codable, Sendable {
     public struct Run: Codable, Sendable {
         public var runID: Int
         public var kind: String
-        public var status: String
+        public var status: RunStatus
         public var startedAt: Date?
         public var finishedAt: Date?
         public var calls: Int
@@ -126,7 +126,7 @@ public struct MirrorStatus: Codable, Sendable {
     /// `PODIO_APPS_REFRESH` (when an app Podio stopped serving is tried again); without
     /// `itemCounts` the apps' item counts are left at zero (the metrics endpoint, often asked).
     public static func load(
-        _ db: PGConnection, policy: QuotaPolicy, appsRefresh: Double = 3600, now: Date = Date(),
+        _ db: PGConnection, policy: QuotaPolicy, appsRefresh: Double = 3600, now: Date,
         itemCounts: Bool = true, deepHistory: DeepHistorySetting = .off, reconcileInterval: Double = 3600
     ) throws -> MirrorStatus {
         var report = MirrorStatus(windowSeconds: policy.window)
@@ -237,7 +237,8 @@ public struct MirrorStatus: Codable, Sendable {
             """
         ).rows.map { r in
             Run(
-                runID: r.int("run_id") ?? 0, kind: r.string("kind") ?? "", status: r.string("status") ?? "",
+                runID: r.int("run_id") ?? 0, kind: r.string("kind") ?? "",
+                status: r.string("status").flatMap(RunStatus.init(rawValue:)) ?? .failed,
                 startedAt: r.date("started_at"), finishedAt: r.date("finished_at"), calls: r.int("calls") ?? 0,
                 itemsWritten: r.int("items_written") ?? 0, itemsDeleted: r.int("items_deleted") ?? 0,
                 error: r.string("error"), errorCategory: r.string("error_category"),
@@ -319,7 +320,7 @@ public struct MirrorStatus: Codable, Sendable {
         if report.apps.isEmpty && report.runs.isEmpty {
             hints.append("nothing mirrored yet: run `podio-mirror sync`")
         }
-        if let last = report.runs.first(where: { $0.status != "running" }), last.status == "failed" {
+        if let last = report.runs.first(where: { $0.status != .running }), last.status == .failed {
             if last.errorCategory == MirrorError.Category.credentialsRefused.name {
                 hints.append(
                     "Podio refused the credentials in run \(last.runID): check PODIO_CLIENT_ID/SECRET and the user or app credentials, or run `podio-mirror login` again"
@@ -331,7 +332,7 @@ public struct MirrorStatus: Codable, Sendable {
             }
         }
         let recent = report.runs.prefix(5)
-        if recent.count >= 3 && recent.prefix(3).allSatisfy({ $0.status == "deferred" }) {
+        if recent.count >= 3 && recent.prefix(3).allSatisfy({ $0.status == .deferred }) {
             hints.append(
                 "the last runs were all deferred: the quota does not cover the work between runs; run less often, raise --max-wait, or ask Podio for a higher limit"
             )

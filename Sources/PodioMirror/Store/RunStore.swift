@@ -63,10 +63,10 @@ public struct RunStore: StoreSlice {
 
     /// The statuses of the latest `limit` runs of a kind, newest first (`sync` reads how many in
     /// a row deferred).
-    public func latestRunStatuses(kind: String, limit: Int) throws -> [String] {
+    public func latestRunStatuses(kind: String, limit: Int) throws -> [RunStatus?] {
         try db.query(
             "SELECT status FROM podio.sync_runs WHERE kind = $1 ORDER BY run_id DESC LIMIT $2", [kind, limit]
-        ).rows.map { $0.string("status") ?? "" }
+        ).rows.map { $0.string("status").flatMap(RunStatus.init(rawValue:)) }
     }
 
     /// Records how a run ended, with its counts.
@@ -93,25 +93,26 @@ public struct RunStore: StoreSlice {
     // MARK: - Passes
 
     /// Records that a run took up an app; returns the pass's id.
-    public func beginPass(runID: Int64, appID: Int, mode: String, resumedAtOffset: Int?) throws -> Int64 {
+    public func beginPass(runID: Int64, appID: Int, mode: PassMode, resumedAtOffset: Int?) throws -> Int64 {
         try db.query(
             """
             INSERT INTO podio.app_passes (run_id, app_id, mode, status, resumed_at_offset)
             VALUES ($1, $2, $3, 'running', $4) RETURNING pass_id
-            """, [runID, appID, mode, resumedAtOffset]
+            """, [runID, appID, mode.rawValue, resumedAtOffset]
         ).first?.int64("pass_id") ?? 0
     }
 
     /// Records how a pass ended and what it cost.
     public func finishPass(
-        passID: Int64, status: String, callsRateLimited: Int, callsGeneral: Int, itemsWritten: Int, itemsDeleted: Int
+        passID: Int64, status: PassStatus, callsRateLimited: Int, callsGeneral: Int, itemsWritten: Int,
+        itemsDeleted: Int
     ) throws {
         try db.query(
             """
             UPDATE podio.app_passes SET status = $2, finished_at = now(), calls_rate_limited = $3, calls_general = $4,
                 items_written = $5, items_deleted = $6
             WHERE pass_id = $1
-            """, [passID, status, callsRateLimited, callsGeneral, itemsWritten, itemsDeleted])
+            """, [passID, status.rawValue, callsRateLimited, callsGeneral, itemsWritten, itemsDeleted])
     }
 
     /// Passes left `running` by runs that were interrupted (their session is gone) are marked so.

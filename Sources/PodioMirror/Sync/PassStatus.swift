@@ -1,5 +1,5 @@
 /// How a pass of an app ended (`podio.app_passes.status`).
-enum PassStatus: String, Sendable {
+public enum PassStatus: String, Sendable {
     case succeeded
     case failed
     /// The quota deferred the run.

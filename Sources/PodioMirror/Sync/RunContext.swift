@@ -77,7 +77,7 @@ final class RunContext {
             let resumedAt = full && state.hasUnfinishedFullPass ? state.fullPassOffset : nil
             passID = try await store.run {
                 try $0.runs.beginPass(
-                    runID: runID, appID: appID, mode: (full ? PassMode.full : .delta).rawValue,
+                    runID: runID, appID: appID, mode: full ? .full : .delta,
                     resumedAtOffset: resumedAt)
             }
         }
@@ -116,7 +116,7 @@ final class RunContext {
         let general = after.general - before.general
         _ = try? await store.run { store in
             try store.runs.finishPass(
-                passID: passID, status: status.rawValue, callsRateLimited: rateLimited, callsGeneral: general,
+                passID: passID, status: status, callsRateLimited: rateLimited, callsGeneral: general,
                 itemsWritten: app?.itemsWritten ?? 0, itemsDeleted: app?.itemsDeleted ?? 0)
         }
     }

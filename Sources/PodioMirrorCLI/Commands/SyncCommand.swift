@@ -172,7 +172,7 @@ struct SyncRunner {
         do {
             let statuses = try await CommandEnvironment.mirror(settings, logger: logger).latestRunStatuses(
                 kind: kindName, limit: Self.deferralsBeforeMail)
-            return statuses.prefix { $0 == "deferred" }.count
+            return statuses.prefix { $0 == .deferred }.count
         } catch {
             return Self.deferralsBeforeMail
         }
