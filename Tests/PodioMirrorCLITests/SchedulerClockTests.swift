@@ -66,7 +66,7 @@ struct SchedulerClockTests {
             #expect(first.compactMap { $0.string("kind") } == ["sync", "sync", "sync", "sync", "resync", "sync"])
             #expect(first.allSatisfy { $0.string("status") == "succeeded" })
             // A run the stop caught ends after its last committed page, deferred (not failed).
-            #expect(["succeeded", "deferred"].contains(health.last?.outcome))
+            #expect([.succeeded, .deferred].contains(health.last?.outcome))
             // The worker was recorded with its schedule, and stopped.
             let worker = try await h.rows("SELECT every_seconds::float8 AS every, stopped_at FROM podio.workers")
             #expect(
@@ -128,18 +128,18 @@ struct SchedulerClockTests {
             let probe = Mirror.listener(settings: settings(h), logger: Self.logger)
             var answer = await MonitoringServer.health(mirror: probe, runs: runs)
             #expect(answer.ok && answer.line == "ok: the database answers; no run has finished yet")
-            runs.record(outcome: "deferred", message: "deferred: the rate_limited quota allows the next call at …")
+            runs.record(outcome: .deferred, message: "deferred: the rate_limited quota allows the next call at …")
             answer = await MonitoringServer.health(mirror: probe, runs: runs)
             #expect(answer.ok && answer.line.hasPrefix("ok: the database answers; the last run deferred at"))
-            runs.record(outcome: "busy", message: "another podio-mirror run is syncing app 1")
+            runs.record(outcome: .busy, message: "another podio-mirror run is syncing app 1")
             #expect(await MonitoringServer.health(mirror: probe, runs: runs).ok)
-            runs.record(outcome: "failed", message: "Podio is unavailable: 503")
+            runs.record(outcome: .failed, message: "Podio is unavailable: 503")
             answer = await MonitoringServer.health(mirror: probe, runs: runs)
             #expect(
                 !answer.ok && answer.line.hasPrefix("unhealthy: the last run failed at")
                     && answer.line.hasSuffix(": Podio is unavailable: 503"))
             // A database that does not answer: 503 whatever the runs did.
-            runs.record(outcome: "succeeded", message: "")
+            runs.record(outcome: .succeeded, message: "")
             var awaySettings = settings(h)
             awaySettings.databaseURL = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"
             let away = Mirror.listener(settings: awaySettings, logger: Self.logger)

@@ -269,7 +269,7 @@ struct FairSchedulingTests {
                 return try store.scheduling.registerWorker(host: "h", pid: 1, every: 60, resyncEvery: nil, listen: nil)
             }
             var report = try await db.run { try MirrorStatus.load($0, policy: QuotaPolicy(), now: now) }
-            #expect(report.schedule?.source == "run --every")
+            #expect(report.schedule?.source == .runEvery)
             #expect(report.schedule?.intervalSeconds == 60)
             #expect(report.budget?.apps == 5)
             #expect(report.budget?.callsPerHourNeeded == 300)
@@ -311,7 +311,7 @@ struct FairSchedulingTests {
                 }
             }
             report = try await db.run { try MirrorStatus.load($0, policy: QuotaPolicy(), now: now) }
-            #expect(report.schedule?.source == "recent runs")
+            #expect(report.schedule?.source == .recentRuns)
             #expect(report.schedule?.intervalSeconds == 900)
             #expect(report.budget?.callsPerHourNeeded == 20)
             #expect(report.budget?.covered == true)

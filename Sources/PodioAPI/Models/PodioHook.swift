@@ -16,6 +16,14 @@ public struct PodioHook: Sendable, Equatable, Decodable {
         self.url = url
     }
 
+    /// Podio's word for a verified hook that delivers events.
+    public static let activeStatus = "active"
+    /// Podio's word for a hook not verified yet, or deactivated.
+    public static let inactiveStatus = "inactive"
+
+    /// Podio delivers this hook's events (it is verified and not deactivated).
+    public var isActive: Bool { status == Self.activeStatus }
+
     enum CodingKeys: String, CodingKey {
         case hookID = "hook_id", status, type, url
     }

@@ -92,7 +92,7 @@ struct HookEventWorker {
             let events = try await store.run { try $0.hooks.pendingHookEvents(limit: limit) }
             let now = clock.now()
             // Verifications first: a hook becomes active as soon as possible.
-            for event in events where event.type == "hook.verify" {
+            for event in events where event.type == .verify {
                 do {
                     try await verify(event, now: now, summary: &summary)
                 } catch let deferral as any RunDeferral {
@@ -110,7 +110,7 @@ struct HookEventWorker {
             var byApp: [Int: [HookEvent]] = [:]
             var orphans: [Int64] = []
             var unplaced: [Int64] = []
-            for event in events where event.type != "hook.verify" {
+            for event in events where event.type != .verify {
                 if let appID = event.appID {
                     byApp[appID, default: []].append(event)
                 } else if event.hookID == 0 {
@@ -219,10 +219,10 @@ struct HookEventWorker {
         var appUpdate = false
         for event in events {
             switch event.type {
-            case "item.delete": if let id = event.itemID { deleted.insert(id) }
-            case "comment.create", "comment.delete": if let id = event.itemID { commented.insert(id) }
-            case "file.change": if let id = event.itemID { filed.insert(id) }
-            case "app.update": appUpdate = true
+            case .itemDelete: if let id = event.itemID { deleted.insert(id) }
+            case .commentCreate, .commentDelete: if let id = event.itemID { commented.insert(id) }
+            case .fileChange: if let id = event.itemID { filed.insert(id) }
+            case .appUpdate: appUpdate = true
             default: if let id = event.itemID { changed.insert(id) }
             }
         }

@@ -10,8 +10,8 @@ public struct HookLine: Sendable, Equatable {
     public var hookID: Int?
     /// Podio's status (`active`, `inactive`), `missing` when Podio does not list it, nil when not asked.
     public var podioStatus: String?
-    /// The mirror's view: `verified` (validated), `pending verification`, `not recorded`.
-    public var mirrorStatus: String
+    /// The mirror's view of the hook.
+    public var mirrorStatus: HookVerification
     /// What the command did (nil: `hooks list` reports, does nothing).
     public var action: HookAction?
     public var lastEventAt: Date?
@@ -52,11 +52,9 @@ public final class HookManager: Sendable {
         self.logger = logger
     }
 
-    /// The event types registered on every app. `file.change` always: file metadata
-    /// (`podio.files`) is written from every item read, and downloads (`PODIO_FILES`) follow it.
+    /// The event types registered on every app (`HookEventType.registered`).
     public var eventTypes: [String] {
-        ["item.create", "item.update", "item.delete", "app.update", "file.change"]
-            + (settings.comments ? ["comment.create", "comment.delete"] : [])
+        HookEventType.registered(comments: settings.comments).map(\.rawValue)
     }
 
     /// The wait after the `attempts`-th verification request before the next one: 1 minute,
@@ -169,7 +167,7 @@ public final class HookManager: Sendable {
         if onlyDue {
             let now = clock.now()
             guard answered else { return HookCheck(receiverAnswered: false) }
-            apps = Set(recorded.filter { $0.status != "active" && ($0.nextVerifyAt ?? now) <= now }.map(\.appID))
+            apps = Set(recorded.filter { !$0.isActive && ($0.nextVerifyAt ?? now) <= now }.map(\.appID))
         }
         var lines: [HookLine] = []
         for appID in apps.sorted() {
@@ -185,7 +183,7 @@ public final class HookManager: Sendable {
                     "the hooks of app \(appID) cannot be checked: \(HookURL.redact(session.access.redact(String(describing: error)), secret: secret))"
                 )
                 let now = clock.now()
-                for hook in recorded where hook.appID == appID && hook.status != "active" {
+                for hook in recorded where hook.appID == appID && !hook.isActive {
                     let next = now.addingTimeInterval(Self.verifyBackoff(attempts: hook.verifyAttempts + 1))
                     try await session.db.run {
                         try MirrorStore(db: $0).hooks.markVerifyRequested(hookID: hook.hookID, at: now, next: next)
@@ -222,7 +220,7 @@ public final class HookManager: Sendable {
                     HookLine(
                         appID: appID, type: hook.type, hookID: hook.hookID,
                         podioStatus: podio.map { $0.status ?? "unknown" } ?? "missing",
-                        mirrorStatus: hook.verifiedAt != nil ? "verified" : "pending verification",
+                        mirrorStatus: hook.verifiedAt != nil ? .verified : .pending,
                         lastEventAt: hook.lastEventAt,
                         url: HookURL.full(base: hook.url, secret: HookURL.placeholder)))
             }
@@ -234,7 +232,7 @@ public final class HookManager: Sendable {
                     lines.append(
                         HookLine(
                             appID: appID, type: hook.type, hookID: hook.hookID, podioStatus: hook.status ?? "unknown",
-                            mirrorStatus: "not recorded",
+                            mirrorStatus: .notRecorded,
                             url: HookURL.redact(hook.url, secret: secret)))
                 }
             }
@@ -269,7 +267,7 @@ public final class HookManager: Sendable {
                 try await session.db.run { try MirrorStore(db: $0).hooks.deleteHookRecord(hookID: hookID) }
                 lines.append(
                     HookLine(
-                        appID: appID, type: type, hookID: hookID, podioStatus: "deleted", mirrorStatus: "removed",
+                        appID: appID, type: type, hookID: hookID, podioStatus: "deleted", mirrorStatus: .removed,
                         action: .removed,
                         url: base.isEmpty ? "" : HookURL.full(base: base, secret: HookURL.placeholder)))
             }
@@ -337,18 +335,18 @@ public final class HookManager: Sendable {
             logger.info("hook \(hook.hookID) (\(hook.type)) of app \(appID) deleted: \(reason)")
             lines.append(
                 HookLine(
-                    appID: appID, type: hook.type, hookID: hook.hookID, podioStatus: "deleted", mirrorStatus: "removed",
+                    appID: appID, type: hook.type, hookID: hook.hookID, podioStatus: "deleted", mirrorStatus: .removed,
                     action: .removed, url: HookURL.redact(hook.url, secret: secret)))
         }
         for type in wanted {
             if let hook = kept[type] {
-                let status = hook.status ?? "inactive"
+                let status = hook.status ?? PodioHook.inactiveStatus
                 try await session.db.run {
                     try MirrorStore(db: $0).hooks.recordHook(
                         hookID: hook.hookID, appID: appID, type: type, url: base, status: status)
                 }
                 var action = HookAction.kept
-                if status != "active" {
+                if !hook.isActive {
                     let stored = recorded.first { $0.hookID == hook.hookID }
                     if !receiverAnswered {
                         action = .receiverNotAnswering
@@ -374,7 +372,7 @@ public final class HookManager: Sendable {
                 lines.append(
                     HookLine(
                         appID: appID, type: type, hookID: hook.hookID, podioStatus: status,
-                        mirrorStatus: status == "active" ? "verified" : "pending verification", action: action,
+                        mirrorStatus: hook.isActive ? .verified : .pending, action: action,
                         url: shown))
             } else {
                 let hookID: Int
@@ -401,7 +399,7 @@ public final class HookManager: Sendable {
                 lines.append(
                     HookLine(
                         appID: appID, type: type, hookID: hookID, podioStatus: "inactive",
-                        mirrorStatus: "pending verification",
+                        mirrorStatus: .pending,
                         action: .created, url: shown))
             }
         }
@@ -417,7 +415,7 @@ public final class HookManager: Sendable {
         var lines = lines
         let deadline = clock.now().addingTimeInterval(max(0, wait))
         while true {
-            let pending = lines.filter { $0.mirrorStatus != "verified" && $0.action != .removed }
+            let pending = lines.filter { $0.mirrorStatus != .verified && $0.action != .removed }
             if pending.isEmpty {
                 // Every hook is verified: no verification for an unknown hook id is accepted now.
                 try await session.db.run { try MirrorStore(db: $0).hooks.openVerifyWindow(until: nil) }
@@ -428,8 +426,8 @@ public final class HookManager: Sendable {
             _ = await worker.drainHookEvents()
             let recorded = try await session.db.run { try MirrorStore(db: $0).hooks.hooks() }
             for i in lines.indices {
-                if let hook = recorded.first(where: { $0.hookID == lines[i].hookID }), hook.status == "active" {
-                    lines[i].mirrorStatus = "verified"
+                if let hook = recorded.first(where: { $0.hookID == lines[i].hookID }), hook.isActive {
+                    lines[i].mirrorStatus = .verified
                     lines[i].podioStatus = "active"
                 }
             }

@@ -54,13 +54,20 @@ public struct MirrorStatus: Codable, Sendable {
     /// How often the apps are meant to be synced, and how that is known.
     public struct Schedule: Codable, Sendable {
         public var intervalSeconds: Double
-        /// `run --every` (the interval of the `run` workers seen lately, the shortest when they
-        /// differ) or `recent runs` (the median spacing of the last runs: cron).
-        public var source: String
+        /// Where the interval comes from.
+        public var source: Source
         /// `run` workers seen lately.
         public var workers: Int
         /// The runs the spacing was measured on (source `recent runs`).
         public var runs: Int
+
+        /// Where a schedule's interval comes from (`--json` prints the raw value).
+        public enum Source: String, Codable, Sendable {
+            /// The interval of the `run` workers seen lately (the shortest when they differ).
+            case runEvery = "run --every"
+            /// The median spacing of the last runs (cron).
+            case recentRuns = "recent runs"
+        }
     }
 
     /// Whether the quota covers the schedule, in rate-limited calls an hour.
@@ -261,7 +268,7 @@ public struct MirrorStatus: Codable, Sendable {
             """, [now]
         ).first
         if let n = workers?.int("n"), n > 0, let every = workers?.double("every") {
-            return Schedule(intervalSeconds: every, source: "run --every", workers: n, runs: 0)
+            return Schedule(intervalSeconds: every, source: .runEvery, workers: n, runs: 0)
         }
         let starts = try db.query(
             "SELECT started_at FROM podio.sync_runs WHERE kind = 'sync' ORDER BY run_id DESC LIMIT 11"
@@ -270,7 +277,7 @@ public struct MirrorStatus: Codable, Sendable {
         let gaps = zip(starts, starts.dropFirst()).map { abs($0.timeIntervalSince($1)) }.sorted()
         let median = gaps[gaps.count / 2]
         guard median > 0 else { return nil }
-        return Schedule(intervalSeconds: median, source: "recent runs", workers: 0, runs: starts.count)
+        return Schedule(intervalSeconds: median, source: .recentRuns, workers: 0, runs: starts.count)
     }
 
     /// Flags the apps that fall behind the schedule and weighs the schedule against the quota.
@@ -308,7 +315,7 @@ public struct MirrorStatus: Codable, Sendable {
     public var scheduleDescription: String? {
         guard let schedule else { return nil }
         let every = DurationParser.approximate(schedule.intervalSeconds)
-        if schedule.source == "run --every" {
+        if schedule.source == .runEvery {
             return "every \(every) (run --every, \(schedule.workers) worker\(schedule.workers == 1 ? "" : "s"))"
         }
         return "about every \(every) (the spacing of the last \(schedule.runs) runs)"

@@ -8,7 +8,7 @@ public struct HookEvent: Sendable, Equatable {
     public var hookID: Int
     /// The hook's app (from `podio.hooks`), nil for a hook the mirror did not know yet.
     public var appID: Int?
-    public var type: String
+    public var type: HookEventType
     public var itemID: Int?
     public var itemRevisionID: Int?
     public var commentID: Int?
@@ -22,7 +22,7 @@ public struct HookEvent: Sendable, Equatable {
     public var attempts: Int = 0
 
     public init(
-        hookID: Int, type: String, itemID: Int? = nil, itemRevisionID: Int? = nil, commentID: Int? = nil,
+        hookID: Int, type: HookEventType, itemID: Int? = nil, itemRevisionID: Int? = nil, commentID: Int? = nil,
         externalID: String? = nil,
         code: String? = nil, appID: Int? = nil
     ) {

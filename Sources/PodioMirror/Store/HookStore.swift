@@ -208,7 +208,9 @@ public struct HookStore: StoreSlice {
             WHERE e.applied_at IS NULL ORDER BY e.event_id LIMIT $1
             """, [limit]
         ).rows.compactMap { row in
-            guard let id = row.int64("event_id"), let hook = row.int("hook_id"), let type = row.string("type") else {
+            guard let id = row.int64("event_id"), let hook = row.int("hook_id"),
+                let type = row.string("type").map(HookEventType.init(rawValue:))
+            else {
                 return nil
             }
             var event = HookEvent(

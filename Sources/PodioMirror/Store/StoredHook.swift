@@ -1,4 +1,5 @@
 import Foundation
+import PodioAPI
 
 /// A hook as the mirror recorded it (`podio.hooks`).
 public struct StoredHook: Sendable, Equatable {
@@ -19,4 +20,7 @@ public struct StoredHook: Sendable, Equatable {
     public var verifyAttempts: Int = 0
     /// The earliest time the next `verify/request` may be made; nil: due now.
     public var nextVerifyAt: Date?
+
+    /// Podio last said it delivers this hook's events.
+    public var isActive: Bool { status == PodioHook.activeStatus }
 }

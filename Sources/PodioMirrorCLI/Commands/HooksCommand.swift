@@ -26,7 +26,7 @@ struct HooksCommand: AsyncParsableCommand {
             type = line.type
             hookID = line.hookID
             podio = line.podioStatus
-            mirror = line.mirrorStatus
+            mirror = line.mirrorStatus.rawValue
             action = line.action?.rawValue
             lastEventAt = line.lastEventAt
             url = line.url
@@ -59,7 +59,7 @@ struct HooksCommand: AsyncParsableCommand {
         for line in lines {
             CommandRunner.print(
                 pad(String(line.appID), 12) + pad(line.type, 16) + pad(line.hookID.map(String.init) ?? "-", 12)
-                    + pad(line.podioStatus ?? "-", 10) + pad(line.mirrorStatus, 22)
+                    + pad(line.podioStatus ?? "-", 10) + pad(line.mirrorStatus.rawValue, 22)
                     + (withAction
                         ? pad(line.action?.rawValue ?? "-", 24) : pad(MirrorStatus.format(line.lastEventAt), 22))
                     + line.url)
@@ -104,7 +104,7 @@ struct HooksInstallCommand: AsyncParsableCommand {
             }
             try HooksCommand.print(lines, json: json, withAction: true)
             let live = lines.filter { $0.action != .removed }
-            let pending = live.filter { $0.mirrorStatus != "verified" }
+            let pending = live.filter { $0.mirrorStatus != .verified }
             if pending.isEmpty {
                 if !json {
                     CommandRunner.print("all \(live.count) hooks are active; `run --listen` applies their events")

@@ -226,12 +226,12 @@ struct SchedulerService: Service {
             do {
                 let summary = try await coordinator.run(options)
                 logger.info("\(summary.line)")
-                health.record(outcome: summary.status.rawValue, message: summary.line, at: clock.now())
+                health.record(outcome: RunHealth.Outcome(summary.status), message: summary.line, at: clock.now())
             } catch {
                 let (code, message) = CommandRunner.describe(error)
                 if code == 75 { logger.notice("\(message)") } else { logger.error("\(message)") }
                 health.record(
-                    outcome: error is AllAppsHeld ? "busy" : code == 75 ? "deferred" : "failed", message: message,
+                    outcome: error is AllAppsHeld ? .busy : code == 75 ? .deferred : .failed, message: message,
                     at: clock.now(), credentialsRefused: MirrorError(classifying: error).category == .credentialsRefused
                 )
             }

@@ -21,12 +21,6 @@ import Synchronization
 final class HookReceiver: Sendable {
     /// Podio's deliveries are a few hundred bytes.
     static let maxBody = 16 * 1024
-    /// Event types Podio posts to app hooks (reference §7.3).
-    static let types: Set<String> = [
-        "hook.verify", "item.create", "item.update", "item.delete", "comment.create", "comment.delete", "file.change",
-        "app.update",
-        "app.delete",
-    ]
     /// `hook.verify` events of unknown hook ids queued at most at once (the install race).
     static let maxUnknownVerifications = 20
 
@@ -129,7 +123,7 @@ final class HookReceiver: Sendable {
             let nonce = String((form["nonce"] ?? "").prefix(64).filter { $0.isHexDigit })
             return Self.answer(.ok, "self-check \(nonce)")
         }
-        guard let type = form["type"], Self.types.contains(type) else {
+        guard let type = form["type"].map(HookEventType.init(rawValue:)), HookEventType.posted.contains(type) else {
             return refuse(
                 .badRequest, reason: "body",
                 "not a Podio event (type missing or unknown; \(payload.format) fields: \(Self.names(form)))")
@@ -152,30 +146,29 @@ final class HookReceiver: Sendable {
         var event = HookEvent(
             hookID: hookID, type: type, itemID: itemID, itemRevisionID: revisionID, commentID: commentID,
             externalID: form["external_id"], code: form["code"])
-        let needsItem = type.hasPrefix("item.") || type.hasPrefix("comment.") || type == "file.change"
-        if needsItem && event.itemID == nil {
+        if type.namesItem && event.itemID == nil {
             return refuse(.badRequest, reason: "body", "a \(type) event without an item_id")
         }
         if hookID == 0 {
             // No hook id: the secret path vouches for it; what it names must be well formed.
-            guard type != "hook.verify" else {
+            guard type != .verify else {
                 return refuse(.badRequest, reason: "body", "a hook.verify without a hook_id")
             }
-            if type.hasPrefix("app.") {
+            if type.isAppEvent {
                 guard let appField else {
                     return refuse(.badRequest, reason: "body", "a \(type) event without hook_id or app_id")
                 }
                 event.namedAppID = appField
             }
         }
-        logShape(type: type, payload: payload)
+        logShape(type: type.rawValue, payload: payload)
         do {
             let known = hookID == 0 ? true : try await knows(hookID: hookID)
             if !known {
                 // Podio may send hook.verify before the create call returns the hook id: accepted
                 // while an install is running (bounded), validated once the id is recorded.
                 let accepted =
-                    type == "hook.verify"
+                    type == .verify
                     ? try await mirror.acceptsUnknownVerification(limit: Self.maxUnknownVerifications) : false
                 guard accepted else {
                     return refuse(.forbidden, reason: "hook", "hook \(hookID) is not one of the mirror's hooks")
@@ -188,7 +181,7 @@ final class HookReceiver: Sendable {
             logger.warning("a webhook event could not be queued (503): \(MirrorError(classifying: error).message)")
             return Self.answer(.serviceUnavailable, "try again later")
         }
-        metrics.hookEventReceived(type: type)
+        metrics.hookEventReceived(type: type.rawValue)
         wake.notify()
         return Self.answer(.ok, "ok")
     }

@@ -75,9 +75,26 @@ struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
 
 /// How this process's last run ended, for `/healthz` and `/readyz`.
 final class RunHealth: Sendable {
+    /// How a run of this process ended, as `/healthz` says it.
+    enum Outcome: String, Sendable {
+        case succeeded
+        case deferred
+        /// Every app was held by other workers.
+        case busy
+        case failed
+
+        /// A finished run's status.
+        init(_ status: RunStatus) {
+            switch status {
+            case .succeeded: self = .succeeded
+            case .deferred: self = .deferred
+            case .failed, .running: self = .failed
+            }
+        }
+    }
+
     struct LastRun: Sendable {
-        /// `succeeded`, `deferred`, `busy` or `failed`.
-        var outcome: String
+        var outcome: Outcome
         var at: Date
         var message: String
         /// Podio refused the credentials (`/readyz` fails until a run succeeds again).
@@ -87,7 +104,7 @@ final class RunHealth: Sendable {
     private let state = Mutex<(last: LastRun?, runs: Int)>((nil, 0))
 
     func record(
-        outcome: String, message: String, at: Date = SystemClock().now(), credentialsRefused: Bool = false
+        outcome: Outcome, message: String, at: Date = SystemClock().now(), credentialsRefused: Bool = false
     ) {
         state.withLock {
             $0.last = LastRun(outcome: outcome, at: at, message: message, credentialsRefused: credentialsRefused)
@@ -126,12 +143,12 @@ enum MonitoringServer {
         }
         guard let last = runs.last else { return (true, "ok: the database answers; no run has finished yet") }
         let at = MirrorStatus.format(last.at)
-        if last.outcome == "failed" {
+        if last.outcome == .failed {
             return (false, "unhealthy: the last run failed at \(at): \(last.message)")
         }
         return (
             true,
-            "ok: the database answers; the last run \(last.outcome == "busy" ? "found every app held by other workers" : last.outcome) at \(at)"
+            "ok: the database answers; the last run \(last.outcome == .busy ? "found every app held by other workers" : last.outcome.rawValue) at \(at)"
         )
     }
 
