@@ -98,6 +98,7 @@ extension SimulatorCore {
         }
         state.stats.callsByTier[tier, default: 0] += 1
         state.stats.callsByEndpoint[route.name, default: 0] += 1
+        state.stats.callsByPurpose[PodioSimulator.Stats.purpose(of: route, request), default: 0] += 1
         state.stats.maxCallsInWindow[tier] = max(state.stats.maxCallsInWindow[tier] ?? 0, count)
 
         var response: SimResponse

@@ -41,6 +41,12 @@ struct FreshnessReport: Codable, Sendable {
         var hooksFailed: Int?
         var engineExitStatus: Int32?
         var wallSeconds: Double = 0
+        /// The simulator's served calls by what they were for (PodioSimulator.Stats.callsByPurpose).
+        var callsByPurpose: [String: Int] = [:]
+        /// How the engine's turns fell, from its records.
+        var turns: FreshnessTurns?
+        /// What the quota allows on this workload, and the measured figures against it.
+        var bound: FreshnessBound?
     }
 
     static func percentile(_ sorted: [Double], _ p: Double) -> Double? {
@@ -52,6 +58,60 @@ struct FreshnessReport: Codable, Sendable {
     static func minutes(_ seconds: Double?) -> String {
         guard let seconds else { return "-" }
         return String(format: "%.1f min", seconds / 60)
+    }
+
+    static func ratio(_ value: Double?) -> String {
+        value.map { String(format: "%.2f×", $0) } ?? "-"
+    }
+
+    static func number(_ value: Double?) -> String {
+        value.map { String(format: "%.2f", $0) } ?? "-"
+    }
+
+    /// The bound, the calls by purpose and the turns of a mode, indented under its line.
+    static func boundLines(_ mode: Mode) -> [String] {
+        var lines: [String] = []
+        if let bound = mode.bound {
+            var text =
+                "  quota bound: \(bound.usableRateLimitedCalls) usable calls/window, cycle \(minutes(bound.cycleSeconds)) at 1 call/turn"
+            if let median = bound.medianBoundSeconds {
+                text += "; median bound \(minutes(median)), measured/bound \(ratio(bound.medianRatio))"
+            }
+            if let p95 = bound.p95BoundSeconds {
+                text += "; p95 bound \(minutes(p95)), measured/bound \(ratio(bound.p95Ratio))"
+            }
+            text += "; p95/cycle \(ratio(bound.p95ToCycle))"
+            lines.append(text)
+            if let cycle = bound.cycleAtMeasuredCostSeconds {
+                lines.append(
+                    "  at the measured calls per turn: cycle \(minutes(cycle)), median bound \(minutes(bound.medianBoundAtMeasuredCostSeconds))"
+                )
+            }
+        }
+        if !mode.callsByPurpose.isEmpty {
+            let purposes = mode.callsByPurpose.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+                .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            lines.append("  calls by purpose: \(purposes)")
+        }
+        if let turns = mode.turns {
+            let perTurn = turns.rateLimitedCallsPerTurn.keys.sorted().map {
+                "\($0) \(number(turns.rateLimitedCallsPerTurn[$0]))"
+            }.joined(separator: ", ")
+            let passes = turns.passesByModeStatus.keys.sorted().map { "\($0) \(turns.passesByModeStatus[$0] ?? 0)" }
+                .joined(separator: ", ")
+            lines.append(
+                "  turns: \(turns.passes) passes (\(passes)) in \(minutes(turns.periodSeconds)), \(number(turns.turnsPerAppHour)) per app-hour; rate-limited calls per turn \(number(turns.rateLimitedCallsPerTurnAll)) (\(perTurn))"
+            )
+            lines.append(
+                "  gap between an app's turns: p50 \(minutes(turns.gapP50Seconds)), p95 \(minutes(turns.gapP95Seconds)), max \(minutes(turns.gapMaxSeconds)); runs \(turns.runs), deferred \(turns.deferredRuns); rate-limited calls \(turns.rateLimitedCallsInRuns) in runs, \(turns.rateLimitedCallsInPasses) in passes"
+            )
+            let slices = turns.callsPerSlice.map(String.init).joined(separator: " ")
+            let idle = turns.callsPerSlice.filter { $0 == 0 }.count
+            lines.append(
+                "  rate-limited calls per \(minutes(turns.sliceSeconds)) (a tenth of the window), by pass start: \(slices) (\(idle) of \(turns.callsPerSlice.count) idle)"
+            )
+        }
+        return lines
     }
 
     func table() -> String {
@@ -83,6 +143,7 @@ struct FreshnessReport: Codable, Sendable {
                 separator: ", ")
             lines.append(
                 "  median by kind: \(kinds); calls \(mode.callsByTier), most in a window \(mode.maxCallsInWindow)")
+            lines += Self.boundLines(mode)
             if let delivered = mode.hooksDelivered {
                 lines.append(
                     "  hook deliveries: \(delivered) delivered, \(mode.hooksDropped ?? 0) dropped, \(mode.hooksFailed ?? 0) failed"

@@ -133,6 +133,7 @@ struct FreshnessRun {
         }
 
         simulator.resetStats()
+        let periodStart = try await FreshnessTurns.now(db)
         var stream = ChangeStream(live: live, seed: options.seed)
         var seen: [(kind: ChangeStream.Kind, wall: Double)] = []
         let changeEvery = Duration.seconds(3600 / options.changesPerHour / scale)
@@ -181,6 +182,9 @@ struct FreshnessRun {
         let hooks = simulator.hooks()
         let status = await child.stop()
         engine = nil
+        let periodEnd = try await FreshnessTurns.now(db)
+        let turns = try await FreshnessTurns.read(
+            db, from: periodStart, to: periodEnd, apps: options.apps, scale: scale)
 
         // The end state against the simulator's truth.
         let truth = try Self.truthRevisions(simulator.truth())
@@ -207,6 +211,17 @@ struct FreshnessRun {
             result.hooksDelivered = hooks.reduce(0) { $0 + $1.delivered }
             result.hooksDropped = hooks.reduce(0) { $0 + $1.dropped }
             result.hooksFailed = hooks.reduce(0) { $0 + $1.failed }
+        }
+        result.callsByPurpose = stats.callsByPurpose
+        result.turns = turns
+        switch mode {
+        case .polling:
+            result.bound = FreshnessBound.polling(
+                apps: options.apps, quota: configuration.rateLimit, callsPerTurn: turns.rateLimitedCallsPerTurnAll,
+                median: result.medianSeconds, p95: result.p95Seconds)
+        case .hooks:
+            result.bound = FreshnessBound.hooks(
+                apps: options.apps, quota: configuration.rateLimit, drop: options.drop, p95: result.p95Seconds)
         }
         result.engineExitStatus = status
         result.wallSeconds = Bench.seconds(ContinuousClock.now - started)
