@@ -118,6 +118,17 @@ public final class PGConnection: Sendable {
         handle.withLock { address in OpaquePointer(bitPattern: address).map { PQstatus($0) == CONNECTION_OK } ?? false }
     }
 
+    /// True when the connection is healthy and outside any transaction (none open, none aborted,
+    /// no statement in flight): what a pool may lend again.
+    public var isIdle: Bool {
+        handle.withLock { address in
+            OpaquePointer(bitPattern: address).map {
+                PQstatus($0) == CONNECTION_OK && PQtransactionStatus($0) == PQTRANS_IDLE
+            }
+                ?? false
+        }
+    }
+
     /// Runs one statement with text-format parameters (`$1`, `$2`, …) and returns its rows.
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PGEncodable)?] = []) throws -> PGResult {

@@ -1,11 +1,11 @@
 import Foundation
 import Logging
 import PodioAPI
-import PodioMirror
 import PodioSimulator
 import TestSupport
 import Testing
 
+@testable import PodioMirror
 @testable import PodioMirrorCLI
 
 /// The engine's façade owns the database connections of `run`'s short questions: a bounded pool,
@@ -54,6 +54,43 @@ struct MirrorPoolTests {
             await mirror.close()
             let closed = try await h.waitUntil(timeout: 10, every: 20) { try await h.count(Self.listenerSessions) == 0 }
             #expect(closed, "the pool's connections are still open after close")
+        }
+    }
+
+    /// A question the database does not answer in time frees its connection's slot at once: two
+    /// statements stuck behind a lock (until the listener's 5 s statement timeout) do not hold
+    /// the pool's two connections, and the next question is answered by a new one. The stuck
+    /// connections are closed when their statements end. With the old pool the ping waited for
+    /// the stuck statements and failed.
+    @Test func aQuestionAnsweredLateFreesItsSlot() async throws {
+        try await CLIHarness.with(CLIHarness.Options()) { h in
+            var settings = MirrorSettings()
+            settings.databaseURL = h.database.url
+            let mirror = Mirror.listener(settings: settings, logger: Self.logger)
+            let holder = try await h.database.connect()
+            _ = try await holder.run { try $0.query("SELECT pg_advisory_lock(4242)") }
+            var lateAnswers = 0
+            await withTaskGroup(of: Bool.self) { group in
+                for _ in 0..<2 {
+                    group.addTask {
+                        do {
+                            _ = try await mirror.run(within: 0.5) { try $0.query("SELECT pg_advisory_lock(4242)") }
+                            return false
+                        } catch { return true }
+                    }
+                }
+                for await late in group where late { lateAnswers += 1 }
+            }
+            #expect(lateAnswers == 2, "both questions stuck behind the lock get an error in time")
+            // Both stuck statements still run (until the 5 s statement timeout); the ping is not
+            // held up by them.
+            try await mirror.ping(within: 3)
+            holder.close()
+            let settled = try await h.waitUntil(timeout: 15, every: 50) {
+                try await h.count(Self.listenerSessions) <= Mirror.listenerConnections
+            }
+            #expect(settled, "the stuck connections are closed once their statements end")
+            await mirror.close()
         }
     }
 

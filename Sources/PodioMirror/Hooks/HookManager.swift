@@ -388,7 +388,7 @@ public final class HookManager: Sendable {
                 }
                 try await session.db.run {
                     try MirrorStore(db: $0).hooks.recordHook(
-                        hookID: hookID, appID: appID, type: type, url: base, status: "inactive")
+                        hookID: hookID, appID: appID, type: type, url: base, status: PodioHook.inactiveStatus)
                 }
                 // Podio sends the verification of a new hook by itself: the next request waits
                 // for the back-off, unless the receiver could not hear this one.
@@ -398,7 +398,7 @@ public final class HookManager: Sendable {
                 }
                 lines.append(
                     HookLine(
-                        appID: appID, type: type, hookID: hookID, podioStatus: "inactive",
+                        appID: appID, type: type, hookID: hookID, podioStatus: PodioHook.inactiveStatus,
                         mirrorStatus: .pending,
                         action: .created, url: shown))
             }
@@ -428,7 +428,7 @@ public final class HookManager: Sendable {
             for i in lines.indices {
                 if let hook = recorded.first(where: { $0.hookID == lines[i].hookID }), hook.isActive {
                     lines[i].mirrorStatus = .verified
-                    lines[i].podioStatus = "active"
+                    lines[i].podioStatus = PodioHook.activeStatus
                 }
             }
             if clock.now() >= deadline { break }

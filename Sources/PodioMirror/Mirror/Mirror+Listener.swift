@@ -26,19 +26,19 @@ extension Mirror {
 
     /// The secret of the hook URL (nil until `hooks install` made one).
     public func hookSecret() async throws -> String? {
-        try await run { try MirrorStore(db: $0).hooks.hookSecret() }
+        try await run(priority: true) { try MirrorStore(db: $0).hooks.hookSecret() }
     }
 
     /// The recorded hooks: hook id → app id.
     public func hookApps() async throws -> [Int: Int] {
-        try await run { try MirrorStore(db: $0).hooks.hookApps() }
+        try await run(priority: true) { try MirrorStore(db: $0).hooks.hookApps() }
     }
 
     /// Whether a `hook.verify` of a hook id not recorded yet is taken: while an install runs,
     /// and fewer than `limit` such events wait.
     public func acceptsUnknownVerification(limit: Int) async throws -> Bool {
         let now = clock.now()
-        return try await run {
+        return try await run(priority: true) {
             let store = MirrorStore(db: $0)
             return try store.hooks.verifyWindowOpen(now: now) && store.hooks.pendingUnknownVerifications() < limit
         }
@@ -46,7 +46,7 @@ extension Mirror {
 
     /// Queues a webhook event (committed when this returns).
     public func enqueueHookEvent(_ event: HookEvent) async throws {
-        _ = try await run { try MirrorStore(db: $0).hooks.enqueueHookEvent(event) }
+        _ = try await run(priority: true) { try MirrorStore(db: $0).hooks.enqueueHookEvent(event) }
     }
 
     /// The queued webhook events the worker would apply now.

@@ -2,7 +2,6 @@ import Foundation
 import LibPQ
 import Logging
 import PodioAPI
-import Synchronization
 
 /// The mirror's database as the commands and the listener of `run` see it: the one owner of
 /// their connections (a small `ConnectionPool`) and of the statements behind migrate, status,
@@ -62,55 +61,13 @@ public final class Mirror: Sendable {
         get async { await pool.count }
     }
 
-    /// `body` on a connection of the pool, answered within `seconds` (default `answerWithin`).
-    func run<T: Sendable>(within seconds: Double? = nil, _ body: @escaping @Sendable (PGConnection) throws -> T)
-        async throws -> T
-    {
-        let pool = self.pool
-        guard let seconds = seconds ?? answerWithin else { return try await pool.run(body) }
-        return try await Self.within(seconds, clock: clock) { try await pool.run(body) }
-    }
-
-    /// The value of `work`, or an error once `seconds` have passed on `clock` (the work then goes
-    /// on unobserved: a blocked libpq call cannot be interrupted; its connection goes back to the
-    /// pool when it returns). A cancelled caller cancels the work (what has not started yet
-    /// throws `CancellationError`).
-    static func within<T: Sendable>(
-        _ seconds: Double, clock: any WallClock, _ work: @escaping @Sendable () async throws -> T
+    /// `body` on a connection of the pool, answered within `seconds` (default `answerWithin`;
+    /// past it, an error, and the pool frees the question's slot). `priority`: a question of the
+    /// webhook receiver, which may take the pool's last connection.
+    func run<T: Sendable>(
+        within seconds: Double? = nil, priority: Bool = false, _ body: @escaping @Sendable (PGConnection) throws -> T
     ) async throws -> T {
-        let task = Task { try await work() }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-                let once = Once()
-                @Sendable func claim() -> Bool { once.claim() }
-                let timer = Task {
-                    try? await clock.sleep(until: clock.now().addingTimeInterval(seconds))
-                    if !Task.isCancelled && claim() {
-                        continuation.resume(
-                            throwing: MirrorError(
-                                .database, "the database did not answer within \(DurationParser.describe(seconds))"))
-                    }
-                }
-                Task {
-                    let result = await task.result
-                    if claim() { continuation.resume(with: result) }
-                    timer.cancel()
-                }
-            }
-        } onCancel: {
-            task.cancel()
-        }
-    }
-
-    /// True for the first caller only.
-    private final class Once: Sendable {
-        private let done = Mutex(false)
-
-        func claim() -> Bool {
-            done.withLock { done in
-                defer { done = true }
-                return !done
-            }
-        }
+        guard let seconds = seconds ?? answerWithin else { return try await pool.run(priority: priority, body) }
+        return try await pool.run(within: seconds, clock: clock, priority: priority, body)
     }
 }

@@ -32,7 +32,7 @@ public struct RunStore: StoreSlice {
             """,
             [
                 kind, ProcessInfo.processInfo.hostName, Int(ProcessInfo.processInfo.processIdentifier), message,
-                deferredUntil == nil ? "failed" : "deferred", deferredUntil, category,
+                deferredUntil == nil ? RunStatus.failed : RunStatus.deferred, deferredUntil, category,
             ])
     }
 
