@@ -194,9 +194,7 @@ struct ExtraFailureTests {
     @Test func downloadsGoOnPastAFailingFileAndRecordFilesHostedElsewhere() async throws {
         try await EngineHarness.with(apps: Self.tasks) { h in
             let clock = TestClock(Date())
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "pm-extras-\(UUID().uuidString)"
-            ).path
+            let directory = FileTests.downloadDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             var settings = h.settings
             settings.filesDirectory = directory
@@ -259,9 +257,7 @@ struct ExtraFailureTests {
     @Test func aRedirectedDownloadIsNotFollowedButRecorded() async throws {
         try await EngineHarness.with(apps: Self.tasks) { h in
             let clock = TestClock(Date())
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "pm-extras-\(UUID().uuidString)"
-            ).path
+            let directory = FileTests.downloadDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             var settings = h.settings
             settings.filesDirectory = directory
