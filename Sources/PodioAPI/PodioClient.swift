@@ -111,14 +111,14 @@ public final class PodioClient: Sendable {
             let permit = try await gate.acquire(endpoint, identity: identity)
             let failure: PodioError
             do {
-                let sent = ContinuousClock.now
+                let sending = Stopwatch()
                 let response = try await transport.send(
                     TransportRequest(
                         method: method, url: url, headers: headers, body: body, timeout: configuration.requestTimeout))
-                let received = ContinuousClock.now
+                let httpSeconds = sending.seconds
                 counters.withLock {
                     $0.requests += 1
-                    $0.httpSeconds += Self.seconds(received - sent)
+                    $0.httpSeconds += httpSeconds
                     $0.bytesReceived += response.body.count
                 }
                 var error: PodioError?
@@ -132,10 +132,10 @@ public final class PodioClient: Sendable {
                     failure = error
                 } else {
                     do {
-                        let decodeStart = ContinuousClock.now
+                        let decoding = Stopwatch()
                         let value = try decode(response.body)
-                        let decoded = ContinuousClock.now
-                        counters.withLock { $0.decodeSeconds += Self.seconds(decoded - decodeStart) }
+                        let decodeSeconds = decoding.seconds
+                        counters.withLock { $0.decodeSeconds += decodeSeconds }
                         return value
                     } catch {
                         failure = PodioError(
@@ -183,10 +183,6 @@ public final class PodioClient: Sendable {
                 throw failure
             }
         }
-    }
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     /// Maps a non-2xx response to a `PodioError`, parsing Podio's error body when there is one.
