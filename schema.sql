@@ -718,6 +718,14 @@ WHERE podio.schema_version.version < EXCLUDED.version;
 ALTER TABLE podio.api_calls ADD COLUMN IF NOT EXISTS both_tiers boolean NOT NULL DEFAULT false;
 CREATE INDEX IF NOT EXISTS api_calls_credential_time_idx ON podio.api_calls (credential, called_at);
 
+-- Version 6, calls never answered (issue 25's first CI): `answer_by` is set when a call is
+-- booked (the booking time plus the request timeout and a margin) and cleared when its answer,
+-- or its failure, is recorded. A call still open counts in the window as if Podio counted it
+-- now, and at most as late as `answer_by`: the call of a process killed mid-request (which
+-- Podio may have counted on arrival, after the booking) keeps its place until then plus a
+-- window, instead of leaving the window a window after its booking.
+ALTER TABLE podio.api_calls ADD COLUMN IF NOT EXISTS answer_by timestamptz;
+
 -- Version 6, the extras' failures per object (issue #23): a comment read, file download or
 -- revision read that failed is recorded here and the stage goes on with the next object; the
 -- object is left alone until `next_try_at` (back-off doubling per attempt), then tried again.

@@ -212,17 +212,57 @@ struct QuotaLedgerTests {
         }
     }
 
+    /// A process killed while its call was in flight never records the answer. Podio may have
+    /// counted that call when it arrived, or as late as the request's deadline, not when it was
+    /// booked: it keeps its place in every process's window until the booking plus the request
+    /// timeout (and the ledger's margin) plus a window. Before, it left a window after the
+    /// booking, and a three-worker run drew a 420 right after a kill.
+    @Test func aCallNeverAnsweredCountsUntilItsRequestCouldHaveEndedPlusAWindow() async throws {
+        try await withLedgerDB { db, database in
+            let other = try await database.connect()
+            defer { other.close() }
+            let clock = TestClock()
+            let start = clock.now()
+            let policy = QuotaPolicy(rateLimited: 1, general: 100, window: 20, reserve: 0)
+            let killed = QuotaLedger(db: db, policy: policy, clock: clock, requestTimeout: 10, logger: TestDatabase.logger)
+            _ = try await killed.acquire(Self.filter, identity: "user:a")  // never completed
+            let survivor = QuotaLedger(
+                db: other, policy: policy, clock: clock, requestTimeout: 10, logger: TestDatabase.logger)
+            // While the call may still be in flight it counts from now: no slot a window after the booking.
+            let usage = try await survivor.usage(identity: "user:a")
+            #expect(usage.first { $0.tier == .rateLimited }?.used == 1)
+            let permit = try await survivor.acquire(Self.filter, identity: "user:a")
+            // 10 s of request timeout, 5 s of margin, 20 s of window.
+            #expect(abs(clock.now().timeIntervalSince(start) - 35) < 0.01, "\(clock.now().timeIntervalSince(start))")
+            // An answered call counts from its answer, as before: the next slot is a window later.
+            clock.advance(2)
+            await survivor.complete(permit, status: 200, headers: Self.headersNone, retryAfterSeconds: nil)
+            let answeredAt = clock.now()
+            _ = try await survivor.acquire(Self.filter, identity: "user:a")
+            #expect(abs(clock.now().timeIntervalSince(answeredAt) - 20) < 0.01)
+        }
+    }
+
     @Test func pruneKeepsTheTableSmall() async throws {
         try await withLedgerDB { db, _ in
             let clock = TestClock()
             let ledger = QuotaLedger(
                 db: db, policy: QuotaPolicy(rateLimited: 100, general: 100, window: 10, reserve: 0), clock: clock,
                 logger: TestDatabase.logger)
-            for _ in 0..<5 { _ = try await ledger.acquire(Self.filter, identity: "user:a") }
+            for _ in 0..<5 {
+                let permit = try await ledger.acquire(Self.filter, identity: "user:a")
+                await ledger.complete(permit, status: 200, headers: Self.headersNone, retryAfterSeconds: nil)
+            }
+            // One call never answered: it may count until its request timeout (60 s + 5 s), then a window.
+            _ = try await ledger.acquire(Self.filter, identity: "user:a")
             clock.advance(25)
             _ = try await ledger.acquire(Self.filter, identity: "user:a")
+            let count = { try await db.run { try $0.query("SELECT count(*) AS n FROM podio.api_calls").first?.int("n") } }
             try await ledger.prune()
-            #expect(try await db.run { try $0.query("SELECT count(*) AS n FROM podio.api_calls").first?.int("n") } == 1)
+            #expect(try await count() == 2)
+            clock.advance(65 - 25 + 2 * 10 + 1)
+            try await ledger.prune()
+            #expect(try await count() == 1)
         }
     }
 

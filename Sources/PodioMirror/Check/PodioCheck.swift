@@ -48,7 +48,8 @@ struct PodioCheck: Sendable {
         var store: PostgresTokenStore?
         if let ledgerDB {
             ledger = QuotaLedger(
-                db: ledgerDB, policy: settings.quota, clock: clock, deadline: clock.now(), logger: logger)
+                db: ledgerDB, policy: settings.quota, clock: clock, deadline: clock.now(),
+                requestTimeout: settings.requestTimeout, logger: logger)
             store = PostgresTokenStore(db: ledgerDB, coolDown: settings.quota.coolDown, clock: clock, logger: logger)
         }
         let planned = plannedCalls()

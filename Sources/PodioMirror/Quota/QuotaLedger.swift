@@ -27,6 +27,10 @@ import Synchronization
 /// - Podio's count is a floor: when `X-Rate-Limit-Remaining` says fewer calls are left than the
 ///   ledger believes, the difference is booked for that identity and tier (external calls).
 /// - A 420 pauses every tier of the identity, for every process sharing the database.
+/// - A call counts from its answer (Podio counted it somewhere between the request and the
+///   answer). A call with no answer recorded yet counts as if Podio counted it now, and at most
+///   as late as `answer_by` (its booking plus the request timeout): the call of a process killed
+///   mid-request keeps its place in the window, for every process, until then plus a window.
 public final class QuotaLedger: CallGate {
     private let db: PGConnection
     /// The quota this ledger enforces.
@@ -38,11 +42,18 @@ public final class QuotaLedger: CallGate {
     private let deadline: Date?
     private let stats = LedgerStats()
     private let metrics: MirrorMetrics
+    /// Seconds from a booking by which the call is answered or has failed: the transport's
+    /// deadline for a whole request, plus a margin for the moments between booking and sending.
+    private let answerWithin: Double
 
+    /// - Parameter requestTimeout: the transport's deadline for one whole request
+    ///   (`PODIO_REQUEST_TIMEOUT`): an unanswered call counts as late as that after its booking.
     public init(
         db: PGConnection, policy: QuotaPolicy, clock: any WallClock = SystemClock(), runID: Int64? = nil,
-        deadline: Date? = nil, metrics: MirrorMetrics = MirrorMetrics(), logger: Logger
+        deadline: Date? = nil, requestTimeout: Double = 60, metrics: MirrorMetrics = MirrorMetrics(),
+        logger: Logger
     ) {
+        self.answerWithin = max(0, requestTimeout) + Self.bookingMargin
         self.metrics = metrics
         self.db = db
         self.policy = policy
@@ -140,12 +151,14 @@ public final class QuotaLedger: CallGate {
                             try db.query(
                                 """
                                 UPDATE podio.api_calls SET status = $2, tier = $3, both_tiers = false,
-                                    called_at = greatest(called_at, $4) WHERE call_id = $1
+                                    called_at = greatest(called_at, $4), answer_by = NULL WHERE call_id = $1
                                 """, [id, status, tier.rawValue, now])
                         } else {
                             try db.query(
-                                "UPDATE podio.api_calls SET status = $2, called_at = greatest(called_at, $3) WHERE call_id = $1",
-                                [id, status, now])
+                                """
+                                UPDATE podio.api_calls SET status = $2, called_at = greatest(called_at, $3), answer_by = NULL
+                                WHERE call_id = $1
+                                """, [id, status, now])
                         }
                     }
                     if let status, Self.refusals.contains(status) {
@@ -176,7 +189,8 @@ public final class QuotaLedger: CallGate {
                             try db.query(
                                 """
                                 SELECT count(*) AS n FROM podio.api_calls
-                                WHERE credential = $1 AND (tier = $2 OR both_tiers) AND called_at > $3 AND call_id <= $4
+                                WHERE credential = $1 AND (tier = $2 OR both_tiers) AND call_id <= $4
+                                  AND coalesce(answer_by, called_at) > $3
                                 """, [permit.identity, tier.rawValue, now.addingTimeInterval(-policy.window), id]
                             ).first?.int("n") ?? 0
                         let external = max(0, limit - remaining - ours)
@@ -207,7 +221,9 @@ public final class QuotaLedger: CallGate {
     /// Deletes ledger rows older than twice the window.
     public func prune() async throws {
         let cutoff = clock.now().addingTimeInterval(-2 * policy.window)
-        _ = try await db.run { db in try db.query("DELETE FROM podio.api_calls WHERE called_at < $1", [cutoff]) }
+        _ = try await db.run { db in
+            try db.query("DELETE FROM podio.api_calls WHERE coalesce(answer_by, called_at) < $1", [cutoff])
+        }
     }
 
     /// The quota as it stands for an identity: calls in the window per tier (the server's count
@@ -250,6 +266,7 @@ public final class QuotaLedger: CallGate {
 
     private func decide(endpoint: PodioEndpoint, identity: String, now: Date) async throws -> Decision {
         let policy = self.policy
+        let answerWithin = self.answerWithin
         let runID = self.runID.withLock { $0 }
         return try await db.run { db in
             try db.withTransaction { db -> Decision in
@@ -277,9 +294,13 @@ public final class QuotaLedger: CallGate {
                 if let wait { return .wait(until: wait.until, tier: wait.tier, reason: wait.reason) }
                 let id = try db.query(
                     """
-                    INSERT INTO podio.api_calls (credential, tier, endpoint, called_at, run_id, both_tiers)
-                    VALUES ($1, $2, $3, $4, $5, $6) RETURNING call_id
-                    """, [identity, tier.rawValue, endpoint.name, now, runID, learned == nil]
+                    INSERT INTO podio.api_calls (credential, tier, endpoint, called_at, run_id, both_tiers, answer_by)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING call_id
+                    """,
+                    [
+                        identity, tier.rawValue, endpoint.name, now, runID, learned == nil,
+                        now.addingTimeInterval(answerWithin),
+                    ]
                 ).first?.int64("call_id")
                 return .granted(id: id, tier: tier)
             }
@@ -349,16 +370,18 @@ public final class QuotaLedger: CallGate {
             }
             for row in try db.query(
                 """
-                SELECT called_at, tier, both_tiers FROM podio.api_calls
-                WHERE credential = $1 AND called_at > $2 ORDER BY called_at
+                SELECT called_at, answer_by, tier, both_tiers FROM podio.api_calls
+                WHERE credential = $1 AND coalesce(answer_by, called_at) > $2
                 """, [identity, now.addingTimeInterval(-policy.window)]
             ).rows {
-                guard let at = row.date("called_at") else { continue }
+                guard let booked = row.date("called_at") else { continue }
+                let at = QuotaLedger.countedAt(booked: booked, answerBy: row.date("answer_by"), now: now)
                 let both = row.bool("both_tiers") ?? true
                 for tier in QuotaTier.allCases where both || row.string("tier") == tier.rawValue {
                     standing.tiers[tier]?.calls.append(at)
                 }
             }
+            for tier in QuotaTier.allCases { standing.tiers[tier]?.calls.sort() }
             for row in try db.query(
                 """
                 SELECT tier, paused_until, pause_reason, external_calls, external_until
@@ -377,6 +400,19 @@ public final class QuotaLedger: CallGate {
             return standing
         }
     }
+
+    /// The moment a call counts from, as far as the ledger can tell at `now`: its answer's
+    /// (`called_at` once answered); for a call not answered yet, now (Podio may count it at any
+    /// moment until its answer), but never later than `answer_by`, by when its request has been
+    /// answered or abandoned (a call whose process was killed stays there).
+    static func countedAt(booked: Date, answerBy: Date?, now: Date) -> Date {
+        guard let answerBy else { return booked }
+        return min(answerBy, max(booked, now))
+    }
+
+    /// Seconds added to the request timeout for the moments between a booking and the request
+    /// leaving (the ledger's transaction, the token), and the clocks of two processes.
+    static let bookingMargin = 5.0
 
     /// Answers that mean "over the limit": Podio's 420, and 429, which a proxy in front of it
     /// (or a later Podio) may send; the client treats both as rate-limited.

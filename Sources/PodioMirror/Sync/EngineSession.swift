@@ -28,7 +28,7 @@ struct EngineSession {
                 settings.databaseURL, applicationName: "podio-mirror ledger", logger: logger)
             let ledger = QuotaLedger(
                 db: ledgerDB, policy: settings.quota, clock: clock, deadline: clock.now().addingTimeInterval(maxWait),
-                metrics: metrics,
+                requestTimeout: settings.requestTimeout, metrics: metrics,
                 logger: logger)
             let access = PodioAccess(
                 settings: settings, apiKey: apiKey, transport: transport,
