@@ -224,7 +224,8 @@ struct QuotaLedgerTests {
             let clock = TestClock()
             let start = clock.now()
             let policy = QuotaPolicy(rateLimited: 1, general: 100, window: 20, reserve: 0)
-            let killed = QuotaLedger(db: db, policy: policy, clock: clock, requestTimeout: 10, logger: TestDatabase.logger)
+            let killed = QuotaLedger(
+                db: db, policy: policy, clock: clock, requestTimeout: 10, logger: TestDatabase.logger)
             _ = try await killed.acquire(Self.filter, identity: "user:a")  // never completed
             let survivor = QuotaLedger(
                 db: other, policy: policy, clock: clock, requestTimeout: 10, logger: TestDatabase.logger)
@@ -257,7 +258,9 @@ struct QuotaLedgerTests {
             _ = try await ledger.acquire(Self.filter, identity: "user:a")
             clock.advance(25)
             _ = try await ledger.acquire(Self.filter, identity: "user:a")
-            let count = { try await db.run { try $0.query("SELECT count(*) AS n FROM podio.api_calls").first?.int("n") } }
+            let count = {
+                try await db.run { try $0.query("SELECT count(*) AS n FROM podio.api_calls").first?.int("n") }
+            }
             try await ledger.prune()
             #expect(try await count() == 2)
             clock.advance(65 - 25 + 2 * 10 + 1)
