@@ -110,6 +110,40 @@ struct FairSchedulingTests {
         }
     }
 
+    /// Issue 25: a scheduled run (`run --every`) gives an app a turn about once per the quota's
+    /// pace, not whenever a call is free. Before, every run spent the free calls on apps synced
+    /// a moment ago, and the turns bunched: all apps in a few runs, then none while the calls
+    /// left the window.
+    @Test func scheduledTurnsComeAtTheQuotasPaceNotWheneverACallIsFree() async throws {
+        try await EngineHarness.with(apps: Self.small) { h in
+            let ids = h.simulator.appIDs()
+            let clock = TestClock(Date())
+            var settings = h.settings
+            settings.quota = QuotaPolicy(rateLimited: 8, general: 100, window: 3600, reserve: 0)
+            let first = try await h.coordinator(settings: settings, clock: clock).run(
+                SyncOptions(kind: .sync, apps: ids))
+            #expect(first.apps.count == 4 && first.callsRateLimited == 4)
+            // A turn of each of the 4 apps (one call each) fits 8 calls an hour every 30 minutes.
+            // Runs every 10 minutes: an app's turn is due when it is older than 30 - 10 / 2 = 25.
+            var options = SyncOptions(kind: .sync, apps: ids, maxWait: 0)
+            options.every = 600
+            var turns: [Int] = []
+            for _ in 0..<6 {
+                clock.advance(600)
+                let run = try await h.coordinator(settings: settings, clock: clock).run(options)
+                #expect(run.status == .succeeded)
+                turns.append(run.apps.count)
+                if run.apps.isEmpty {
+                    #expect(run.skipped.count == 4 && run.skipped.allSatisfy { $0.reason == .paced })
+                    #expect(run.line.contains("skipped 4 apps (4 not due yet at the quota's pace)"), "\(run.line)")
+                }
+            }
+            // At 10 and 20 minutes, none (4 calls were free); at 30, all four; then again at 60.
+            #expect(turns == [0, 0, 4, 0, 0, 4])
+            #expect(h.simulator.stats().rateLimitErrors == 0)
+        }
+    }
+
     @Test func theAppListIsAskedOfPodioOncePerRefresh() async throws {
         try await EngineHarness.with(apps: Array(Self.small.prefix(2))) { h in
             let clock = TestClock(Date())

@@ -37,11 +37,12 @@ struct FullAndDeltaSyncTests {
                 try await h.scalar("SELECT name FROM podio.apps WHERE url_label = 'leads-clients'") == "Leads & Clients"
             )
 
-            // A delta with no change: one filter call per app, nothing written; the app list is
-            // the one cached by the first run (PODIO_APPS_REFRESH): no discovery call.
+            // A turn with no change: one filter call per app (a delta; a listing of every item for
+            // the apps of at most 500), nothing written; the app list is the one cached by the
+            // first run (PODIO_APPS_REFRESH): no discovery call.
             let syncedAt = try await h.scalar("SELECT max(synced_at)::text FROM podio.items")
             let quiet = try await h.sync()
-            #expect(quiet.apps.map(\.mode) == [.delta, .delta, .delta, .delta])
+            #expect(quiet.apps.map(\.mode) == [.delta, .listing, .listing, .delta])
             #expect(quiet.callsRateLimited == 4)
             #expect(quiet.callsGeneral == 0)
             #expect(quiet.itemsWritten == 0 && quiet.itemsDeleted == 0)
@@ -70,6 +71,32 @@ struct FullAndDeltaSyncTests {
             // The delta read 39 changed items in one page plus an id sweep of ceil(1239/500) pages.
             #expect(bigSummary.calls == 1 + 3)
             #expect(try await h.count("SELECT count(*) FROM podio.sync_runs WHERE status = 'succeeded'") == 3)
+
+            // The small app (37 items): its listing finds an edit and two deletions in its one
+            // call, and is not a full sync (the definition is not read; last_full_sync_at stays).
+            let small = apps[1]
+            let fullSyncAt = try await h.scalar(
+                "SELECT last_full_sync_at::text FROM podio.sync_state WHERE app_id = $1", [small])
+            let smallIDs = try await h.db.run {
+                try $0.query("SELECT item_id FROM podio.items WHERE app_id = $1 ORDER BY item_id", [small]).rows
+                    .compactMap { $0.int("item_id") }
+            }
+            try h.simulator.editItem(itemID: smallIDs[0])
+            try h.simulator.deleteItem(itemID: smallIDs[1])
+            try h.simulator.deleteItem(itemID: smallIDs[2])
+            let definitions = h.simulator.stats().callsByEndpoint["GET /app/{app_id}", default: 0]
+            let listed = try await h.sync(apps: [small])
+            let smallSummary = try #require(listed.apps.first)
+            #expect(smallSummary.mode == .listing)
+            #expect(smallSummary.itemsWritten == 1 && smallSummary.itemsDeleted == 2)
+            #expect(smallSummary.deletionsFoundBy == "listing")
+            #expect(smallSummary.calls == 1)
+            #expect(h.simulator.stats().callsByEndpoint["GET /app/{app_id}", default: 0] == definitions)
+            #expect(
+                try await h.scalar("SELECT last_full_sync_at::text FROM podio.sync_state WHERE app_id = $1", [small])
+                    == fullSyncAt)
+            let differences3 = try await h.differences()
+            #expect(differences3 == [])
         }
     }
 

@@ -259,6 +259,23 @@ public final class QuotaLedger: CallGate {
         }
     }
 
+    /// Throws the deferral `acquire` would throw for a call of `tier` now, without booking one:
+    /// a run that would defer at its first rate-limited call spends nothing before it (a full
+    /// pass reads the app's definition, a general call, first). Waits are left to `acquire`.
+    public func requireAvailable(_ tier: QuotaTier, identity: String) async throws {
+        let now = clock.now()
+        let policy = self.policy
+        let until = try await db.run { db -> Date? in
+            let standing = try Standing.read(db, identity: identity, policy: policy, now: now)
+            if let paused = standing.pausedUntil { return paused }
+            let window = standing.tiers[tier] ?? TierWindow(quota: policy.limit(tier), allowed: policy.allowed(tier))
+            return window.freesAt(now: now, window: policy.window)
+        }
+        guard let until, Self.neverWait || (deadline.map { until > $0 } ?? false) else { return }
+        throw QuotaDeferral(
+            tier: tier, freesAt: until, reason: "no \(tier.rawValue) call is free before the run's deadline")
+    }
+
     enum Decision: Sendable {
         case granted(id: Int64?, tier: QuotaTier)
         case wait(until: Date, tier: QuotaTier, reason: String)
@@ -437,60 +454,4 @@ public final class QuotaLedger: CallGate {
                 """, [identity, tier.rawValue, until, reason])
         }
     }
-}
-
-/// An error that means "not now": the run stops after its last committed page, is recorded as
-/// deferred until `freesAt`, and exits with the deferred code.
-public protocol RunDeferral: Error, Sendable, CustomStringConvertible {
-    var freesAt: Date { get }
-}
-
-/// The quota cannot allow the next call before the run's deadline.
-public struct QuotaDeferral: RunDeferral {
-    public var tier: QuotaTier
-    public var freesAt: Date
-    public var reason: String
-
-    public var description: String {
-        "the \(tier.rawValue) quota allows the next call at \(PodioTime.format(freesAt)) UTC (\(reason))"
-    }
-}
-
-/// One tier's use of the quota.
-public struct QuotaUsage: Sendable, Codable {
-    public var tier: QuotaTier
-    /// Calls in the window: the ledger's (those booked on both tiers count in each) and the
-    /// ones the server counted for someone else (`external`).
-    public var used: Int
-    /// The tier's quota: the configured limit, or the server's when that is lower.
-    public var quota: Int
-    /// The quota less the reserve.
-    public var allowed: Int
-    public var oldestLeavesAt: Date?
-    /// Calls the server counted that the ledger did not make, still in the window.
-    public var external: Int = 0
-    /// When the identity may call again after a 420 (every tier waits), if it is paused.
-    public var pausedUntil: Date?
-}
-
-/// Counters of one ledger instance (one run).
-public actor LedgerStats {
-    public struct Snapshot: Sendable, Codable {
-        public var rateLimited = 0
-        public var general = 0
-        public var secondsWaited = 0.0
-        public var rateLimitErrors = 0
-    }
-
-    private var current = Snapshot()
-
-    func count(_ tier: QuotaTier) {
-        if tier == .rateLimited { current.rateLimited += 1 } else { current.general += 1 }
-    }
-
-    func waited(_ seconds: Double) { current.secondsWaited += seconds }
-
-    func rateLimited() { current.rateLimitErrors += 1 }
-
-    func snapshot() -> Snapshot { current }
 }

@@ -490,7 +490,7 @@ CREATE TABLE IF NOT EXISTS podio.app_passes (
     pass_id             bigserial PRIMARY KEY,
     run_id              bigint NOT NULL,
     app_id              bigint NOT NULL,
-    mode                text NOT NULL,    -- full, delta
+    mode                text NOT NULL,    -- full, delta, listing
     status              text NOT NULL,    -- running, succeeded, deferred, stopped, failed, gone
     started_at          timestamptz NOT NULL DEFAULT now(),
     finished_at         timestamptz,

@@ -43,6 +43,10 @@ public struct MirrorSettings: Sendable {
     /// Pending changed items of one app from which the hook worker may serve them by one delta
     /// listing instead of item reads (`PODIO_HOOK_DELTA_AT`), when that costs less of the quota.
     public var hookDeltaThreshold = 20
+    /// An app of at most this many items is read by a listing of every item (one call for up to
+    /// 500, deletions found in it) instead of a delta (`PODIO_LISTING_MAX_ITEMS`, 0 to 500; 0:
+    /// always deltas).
+    public var listingMaxItems = 500
     /// How long after an edit its hook may still be on its way: a reconciliation does not count
     /// a change younger than this as missed by hooks.
     public var hookGrace: Double = 30
@@ -148,6 +152,14 @@ public struct MirrorSettings: Sendable {
             s.hookGrace = seconds
         }
         if let v = value("PODIO_HOOK_DELTA_AT") { s.hookDeltaThreshold = try positive(v, "PODIO_HOOK_DELTA_AT") }
+        if let v = value("PODIO_LISTING_MAX_ITEMS") {
+            guard let n = Int(v), (0...500).contains(n) else {
+                throw MirrorError(
+                    .usage, "PODIO_LISTING_MAX_ITEMS must be a whole number from 0 to 500 (got \"\(v)\")",
+                    fix: "500 (the default: one page of Podio's listing), or 0 for deltas only")
+            }
+            s.listingMaxItems = n
+        }
         if let v = value("PODIO_RATE_RESERVE") {
             guard let r = Double(v.replacingOccurrences(of: "%", with: "")), r >= 0, r < 100 else {
                 throw MirrorError(

@@ -118,6 +118,11 @@ public enum SettingCatalog {
             "PODIO_HOOK_DELTA_AT", option: "--hook-delta-at", defaultValue: "20", example: "20", commands: C.syncing,
             "pending changed items of one app from which webhook events are served by one delta listing"),
         Key(
+            "PODIO_LISTING_MAX_ITEMS", option: "--listing-max-items", defaultValue: "500", example: "500",
+            commands: C.syncing,
+            "apps of at most this many items are read whole each turn (one call up to 500, deletions found with it) instead of by a delta; 0: deltas only"
+        ),
+        Key(
             "PODIO_HOOK_GRACE", option: "--hook-grace", defaultValue: "30s", example: "30s", commands: C.syncing,
             "how long after an edit its webhook may still be on its way (younger changes are not counted missed)"),
         Key(

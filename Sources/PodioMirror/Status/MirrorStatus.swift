@@ -150,7 +150,7 @@ public struct MirrorStatus: Codable, Sendable {
                    s.full_pass_filtered, s.last_error, l.first_selected_at, l.selected_at, l.gone_at, l.gone_status, l.gone_error,
                    (SELECT avg(p.calls_rate_limited) FROM (
                         SELECT calls_rate_limited FROM podio.app_passes p
-                        WHERE p.app_id = k.app_id AND p.mode = 'delta' AND p.status = 'succeeded'
+                        WHERE p.app_id = k.app_id AND p.mode IN ('delta', 'listing') AND p.status = 'succeeded'
                         ORDER BY p.pass_id DESC LIMIT 5) p) AS delta_calls,
                    (SELECT count(*) FROM podio.items i LEFT JOIN podio.comment_reads r ON r.item_id = i.item_id
                     WHERE i.app_id = k.app_id AND i.deleted_at IS NULL AND \(CommentSQL.awaitingRead)) AS comments_pending,

@@ -60,8 +60,10 @@ public struct RunSummary: Sendable, Codable {
             let gone = skipped.filter { $0.reason == .gone }.count
             let fresh = skipped.filter { $0.reason == .fresh }.count
             let hooked = skipped.filter { $0.reason == .hooked }.count
+            let paced = skipped.filter { $0.reason == .paced }.count
             let parts = [
                 hooked > 0 ? "\(hooked) kept fresh by hooks" : nil,
+                paced > 0 ? "\(paced) not due yet at the quota's pace" : nil,
                 fresh > 0 ? "\(fresh) fresh while the quota is spent" : nil,
                 held > 0 ? "\(held) held by another run" : nil, synced > 0 ? "\(synced) synced by another run" : nil,
                 gone > 0 ? "\(gone) not visible to these credentials" : nil,
@@ -104,6 +106,9 @@ public struct SkippedApp: Sendable, Codable, Equatable {
         /// Synced more recently than the quota's pace allows again, and no call was free:
         /// the next run takes it.
         case fresh
+        /// Synced more recently than the quota's pace less half the schedule's interval: a later
+        /// run of the schedule takes it, so that turns are spread over the window (`TurnPacer`).
+        case paced
         /// Its hooks keep it fresh: its reconciliation (a delta) is not due yet.
         case hooked
     }

@@ -206,7 +206,7 @@ public struct ItemStore: StoreSlice {
     /// Ends a full pass: with `markDeletions`, items it did not see (and that existed before its
     /// cutoff) are marked deleted; the high-water mark moves to the cutoff, the checkpoint is cleared.
     /// - Returns: the number of items marked deleted.
-    public func finishFullPass(appID: Int, cutoff: Date, markDeletions: Bool) throws -> Int {
+    public func finishFullPass(appID: Int, cutoff: Date, markDeletions: Bool, asDelta: Bool = false) throws -> Int {
         try db.withTransaction { db in
             // The unseen ids first, by a set difference, then the update by id. As one statement
             // (NOT EXISTS, or a join with the difference), the plan made without statistics (a
@@ -218,9 +218,10 @@ public struct ItemStore: StoreSlice {
                 : try db.query(
                     """
                     SELECT item_id FROM podio.items WHERE app_id = $1 AND deleted_at IS NULL
+                      AND (created_on IS NULL OR created_on <= $2)
                     EXCEPT
                     SELECT item_id FROM podio.full_pass_seen WHERE app_id = $1
-                    """, [appID]
+                    """, [appID, cutoff]
                 ).rows.compactMap { $0.int("item_id") }
             let deleted =
                 unseen.isEmpty
@@ -233,13 +234,16 @@ public struct ItemStore: StoreSlice {
                 ).affectedRows
             try AppTableStore(db: db, logger: db.logger).deleteRows(appID: appID, items: unseen)
             try db.query("DELETE FROM podio.full_pass_seen WHERE app_id = $1", [appID])
+            // A listing (a small app's turn) counts as its delta: `last_full_sync_at` stays the
+            // last full pass, which reads the definition again.
             try db.query(
                 """
                 UPDATE podio.sync_state SET full_pass_run_id = NULL, full_pass_cutoff = NULL, full_pass_offset = NULL,
-                    full_pass_filtered = NULL, last_full_sync_at = now(), last_error = NULL,
-                    high_water_mark = GREATEST(high_water_mark, $2), updated_at = now()
+                    full_pass_filtered = NULL, last_error = NULL, high_water_mark = GREATEST(high_water_mark, $2),
+                    last_full_sync_at = CASE WHEN $3 THEN last_full_sync_at ELSE now() END,
+                    last_delta_sync_at = CASE WHEN $3 THEN now() ELSE last_delta_sync_at END, updated_at = now()
                 WHERE app_id = $1
-                """, [appID, cutoff])
+                """, [appID, cutoff, asDelta])
             return deleted
         }
     }

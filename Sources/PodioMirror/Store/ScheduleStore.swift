@@ -54,7 +54,7 @@ public struct ScheduleStore: StoreSlice {
             """
             SELECT a.id, (SELECT avg(p.calls_rate_limited)::float8 FROM (
                 SELECT calls_rate_limited FROM podio.app_passes p
-                WHERE p.app_id = a.id AND p.mode = 'delta' AND p.status = 'succeeded'
+                WHERE p.app_id = a.id AND p.mode IN ('delta', 'listing') AND p.status = 'succeeded'
                 ORDER BY p.pass_id DESC LIMIT 5) p) AS cost
             FROM unnest($1::bigint[]) AS a(id)
             """, [apps]

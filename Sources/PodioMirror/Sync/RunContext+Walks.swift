@@ -3,15 +3,18 @@ import LibPQ
 import Logging
 import PodioAPI
 
-/// The three walks of an app's items, each a configuration of `ItemPager`: the full pass (with
-/// deletion detection), the delta (by time) and the ID sweep.
+/// The walks of an app's items, each a configuration of `ItemPager`: the full pass (with
+/// deletion detection), the listing of a small app (a full pass that reads no definition), the
+/// delta (by time) and the ID sweep.
 extension RunContext {
     // MARK: - Full pass
 
     /// Pages every item created up to the pass's cutoff in item-id order (`ItemPager`) and,
     /// when the pass saw every item Podio counted, marks what it did not see as deleted.
-    /// Creations land after the cutoff and shift nothing.
-    func fullPass(appID: Int, client: PodioClient, state: SyncState) async throws {
+    /// Creations land after the cutoff and shift nothing. A `listing` is the same walk for a
+    /// small app on its turn: no plan is announced, and it counts as a delta of the app.
+    func fullPass(appID: Int, client: PodioClient, state: SyncState, listing: Bool = false) async throws {
+        let mode: PassMode = listing ? .listing : .full
         let store = self.store
         let dryRun = options.dryRun
         let cutoff: Date
@@ -50,12 +53,13 @@ extension RunContext {
                 planned = true
                 let calls = max(1, PageSize.maximum.pages(for: page.filtered - (step.nextOffset - page.items.count)))
                 let eta = await estimate(calls: calls - 1, identity: client.identity)
-                logger.info(
-                    "full load of app \(appID): ~\(calls) calls\(eta.map { ", ~\(DurationParser.describe($0.rounded(.up))) under the quota" } ?? "")"
-                )
+                if !listing {
+                    logger.info(
+                        "full load of app \(appID): ~\(calls) calls\(eta.map { ", ~\(DurationParser.describe($0.rounded(.up))) under the quota" } ?? "")"
+                    )
+                }
                 observer?(
-                    .plan(appID: appID, name: current?.name ?? "", mode: .full, estimatedCalls: calls, etaSeconds: eta)
-                )
+                    .plan(appID: appID, name: current?.name ?? "", mode: mode, estimatedCalls: calls, etaSeconds: eta))
             }
             let outcome = try await write(
                 appID: appID, page: page, checkpoint: .fullPass(nextOffset: step.nextOffset, filtered: page.filtered))
@@ -63,14 +67,19 @@ extension RunContext {
             if dryRun { seenInDryRun.formUnion(page.items.map(\.itemID)) }
             observer?(
                 .page(
-                    appID: appID, mode: .full, itemsDone: step.nextOffset, itemsTotal: page.filtered,
+                    appID: appID, mode: mode, itemsDone: step.nextOffset, itemsTotal: page.filtered,
                     calls: await callCount()))
         }
         let counted = pager.filtered ?? 0
         let seen = dryRun ? seenInDryRun.count : try await store.run { try $0.items.fullPassSeenCount(appID: appID) }
         let withheld = Self.incompleteWalk(
-            seen: seen, counted: counted, skippedPages: pager.skippedPages, what: "the full pass")
-        if let withheld { withholdDeletions(appID: appID, because: withheld) }
+            seen: seen, counted: counted, skippedPages: pager.skippedPages,
+            what: listing ? "the listing" : "the full pass")
+        // A listing that sees as few of Podio's count as the last one (items these credentials
+        // cannot list) says so once, not every turn.
+        let gap = counted - seen
+        let known = listing && pager.skippedPages == 0 && state.sweepGap == gap
+        if let withheld { withholdDeletions(appID: appID, because: withheld, warn: !known) }
         let deleted: Int
         if dryRun {
             let seenIDs = Array(seenInDryRun)
@@ -81,12 +90,46 @@ extension RunContext {
                     try $0.items.markMissingDeleted(appID: appID, seen: seenIDs, cutoff: cutoff, dryRun: true)
                 }
         } else {
+            let now = clock.now()
             deleted = try await store.run {
-                try $0.items.finishFullPass(appID: appID, cutoff: cutoff, markDeletions: withheld == nil)
+                let deleted = try $0.items.finishFullPass(
+                    appID: appID, cutoff: cutoff, markDeletions: withheld == nil, asDelta: listing)
+                if listing { try $0.items.recordSweep(appID: appID, gap: gap, at: now) }
+                return deleted
             }
         }
         current?.itemsDeleted += deleted
-        current?.deletionsFoundBy = withheld == nil ? "full pass" : nil
+        current?.deletionsFoundBy = withheld == nil ? (listing ? "listing" : "full pass") : nil
+    }
+
+    // MARK: - Listing
+
+    /// Every item of a small app, in item-id order up to the pass's bound (one call up to 500
+    /// items): edits by revision, deletions by absence, with every guarantee of the full pass
+    /// (deletions withheld when it saw less than Podio counted or met an empty page). The
+    /// definition is not read again (as for a delta); with active hooks it is the app's
+    /// reconciliation, and what it writes that no hook delivered is counted.
+    func listing(appID: Int, client: PodioClient, state: SyncState) async throws {
+        try await watchingHooks(appID: appID) {
+            try await fullPass(appID: appID, client: client, state: state, listing: true)
+        }
+    }
+
+    /// Runs a walk that reconciles an app with active hooks: what it writes that no hook
+    /// delivered is counted per app (`status`, `/metrics`: missed by hooks).
+    private func watchingHooks(appID: Int, _ walk: () async throws -> Void) async throws {
+        if !options.dryRun, let since = try await store.run({ try $0.hooks.appsWithActiveHooks()[appID] }) {
+            hookWatch = HookWatch(since: since, before: clock.now().addingTimeInterval(-settings.hookGrace))
+        }
+        defer {
+            if hookWatch != nil, let missed = current?.missedByHooks, missed > 0 {
+                logger.warning(
+                    "app \(appID): reconciliation found \(missed) change\(missed == 1 ? "" : "s") that no hook delivered (counted in status and /metrics as missed by hooks)"
+                )
+            }
+            hookWatch = nil
+        }
+        try await walk()
     }
 
     /// Why a walk cannot tell which items are gone (it saw fewer items than Podio counted, or
@@ -102,11 +145,16 @@ extension RunContext {
 
     /// Deletions are not marked from an incomplete walk: every item stays live, the run warns
     /// and records why (`sync_runs.deletions_withheld`).
-    private func withholdDeletions(appID: Int, because reason: String) {
-        current?.warnings += 1
+    private func withholdDeletions(appID: Int, because reason: String, warn: Bool = true) {
         current?.deletionsWithheld = reason
-        logger.warning(
-            "app \(appID): \(reason); no item is marked deleted this time (the next full pass or sweep checks again)")
+        let message =
+            "app \(appID): \(reason); no item is marked deleted this time (the next full pass or sweep checks again)"
+        guard warn else {
+            logger.debug("\(message) (as the last time)")
+            return
+        }
+        current?.warnings += 1
+        logger.warning("\(message)")
     }
 
     // MARK: - Delta
@@ -117,21 +165,13 @@ extension RunContext {
     /// twice costs no write), and a second holding more than a page of items is read alone in
     /// item-id order. The mark moves to the bound only when the walk read everything.
     func delta(appID: Int, client: PodioClient, state: SyncState) async throws {
+        // With active hooks this delta is a reconciliation.
+        try await watchingHooks(appID: appID) { try await deltaWalk(appID: appID, client: client, state: state) }
+    }
+
+    private func deltaWalk(appID: Int, client: PodioClient, state: SyncState) async throws {
         let store = self.store
         let upTo = try await passBound()
-        // With active hooks this delta is a reconciliation: what it writes that no hook
-        // delivered is counted per app (`status`, `/metrics`: missed by hooks).
-        if !options.dryRun, let since = try await store.run({ try $0.hooks.appsWithActiveHooks()[appID] }) {
-            hookWatch = HookWatch(since: since, before: clock.now().addingTimeInterval(-settings.hookGrace))
-        }
-        defer {
-            if hookWatch != nil, let missed = current?.missedByHooks, missed > 0 {
-                logger.warning(
-                    "app \(appID): reconciliation found \(missed) change\(missed == 1 ? "" : "s") that no hook delivered (counted in status and /metrics as missed by hooks)"
-                )
-            }
-            hookWatch = nil
-        }
         var cursor = state.highWaterMark.map { $0.addingTimeInterval(-settings.overlap) }
         var podioTotal: Int?
         var planned = false

@@ -64,7 +64,8 @@ final class RunContext {
         let state = try await store.run { try $0.items.syncState(appID: appID) }
         let known = try await store.run { try $0.items.appName(appID: appID) }
         let full = options.kind == .resync || state.lastFullSyncAt == nil || state.hasUnfinishedFullPass
-        current = AppRunSummary(appID: appID, name: known ?? "app \(appID)", mode: full ? .full : .delta)
+        let mode = full ? PassMode.full : try await deltaOrListing(appID: appID, known: known != nil)
+        current = AppRunSummary(appID: appID, name: known ?? "app \(appID)", mode: mode)
         defer {
             current = nil
             definition = nil
@@ -77,13 +78,13 @@ final class RunContext {
             let resumedAt = full && state.hasUnfinishedFullPass ? state.fullPassOffset : nil
             passID = try await store.run {
                 try $0.runs.beginPass(
-                    runID: runID, appID: appID, mode: full ? .full : .delta,
+                    runID: runID, appID: appID, mode: mode,
                     resumedAtOffset: resumedAt)
             }
         }
         do {
             do {
-                try await passes(appID: appID, client: client, state: state, full: full, known: known != nil)
+                try await passes(appID: appID, client: client, state: state, mode: mode, known: known != nil)
             } catch let error as PodioError where error.meansAppGone {
                 throw AppGoneError(appID: appID, status: error.status, endpoint: error.endpoint)
             }
@@ -101,7 +102,16 @@ final class RunContext {
         let after = await ledger.snapshot()
         current?.calls = after.rateLimited + after.general - before.rateLimited - before.general
         await finishPass(passID, status: .succeeded, since: before)
-        return current ?? AppRunSummary(appID: appID, name: "app \(appID)", mode: full ? .full : .delta)
+        return current ?? AppRunSummary(appID: appID, name: "app \(appID)", mode: mode)
+    }
+
+    /// How an app that is loaded is read this turn: a listing of every item when it is small
+    /// enough that one page holds it (`PODIO_LISTING_MAX_ITEMS`), else a delta.
+    private func deltaOrListing(appID: Int, known: Bool) async throws -> PassMode {
+        let limit = settings.listingMaxItems
+        guard known, limit > 0 else { return .delta }
+        let live = try await store.run { try $0.items.liveCount(appID: appID) }
+        return live <= limit ? .listing : .delta
     }
 
     /// Records the end of a pass (never failing the run for it) and counts its items.
@@ -122,7 +132,9 @@ final class RunContext {
     }
 
     /// The walks of one app: its table in step, its definition when needed, then a full pass or a delta.
-    private func passes(appID: Int, client: PodioClient, state: SyncState, full: Bool, known: Bool) async throws {
+    private func passes(appID: Int, client: PodioClient, state: SyncState, mode: PassMode, known: Bool)
+        async throws
+    {
         let store = self.store
         if known && !options.dryRun {
             // The table follows the stored fields even when the definition is not read again:
@@ -130,13 +142,15 @@ final class RunContext {
             let report = try await store.run { try $0.items.reconcileAppTable(appID: appID) }
             noteTableChanges(report, appID: appID)
         }
-        if full || !known {
+        if mode == .full || !known {
+            // A run that would defer at its first rate-limited call spends no general one first.
+            try await ledger.requireAvailable(.rateLimited, identity: client.identity)
             try await refreshDefinition(appID: appID, client: client)
         }
-        if full {
-            try await fullPass(appID: appID, client: client, state: state)
-        } else {
-            try await delta(appID: appID, client: client, state: state)
+        switch mode {
+        case .full: try await fullPass(appID: appID, client: client, state: state)
+        case .listing: try await listing(appID: appID, client: client, state: state)
+        case .delta: try await delta(appID: appID, client: client, state: state)
         }
     }
 

@@ -15,6 +15,8 @@ struct RunSettings: Sendable {
     var hookGrace: Double
     /// Pending changed items of one app from which one delta listing may serve them.
     var hookDeltaThreshold: Int
+    /// Apps of at most this many live items are listed whole instead of by a delta.
+    var listingMaxItems: Int
     /// Comments are mirrored (the comment stage runs; comment events read the item's comments).
     var comments: Bool
     /// Where attached files are downloaded (`PODIO_FILES`), or nil.
@@ -29,6 +31,7 @@ struct RunSettings: Sendable {
         keepHistory = settings.history
         hookGrace = settings.hookGrace
         hookDeltaThreshold = settings.hookDeltaThreshold
+        listingMaxItems = settings.listingMaxItems
         comments = settings.comments
         filesDirectory = settings.filesDirectory
         deepHistory = settings.deepHistory

@@ -82,12 +82,12 @@ public final class SyncCoordinator: Sendable {
         if options.reconcileInterval != nil {
             plan.hooked = try await db.run { try MirrorStore(db: $0).hooks.appsWithActiveHooks() }
         }
-        let pace = try await quotaPace(plan.order, access: access, db: db)
+        let pacer = try await turnPacer(plan, options: options, access: access, db: db)
         var inProgress: Int?
         do {
             try await ledger.prune()
             try await syncApps(
-                &plan, runID: runID, options: options, context: context, pace: pace, summary: &summary,
+                &plan, runID: runID, options: options, context: context, pacer: pacer, summary: &summary,
                 inProgress: &inProgress, db: db, ledger: ledger)
             try checkSomeAppIsServed(plan, summary: summary)
             await syncExtras(&summary, parts: parts, options: options)
@@ -130,33 +130,12 @@ public final class SyncCoordinator: Sendable {
         return summary
     }
 
-    /// The quota's pace per app: a delta of every app (each at what its recent deltas took) per
-    /// identity fits in the window this often. An app synced more recently than that is not
-    /// waited for when no call is free: a schedule faster than the quota allows then ends its
-    /// runs with 0, and every app still gets a delta as often as the quota permits.
-    private func quotaPace(_ order: [Int], access: PodioAccess, db: PGConnection) async throws -> [Int: (
-        identity: String, pace: Double
-    )] {
-        let costs = try await db.run { try MirrorStore(db: $0).scheduling.deltaCosts(order) }
-        var identities: [Int: String] = [:]
-        var perIdentity: [String: Double] = [:]
-        for appID in order {
-            guard let identity = try? access.client(for: appID).identity else { continue }
-            identities[appID] = identity
-            perIdentity[identity, default: 0] += max(1, costs[appID] ?? 1)
-        }
-        let allowed = Double(settings.quota.allowed(.rateLimited))
-        return identities.mapValues { identity in
-            (identity, settings.quota.window * (perIdentity[identity] ?? 1) / allowed)
-        }
-    }
-
     /// Each app in order: taken (when the run takes them one at a time), skipped when fresh
     /// enough and no call is free, synced, released. An app Podio no longer serves is marked
     /// gone and the run goes on.
     private func syncApps(
         _ plan: inout RunPlan, runID: Int64, options: SyncOptions, context: RunContext,
-        pace: [Int: (identity: String, pace: Double)], summary: inout RunSummary, inProgress: inout Int?,
+        pacer: TurnPacer, summary: inout RunSummary, inProgress: inout Int?,
         db: PGConnection, ledger: QuotaLedger
     ) async throws {
         for appID in plan.order where !plan.held.contains(appID) {
@@ -184,10 +163,8 @@ public final class SyncCoordinator: Sendable {
                 try await db.run { try MirrorStore(db: $0).scheduling.release(appID: appID) }
                 continue
             }
-            if options.kind == .sync, let (identity, pace) = pace[appID],
-                let fresh = try await freshness(appID: appID, pace: pace, identity: identity, db: db, ledger: ledger)
-            {
-                summary.skipped.append(fresh)
+            if options.kind == .sync, let notDue = try await notDue(appID, pacer: pacer, db: db, ledger: ledger) {
+                summary.skipped.append(notDue)
                 try await db.run { try MirrorStore(db: $0).scheduling.release(appID: appID) }
                 continue
             }
@@ -254,8 +231,6 @@ public final class SyncCoordinator: Sendable {
         }
     }
 
-    /// A complete app synced more recently than the quota's pace, when no rate-limited call is
-    /// free now: it is skipped (reported), not waited for.
     /// An app with active hooks whose last completed pass is younger than the reconciliation
     /// interval: skipped (its hooks keep it fresh), or nil when its reconciliation is due.
     private func reconciliationDue(appID: Int, interval: Double, db: PGConnection) async throws -> SkippedApp? {
@@ -270,21 +245,40 @@ public final class SyncCoordinator: Sendable {
                 + DurationParser.approximate(interval - age))
     }
 
-    private func freshness(appID: Int, pace: Double, identity: String, db: PGConnection, ledger: QuotaLedger)
-        async throws
+    /// The pacer of the run's turns: the quota's pace of each app's identity, and the
+    /// schedule's interval (`run --every`; for a `sync` that names no app, the spacing of the
+    /// last runs: cron).
+    private func turnPacer(_ plan: RunPlan, options: SyncOptions, access: PodioAccess, db: PGConnection)
+        async throws -> TurnPacer
+    {
+        let order = plan.order
+        let now = clock.now()
+        let (costs, schedule) = try await db.run { db in
+            (
+                try MirrorStore(db: db).scheduling.deltaCosts(order),
+                options.every == nil && options.apps == nil ? try MirrorStatus.schedule(db, now: now) : nil
+            )
+        }
+        var identities: [Int: String] = [:]
+        for appID in order {
+            if let identity = try? access.client(for: appID).identity { identities[appID] = identity }
+        }
+        // Cron runs a minute apart at the most: runs closer than that are someone's own, not a schedule.
+        let cron = schedule.flatMap { $0.source == .recentRuns && $0.intervalSeconds < 60 ? nil : $0.intervalSeconds }
+        return TurnPacer(
+            order: order, identities: identities, costs: costs, hooked: Set(plan.hooked.keys),
+            reconcileInterval: options.reconcileInterval, window: settings.quota.window,
+            allowed: settings.quota.allowed(.rateLimited), interval: options.every ?? cron)
+    }
+
+    /// Why the app's turn is not due in this run (`TurnPacer`), or nil.
+    private func notDue(_ appID: Int, pacer: TurnPacer, db: PGConnection, ledger: QuotaLedger) async throws
         -> SkippedApp?
     {
         let state = try await db.run { try MirrorStore(db: $0).items.syncState(appID: appID) }
-        guard state.lastFullSyncAt != nil, !state.hasUnfinishedFullPass, let bound = state.highWaterMark else {
-            return nil
+        return try await pacer.skip(appID: appID, state: state, now: clock.now()) {
+            try await ledger.freeCalls(identity: $0, tier: .rateLimited)
         }
-        let age = clock.now().timeIntervalSince(bound)
-        guard age < pace, try await ledger.freeCalls(identity: identity, tier: .rateLimited) == 0 else { return nil }
-        return SkippedApp(
-            appID: appID, reason: .fresh,
-            detail:
-                "complete up to \(DurationParser.approximate(age)) ago; the quota allows a delta of each app about every "
-                + "\(DurationParser.approximate(pace)) and no call is free now")
     }
 
     private func finish(

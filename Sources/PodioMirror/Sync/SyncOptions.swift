@@ -32,6 +32,10 @@ public struct SyncOptions: Sendable {
     /// An app with active hooks gets a delta (its reconciliation) only when its last one is this
     /// old (`run`: `PODIO_RECONCILE_EVERY`); nil: every run (a one-shot `sync`).
     public var reconcileInterval: Double?
+    /// The interval of the schedule the run belongs to (`run --every`); nil: a one-shot `sync`,
+    /// whose schedule (cron) is read from the spacing of the last runs when it names no app.
+    /// Turns are paced over it (`TurnPacer`).
+    public var every: Double?
 
     public init(
         kind: Kind, apps: [Int]? = nil, dryRun: Bool = false, maxWait: Double = 600, claiming: Claiming = .allAtStart

@@ -220,6 +220,7 @@ struct SchedulerService: Service {
             await worker.seen(every: interval, resyncEvery: resyncInterval, listen: listen)
             var options = SyncOptions(kind: kind, apps: runApps, maxWait: maxWait, claiming: .oneAtATime)
             options.reconcileInterval = settings.reconcileInterval
+            options.every = interval
             options.stopRequested = { Task.isShuttingDownGracefully }
             let coordinator = SyncCoordinator(
                 settings: settings, transport: transport, clock: clock, metrics: metrics, logger: logger)

@@ -189,7 +189,9 @@ struct SyncRunner {
         case .plan(let appID, let name, let mode, let calls, let eta):
             var estimate = calls.map { " ~\($0) call\($0 == 1 ? "" : "s")" } ?? ""
             if let eta, eta > 0 { estimate += ", ~\(DurationParser.describe(eta)) under the quota" }
-            CommandRunner.print("\(mode == .full ? "full load" : "delta") of app \(appID) (\(name)):\(estimate)")
+            CommandRunner.print(
+                "\(mode == .full ? "full load" : mode == .listing ? "listing" : "delta") of app \(appID) (\(name)):\(estimate)"
+            )
         case .page(let appID, _, let done, let total, let calls):
             CommandRunner.print("  app \(appID): \(min(done, total))/\(total) items, \(calls) calls used")
         case .appFinished(let app):

@@ -33,6 +33,13 @@ struct EngineOptions: ParsableArguments, SettingOverrides {
 
     @Option(
         name: .long,
+        help:
+            "Apps of at most this many items are listed whole instead of by a delta: 0 to 500 (overrides PODIO_LISTING_MAX_ITEMS)."
+    )
+    var listingMaxItems: String?
+
+    @Option(
+        name: .long,
         help: "How long after an edit its webhook may still be on its way: 30s (overrides PODIO_HOOK_GRACE).")
     var hookGrace: String?
 
@@ -45,7 +52,8 @@ struct EngineOptions: ParsableArguments, SettingOverrides {
         [
             ("PODIO_SWEEP_INTERVAL", sweepInterval), ("PODIO_HISTORY", history), ("PODIO_COMMENTS", comments),
             ("PODIO_DEEP_HISTORY", deepHistory), ("PODIO_FILES", downloadFiles), ("PODIO_APPS_REFRESH", appsRefresh),
-            ("PODIO_HOOK_DELTA_AT", hookDeltaAt), ("PODIO_HOOK_GRACE", hookGrace),
+            ("PODIO_HOOK_DELTA_AT", hookDeltaAt), ("PODIO_LISTING_MAX_ITEMS", listingMaxItems),
+            ("PODIO_HOOK_GRACE", hookGrace),
             ("PODIO_IDENTITY_LABEL", identityLabel),
         ]
     }
