@@ -241,6 +241,52 @@ struct HookEventTests {
         }
     }
 
+    /// Issue 25: `PODIO_RECONCILE_EVERY` is the longest gap, not the only one. When the schedule
+    /// of the apps without hooks leaves calls, the hooked apps are reconciled early on them (a
+    /// dropped delivery waits minutes, not an hour); when it does not, they wait for their
+    /// interval as before. The early reconciliation counts what no hook delivered like any other.
+    @Test func reconciliationSpendsTheCallsTheScheduleLeavesAndOnlyThose() async throws {
+        try await EngineHarness.with(apps: Self.apps + [Self.apps[1]]) { h in
+            let clock = TestClock(Date())
+            let ids = h.simulator.appIDs()
+            let (hooked, plain) = ([ids[0], ids[1]], ids[2])
+            var settings = h.settings
+            settings.hookGrace = 0
+            try await h.coordinator(settings: settings, clock: clock).run(SyncOptions(kind: .sync))
+            try await Self.activeHook(h, appID: hooked[0], hookID: 9010)
+            try await Self.activeHook(h, appID: hooked[1], hookID: 9011)
+            // A delivery dropped: only a reconciliation brings it.
+            let edited = try #require(try await Self.liveIDs(h, appID: hooked[1]).first)
+            try h.simulator.editItem(itemID: edited, title: "delivery dropped")
+            var options = SyncOptions(kind: .sync)
+            options.reconcileInterval = 3600
+            options.every = 600
+            // A quota of 4 calls an hour: the plain app's turns and one reconciliation of each
+            // hooked app an hour take it all. Ten minutes later the hooked apps wait.
+            settings.quota = QuotaPolicy(rateLimited: 4, general: 1000, window: 3600, reserve: 0)
+            clock.advance(600)
+            let tight = try await h.coordinator(settings: settings, clock: clock).run(options)
+            #expect(Set(tight.skipped.filter { $0.reason == .hooked }.map(\.appID)) == Set(hooked), "\(tight.skipped)")
+            #expect(!tight.apps.contains { hooked.contains($0.appID) })
+            // 100 calls an hour: the plain app needs 6 (one a run), the rest is spare, and both
+            // hooked apps are reconciled at once, stalest first.
+            settings.quota = QuotaPolicy(rateLimited: 100, general: 1000, window: 3600, reserve: 0)
+            clock.advance(600)
+            let ample = try await h.coordinator(settings: settings, clock: clock).run(options)
+            #expect(ample.skipped.filter { $0.reason == .hooked }.isEmpty, "\(ample.skipped)")
+            #expect(Set(ample.apps.map(\.appID)).isSuperset(of: hooked))
+            #expect(ample.apps.first { $0.appID == hooked[1] }?.missedByHooks == 1)
+            #expect(ample.apps.count == 3)
+            // status and /metrics: the reconciliation lag of each hooked app, none for the plain one.
+            let (policy, now) = (settings.quota, Date())  // the passes were stamped by the database's clock
+            let status = try await h.db.run { try MirrorStatus.load($0, policy: policy, now: now) }
+            let lags = Dictionary(uniqueKeysWithValues: status.apps.map { ($0.appID, $0.reconciliationLagSeconds) })
+            #expect(lags[hooked[0]].flatMap { $0 }.map { $0 < 60 } == true, "\(lags)")
+            #expect(lags[plain].flatMap { $0 } == nil)
+            #expect(try await h.differences() == [])
+        }
+    }
+
     @Test func appUpdateReadsTheDefinitionAndCommentEventsReadTheComments() async throws {
         try await EngineHarness.with(apps: Self.apps, comments: true) { h in
             try await h.sync()

@@ -36,6 +36,7 @@ public struct MirrorMetrics: Sendable {
         public static let hookEventsPending = "podio_mirror_hook_events_pending"
         public static let hooksMissed = "podio_mirror_hooks_missed_total"
         public static let hooksActive = "podio_mirror_hooks_active"
+        public static let reconciliationLag = "podio_mirror_app_reconciliation_lag_seconds"
     }
 
     /// The label of a quota identity (`user:client:name`, `app:client:id`): its kind and a short
@@ -153,6 +154,11 @@ public struct MirrorMetrics: Sendable {
         for (app, n) in active {
             Gauge(label: Name.hooksActive, dimensions: [("app_id", String(app))], factory: factory).record(n)
         }
+    }
+
+    /// Seconds since the last reconciliation of an app with active hooks (`MirrorStatus`).
+    public func appReconciliationLag(appID: Int, seconds: Double) {
+        Gauge(label: Name.reconciliationLag, dimensions: [("app_id", String(appID))], factory: factory).record(seconds)
     }
 
     public func appsGone(_ count: Int) {

@@ -49,6 +49,10 @@ public struct MirrorStatus: Codable, Sendable {
         /// Changes reconciliation found that no hook delivered while the app had active hooks.
         public var missedByHooks: Int = 0
         public var lastMissedAt: Date?
+        /// With active hooks: how long ago its last reconciliation (its last completed pass,
+        /// a delta or a listing) was; `run` reconciles at most `PODIO_RECONCILE_EVERY` apart,
+        /// sooner on calls the schedule leaves.
+        public var reconciliationLagSeconds: Double?
     }
 
     /// How often the apps are meant to be synced, and how that is known.
@@ -192,6 +196,9 @@ public struct MirrorStatus: Codable, Sendable {
             app.lastHookEventAt = r.date("last_hook_event_at")
             app.missedByHooks = r.int("hooks_missed") ?? 0
             app.lastMissedAt = r.date("hooks_missed_at")
+            if app.hooksActive > 0, let last = [app.lastDeltaSync, app.lastFullSync].compactMap({ $0 }).max() {
+                app.reconciliationLagSeconds = max(0, now.timeIntervalSince(last))
+            }
             if unfinished, let filtered = r.int("full_pass_filtered") {
                 let left = filtered - (r.int("full_pass_offset") ?? 0)
                 app.callsToFinishFullLoad = max(1, PageSize.maximum.pages(for: left))

@@ -156,13 +156,6 @@ public final class SyncCoordinator: Sendable {
                 }
                 plan.claimed.insert(appID)
             }
-            if options.kind == .sync, plan.hooked[appID] != nil, let interval = options.reconcileInterval,
-                let due = try await reconciliationDue(appID: appID, interval: interval, db: db)
-            {
-                summary.skipped.append(due)
-                try await db.run { try MirrorStore(db: $0).scheduling.release(appID: appID) }
-                continue
-            }
             if options.kind == .sync, let notDue = try await notDue(appID, pacer: pacer, db: db, ledger: ledger) {
                 summary.skipped.append(notDue)
                 try await db.run { try MirrorStore(db: $0).scheduling.release(appID: appID) }
@@ -229,20 +222,6 @@ public final class SyncCoordinator: Sendable {
         if let deepHistory = parts.deepHistory {
             summary.deepHistory = await deepHistory.syncDeepHistory(apps: synced)
         }
-    }
-
-    /// An app with active hooks whose last completed pass is younger than the reconciliation
-    /// interval: skipped (its hooks keep it fresh), or nil when its reconciliation is due.
-    private func reconciliationDue(appID: Int, interval: Double, db: PGConnection) async throws -> SkippedApp? {
-        let state = try await db.run { try MirrorStore(db: $0).items.syncState(appID: appID) }
-        guard !state.hasUnfinishedFullPass, state.lastFullSyncAt != nil else { return nil }
-        guard let last = [state.lastDeltaSyncAt, state.lastFullSyncAt].compactMap({ $0 }).max() else { return nil }
-        let age = clock.now().timeIntervalSince(last)
-        guard age < interval else { return nil }
-        return SkippedApp(
-            appID: appID, reason: .hooked,
-            detail: "active hooks keep it fresh; its reconciliation (a delta) is due in "
-                + DurationParser.approximate(interval - age))
     }
 
     /// The pacer of the run's turns: the quota's pace of each app's identity, and the

@@ -86,6 +86,9 @@ extension MirrorStatus {
                 }
                 hooks += "; last event \(Self.format(a.lastHookEventAt)); missed by hooks \(a.missedByHooks)"
                 if let at = a.lastMissedAt, a.missedByHooks > 0 { hooks += " (last found \(Self.format(at)))" }
+                if let lag = a.reconciliationLagSeconds {
+                    hooks += "; reconciled \(DurationParser.approximate(lag)) ago"
+                }
                 out.append(hooks)
             }
         }

@@ -192,6 +192,9 @@ enum MonitoringServer {
                 if let at = app.lastFullSync { metrics.appLastSuccess(appID: app.appID, mode: "full", at: at) }
                 if let at = app.lastDeltaSync { metrics.appLastSuccess(appID: app.appID, mode: "delta", at: at) }
                 if app.gone == nil, let lag = app.lagSeconds { metrics.appLag(appID: app.appID, seconds: lag) }
+                if app.gone == nil, let lag = app.reconciliationLagSeconds {
+                    metrics.appReconciliationLag(appID: app.appID, seconds: lag)
+                }
             }
             for (kind, at) in lastSuccess { metrics.lastSuccess(kind: kind, at: at) }
             metrics.appsGone(report.apps.filter { $0.gone != nil }.count)
