@@ -132,6 +132,78 @@ struct InconvenientPodioTests {
         }
     }
 
+    // MARK: - Listings of a small app (issue 25)
+
+    static let smallApp = [
+        PodioSimulator.AppSpec(name: "Tasks", urlLabel: "tasks", itemCount: 300, fields: .simple)
+    ]
+
+    /// A small app's turn is a listing of every item; pages capped at 100 and ties shuffled make
+    /// it three pages, and it still finds every edit, creation and deletion.
+    @Test func aListingUnderCappedPagesAndShuffledTiesMissesNothing() async throws {
+        try await EngineHarness.with(apps: Self.smallApp) { h in
+            _ = try await h.sync()
+            let app = h.simulator.appIDs()[0]
+            let ids = try await h.db.run { db in
+                try db.query("SELECT item_id FROM podio.items ORDER BY item_id").rows.compactMap { $0.int("item_id") }
+            }
+            try h.simulator.editItems(Array(ids.prefix(120)))
+            try h.simulator.deleteItem(itemID: ids[200])
+            try h.simulator.deleteItem(itemID: ids[299])
+            _ = try h.simulator.createItem(appID: app)
+            h.simulator.setQuirks(.init(pageCap: 100, shuffleTies: true))
+            let turn = try await h.sync()
+            let summary = try #require(turn.apps.first)
+            #expect(summary.mode == .listing)
+            #expect(summary.itemsWritten == 121 && summary.itemsDeleted == 2)
+            #expect(summary.deletionsFoundBy == "listing" && summary.deletionsWithheld == nil)
+            #expect(summary.calls == 3)  // 301 items, 100 a page
+            #expect(try await h.differences() == [])
+        }
+    }
+
+    /// A listing that meets an empty page before the end Podio announced marks nothing deleted
+    /// (and says why); the next turn, once Podio answers properly, finds the deletion.
+    @Test func aListingThatMissesAPageDeletesNothing() async throws {
+        try await EngineHarness.with(apps: Self.smallApp) { h in
+            _ = try await h.sync()
+            let gone = try await h.count("SELECT max(item_id) FROM podio.items")
+            try h.simulator.deleteItem(itemID: gone)
+            h.simulator.setQuirks(.init(pageCap: 100, emptyPageAtOffset: 100))
+            let turn = try await h.sync()
+            #expect(turn.apps.first?.mode == .listing)
+            #expect(turn.itemsDeleted == 0)
+            #expect(try await live(h) == 300)
+            #expect(turn.apps.first?.deletionsWithheld?.contains("empty page") == true)
+            #expect((turn.apps.first?.warnings ?? 0) >= 1)
+            h.simulator.setQuirks(.init())
+            let again = try await h.sync()
+            #expect(again.itemsDeleted == 1)
+            #expect(try await h.differences() == [])
+        }
+    }
+
+    /// Podio's `total` counting items the credentials cannot list does not matter to a listing:
+    /// it compares what it saw with `filtered`, so each turn is one call, no sweep, and a
+    /// deletion is found in it.
+    @Test func aListingNeedsNoSweepWhenPodiosTotalCountsHiddenItems() async throws {
+        try await EngineHarness.with(apps: Self.smallApp) { h in
+            _ = try await h.sync()
+            h.simulator.setQuirks(.init(hiddenItems: 7))
+            for _ in 0..<2 {
+                let quiet = try await h.sync()
+                #expect(quiet.apps.first?.mode == .listing)
+                #expect(quiet.callsRateLimited == 1 && quiet.apps.first?.warnings == 0)
+            }
+            let gone = try await h.count("SELECT min(item_id) FROM podio.items")
+            try h.simulator.deleteItem(itemID: gone)
+            let after = try await h.sync()
+            #expect(after.apps.first?.deletionsFoundBy == "listing")
+            #expect(after.itemsDeleted == 1 && after.callsRateLimited == 1)
+            #expect(try await h.differences() == [])
+        }
+    }
+
     /// The ID sweep meets an empty page: no item is marked deleted.
     @Test func aSweepThatMissesAPageDeletesNothing() async throws {
         try await EngineHarness.with(apps: Self.oneApp) { h in
