@@ -490,7 +490,7 @@ CREATE TABLE IF NOT EXISTS podio.app_passes (
     pass_id             bigserial PRIMARY KEY,
     run_id              bigint NOT NULL,
     app_id              bigint NOT NULL,
-    mode                text NOT NULL,    -- full, delta
+    mode                text NOT NULL,    -- full, delta, listing
     status              text NOT NULL,    -- running, succeeded, deferred, stopped, failed, gone
     started_at          timestamptz NOT NULL DEFAULT now(),
     finished_at         timestamptz,
@@ -718,7 +718,7 @@ WHERE podio.schema_version.version < EXCLUDED.version;
 ALTER TABLE podio.api_calls ADD COLUMN IF NOT EXISTS both_tiers boolean NOT NULL DEFAULT false;
 CREATE INDEX IF NOT EXISTS api_calls_credential_time_idx ON podio.api_calls (credential, called_at);
 
--- Version 6, calls never answered (issue 25's first CI): `answer_by` is set when a call is
+-- Version 6, calls never answered (issue 25): `answer_by` is set when a call is
 -- booked (the booking time plus the request timeout and a margin) and cleared when its answer,
 -- or its failure, is recorded. A call still open counts in the window as if Podio counted it
 -- now, and at most as late as `answer_by`: the call of a process killed mid-request (which

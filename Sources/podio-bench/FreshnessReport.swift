@@ -153,6 +153,21 @@ struct FreshnessReport: Codable, Sendable {
         }
         lines.append("")
         lines.append("Targets (reported, not asserted):")
+        if let polling = modes.first(where: { $0.name == "polling" }), polling.available, let bound = polling.bound {
+            // Issue 25: the median within 1.3 times the quota's bound, p95 within 1.3 cycles.
+            let median = bound.medianRatio.map { $0 <= 1.3 } ?? false
+            let p95 = bound.p95ToCycle.map { $0 <= 1.3 } ?? false
+            lines.append(
+                "  polling median ≤ 1.3× the bound: \(median ? "met" : "not met") (\(Self.ratio(bound.medianRatio)))")
+            lines.append(
+                "  polling p95 ≤ 1.3× the cycle: \(p95 ? "met" : "not met") (\(Self.ratio(bound.p95ToCycle)))")
+        }
+        if let hooks = modes.first(where: { $0.name == "hooks" }), hooks.available {
+            let p95 = hooks.p95Seconds.map { $0 <= 15 * 60 } ?? false
+            lines.append(
+                "  p95 ≤ 15 min with hooks (20 % dropped): \(p95 ? "met" : "not met") (\(Self.minutes(hooks.p95Seconds)))"
+            )
+        }
         if let hooks = modes.first(where: { $0.name == "hooks" }), hooks.available {
             let median = hooks.medianSeconds.map { $0 < 120 } ?? false
             lines.append(

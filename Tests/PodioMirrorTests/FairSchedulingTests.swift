@@ -144,6 +144,34 @@ struct FairSchedulingTests {
         }
     }
 
+    /// A small app's listing that defers at its first call leaves no half-done full load behind:
+    /// the next turn lists it again (one call, no definition read), not a full pass first.
+    @Test func aListingThatDefersIsListedAgainNotResumedAsAFullLoad() async throws {
+        try await EngineHarness.with(apps: Array(Self.small.prefix(1))) { h in
+            let clock = TestClock(Date())
+            var settings = h.settings
+            _ = try await h.coordinator(settings: settings, clock: clock).run(SyncOptions(kind: .sync))
+            // Two calls an hour, both spent by the first run (the app list and the load): 2,000 s
+            // later the app is older than the pace (1,800 s) and waited for, past --max-wait 0.
+            settings.quota = QuotaPolicy(rateLimited: 2, general: 100, window: 3600, reserve: 0)
+            clock.advance(2000)
+            let ids = h.simulator.appIDs()
+            await #expect(throws: MirrorError.self) {
+                _ = try await h.coordinator(settings: settings, clock: clock).run(
+                    SyncOptions(kind: .sync, apps: ids, maxWait: 0))
+            }
+            #expect(try await h.scalar("SELECT mode FROM podio.app_passes ORDER BY pass_id DESC LIMIT 1") == "listing")
+            #expect(try await h.scalar("SELECT full_pass_run_id::text FROM podio.sync_state") == nil)
+            let definitions = h.simulator.stats().callsByEndpoint["GET /app/{app_id}", default: 0]
+            clock.advance(3600)
+            let next = try await h.coordinator(settings: settings, clock: clock).run(
+                SyncOptions(kind: .sync, apps: ids, maxWait: 0))
+            #expect(next.apps.map(\.mode) == [.listing])
+            #expect(h.simulator.stats().callsByEndpoint["GET /app/{app_id}", default: 0] == definitions)
+            #expect(try await h.differences() == [])
+        }
+    }
+
     @Test func theAppListIsAskedOfPodioOncePerRefresh() async throws {
         try await EngineHarness.with(apps: Array(Self.small.prefix(2))) { h in
             let clock = TestClock(Date())

@@ -283,7 +283,7 @@ public final class QuotaLedger: CallGate {
 
     private func decide(endpoint: PodioEndpoint, identity: String, now: Date) async throws -> Decision {
         let policy = self.policy
-        let answerWithin = self.answerWithin
+        let (answerWithin, clock) = (self.answerWithin, self.clock)
         let runID = self.runID.withLock { $0 }
         return try await db.run { db in
             try db.withTransaction { db -> Decision in
@@ -309,6 +309,8 @@ public final class QuotaLedger: CallGate {
                     }
                 }
                 if let wait { return .wait(until: wait.until, tier: wait.tier, reason: wait.reason) }
+                // The request's deadline runs from now, after the lock and the queue of the ledger's connection.
+                let answerBy = max(now, clock.now()).addingTimeInterval(answerWithin)
                 let id = try db.query(
                     """
                     INSERT INTO podio.api_calls (credential, tier, endpoint, called_at, run_id, both_tiers, answer_by)
@@ -316,7 +318,7 @@ public final class QuotaLedger: CallGate {
                     """,
                     [
                         identity, tier.rawValue, endpoint.name, now, runID, learned == nil,
-                        now.addingTimeInterval(answerWithin),
+                        answerBy,
                     ]
                 ).first?.int64("call_id")
                 return .granted(id: id, tier: tier)

@@ -248,6 +248,21 @@ public struct ItemStore: StoreSlice {
         }
     }
 
+    /// Forgets the unfinished full pass `runID` began (a listing that did not finish): the
+    /// app's next turn starts afresh. A pass another run began is left alone.
+    public func abandonFullPass(appID: Int, runID: Int64) throws {
+        _ = try db.withTransaction { db in
+            let mine = try db.query(
+                """
+                UPDATE podio.sync_state SET full_pass_run_id = NULL, full_pass_cutoff = NULL, full_pass_offset = NULL,
+                    full_pass_filtered = NULL, updated_at = now()
+                WHERE app_id = $1 AND full_pass_run_id = $2
+                """, [appID, runID]
+            ).affectedRows
+            if mine > 0 { try db.query("DELETE FROM podio.full_pass_seen WHERE app_id = $1", [appID]) }
+        }
+    }
+
     /// Distinct items the unfinished full pass of an app has seen (across resumed runs).
     public func fullPassSeenCount(appID: Int) throws -> Int {
         try db.query("SELECT count(*) AS n FROM podio.full_pass_seen WHERE app_id = $1", [appID]).first?.int("n") ?? 0

@@ -110,8 +110,18 @@ extension RunContext {
     /// definition is not read again (as for a delta); with active hooks it is the app's
     /// reconciliation, and what it writes that no hook delivered is counted.
     func listing(appID: Int, client: PodioClient, state: SyncState) async throws {
-        try await watchingHooks(appID: appID) {
-            try await fullPass(appID: appID, client: client, state: state, listing: true)
+        do {
+            try await watchingHooks(appID: appID) {
+                try await fullPass(appID: appID, client: client, state: state, listing: true)
+            }
+        } catch {
+            // A listing that did not finish (a deferral, a stop, a failure) is not a full load
+            // to resume first, with the definition read again: the next turn lists again.
+            if !options.dryRun {
+                let runID = self.runID
+                _ = try? await store.run { try $0.items.abandonFullPass(appID: appID, runID: runID) }
+            }
+            throw error
         }
     }
 

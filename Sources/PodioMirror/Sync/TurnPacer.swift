@@ -19,20 +19,21 @@ import LibPQ
 /// An app with active hooks is reconciled (a delta or a listing) when its last pass is
 /// `PODIO_RECONCILE_EVERY` old, as before, and earlier on the calls the polled apps' schedule
 /// leaves: at its own pace over those calls (the stalest first, as the run's order is), and only
-/// while more calls are free than the identity has polled apps, so that it never takes a call a
-/// polled app's turn needs; `PODIO_RECONCILE_EVERY` is the longest gap.
+/// while more calls are free than a turn of every polled app of the identity and this
+/// reconciliation cost together, so that it never takes a call a polled app's turn needs;
+/// `PODIO_RECONCILE_EVERY` is the longest gap.
 struct TurnPacer {
     /// Per identity: the pace of its polled apps, the pace at which the calls they leave
-    /// reconcile its hooked apps, and how many polled apps it has.
+    /// reconcile its hooked apps, and what a turn of each of its polled apps costs in all.
     struct Identity {
         var pollPace: Double
         var reconcilePace: Double
-        var polledApps: Int
+        var polledCost: Double
     }
 
     var identities: [String: Identity]
-    /// Each app's identity, and whether it is reconciled rather than polled.
-    var apps: [Int: (identity: String, hooked: Bool)]
+    /// Each app's identity, whether it is reconciled rather than polled, and what its turns cost.
+    var apps: [Int: (identity: String, hooked: Bool, cost: Double)]
     /// The schedule's interval, when there is one.
     var interval: Double?
     /// The longest gap between reconciliations (`PODIO_RECONCILE_EVERY`), when hooked apps are
@@ -52,12 +53,12 @@ struct TurnPacer {
         let reconcileInterval = reconcileInterval.flatMap { $0 > 0 ? $0 : nil }
         var polled: [String: (cost: Double, apps: Int)] = [:]
         var reconciled: [String: Double] = [:]
-        var apps: [Int: (identity: String, hooked: Bool)] = [:]
+        var apps: [Int: (identity: String, hooked: Bool, cost: Double)] = [:]
         for appID in order {
             guard let identity = identities[appID] else { continue }
             let cost = max(1, costs[appID] ?? 1)
             let isHooked = reconcileInterval != nil && hooked.contains(appID)
-            apps[appID] = (identity, isHooked)
+            apps[appID] = (identity, isHooked, cost)
             if isHooked {
                 reconciled[identity, default: 0] += cost
             } else {
@@ -81,7 +82,7 @@ struct TurnPacer {
             let reconcilePace =
                 hookedCost > 0 && spare > 0
                 ? min(reconcileInterval ?? .infinity, window * hookedCost / spare) : reconcileInterval ?? .infinity
-            paces[identity] = Identity(pollPace: pollPace, reconcilePace: reconcilePace, polledApps: turns.apps)
+            paces[identity] = Identity(pollPace: pollPace, reconcilePace: reconcilePace, polledCost: turns.cost)
         }
         self.identities = paces
         self.apps = apps
@@ -94,11 +95,11 @@ struct TurnPacer {
     func skip(appID: Int, state: SyncState, now: Date, freeCalls: (String) async throws -> Int) async throws
         -> SkippedApp?
     {
-        guard let (identity, hooked) = apps[appID], let pace = identities[identity],
+        guard let (identity, hooked, cost) = apps[appID], let pace = identities[identity],
             state.lastFullSyncAt != nil, !state.hasUnfinishedFullPass
         else { return nil }
         if hooked {
-            return try await reconciliation(appID: appID, state: state, pace: pace, identity: identity, now: now) {
+            return try await reconciliation(appID: appID, state: state, pace: pace, cost: cost, now: now) {
                 try await freeCalls(identity)
             }
         }
@@ -121,7 +122,7 @@ struct TurnPacer {
     /// An app with active hooks: due at `PODIO_RECONCILE_EVERY`, or earlier at its pace over
     /// the calls the polled apps leave while more than they could take are free.
     private func reconciliation(
-        appID: Int, state: SyncState, pace: Identity, identity: String, now: Date, freeCalls: () async throws -> Int
+        appID: Int, state: SyncState, pace: Identity, cost: Double, now: Date, freeCalls: () async throws -> Int
     ) async throws -> SkippedApp? {
         guard let reconcileInterval,
             let last = [state.lastDeltaSyncAt, state.lastFullSyncAt].compactMap({ $0 }).max()
@@ -129,7 +130,7 @@ struct TurnPacer {
         let age = now.timeIntervalSince(last)
         if age >= reconcileInterval { return nil }
         let early = pace.reconcilePace - (interval ?? 0) / 2
-        if age >= early, try await freeCalls() > pace.polledApps { return nil }
+        if age >= early, Double(try await freeCalls()) >= (pace.polledCost + cost).rounded(.up) + 1 { return nil }
         let due = max(0, min(reconcileInterval, max(early, age)) - age)
         return SkippedApp(
             appID: appID, reason: .hooked,
