@@ -160,7 +160,7 @@ public struct ItemStore: StoreSlice {
             try db.query(PageSQL.upsertItems, [appID, runID])
             try db.query(PageSQL.writeFiles, [appID])
             try db.execute(PageSQL.analyzeChanged)
-            let findings = try tables.writeChanged(appID: appID)
+            let findings = try tables.writeChanged(appID: appID) { try PageItems(body: body) }
             let untitled = try db.query(PageSQL.untitledItems).rows.compactMap { $0.int("item_id") }
             let summary = try db.query(PageSQL.summary).first
             if (summary?.int("inserted") ?? 0) + (summary?.int("updated") ?? 0) > 0 {

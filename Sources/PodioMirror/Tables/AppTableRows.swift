@@ -19,55 +19,96 @@ struct AppTableRows: Sendable {
 
     /// Writes the rows of the page's changed items (`pm_page` joined with `pm_changed`, see
     /// `PageSQL`) into the app's table (`table`, qualified, with the columns the writers fill),
-    /// inserted or replaced whole, and reports in the same statement what it could not type:
-    /// each item's fields are unpacked once.
-    func writeChanged(appID: Int, table: String, columns: [AppColumn]) throws -> RowFindings {
-        let aliases = columns.indices.map { "c\($0)" }
-        let computed = zip(columns, aliases).map { column, alias in "\(column.expression(map: "fv.m")) AS \(alias)" }
-        let checks = zip(columns, aliases).filter { $0.0.part == .value && $0.0.kind != .json }.map { column, alias in
-            "(\(column.fieldID), \(TableNaming.quoteLiteral(column.fieldType)), '\(column.fieldID)' = ANY (s.present) AND s.\(alias) IS NULL)"
+    /// inserted or replaced whole, and reports what it could not type.
+    ///
+    /// The values are typed in Swift (`ValueTyper`, the rules of the `podio.col_*` functions)
+    /// from each changed item read once (`page`), sent with `COPY` into a staging table of the
+    /// transaction (`pm_rows`), then written by one set-based upsert.
+    func writeChanged(appID: Int, table: String, columns: [AppColumn], page: () throws -> PageItems) throws
+        -> RowFindings
+    {
+        let ords = try db.query(Self.changedRows).rows.compactMap { $0.int("ord") }
+        guard !ords.isEmpty else { return RowFindings() }
+        let items = try page()
+        let staged = columns.indices.map { "c\($0)" }
+        let definitions = zip(staged, columns).map { "\($0) \(ValueTyper.stagingType($1.kind))" }
+        try db.execute(
+            "CREATE TEMP TABLE pm_rows (\((["ord integer"] + definitions + ["present text[]", "bad bigint[]"]).joined(separator: ", "))) ON COMMIT DROP"
+        )
+        // The field ids as `podio.field_values` keys them, and the columns whose NULL for a field
+        // with values means an unreadable value (kept as JSON: never).
+        let keys = columns.map { String($0.fieldID) }
+        let checked = columns.map { $0.part == .value && $0.kind != .json }
+        try db.copyIn("COPY pm_rows FROM STDIN") { writer in
+            var row: [String?] = []
+            row.reserveCapacity(columns.count + 3)
+            for ord in ords {
+                let values = try items.fieldValues(ord: ord)
+                row.removeAll(keepingCapacity: true)
+                row.append(String(ord))
+                var bad: [Int] = []
+                for (index, column) in columns.enumerated() {
+                    let vals = values[keys[index]]
+                    let text = ValueTyper.copyText(
+                        kind: column.kind, part: column.part, fieldType: column.fieldType, values: vals)
+                    row.append(text)
+                    if text == nil, checked[index], case .array(let elements)? = vals, !elements.isEmpty {
+                        bad.append(column.fieldID)
+                    }
+                }
+                let present = values.compactMap { key, value -> String? in
+                    guard case .array(let elements) = value, !elements.isEmpty else { return nil }
+                    return ValueTyper.arrayElement(key)
+                }
+                row.append("{" + present.joined(separator: ",") + "}")
+                row.append("{" + bad.map { String($0) }.joined(separator: ",") + "}")
+                try writer.writeRow(row)
+            }
         }
         let names = Self.fixedColumns + columns.map(\.name)
         let updates = names.dropFirst().map(quote)
-        let unreadable =
-            checks.isEmpty
-            ? "SELECT 'unreadable', NULL::bigint, NULL::bigint, NULL::text WHERE false"
-            : """
-            SELECT 'unreadable', s.item_id, chk.field_id::bigint, chk.type FROM src AS s
-            CROSS JOIN LATERAL (VALUES \(checks.joined(separator: ", "))) AS chk(field_id, type, bad) WHERE chk.bad
-            """
+        let values =
+            Self.fixedColumns
+            + zip(staged, columns).map { ValueTyper.finalExpression($1.kind, staged: $0) }
         let sql = """
             WITH src AS MATERIALIZED (
-                SELECT \((Self.fixedColumns.map { "p.\($0)" } + computed).joined(separator: ",\n       ")),
-                       ARRAY(SELECT e.key FROM jsonb_each(fv.m) AS e(key, value)
-                             WHERE jsonb_typeof(e.value) = 'array' AND jsonb_array_length(e.value) > 0) AS present
-                FROM (SELECT DISTINCT ON (item_id) * FROM pm_page ORDER BY item_id, ord DESC) AS p
-                JOIN pm_changed AS c ON c.item_id = p.item_id
-                CROSS JOIN LATERAL (SELECT podio.field_values(p.raw) AS m OFFSET 0) AS fv
+                SELECT \((Self.fixedColumns.map { "p.\($0)" } + staged.map { "r.\($0)" }).joined(separator: ", ")),
+                       r.present, r.bad
+                FROM pm_rows AS r JOIN pm_page AS p ON p.ord = r.ord
             ), written AS (
                 INSERT INTO \(table) AS t (\(names.map(quote).joined(separator: ", ")))
-                SELECT \((Self.fixedColumns + aliases).joined(separator: ", ")) FROM src
+                SELECT \(values.joined(separator: ", ")) FROM src
                 ON CONFLICT (item_id) DO UPDATE SET (\(updates.joined(separator: ", "))) =
                     ROW(\(updates.map { "EXCLUDED.\($0)" }.joined(separator: ", ")))
                 RETURNING 1
             )
-            \(unreadable)
+            SELECT 'unreadable', s.item_id, b.field_id FROM src AS s, unnest(s.bad) AS b(field_id)
             UNION ALL
-            SELECT DISTINCT 'unknown', NULL::bigint, podio.to_bigint(k), NULL::text FROM src AS s, unnest(s.present) AS k
+            SELECT DISTINCT 'unknown', NULL::bigint, podio.to_bigint(k) FROM src AS s, unnest(s.present) AS k
             WHERE NOT EXISTS (SELECT 1 FROM podio.app_fields AS a WHERE a.app_id = $1 AND a.field_id = podio.to_bigint(k))
             ORDER BY 1, 2, 3
             """
+        var types: [Int: String] = [:]
+        for (index, column) in columns.enumerated() where checked[index] {
+            types[column.fieldID] = types[column.fieldID] ?? column.fieldType
+        }
         var findings = RowFindings()
         for row in try db.query(sql, [appID]).rows {
             guard let field = row[2].flatMap({ Int($0) }) else { continue }
             if row[0] == "unknown" {
                 findings.unknownFieldIDs.append(field)
             } else if let item = row[1].flatMap({ Int($0) }) {
-                findings.unreadable.append(UnreadableValue(itemID: item, fieldID: field, type: row[3] ?? "?"))
+                findings.unreadable.append(UnreadableValue(itemID: item, fieldID: field, type: types[field] ?? "?"))
             }
         }
         return findings
     }
+
+    /// The page's changed items: the position in the page of each one's last occurrence.
+    static let changedRows = """
+        SELECT p.ord FROM (SELECT DISTINCT ON (item_id) item_id, ord FROM pm_page ORDER BY item_id, ord DESC) AS p
+        JOIN pm_changed AS c ON c.item_id = p.item_id ORDER BY p.ord
+        """
 
     /// Items whose revision did not move but whose activity did: `last_event_on` follows.
     func refreshActivity(appID: Int, items: [Int]) throws {
