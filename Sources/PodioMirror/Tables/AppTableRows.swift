@@ -24,12 +24,11 @@ struct AppTableRows: Sendable {
     /// The values are typed in Swift (`ValueTyper`, the rules of the `podio.col_*` functions)
     /// from each changed item read once (`page`), sent with `COPY` into a staging table of the
     /// transaction (`pm_rows`), then written by one set-based upsert.
-    func writeChanged(appID: Int, table: String, columns: [AppColumn], page: () throws -> PageItems) throws
+    func writeChanged(appID: Int, table: String, columns: [AppColumn], page items: PageItems) throws
         -> RowFindings
     {
         let ords = try db.query(Self.changedRows).rows.compactMap { $0.int("ord") }
         guard !ords.isEmpty else { return RowFindings() }
-        let items = try page()
         let staged = columns.indices.map { "c\($0)" }
         let definitions = zip(staged, columns).map { "\($0) \(ValueTyper.stagingType($1.kind))" }
         try db.execute(

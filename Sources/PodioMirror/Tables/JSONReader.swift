@@ -24,6 +24,42 @@ struct JSONReader {
         }
     }
 
+    /// `podio.field_values` of an item whose `fields` member is `bytes`: each field's `values`
+    /// keyed by the text of its `field_id` (the last of duplicates; a field without `values` has
+    /// JSON null; anything but an array has no fields). The other members of a field (its
+    /// `config`, label, type) are skipped, not read.
+    static func fieldValues(_ bytes: some Collection<UInt8>) throws -> [String: JSONValue] {
+        let array = Array(bytes)
+        return try array.withUnsafeBufferPointer { buffer in
+            var reader = Cursor(bytes: buffer)
+            var map: [String: JSONValue] = [:]
+            reader.skipSpace()
+            guard reader.i < buffer.count, buffer[reader.i] == UInt8(ascii: "[") else { return map }
+            reader.i += 1
+            reader.skipSpace()
+            if reader.i < buffer.count, buffer[reader.i] == UInt8(ascii: "]") { return map }
+            while true {
+                reader.skipSpace()
+                if reader.i < buffer.count, buffer[reader.i] == UInt8(ascii: "{") {
+                    let (fieldID, values) = try reader.fieldMembers()
+                    if let key = fieldID?.text { map[key] = values ?? .null }
+                } else {
+                    try reader.skipValue(depth: 1)
+                }
+                reader.skipSpace()
+                guard reader.i < buffer.count else { throw Failure(offset: reader.i, reason: "unexpected end") }
+                if buffer[reader.i] == UInt8(ascii: ",") {
+                    reader.i += 1
+                    continue
+                }
+                guard buffer[reader.i] == UInt8(ascii: "]") else {
+                    throw Failure(offset: reader.i, reason: "expected ',' or ']'")
+                }
+                return map
+            }
+        }
+    }
+
     private struct Cursor {
         let bytes: UnsafeBufferPointer<UInt8>
         var i = 0
@@ -113,6 +149,93 @@ struct JSONReader {
                 guard NumericText(literal: literal) != nil else { throw Failure(offset: start, reason: "not a number") }
                 return .number(literal)
             }
+        }
+
+        /// The object at `i`: its last `field_id` and last `values`, the other members skipped.
+        mutating func fieldMembers() throws -> (fieldID: JSONValue?, values: JSONValue?) {
+            i += 1
+            var fieldID: JSONValue?
+            var values: JSONValue?
+            skipSpace()
+            if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
+                i += 1
+                return (nil, nil)
+            }
+            while true {
+                skipSpace()
+                guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+                let key = try string()
+                skipSpace()
+                guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                i += 1
+                skipSpace()
+                switch key {
+                case "field_id": fieldID = try value(depth: 2)
+                case "values": values = try value(depth: 2)
+                default: try skipValue(depth: 2)
+                }
+                skipSpace()
+                guard i < bytes.count else { throw fail("unexpected end") }
+                if bytes[i] == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
+                guard bytes[i] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
+                i += 1
+                return (fieldID, values)
+            }
+        }
+
+        /// Moves past the value at `i` without reading it.
+        mutating func skipValue(depth: Int) throws {
+            guard depth < JSONReader.maxDepth else { throw fail("nested too deeply") }
+            guard i < bytes.count else { throw fail("unexpected end") }
+            switch bytes[i] {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                var nesting = 0
+                while i < bytes.count {
+                    let byte = bytes[i]
+                    if byte == UInt8(ascii: "\"") {
+                        try skipString()
+                        continue
+                    }
+                    if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+                        nesting += 1
+                    } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
+                        nesting -= 1
+                        if nesting == 0 {
+                            i += 1
+                            return
+                        }
+                    }
+                    i += 1
+                }
+                throw fail("unexpected end")
+            case UInt8(ascii: "\""):
+                try skipString()
+            default:
+                while i < bytes.count {
+                    switch bytes[i] {
+                    case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 32, 9, 10, 13: return
+                    default: i += 1
+                    }
+                }
+            }
+        }
+
+        /// Moves past the string at `i` (its opening quote).
+        mutating func skipString() throws {
+            i += 1
+            while i < bytes.count {
+                switch bytes[i] {
+                case UInt8(ascii: "\""):
+                    i += 1
+                    return
+                case UInt8(ascii: "\\"): i += 2
+                default: i += 1
+                }
+            }
+            throw fail("unterminated string")
         }
 
         mutating func literal(_ word: String) throws {
