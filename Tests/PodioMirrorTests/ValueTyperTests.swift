@@ -150,6 +150,68 @@ struct ValueTyperTests {
         }
     }
 
+    /// The staged columns of a page's items read in Swift (`PageItems.stageRow`, COPYed into
+    /// `pm_page`) against the expressions the page's statement staged them with in SQL (written
+    /// out here as they were).
+    @Test func stagedColumnsReadInSwiftEqualTheStageStatement() async throws {
+        let items = [
+            #"{"item_id": 1, "app_item_id": 5, "title": "A", "current_revision": {"revision": 3, "created_on": "2024-01-02 03:04:05"}, "created_on": "2024-01-01 00:00:00", "last_event_on": "2024-01-03 00:00:00", "comment_count": 2, "file_count": "4"}"#,
+            #"{"item_id": "2", "app_item_id": "x", "title": null, "revision": 7, "created_on": "2024-02-30 00:00:00", "comment_count": 12.0}"#,
+            #"{"item_id": 3, "title": 5, "current_revision": {"revision": "9"}, "revision": 8, "last_event_on": "2024-01-01"}"#,
+            #"{"item_id": 4, "title": {"b": [1, "x"], "a": 1.50}, "current_revision": "r", "revision": "x", "app_item_id": 1.2e1, "file_count": -0}"#,
+            #"{"item_id": 5, "title": "ünï\ttab\\ \"q\"", "current_revision": {"revision": null, "created_on": "2024-01-01 24:00:00"}, "created_on": 5}"#,
+            #"{"item_id": 6, "item_id": 7, "title": "dup", "title": "last", "fields": [{"field_id": 1, "values": []}]}"#,
+            #"{"item_id": 8, "current_revision": {"revision": 2, "revision": 4}, "app_item_id": "123456789012345678", "comment_count": "-12"}"#,
+            #"{"item_id": 9, "revision": "0012", "current_revision": {"revision": 1.0, "created_on": "2024-01-01 10:00:00", "created_by": {"id": 1}}}"#,
+            #"{"item_id": 10, "created_on": "0999-12-31 00:00:00", "last_event_on": "2024-1-01 00:00:00", "title": ""}"#,
+        ]
+        let body = "{\"items\": [\(items.joined(separator: ",\n"))]}"
+        try await withMirror { mirror in
+            let bySQL = try await mirror.sql(
+                """
+                SELECT ord::int::text AS ord, (e->>'item_id')::bigint::text AS item_id,
+                       podio.to_bigint(e->>'app_item_id')::text AS app_item_id, e->>'title' AS title,
+                       COALESCE(podio.to_bigint(e->'current_revision'->>'revision'), podio.to_bigint(e->>'revision'), 0)::int::text AS revision,
+                       podio.to_utc(e->>'created_on')::text AS created_on,
+                       podio.to_utc(e->'current_revision'->>'created_on')::text AS last_edit_on,
+                       podio.to_utc(e->>'last_event_on')::text AS last_event_on,
+                       podio.to_bigint(e->>'comment_count')::int::text AS comment_count,
+                       podio.to_bigint(e->>'file_count')::int::text AS file_count, e::text AS raw
+                FROM jsonb_array_elements($1::jsonb -> 'items') WITH ORDINALITY AS t(e, ord) ORDER BY ord
+                """, [body]
+            ).rows
+            let bySwift = try await mirror.db.run { db in
+                try db.withTransaction { db in
+                    let page = try PageItems(body: body)
+                    try db.execute(PageSQL.createStage)
+                    try db.copyIn(PageSQL.copyStage) { writer in
+                        for ord in 1...page.count { try writer.writeRow(page.stageRow(ord: ord)) }
+                    }
+                    return try db.query(
+                        """
+                        SELECT ord::text AS ord, item_id::text AS item_id, app_item_id::text AS app_item_id, title,
+                               revision::text AS revision, created_on::text AS created_on, last_edit_on::text AS last_edit_on,
+                               last_event_on::text AS last_event_on, comment_count::text AS comment_count,
+                               file_count::text AS file_count, raw::text AS raw
+                        FROM pm_page ORDER BY ord
+                        """
+                    ).rows
+                }
+            }
+            #expect(bySQL.count == items.count)
+            #expect(bySwift.count == items.count)
+            let columns = [
+                "ord", "item_id", "app_item_id", "title", "revision", "created_on", "last_edit_on", "last_event_on",
+                "comment_count", "file_count", "raw",
+            ]
+            for (sql, swift) in zip(bySQL, bySwift) {
+                for column in columns {
+                    #expect(sql[column] == swift[column], "\(column) of item \(sql["ord"] ?? "?")")
+                }
+            }
+        }
+    }
+
     /// A page written by `ItemStore.writePage` (typed in Swift, COPYed) holds the same rows as
     /// the table filled from the same items' raw JSON by the SQL functions, and reports as
     /// unreadable exactly the values with a NULL column.

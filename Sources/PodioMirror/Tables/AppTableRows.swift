@@ -27,85 +27,71 @@ struct AppTableRows: Sendable {
     func writeChanged(appID: Int, table: String, columns: [AppColumn], page items: PageItems) throws
         -> RowFindings
     {
-        let ords = try db.query(Self.changedRows).rows.compactMap { $0.int("ord") }
-        guard !ords.isEmpty else { return RowFindings() }
+        let changed = try db.query(Self.changedRows).rows.compactMap { row in
+            row.int("ord").flatMap { ord in row.int("item_id").map { (ord: ord, itemID: $0) } }
+        }
+        guard !changed.isEmpty else { return RowFindings() }
+        // Field ids of the app's stored definition (deleted fields too): others are unknown.
+        let known = Set(
+            try db.query("SELECT field_id FROM podio.app_fields WHERE app_id = $1", [appID]).rows.compactMap {
+                $0.int64("field_id")
+            })
         let staged = columns.indices.map { "c\($0)" }
         let definitions = zip(staged, columns).map { "\($0) \(ValueTyper.stagingType($1.kind))" }
         try db.execute(
-            "CREATE TEMP TABLE pm_rows (\((["ord integer"] + definitions + ["present text[]", "bad bigint[]"]).joined(separator: ", "))) ON COMMIT DROP"
-        )
+            "CREATE TEMP TABLE pm_rows (\((["ord integer"] + definitions).joined(separator: ", "))) ON COMMIT DROP")
         // The field ids as `podio.field_values` keys them, and the columns whose NULL for a field
         // with values means an unreadable value (kept as JSON: never).
         let keys = columns.map { String($0.fieldID) }
         let checked = columns.map { $0.part == .value && $0.kind != .json }
+        var findings = RowFindings()
+        var unknown = Set<Int>()
         try db.copyIn("COPY pm_rows FROM STDIN") { writer in
             var row: [String?] = []
-            row.reserveCapacity(columns.count + 3)
-            for ord in ords {
-                let values = try items.fieldValues(ord: ord)
+            row.reserveCapacity(columns.count + 1)
+            for item in changed {
+                let values = try items.fieldValues(ord: item.ord)
                 row.removeAll(keepingCapacity: true)
-                row.append(String(ord))
-                var bad: [Int] = []
+                row.append(String(item.ord))
                 for (index, column) in columns.enumerated() {
                     let vals = values[keys[index]]
                     let text = ValueTyper.copyText(
                         kind: column.kind, part: column.part, fieldType: column.fieldType, values: vals)
                     row.append(text)
                     if text == nil, checked[index], case .array(let elements)? = vals, !elements.isEmpty {
-                        bad.append(column.fieldID)
+                        findings.unreadable.append(
+                            UnreadableValue(itemID: item.itemID, fieldID: column.fieldID, type: column.fieldType))
                     }
                 }
-                let present = values.compactMap { key, value -> String? in
-                    guard case .array(let elements) = value, !elements.isEmpty else { return nil }
-                    return ValueTyper.arrayElement(key)
+                for (key, value) in values {
+                    guard case .array(let elements) = value, !elements.isEmpty, let id = NumericText.bigint(key),
+                        !known.contains(id)
+                    else { continue }
+                    unknown.insert(Int(id))
                 }
-                row.append("{" + present.joined(separator: ",") + "}")
-                row.append("{" + bad.map { String($0) }.joined(separator: ",") + "}")
                 try writer.writeRow(row)
             }
         }
         let names = Self.fixedColumns + columns.map(\.name)
         let updates = names.dropFirst().map(quote)
         let values =
-            Self.fixedColumns
-            + zip(staged, columns).map { ValueTyper.finalExpression($1.kind, staged: $0) }
-        let sql = """
-            WITH src AS MATERIALIZED (
-                SELECT \((Self.fixedColumns.map { "p.\($0)" } + staged.map { "r.\($0)" }).joined(separator: ", ")),
-                       r.present, r.bad
-                FROM pm_rows AS r JOIN pm_page AS p ON p.ord = r.ord
-            ), written AS (
-                INSERT INTO \(table) AS t (\(names.map(quote).joined(separator: ", ")))
-                SELECT \(values.joined(separator: ", ")) FROM src
-                ON CONFLICT (item_id) DO UPDATE SET (\(updates.joined(separator: ", "))) =
-                    ROW(\(updates.map { "EXCLUDED.\($0)" }.joined(separator: ", ")))
-                RETURNING 1
-            )
-            SELECT 'unreadable', s.item_id, b.field_id FROM src AS s, unnest(s.bad) AS b(field_id)
-            UNION ALL
-            SELECT DISTINCT 'unknown', NULL::bigint, podio.to_bigint(k) FROM src AS s, unnest(s.present) AS k
-            WHERE NOT EXISTS (SELECT 1 FROM podio.app_fields AS a WHERE a.app_id = $1 AND a.field_id = podio.to_bigint(k))
-            ORDER BY 1, 2, 3
+            Self.fixedColumns.map { "p.\($0)" }
+            + zip(staged, columns).map { ValueTyper.finalExpression($1.kind, staged: "r.\($0)") }
+        try db.query(
             """
-        var types: [Int: String] = [:]
-        for (index, column) in columns.enumerated() where checked[index] {
-            types[column.fieldID] = types[column.fieldID] ?? column.fieldType
-        }
-        var findings = RowFindings()
-        for row in try db.query(sql, [appID]).rows {
-            guard let field = row[2].flatMap({ Int($0) }) else { continue }
-            if row[0] == "unknown" {
-                findings.unknownFieldIDs.append(field)
-            } else if let item = row[1].flatMap({ Int($0) }) {
-                findings.unreadable.append(UnreadableValue(itemID: item, fieldID: field, type: types[field] ?? "?"))
-            }
-        }
+            INSERT INTO \(table) AS t (\(names.map(quote).joined(separator: ", ")))
+            SELECT \(values.joined(separator: ", ")) FROM pm_rows AS r JOIN pm_page AS p ON p.ord = r.ord
+            ON CONFLICT (item_id) DO UPDATE SET (\(updates.joined(separator: ", "))) =
+                ROW(\(updates.map { "EXCLUDED.\($0)" }.joined(separator: ", ")))
+            """)
+        findings.unreadable.sort { ($0.itemID, $0.fieldID) < ($1.itemID, $1.fieldID) }
+        findings.unknownFieldIDs = unknown.sorted()
         return findings
     }
 
     /// The page's changed items: the position in the page of each one's last occurrence.
     static let changedRows = """
-        SELECT p.ord FROM (SELECT DISTINCT ON (item_id) item_id, ord FROM pm_page ORDER BY item_id, ord DESC) AS p
+        SELECT p.ord, p.item_id FROM (SELECT DISTINCT ON (item_id) item_id, ord FROM pm_page ORDER BY item_id, ord DESC) AS p
         JOIN pm_changed AS c ON c.item_id = p.item_id ORDER BY p.ord
         """
 

@@ -99,7 +99,7 @@ struct JSONReader {
                     }
                     guard bytes[i] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
                     i += 1
-                    return JSONValue.jsonbObject(members)
+                    return .object(members)
                 }
             case UInt8(ascii: "["):
                 i += 1
@@ -145,9 +145,10 @@ struct JSONReader {
                     }
                     break
                 }
-                let literal = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
-                guard NumericText(literal: literal) != nil else { throw Failure(offset: start, reason: "not a number") }
-                return .number(literal)
+                guard Self.isNumber(UnsafeBufferPointer(rebasing: bytes[start..<i])) else {
+                    throw Failure(offset: start, reason: "not a number")
+                }
+                return .number(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self))
             }
         }
 
@@ -236,6 +237,29 @@ struct JSONReader {
                 }
             }
             throw fail("unterminated string")
+        }
+
+        /// JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+        static func isNumber(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+            var k = 0
+            func digits() -> Int {
+                let start = k
+                while k < b.count, b[k] >= 48, b[k] <= 57 { k += 1 }
+                return k - start
+            }
+            if k < b.count, b[k] == UInt8(ascii: "-") { k += 1 }
+            let first = k
+            guard digits() > 0, b[first] != 48 || k == first + 1 else { return false }
+            if k < b.count, b[k] == UInt8(ascii: ".") {
+                k += 1
+                guard digits() > 0 else { return false }
+            }
+            if k < b.count, b[k] == UInt8(ascii: "e") || b[k] == UInt8(ascii: "E") {
+                k += 1
+                if k < b.count, b[k] == UInt8(ascii: "+") || b[k] == UInt8(ascii: "-") { k += 1 }
+                guard digits() > 0 else { return false }
+            }
+            return k == b.count
         }
 
         mutating func literal(_ word: String) throws {

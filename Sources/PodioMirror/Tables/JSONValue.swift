@@ -11,7 +11,8 @@ indirect enum JSONValue: Sendable, Equatable {
     case number(String)
     case string(String)
     case array([JSONValue])
-    /// Members with unique keys (the last of duplicates), in the order `jsonb` keeps them.
+    /// Members as received, duplicates included: lookups find the last of a key (as `jsonb`
+    /// keeps it), `jsonbText` prints them in `jsonb`'s order.
     case object([(key: String, value: JSONValue)])
 
     static func == (a: JSONValue, b: JSONValue) -> Bool {
@@ -22,7 +23,10 @@ indirect enum JSONValue: Sendable, Equatable {
         case (.string(let x), .string(let y)): x == y
         case (.array(let x), .array(let y)): x == y
         case (.object(let x), .object(let y)):
-            x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+            Self.jsonbMembers(x).count == Self.jsonbMembers(y).count
+                && zip(Self.jsonbMembers(x), Self.jsonbMembers(y)).allSatisfy {
+                    $0.key == $1.key && $0.value == $1.value
+                }
         default: false
         }
     }
@@ -42,7 +46,7 @@ indirect enum JSONValue: Sendable, Equatable {
     /// `v -> 'key'`: the member of an object (nil for anything else).
     subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
-        return members.first { $0.key == key }?.value
+        return members.last { $0.key == key }?.value
     }
 
     /// `v -> 0`: the element of an array (nil for anything else).
@@ -92,7 +96,7 @@ indirect enum JSONValue: Sendable, Equatable {
             out += "]"
         case .object(let members):
             out += "{"
-            for (index, member) in members.enumerated() {
+            for (index, member) in Self.jsonbMembers(members).enumerated() {
                 if index > 0 { out += ", " }
                 Self.writeString(member.key, to: &out)
                 out += ": "
@@ -127,7 +131,7 @@ indirect enum JSONValue: Sendable, Equatable {
     }
 
     /// Members in `jsonb`'s order (shorter keys first, then by bytes), the last of duplicates kept.
-    static func jsonbObject(_ members: [(key: String, value: JSONValue)]) -> JSONValue {
+    static func jsonbMembers(_ members: [(key: String, value: JSONValue)]) -> [(key: String, value: JSONValue)] {
         var indexed = members.enumerated().map {
             (order: $0.offset, key: Array($0.element.key.utf8), member: $0.element)
         }
@@ -143,6 +147,6 @@ indirect enum JSONValue: Sendable, Equatable {
             unique.append(entry.member)
             previous = entry.key
         }
-        return .object(unique)
+        return unique
     }
 }
