@@ -7,6 +7,8 @@ import PodioAPI
 struct PageItems {
     private let body: Data
     private let ranges: [Range<Int>]
+    /// Each item's top-level members (empty for an item that is not an object).
+    private let members: [[String: Range<Int>]]
 
     init(body: String) throws {
         let data = Data(body.utf8)
@@ -16,6 +18,8 @@ struct PageItems {
         }
         self.body = data
         self.ranges = try JSONScanner.arrayElements(data, in: items)
+        // Not an object: every column NULL (the `->>` of SQL), which the upsert refuses.
+        self.members = ranges.map { (try? JSONScanner.objectMembers(data[$0])) ?? [:] }
     }
 
     var count: Int { ranges.count }
@@ -24,10 +28,8 @@ struct PageItems {
     /// expressions the page's SQL staged it with, the same casts done by `COPY`'s input (an
     /// `item_id` that is no number, or a revision past `integer`, fails the page as before).
     func stageRow(ord: Int) throws -> [String?] {
-        let range = ranges[ord - 1]
-        let item = body[range]
-        // Not an object: every column NULL (the `->>` of SQL), which the upsert refuses.
-        let members = (try? JSONScanner.objectMembers(item)) ?? [:]
+        let item = body[ranges[ord - 1]]
+        let members = self.members[ord - 1]
         func member(_ key: String) throws -> JSONValue? {
             try members[key].map { try JSONReader.value(body[$0]) }
         }
@@ -54,9 +56,7 @@ struct PageItems {
         guard ranges.indices.contains(ord - 1) else {
             throw MirrorError(.database, "item \(ord) of the page is missing from its body")
         }
-        let item = ranges[ord - 1]
-        let members = (try? JSONScanner.objectMembers(body[item])) ?? [:]
-        guard let fields = members["fields"] else { return [:] }
+        guard let fields = members[ord - 1]["fields"] else { return [:] }
         return try JSONReader.fieldValues(body[fields])
     }
 }
