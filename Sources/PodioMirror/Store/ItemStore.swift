@@ -177,8 +177,7 @@ public struct ItemStore: StoreSlice {
             let summary = try db.query(PageSQL.summary).first
             if (summary?.int("inserted") ?? 0) + (summary?.int("updated") ?? 0) > 0 {
                 try db.advisoryTransactionLock(LockKeys.profiles)
-                try db.execute(PageSQL.stagePeople)
-                for statement in ProfileSQL.statements(source: PageSQL.peopleSource) { try db.execute(statement) }
+                for statement in ProfileSQL.statements(source: ProfileSQL.pageSource) { try db.execute(statement) }
             }
             var missed = 0
             if let watch = missedByHooks {

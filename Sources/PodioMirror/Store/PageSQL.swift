@@ -143,24 +143,6 @@ enum PageSQL {
                (SELECT max(item_id) FROM pm_page) AS last_item_id
         """
 
-    /// What `ProfileSQL` reads of the page's changed items, staged once: their contact fields
-    /// and bylines in a small JSON each (the statements then read it, not each item's whole
-    /// JSON again). The same rows as `ProfileSQL.pageSource`, with the members it reads.
-    static let stagePeople = """
-        CREATE TEMP TABLE pm_people ON COMMIT DROP AS
-        SELECT jsonb_build_object(
-                   'fields', (SELECT coalesce(jsonb_agg(f ORDER BY o), '[]'::jsonb)
-                              FROM jsonb_array_elements(podio.json_array(p.raw -> 'fields')) WITH ORDINALITY AS x(f, o)
-                              WHERE f ->> 'type' = 'contact'),
-                   'created_by', p.raw -> 'created_by',
-                   'current_revision', jsonb_build_object('created_by', p.raw -> 'current_revision' -> 'created_by')) AS raw,
-               p.last_edit_on AS edited
-        FROM pm_page AS p JOIN pm_changed AS c ON c.item_id = p.item_id
-        """
-
-    /// The source of `ProfileSQL.statements` for a page, from `stagePeople`.
-    static let peopleSource = "SELECT raw, edited FROM pm_people"
-
     /// Reconciliation of an app with active hooks: the changed items of the page that no hook
     /// delivered (edited from the second the hooks became active (Podio's times are whole
     /// seconds), before the grace for deliveries still
