@@ -25,18 +25,42 @@ public struct PGCopyWriter: ~Copyable {
                 buffer.append(contentsOf: [92, 78])  // \N
                 continue
             }
-            for byte in value.utf8 {
-                switch byte {
-                case 92: buffer.append(contentsOf: [92, 92])
-                case 9: buffer.append(contentsOf: [92, 116])
-                case 10: buffer.append(contentsOf: [92, 110])
-                case 13: buffer.append(contentsOf: [92, 114])
-                default: buffer.append(byte)
+            // The bytes between escapes are appended as runs, not one by one.
+            let appended: Void? = value.utf8.withContiguousStorageIfAvailable { bytes in
+                var start = 0
+                for index in 0..<bytes.count {
+                    guard let escaped = Self.escape(bytes[index]) else { continue }
+                    buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                    buffer.append(92)
+                    buffer.append(escaped)
+                    start = index + 1
+                }
+                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]))
+            }
+            if appended == nil {
+                for byte in value.utf8 {
+                    if let escaped = Self.escape(byte) {
+                        buffer.append(92)
+                        buffer.append(escaped)
+                    } else {
+                        buffer.append(byte)
+                    }
                 }
             }
         }
         buffer.append(10)
         if buffer.count >= Self.flushSize { try flush() }
+    }
+
+    /// The letter after the backslash for a byte `COPY`'s text format escapes, else nil.
+    private static func escape(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 92: 92
+        case 9: 116
+        case 10: 110
+        case 13: 114
+        default: nil
+        }
     }
 
     /// Sends what is buffered; checks libpq's return code.

@@ -141,7 +141,19 @@ public struct ItemStore: StoreSlice {
         try db.withTransaction(rollingBack: dryRun) { db -> PageOutcome in
             // A dry run has not stored the app (its transaction was rolled back): do it here too.
             if dryRun, let app { _ = try upsertAppInOpenTransaction(app) }
-            try db.query(PageSQL.stage, [body])
+            // The page is read once, in Swift, and staged by COPY; a body it cannot read is
+            // handed to PostgreSQL, which fails the page with its own error, as before.
+            let page: PageItems
+            do {
+                page = try PageItems(body: body)
+            } catch {
+                try db.query(PageSQL.stageInSQL, [body])
+                throw error
+            }
+            try db.execute(PageSQL.createStage)
+            try db.copyIn(PageSQL.copyStage) { writer in
+                for ord in stride(from: 1, through: page.count, by: 1) { try writer.writeRow(page.stageRow(ord: ord)) }
+            }
             if onlyNewer { try db.execute(PageSQL.dropOlderRevisions) }
             try db.execute(PageSQL.analyze)
             let tables = AppTableStore(db: db, logger: db.logger)
@@ -160,7 +172,7 @@ public struct ItemStore: StoreSlice {
             try db.query(PageSQL.upsertItems, [appID, runID])
             try db.query(PageSQL.writeFiles, [appID])
             try db.execute(PageSQL.analyzeChanged)
-            let findings = try tables.writeChanged(appID: appID)
+            let findings = try tables.writeChanged(appID: appID, page: page)
             let untitled = try db.query(PageSQL.untitledItems).rows.compactMap { $0.int("item_id") }
             let summary = try db.query(PageSQL.summary).first
             if (summary?.int("inserted") ?? 0) + (summary?.int("updated") ?? 0) > 0 {

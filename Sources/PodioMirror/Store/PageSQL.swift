@@ -1,23 +1,21 @@
 /// The SQL that writes one page of items. Kept in one place so the statements can be read
 /// together: they run in order inside one transaction (see `ItemStore.writePage`).
 enum PageSQL {
-    /// Stages the page: one row per item of `$1::jsonb -> 'items'`, core columns extracted.
-    /// Fails (and with it the page) when the page has no `items` array or an item has no id.
-    static let stage = """
-        CREATE TEMP TABLE pm_page ON COMMIT DROP AS
-        SELECT ord::int AS ord,
-               (e->>'item_id')::bigint AS item_id,
-               podio.to_bigint(e->>'app_item_id') AS app_item_id,
-               e->>'title' AS title,
-               COALESCE(podio.to_bigint(e->'current_revision'->>'revision'), podio.to_bigint(e->>'revision'), 0)::int AS revision,
-               podio.to_utc(e->>'created_on') AS created_on,
-               podio.to_utc(e->'current_revision'->>'created_on') AS last_edit_on,
-               podio.to_utc(e->>'last_event_on') AS last_event_on,
-               podio.to_bigint(e->>'comment_count')::int AS comment_count,
-               podio.to_bigint(e->>'file_count')::int AS file_count,
-               e AS raw
-        FROM jsonb_array_elements(CASE WHEN jsonb_typeof($1::jsonb -> 'items') = 'array' THEN $1::jsonb -> 'items'
-                                       ELSE podio.page_without_items() END) WITH ORDINALITY AS t(e, ord)
+    /// The staging table of the page: one row per item, written by `COPY` (`copyStage`, the
+    /// rows from `PageItems.stageRow`, which reads the core columns in Swift).
+    static let createStage = """
+        CREATE TEMP TABLE pm_page (ord integer, item_id bigint, app_item_id bigint, title text, revision integer,
+                                   created_on timestamptz, last_edit_on timestamptz, last_event_on timestamptz,
+                                   comment_count integer, file_count integer, raw jsonb) ON COMMIT DROP
+        """
+
+    static let copyStage = "COPY pm_page FROM STDIN"
+
+    /// The page staged by SQL alone: run only for a body Swift cannot read, so that the page
+    /// fails with PostgreSQL's own error as it always did (no `items` array, JSON it refuses).
+    static let stageInSQL = """
+        SELECT count(*) FROM jsonb_array_elements(CASE WHEN jsonb_typeof($1::jsonb -> 'items') = 'array' THEN $1::jsonb -> 'items'
+                                                      ELSE podio.page_without_items() END)
         """
 
     /// Statistics for the staged page, so the planner does not guess (and JIT-compile) wildly.

@@ -19,55 +19,81 @@ struct AppTableRows: Sendable {
 
     /// Writes the rows of the page's changed items (`pm_page` joined with `pm_changed`, see
     /// `PageSQL`) into the app's table (`table`, qualified, with the columns the writers fill),
-    /// inserted or replaced whole, and reports in the same statement what it could not type:
-    /// each item's fields are unpacked once.
-    func writeChanged(appID: Int, table: String, columns: [AppColumn]) throws -> RowFindings {
-        let aliases = columns.indices.map { "c\($0)" }
-        let computed = zip(columns, aliases).map { column, alias in "\(column.expression(map: "fv.m")) AS \(alias)" }
-        let checks = zip(columns, aliases).filter { $0.0.part == .value && $0.0.kind != .json }.map { column, alias in
-            "(\(column.fieldID), \(TableNaming.quoteLiteral(column.fieldType)), '\(column.fieldID)' = ANY (s.present) AND s.\(alias) IS NULL)"
+    /// inserted or replaced whole, and reports what it could not type.
+    ///
+    /// The values are typed in Swift (`ValueTyper`, the rules of the `podio.col_*` functions)
+    /// from each changed item read once (`page`), sent with `COPY` into a staging table of the
+    /// transaction (`pm_rows`), then written by one set-based upsert.
+    func writeChanged(appID: Int, table: String, columns: [AppColumn], page items: PageItems) throws
+        -> RowFindings
+    {
+        let changed = try db.query(Self.changedRows).rows.compactMap { row in
+            row.int("ord").flatMap { ord in row.int("item_id").map { (ord: ord, itemID: $0) } }
+        }
+        guard !changed.isEmpty else { return RowFindings() }
+        // Field ids of the app's stored definition (deleted fields too): others are unknown.
+        let known = Set(
+            try db.query("SELECT field_id FROM podio.app_fields WHERE app_id = $1", [appID]).rows.compactMap {
+                $0.int64("field_id")
+            })
+        let staged = columns.indices.map { "c\($0)" }
+        let definitions = zip(staged, columns).map { "\($0) \(ValueTyper.stagingType($1.kind))" }
+        try db.execute(
+            "CREATE TEMP TABLE pm_rows (\((["ord integer"] + definitions).joined(separator: ", "))) ON COMMIT DROP")
+        // The field ids as `podio.field_values` keys them, and the columns whose NULL for a field
+        // with values means an unreadable value (kept as JSON: never).
+        let keys = columns.map { String($0.fieldID) }
+        let checked = columns.map { $0.part == .value && $0.kind != .json }
+        var findings = RowFindings()
+        var unknown = Set<Int>()
+        try db.copyIn("COPY pm_rows FROM STDIN") { writer in
+            var row: [String?] = []
+            row.reserveCapacity(columns.count + 1)
+            for item in changed {
+                let values = try items.fieldValues(ord: item.ord)
+                row.removeAll(keepingCapacity: true)
+                row.append(String(item.ord))
+                for (index, column) in columns.enumerated() {
+                    let vals = values[keys[index]]
+                    let text = ValueTyper.copyText(
+                        kind: column.kind, part: column.part, fieldType: column.fieldType, values: vals)
+                    row.append(text)
+                    if text == nil, checked[index], case .array(let elements)? = vals, !elements.isEmpty {
+                        findings.unreadable.append(
+                            UnreadableValue(itemID: item.itemID, fieldID: column.fieldID, type: column.fieldType))
+                    }
+                }
+                for (key, value) in values {
+                    guard case .array(let elements) = value, !elements.isEmpty, let id = NumericText.bigint(key),
+                        !known.contains(id)
+                    else { continue }
+                    unknown.insert(Int(id))
+                }
+                try writer.writeRow(row)
+            }
         }
         let names = Self.fixedColumns + columns.map(\.name)
         let updates = names.dropFirst().map(quote)
-        let unreadable =
-            checks.isEmpty
-            ? "SELECT 'unreadable', NULL::bigint, NULL::bigint, NULL::text WHERE false"
-            : """
-            SELECT 'unreadable', s.item_id, chk.field_id::bigint, chk.type FROM src AS s
-            CROSS JOIN LATERAL (VALUES \(checks.joined(separator: ", "))) AS chk(field_id, type, bad) WHERE chk.bad
+        let values =
+            Self.fixedColumns.map { "p.\($0)" }
+            + zip(staged, columns).map { ValueTyper.finalExpression($1.kind, staged: "r.\($0)") }
+        try db.query(
             """
-        let sql = """
-            WITH src AS MATERIALIZED (
-                SELECT \((Self.fixedColumns.map { "p.\($0)" } + computed).joined(separator: ",\n       ")),
-                       ARRAY(SELECT e.key FROM jsonb_each(fv.m) AS e(key, value)
-                             WHERE jsonb_typeof(e.value) = 'array' AND jsonb_array_length(e.value) > 0) AS present
-                FROM (SELECT DISTINCT ON (item_id) * FROM pm_page ORDER BY item_id, ord DESC) AS p
-                JOIN pm_changed AS c ON c.item_id = p.item_id
-                CROSS JOIN LATERAL (SELECT podio.field_values(p.raw) AS m OFFSET 0) AS fv
-            ), written AS (
-                INSERT INTO \(table) AS t (\(names.map(quote).joined(separator: ", ")))
-                SELECT \((Self.fixedColumns + aliases).joined(separator: ", ")) FROM src
-                ON CONFLICT (item_id) DO UPDATE SET (\(updates.joined(separator: ", "))) =
-                    ROW(\(updates.map { "EXCLUDED.\($0)" }.joined(separator: ", ")))
-                RETURNING 1
-            )
-            \(unreadable)
-            UNION ALL
-            SELECT DISTINCT 'unknown', NULL::bigint, podio.to_bigint(k), NULL::text FROM src AS s, unnest(s.present) AS k
-            WHERE NOT EXISTS (SELECT 1 FROM podio.app_fields AS a WHERE a.app_id = $1 AND a.field_id = podio.to_bigint(k))
-            ORDER BY 1, 2, 3
-            """
-        var findings = RowFindings()
-        for row in try db.query(sql, [appID]).rows {
-            guard let field = row[2].flatMap({ Int($0) }) else { continue }
-            if row[0] == "unknown" {
-                findings.unknownFieldIDs.append(field)
-            } else if let item = row[1].flatMap({ Int($0) }) {
-                findings.unreadable.append(UnreadableValue(itemID: item, fieldID: field, type: row[3] ?? "?"))
-            }
-        }
+            INSERT INTO \(table) AS t (\(names.map(quote).joined(separator: ", ")))
+            SELECT \(values.joined(separator: ", ")) FROM pm_rows AS r JOIN pm_page AS p ON p.ord = r.ord
+            ON CONFLICT (item_id) DO UPDATE SET (\(updates.joined(separator: ", "))) =
+                ROW(\(updates.map { "EXCLUDED.\($0)" }.joined(separator: ", ")))
+            """)
+        findings.unreadable.sort { ($0.itemID, $0.fieldID) < ($1.itemID, $1.fieldID) }
+        findings.unknownFieldIDs = unknown.sorted()
         return findings
     }
+
+    /// The page's changed items: the position in the page of each one's last occurrence.
+    static let changedRows = """
+        SELECT p.ord, p.item_id FROM (SELECT DISTINCT ON (item_id) item_id, ord FROM pm_page ORDER BY item_id, ord DESC) AS p
+        JOIN pm_changed AS c ON c.item_id = p.item_id ORDER BY p.ord
+        """
 
     /// Items whose revision did not move but whose activity did: `last_event_on` follows.
     func refreshActivity(appID: Int, items: [Int]) throws {

@@ -227,10 +227,10 @@ public struct AppTableStore: Sendable {
     }
 
     /// Writes the rows of the page's changed items into the app's table (`AppTableRows`),
-    /// reconciling it first when it has none yet.
-    func writeChanged(appID: Int) throws -> AppTableRows.RowFindings {
+    /// reconciling it first when it has none yet. `page` is the page's body, read in Swift.
+    func writeChanged(appID: Int, page: PageItems) throws -> AppTableRows.RowFindings {
         let (table, columns) = try writable(appID: appID)
-        return try rows.writeChanged(appID: appID, table: table, columns: columns)
+        return try rows.writeChanged(appID: appID, table: table, columns: columns, page: page)
     }
 
     /// Items whose revision did not move but whose activity did: `last_event_on` follows.
