@@ -83,9 +83,7 @@ public final class QuotaLedger: CallGate {
             case .granted(let id, let tier):
                 return CallPermit(id: id, endpoint: endpoint, tier: tier, identity: identity)
             case .wait(let until, let tier, let reason):
-                if Self.neverWait || (deadline.map { until > $0 } ?? false) {
-                    throw QuotaDeferral(tier: tier, freesAt: until, reason: reason)
-                }
+                if defers(until: until) { throw QuotaDeferral(tier: tier, freesAt: until, reason: reason) }
                 logger.info(
                     "waiting for the quota",
                     metadata: [
@@ -240,7 +238,7 @@ public final class QuotaLedger: CallGate {
     {
         let standing = try Standing.read(db, identity: identity, policy: policy, now: now)
         return QuotaTier.allCases.map { tier in
-            let window = standing.tiers[tier] ?? TierWindow(quota: policy.limit(tier), allowed: policy.allowed(tier))
+            let window = standing.window(tier, policy: policy)
             return QuotaUsage(
                 tier: tier, used: window.used(at: now), quota: window.quota, allowed: window.allowed,
                 oldestLeavesAt: window.calls.first.map { $0.addingTimeInterval(policy.window) },
@@ -265,15 +263,18 @@ public final class QuotaLedger: CallGate {
     public func requireAvailable(_ tier: QuotaTier, identity: String) async throws {
         let now = clock.now()
         let policy = self.policy
-        let until = try await db.run { db -> Date? in
-            let standing = try Standing.read(db, identity: identity, policy: policy, now: now)
-            if let paused = standing.pausedUntil { return paused }
-            let window = standing.tiers[tier] ?? TierWindow(quota: policy.limit(tier), allowed: policy.allowed(tier))
-            return window.freesAt(now: now, window: policy.window)
+        let until = try await db.run { db in
+            try Standing.read(db, identity: identity, policy: policy, now: now)
+                .wait(tier: tier, bookedOn: [tier], policy: policy, now: now)?.until
         }
-        guard let until, Self.neverWait || (deadline.map { until > $0 } ?? false) else { return }
+        guard let until, defers(until: until) else { return }
         throw QuotaDeferral(
             tier: tier, freesAt: until, reason: "no \(tier.rawValue) call is free before the run's deadline")
+    }
+
+    /// A wait until `until` ends the run instead (`--max-wait`, or work that never waits).
+    private func defers(until: Date) -> Bool {
+        Self.neverWait || (deadline.map { until > $0 } ?? false)
     }
 
     enum Decision: Sendable {
@@ -291,24 +292,12 @@ public final class QuotaLedger: CallGate {
                 let learned = try db.query("SELECT tier FROM podio.endpoint_tiers WHERE endpoint = $1", [endpoint.name])
                     .first?.string("tier").flatMap(QuotaTier.init(rawValue:))
                 let tier = learned ?? endpoint.defaultTier
-                let standing = try Standing.read(db, identity: identity, policy: policy, now: now)
-                if let paused = standing.pausedUntil {
-                    return .wait(until: paused, tier: tier, reason: standing.pauseReason ?? "paused after a 420")
-                }
                 // A tier not learned yet: the call must fit in both, and is booked on both.
-                var wait: (until: Date, tier: QuotaTier, reason: String)?
-                for booked in learned.map({ [$0] }) ?? QuotaTier.allCases {
-                    let window =
-                        standing.tiers[booked]
-                        ?? TierWindow(quota: policy.limit(booked), allowed: policy.allowed(booked))
-                    if let until = window.freesAt(now: now, window: policy.window), until > (wait?.until ?? now) {
-                        wait = (
-                            until, booked,
-                            "\(window.used(at: now)) of \(window.allowed) \(booked.rawValue) calls used in the window"
-                        )
-                    }
+                if let wait = try Standing.read(db, identity: identity, policy: policy, now: now).wait(
+                    tier: tier, bookedOn: learned.map { [$0] } ?? QuotaTier.allCases, policy: policy, now: now)
+                {
+                    return .wait(until: wait.until, tier: wait.tier, reason: wait.reason)
                 }
-                if let wait { return .wait(until: wait.until, tier: wait.tier, reason: wait.reason) }
                 // The request's deadline runs from now, after the lock and the queue of the ledger's connection.
                 let answerBy = max(now, clock.now()).addingTimeInterval(answerWithin)
                 let id = try db.query(
@@ -381,6 +370,31 @@ public final class QuotaLedger: CallGate {
         /// The latest pause of any tier still running (a 420 stops every call).
         var pausedUntil: Date?
         var pauseReason: String?
+
+        /// The window of `tier` (the configured quota when the database named none).
+        func window(_ tier: QuotaTier, policy: QuotaPolicy) -> TierWindow {
+            tiers[tier] ?? TierWindow(quota: policy.limit(tier), allowed: policy.allowed(tier))
+        }
+
+        /// How long a call of `tier`, booked on `bookedOn`, must wait, and why: until a pause
+        /// ends (a 420 stops every tier), or until each tier it is booked on has room; nil
+        /// when it fits now.
+        func wait(tier: QuotaTier, bookedOn: [QuotaTier], policy: QuotaPolicy, now: Date)
+            -> (until: Date, tier: QuotaTier, reason: String)?
+        {
+            if let pausedUntil { return (pausedUntil, tier, pauseReason ?? "paused after a 420") }
+            var wait: (until: Date, tier: QuotaTier, reason: String)?
+            for booked in bookedOn {
+                let window = window(booked, policy: policy)
+                if let until = window.freesAt(now: now, window: policy.window), until > (wait?.until ?? now) {
+                    wait = (
+                        until, booked,
+                        "\(window.used(at: now)) of \(window.allowed) \(booked.rawValue) calls used in the window"
+                    )
+                }
+            }
+            return wait
+        }
 
         static func read(_ db: PGConnection, identity: String, policy: QuotaPolicy, now: Date) throws -> Standing {
             var standing = Standing()
